@@ -1,0 +1,50 @@
+# Two commands from a fresh machine: `make demo` and `make test`.
+# Each creates .venv from plain python3 when missing and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO_OUT ?= build/demo
+
+.PHONY: demo test lint typecheck pytest bench lab assets clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per set of extras, so `make test` after `make demo` installs only what is missing.
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks,grading]'
+	touch $@
+
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+demo: $(VENV)/.base
+	$(BIN)/toynet demo --out $(DEMO_OUT)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check toynet tests benchmarks
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev
+	$(BIN)/python -m pytest -n 2
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.bench
+	$(BIN)/python -m benchmarks
+
+lab: $(VENV)/.dev
+	$(BIN)/jupyter lab notebooks/
+
+assets: $(VENV)/.base
+	$(BIN)/python assets/make_figures.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

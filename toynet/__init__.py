@@ -1,0 +1,48 @@
+"""toynet: a small, exact, teaching-first neural-network library.
+
+    from toynet import Network, Linear, ReLU, Sigmoid, dictionary_to_vector
+
+Read the modules bottom up: layers, losses, params -> network -> gradcheck -> plots, exercises.
+"""
+
+from toynet import datasets
+from toynet.layers import Linear, LinearCache, ReLU, Sigmoid, Tanh, sigmoid
+from toynet.losses import CostCache, LogisticCost, LogisticCostFromLogits, logistic_cost
+from toynet.network import CostFunction, Network, NetworkCache, TrainingResult
+from toynet.params import (
+    Block,
+    ParamLayout,
+    dictionary_to_vector,
+    gradients_to_vector,
+    stack_to_dictionary,
+    vector_to_dictionary,
+)
+
+Sequential = Network  # the name other libraries use for the same idea
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Block",
+    "CostCache",
+    "CostFunction",
+    "Linear",
+    "LinearCache",
+    "LogisticCost",
+    "LogisticCostFromLogits",
+    "Network",
+    "NetworkCache",
+    "ParamLayout",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "TrainingResult",
+    "datasets",
+    "dictionary_to_vector",
+    "gradients_to_vector",
+    "logistic_cost",
+    "sigmoid",
+    "stack_to_dictionary",
+    "vector_to_dictionary",
+]

@@ -1,0 +1,148 @@
+"""Layers: each forward returns `(out, cache)`, each backward takes `(dout, cache)`.
+
+Conventions (the course's): examples are columns, so an activation `A` has shape `(n, m)` for `n` units
+and `m` examples; `Z = W @ A_prev + b` with `W` of shape `(n_out, n_in)` and `b` of shape `(n_out, 1)`.
+Layers hold no parameters: `W` and `b` live in the network's `parameters` dict and are passed in.
+
+Every array may carry extra leading dimensions, a *stack* of `k` independent copies (`W` of shape
+`(k, n_out, n_in)`, `A` of shape `(k, n, m)`): numpy's matmul broadcasts over them. The gradient checker
+uses this to evaluate many perturbed parameter sets in one vectorised call.
+
+Backward passes do not divide by `m`: the `1/m` of the mean cost enters once, in the cost's backward.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from toynet._validate import as_array, check_ndim, check_trailing_shape
+
+
+class LinearCache(NamedTuple):
+    """What `Linear.backward` needs: the input `A_prev (n_in, m)`, `W (n_out, n_in)` and `b (n_out, 1)`."""
+
+    A_prev: np.ndarray
+    W: np.ndarray
+    b: np.ndarray
+
+
+class Linear:
+    """The affine layer `Z = W @ A_prev + b`."""
+
+    @staticmethod
+    def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, LinearCache]:
+        """Z = W A_prev + b.
+
+        A_prev: (n_in, m) activations of the previous layer (or the input X).
+        W: (n_out, n_in) weights.  b: (n_out, 1) biases.
+        Returns Z: (n_out, m) and the cache `LinearCache(A_prev, W, b)`.
+        """
+        A_prev, W, b = as_array("A_prev", A_prev), as_array("W", W), as_array("b", b)
+        check_ndim("A_prev", A_prev, 2)
+        check_ndim("W", W, 2)
+        n_out, n_in = W.shape[-2:]
+        check_trailing_shape("A_prev", A_prev, (n_in, None))
+        check_trailing_shape("b", b, (n_out, 1))
+        Z = W @ A_prev + b
+        return Z, LinearCache(A_prev, W, b)
+
+    @staticmethod
+    def backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """dA_prev = W^T dZ,  dW = dZ A_prev^T,  db = sum of dZ over the examples.
+
+        dZ: (n_out, m) gradient of the cost with respect to Z.
+        Returns dA_prev: (n_in, m), dW: (n_out, n_in), db: (n_out, 1).
+        """
+        A_prev, W, b = _unpack(cache, LinearCache, "Linear")
+        dZ = as_array("dZ", dZ)
+        check_trailing_shape("dZ", dZ, (W.shape[-2], A_prev.shape[-1]))
+        dW = dZ @ np.swapaxes(A_prev, -1, -2)
+        db = dZ.sum(axis=-1, keepdims=True)
+        dA_prev = np.swapaxes(W, -1, -2) @ dZ
+        return dA_prev, dW, db
+
+
+class ReLU:
+    """The rectifier `A = max(0, Z)`; its derivative is taken as 1 where Z > 0 and 0 elsewhere."""
+
+    @staticmethod
+    def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A = max(0, Z), elementwise.  Z: (n, m) -> A: (n, m); the cache is Z itself.
+
+        Written as `where(Re Z > 0, Z, 0)` so that a complex-step perturbation passes through unchanged.
+        """
+        Z = as_array("Z", Z)
+        A = np.where(Z.real > 0, Z, 0).astype(Z.dtype, copy=False)
+        return A, Z
+
+    @staticmethod
+    def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
+        """dZ = dA * 1[Z > 0].  dA: (n, m), cache Z: (n, m) -> dZ: (n, m)."""
+        Z = as_array("cache", cache)
+        dA = as_array("dA", dA)
+        _check_same_shape("dA", dA, "the cached Z", Z)
+        return np.where(Z.real > 0, dA, 0).astype(np.result_type(dA, Z), copy=False)
+
+
+class Sigmoid:
+    """The logistic function `A = 1 / (1 + exp(-Z))`, computed without overflow for any Z."""
+
+    @staticmethod
+    def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A = sigma(Z), elementwise.  Z: (n, m) -> A: (n, m); the cache is A (sigma' = A (1 - A))."""
+        A = sigmoid(as_array("Z", Z))
+        return A, A
+
+    @staticmethod
+    def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
+        """dZ = dA * A * (1 - A).  dA: (n, m), cache A: (n, m) -> dZ: (n, m)."""
+        A = as_array("cache", cache)
+        dA = as_array("dA", dA)
+        _check_same_shape("dA", dA, "the cached A", A)
+        return dA * A * (1 - A)
+
+
+class Tanh:
+    """The hyperbolic tangent `A = tanh(Z)` (smooth everywhere, handy for exact gradient checks)."""
+
+    @staticmethod
+    def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A = tanh(Z), elementwise.  Z: (n, m) -> A: (n, m); the cache is A (tanh' = 1 - A^2)."""
+        Z = as_array("Z", Z)
+        A = np.tanh(Z)
+        return A, A
+
+    @staticmethod
+    def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
+        """dZ = dA * (1 - A^2).  dA: (n, m), cache A: (n, m) -> dZ: (n, m)."""
+        A = as_array("cache", cache)
+        dA = as_array("dA", dA)
+        _check_same_shape("dA", dA, "the cached A", A)
+        return dA * (1 - A * A)
+
+
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    """sigma(Z) = 1 / (1 + exp(-Z)) without overflow: exp is only ever taken of -|Z|.
+
+    For complex Z (complex-step differentiation) the plain formula is used: it is analytic, |Z| is not.
+    """
+    Z = np.asarray(Z)
+    if np.iscomplexobj(Z):
+        return 1.0 / (1.0 + np.exp(-Z))
+    e = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
+    return np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(Z, np.float16), copy=False)
+
+
+def _unpack(cache: object, kind: type[LinearCache], layer: str) -> LinearCache:
+    if not (isinstance(cache, tuple) and len(cache) == 3):
+        raise TypeError(
+            f"cache must be the (A_prev, W, b) tuple returned by {layer}.forward, but got {type(cache).__name__}"
+        )
+    return kind(*cache)
+
+
+def _check_same_shape(name: str, array: np.ndarray, other_name: str, other: np.ndarray) -> None:
+    if array.shape != other.shape:
+        raise ValueError(f"{name} must have the shape of {other_name}, {other.shape}, but got shape {array.shape}")

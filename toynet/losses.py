@@ -1,0 +1,128 @@
+"""The logistic (binary cross-entropy) cost, the course's formula, and its stable form from the logits.
+
+    J = -(1/m) * sum_i ( y_i log a_i + (1 - y_i) log(1 - a_i) )
+
+`A` holds the predicted probabilities, shape `(1, m)`; labels `Y` may be `(m,)` or `(1, m)` and lie in
+[0, 1]. A leading stack dimension `(k, 1, m)` gives one cost per stacked parameter set (shape `(k,)`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from toynet._validate import as_array, check_finite, check_trailing_shape
+from toynet.layers import sigmoid
+
+# log(TINY) ~ -708: the floor that keeps log(0) finite. It only touches A < 2.2e-308 (or 1 - A below it).
+TINY = np.finfo(np.float64).tiny
+
+
+class CostCache(NamedTuple):
+    """What the backward needs: the predictions `A (1, m)` (or the logits) and the labels `Y (1, m)`."""
+
+    A: np.ndarray
+    Y: np.ndarray
+
+
+class LogisticCost:
+    """Mean binary cross-entropy of probabilities `A` against labels `Y` (the course's cost)."""
+
+    @staticmethod
+    def forward(A: np.ndarray, Y: np.ndarray) -> tuple[float | np.ndarray, CostCache]:
+        """J = -(1/m) sum(Y log A + (1 - Y) log(1 - A)).
+
+        A: (1, m) probabilities in [0, 1] (or a stack (k, 1, m)).  Y: (m,) or (1, m) labels in [0, 1].
+        Returns the cost (a float; shape (k,) for a stack) and the cache `CostCache(A, Y)`.
+        Saturated predictions give the correct limit: 0 * log 0 counts as 0, so A = Y = 1 costs exactly 0;
+        a confidently wrong A = 0 for Y = 1 costs a large but finite 708 instead of inf.
+        """
+        A, Y = _check_inputs(as_array("A", A), Y)
+        m = A.shape[-1]
+        terms = _xlogy(Y, A) + _xlogy(1 - Y, 1 - A)
+        cost = -terms.sum(axis=(-2, -1)) / m
+        return _scalar_if_unstacked(cost), CostCache(A, Y)
+
+    @staticmethod
+    def backward(dcost: float, cache: CostCache) -> np.ndarray:
+        """dA = -(dcost/m) (Y / A - (1 - Y) / (1 - A)).  Returns dA with the shape of A, (1, m).
+
+        `dcost` is the upstream gradient of the cost itself: 1.0 when the cost is the final output.
+        """
+        A, Y = cache
+        m = A.shape[-1]
+        return -(dcost / m) * (_safe_ratio(Y, A) - _safe_ratio(1 - Y, 1 - A))
+
+
+class LogisticCostFromLogits:
+    """The same cost computed from the logits `Z` (before the sigmoid), in the numerically stable form.
+
+        J = (1/m) sum( max(Z, 0) - Z Y + log(1 + exp(-|Z|)) )
+
+    Prefer it when you train: it never takes log of a rounded probability, so a confident wrong answer
+    (Z = -40 for Y = 1) costs its true 40 instead of the capped 708 or log(0), and its backward is the
+    simple, exact `dZ = (sigma(Z) - Y) / m`. Use `LogisticCost` to reproduce the course's numbers step by
+    step (the course computes the cost from A = sigma(Z)); the two agree wherever A is not rounded to 0 or 1.
+    """
+
+    @staticmethod
+    def forward(Z: np.ndarray, Y: np.ndarray) -> tuple[float | np.ndarray, CostCache]:
+        """J from logits Z: (1, m) (or (k, 1, m)); Y: (m,) or (1, m).  Returns the cost and `CostCache(Z, Y)`."""
+        Z, Y = _check_inputs(as_array("Z", Z), Y, probabilities=False)
+        m = Z.shape[-1]
+        terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+        return _scalar_if_unstacked(terms.sum(axis=(-2, -1)) / m), CostCache(Z, Y)
+
+    @staticmethod
+    def backward(dcost: float, cache: CostCache) -> np.ndarray:
+        """dZ = dcost (sigma(Z) - Y) / m, shape (1, m)."""
+        Z, Y = cache
+        return dcost * (sigmoid(Z) - Y) / Z.shape[-1]
+
+
+def logistic_cost(A: np.ndarray, Y: np.ndarray) -> float:
+    """The course's cost as a plain function: `LogisticCost.forward(A, Y)[0]`."""
+    cost, _ = LogisticCost.forward(A, Y)
+    return cost  # type: ignore[return-value]
+
+
+def _check_inputs(
+    A: np.ndarray, Y: object, *, probabilities: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    name = "A" if probabilities else "Z"
+    if A.ndim < 2 or A.shape[-2] != 1:
+        raise ValueError(f"{name} must have shape (1, m), but got shape {A.shape}")
+    m = A.shape[-1]
+    Y = as_array("Y", Y)
+    if Y.ndim == 1:
+        Y = Y.reshape(1, -1)
+    check_trailing_shape("Y", Y, (1, m))
+    if Y.ndim != 2:
+        raise ValueError(f"Y must have shape (m,) or (1, m) with m = {m}, but got shape {Y.shape}")
+    if not np.iscomplexobj(A):  # the complex step carries a tiny imaginary part: checks are for real data
+        check_finite(name, A)
+        if probabilities and ((A < 0).any() or (A > 1).any()):
+            raise ValueError(f"A must hold probabilities in [0, 1], but ranges over [{A.min()}, {A.max()}]")
+    check_finite("Y", Y)
+    if (Y < 0).any() or (Y > 1).any():
+        raise ValueError(f"Y must hold labels in [0, 1], but ranges over [{Y.min()}, {Y.max()}]")
+    return A, Y
+
+
+def _xlogy(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """y * log(a) with 0 * log(0) = 0 and log floored at log(TINY), so saturation never gives nan or inf."""
+    if np.iscomplexobj(a):  # complex step: keep the analytic formula, no comparisons
+        return y * np.log(a)
+    return np.where(y == 0, 0.0, y * np.log(np.maximum(a, TINY)))
+
+
+def _safe_ratio(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """y / a with 0 / 0 = 0 and a floored at TINY (the derivative of _xlogy)."""
+    if np.iscomplexobj(a):
+        return y / a
+    return np.where(y == 0, 0.0, y / np.maximum(a, TINY))
+
+
+def _scalar_if_unstacked(cost: np.ndarray) -> float | np.ndarray:
+    return float(cost) if cost.ndim == 0 and not np.iscomplexobj(cost) else (cost[()] if cost.ndim == 0 else cost)

@@ -1,0 +1,242 @@
+"""A sequential network: LINEAR -> activation, repeated, ending in a sigmoid and the logistic cost.
+
+Parameters live in a plain dict `{"W1", "b1", ..., "WL", "bL"}` that the caller owns; the network only
+knows the layer sizes and activations. `forward(X, Y, parameters) -> (cost, caches)` and
+`backward(caches) -> grads` with keys `dW1, db1, ...`, exactly the pair a gradient check compares.
+
+    net = Network([4, 5, 3, 1])                  # ReLU hidden layers, sigmoid output
+    parameters = net.initialize_parameters(seed=1)
+    cost, caches = net.forward(X, Y, parameters)
+    grads = net.backward(caches)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from toynet._validate import as_array, check_finite
+from toynet.layers import Linear, LinearCache, ReLU, Sigmoid, Tanh
+from toynet.losses import CostCache, LogisticCost
+from toynet.params import ParamLayout
+
+ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+Initialization = Literal["he", "xavier", "glorot", "small"]
+
+
+class LayerCache(NamedTuple):
+    """One layer's caches: the Linear cache (A_prev, W, b) and the activation's cache (Z or A)."""
+
+    linear: LinearCache
+    activation: np.ndarray
+
+
+@dataclass
+class NetworkCache:
+    """Everything `backward` needs: each layer's caches in order, then the cost's (A_L, Y)."""
+
+    layers: list[LayerCache]
+    cost: CostCache
+
+
+class TrainingResult(NamedTuple):
+    """What `train` returns: the trained parameters (a new dict) and the cost at every iteration."""
+
+    parameters: dict[str, np.ndarray]
+    costs: list[float]
+
+
+class Network:
+    """A fully connected network with units `layer_sizes = [n_x, n_1, ..., n_L]`.
+
+    hidden: the activation of layers 1 .. L-1 ("relu", "tanh" or "sigmoid"); the output layer is a
+    sigmoid, so the network models P(y = 1 | x) and is trained with the logistic cost.
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], hidden: str = "relu") -> None:
+        sizes = list(layer_sizes)
+        if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes):
+            raise ValueError(f"layer_sizes must be at least two positive ints [n_x, ..., n_L], but got {sizes}")
+        if sizes[-1] != 1:
+            raise ValueError(f"the output layer must have 1 unit (binary classification), but got {sizes[-1]}")
+        if hidden not in ACTIVATIONS:
+            raise ValueError(f"hidden must be one of {sorted(ACTIVATIONS)}, but got {hidden!r}")
+        self.layer_sizes = [int(n) for n in sizes]
+        self.hidden = hidden
+        self.activations = [ACTIVATIONS[hidden]] * (len(sizes) - 2) + [Sigmoid]
+        self.layout = ParamLayout.from_layer_sizes(self.layer_sizes)
+
+    def __repr__(self) -> str:
+        return f"Network({self.layer_sizes}, hidden={self.hidden!r})  # {self.layout.size} parameters"
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layer_sizes) - 1
+
+    def initialize_parameters(self, seed: int = 0, method: Initialization = "he") -> dict[str, np.ndarray]:
+        """Random weights, zero biases.  W_l: (n_l, n_{l-1}) ~ N(0, scale^2), b_l: (n_l, 1) = 0.
+
+        scale: "he" sqrt(2 / n_in) (for ReLU); "xavier" sqrt(1 / n_in) (for tanh/sigmoid);
+        "glorot" sqrt(2 / (n_in + n_out)); "small" 0.01 (the course's first, too-small choice).
+        """
+        scales = {
+            "he": lambda n_in, n_out: np.sqrt(2.0 / n_in),
+            "xavier": lambda n_in, n_out: np.sqrt(1.0 / n_in),
+            "glorot": lambda n_in, n_out: np.sqrt(2.0 / (n_in + n_out)),
+            "small": lambda n_in, n_out: 0.01,
+        }
+        if method not in scales:
+            raise ValueError(f"method must be one of {sorted(scales)}, but got {method!r}")
+        rng = np.random.default_rng(seed)
+        parameters = {}
+        for layer, (n_in, n_out) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True), start=1):
+            parameters[f"W{layer}"] = rng.standard_normal((n_out, n_in)) * scales[method](n_in, n_out)
+            parameters[f"b{layer}"] = np.zeros((n_out, 1))
+        return parameters
+
+    def forward(
+        self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]
+    ) -> tuple[float, NetworkCache]:
+        """Cost and caches.  X: (n_x, m), Y: (m,) or (1, m), parameters: W1 (n_1, n_x), b1 (n_1, 1), ..."""
+        X = self._check_X(X)
+        _check_parameters(self.layout, parameters)
+        A_L, layer_caches = self._forward_layers(X, parameters)
+        cost, cost_cache = LogisticCost.forward(A_L, Y)
+        return cost, NetworkCache(layer_caches, cost_cache)  # type: ignore[return-value]
+
+    def backward(self, caches: NetworkCache) -> dict[str, np.ndarray]:
+        """Gradients {"dW1": (n_1, n_x), "db1": (n_1, 1), ...} of the cost at the forward's point."""
+        if not isinstance(caches, NetworkCache):
+            raise TypeError(f"caches must be the NetworkCache returned by forward, but got {type(caches).__name__}")
+        A_L, Y = caches.cost
+        # Sigmoid then logistic cost: dZ_L = (A_L - Y) / m. Fusing the two avoids (1/A) * A(1-A) when A
+        # rounds to exactly 0 or 1, where the separate backwards would lose the gradient.
+        dZ = (A_L - Y) / A_L.shape[-1]
+        grads: dict[str, np.ndarray] = {}
+        dA = dZ  # replaced by each Linear.backward before an activation's backward reads it
+        for layer in range(self.num_layers, 0, -1):
+            linear_cache, activation_cache = caches.layers[layer - 1]
+            if layer < self.num_layers:
+                dZ = self.activations[layer - 1].backward(dA, activation_cache)
+            dA, grads[f"dW{layer}"], grads[f"db{layer}"] = Linear.backward(dZ, linear_cache)
+        return {"d" + name: grads["d" + name] for name in self.layout.names}  # course order
+
+    def cost(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> float:
+        """The cost alone (forward without keeping the caches)."""
+        return self.forward(X, Y, parameters)[0]
+
+    def cost_function(self, X: np.ndarray, Y: np.ndarray) -> CostFunction:
+        """`cost_fn(parameters) -> float` on this batch, for the gradient checker (also takes stacks)."""
+        return CostFunction(self, self._check_X(X), Y)
+
+    def predict(self, X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Predicted labels, (1, m) of 0/1 ints: 1 where the output probability exceeds 0.5."""
+        return (self.predict_proba(X, parameters) > 0.5).astype(int)
+
+    def predict_proba(self, X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Output probabilities A_L: (1, m)."""
+        X = self._check_X(X)
+        _check_parameters(self.layout, parameters)
+        return self._forward_layers(X, parameters)[0]
+
+    def accuracy(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> float:
+        """Fraction of the m examples whose predicted label equals Y."""
+        Y = as_array("Y", Y).reshape(1, -1)
+        predictions = self.predict(X, parameters)
+        if Y.shape != predictions.shape:
+            raise ValueError(f"Y must have shape (m,) or (1, m) with m = {predictions.shape[1]}, got {Y.shape}")
+        return float((predictions == Y).mean())
+
+    def train(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        parameters: Mapping[str, np.ndarray] | None = None,
+        *,
+        learning_rate: float = 0.1,
+        num_iterations: int = 1000,
+        seed: int = 0,
+        progress: bool | None = None,
+    ) -> TrainingResult:
+        """Full-batch gradient descent, theta <- theta - learning_rate * grad, for `num_iterations` steps.
+
+        Starts from `parameters` (copied, never modified) or a fresh He initialisation with `seed`.
+        Returns the trained parameters and the cost before every step. A progress bar (tqdm) shows on
+        runs of 1000 iterations or more unless `progress=False`.
+        """
+        if not (isinstance(num_iterations, (int, np.integer)) and num_iterations >= 0):
+            raise ValueError(f"num_iterations must be a non-negative int, but got {num_iterations!r}")
+        if not (np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, but got {learning_rate!r}")
+        if parameters is None:
+            parameters = self.initialize_parameters(seed=seed)
+        _check_parameters(self.layout, parameters)
+        current = {name: as_array(name, value).copy() for name, value in parameters.items()}
+        costs: list[float] = []
+        steps = range(num_iterations)
+        if progress or (progress is None and num_iterations >= 1000):
+            from tqdm.auto import tqdm  # imported only when a bar is wanted
+
+            steps = tqdm(steps, desc="training", unit="it", leave=False)
+        for _ in steps:
+            cost, caches = self.forward(X, Y, current)
+            if not np.isfinite(cost):
+                raise FloatingPointError(f"the cost became {cost} after {len(costs)} steps: lower learning_rate")
+            costs.append(float(cost))
+            grads = self.backward(caches)
+            for name in current:
+                current[name] -= learning_rate * grads["d" + name]
+        return TrainingResult(current, costs)
+
+    def _check_X(self, X: np.ndarray) -> np.ndarray:
+        X = as_array("X", X)
+        if X.ndim != 2 or X.shape[0] != self.layer_sizes[0]:
+            raise ValueError(f"X must have shape ({self.layer_sizes[0]}, m), but got shape {X.shape}")
+        if not np.iscomplexobj(X):
+            check_finite("X", X)
+        return X
+
+    def _forward_layers(
+        self, X: np.ndarray, parameters: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[LayerCache]]:
+        A, caches = X, []
+        for layer, activation in enumerate(self.activations, start=1):
+            Z, linear_cache = Linear.forward(A, parameters[f"W{layer}"], parameters[f"b{layer}"])
+            A, activation_cache = activation.forward(Z)
+            caches.append(LayerCache(linear_cache, activation_cache))
+        return A, caches
+
+
+class CostFunction:
+    """The network's cost on a fixed batch (X, Y) as a function of the parameters alone.
+
+    `cost_fn(parameters)` returns a float. It also accepts *stacked* parameters, every block with a
+    leading dimension k (k parameter sets), and then returns the k costs at once, shape (k,): the
+    gradient checker uses this to evaluate a whole chunk of perturbations in one vectorised call.
+    """
+
+    accepts_stacks = True
+
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray) -> None:
+        self.network, self.X, self.Y = network, X, Y
+        self.layout = network.layout
+
+    def __call__(self, parameters: Mapping[str, np.ndarray]) -> float | np.ndarray:
+        first = parameters.get("W1") if isinstance(parameters, Mapping) else None
+        if first is not None and np.ndim(first) == 3:  # a stack: shapes checked on the trailing dims
+            A_L, _ = self.network._forward_layers(self.X, parameters)
+            return LogisticCost.forward(A_L, self.Y)[0]
+        return self.network.forward(self.X, self.Y, parameters)[0]
+
+
+def _check_parameters(layout: ParamLayout, parameters: Mapping[str, np.ndarray]) -> None:
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
+    layout.check_blocks(parameters, what="parameters")
+    for name in layout.names:
+        block = as_array(f"parameters[{name!r}]", parameters[name])
+        if not np.iscomplexobj(block):
+            check_finite(f"parameters[{name!r}]", block)
