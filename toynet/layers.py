@@ -13,11 +13,21 @@ Backward passes do not divide by `m`: the `1/m` of the mean cost enters once, in
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from toynet._validate import as_array, check_ndim, check_trailing_shape
+
+
+class Activation(Protocol):
+    """What ReLU, Sigmoid and Tanh share: forward(Z) -> (A, cache) and backward(dA, cache) -> dZ."""
+
+    @staticmethod
+    def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @staticmethod
+    def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray: ...
 
 
 class LinearCache(NamedTuple):

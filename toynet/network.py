@@ -19,11 +19,11 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from toynet._validate import as_array, check_finite
-from toynet.layers import Linear, LinearCache, ReLU, Sigmoid, Tanh
+from toynet.layers import Activation, Linear, LinearCache, ReLU, Sigmoid, Tanh
 from toynet.losses import CostCache, LogisticCost
 from toynet.params import ParamLayout
 
-ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 Initialization = Literal["he", "xavier", "glorot", "small"]
 
 
@@ -66,7 +66,7 @@ class Network:
             raise ValueError(f"hidden must be one of {sorted(ACTIVATIONS)}, but got {hidden!r}")
         self.layer_sizes = [int(n) for n in sizes]
         self.hidden = hidden
-        self.activations = [ACTIVATIONS[hidden]] * (len(sizes) - 2) + [Sigmoid]
+        self.activations: list[type[Activation]] = [ACTIVATIONS[hidden]] * (len(sizes) - 2) + [Sigmoid]
         self.layout = ParamLayout.from_layer_sizes(self.layer_sizes)
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class ParamLayout:
         return cls(tuple(blocks))
 
     @classmethod
-    def from_parameters(cls, parameters: Mapping[str, object]) -> ParamLayout:
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> ParamLayout:
         """Build the layout of a parameters dict {"W1": array, "b1": array, ...} (any key order)."""
         if not isinstance(parameters, Mapping):
             raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
@@ -115,7 +116,7 @@ class ParamLayout:
             raise ValueError(f"{name} must have shape ({self.size}, 1) or ({self.size},), but got {theta.shape}")
         return theta.reshape(-1)
 
-    def check_blocks(self, arrays: Mapping[str, object], prefix: str = "", what: str = "parameters") -> None:
+    def check_blocks(self, arrays: Mapping[str, Any], prefix: str = "", what: str = "parameters") -> None:
         """Raise unless `arrays` holds exactly this layout's blocks (named prefix + name) with these shapes."""
         wanted = {prefix + block.name for block in self.blocks}
         present = {key for key in arrays if _BLOCK_NAME.match(key[len(prefix) :]) and key.startswith(prefix)}
