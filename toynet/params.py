@@ -50,8 +50,12 @@ class ParamLayout:
         layers = sorted({_course_order_key(name)[0] for name in names})
         expected = [f"{kind}{layer}" for layer in range(1, len(layers) + 1) for kind in "Wb"]
         if names != expected:
+            missing = [name for name in expected if name not in names]
+            extra = [name for name in names if name not in expected]
             raise ValueError(
                 f"parameters must hold exactly the blocks {_listed(expected)}, but got {_listed(names)}"
+                + (f"; missing {_listed(missing)}" if missing else "")
+                + (f"; unexpected {_listed(extra)}" if extra else "")
             )
         blocks, start = [], 0
         for name in names:
