@@ -16,7 +16,11 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks,grading]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
 	touch $@
 
 $(VENV)/.bench: pyproject.toml | $(BIN)/python
@@ -40,7 +44,7 @@ test: lint typecheck pytest
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks
 
-lab: $(VENV)/.dev
+lab: $(VENV)/.lab
 	$(BIN)/jupyter lab notebooks/
 
 assets: $(VENV)/.base
