@@ -6,6 +6,19 @@ Read the modules bottom up: layers, losses, params -> network -> gradcheck -> pl
 """
 
 from toynet import datasets
+from toynet.gradcheck import (
+    GradientCheckReport,
+    StepSweep,
+    directional_check,
+    grad_check_sparse,
+    gradient_check,
+    gradient_check_n,
+    numerical_gradient,
+    rel_error,
+    relative_difference,
+    step_sweep,
+    step_sweep_n,
+)
 from toynet.layers import Linear, LinearCache, ReLU, Sigmoid, Tanh, sigmoid
 from toynet.losses import CostCache, LogisticCost, LogisticCostFromLogits, logistic_cost
 from toynet.network import CostFunction, Network, NetworkCache, TrainingResult
@@ -24,6 +37,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Block",
+    "GradientCheckReport",
+    "StepSweep",
+    "directional_check",
+    "grad_check_sparse",
+    "gradient_check",
+    "gradient_check_n",
+    "numerical_gradient",
+    "rel_error",
+    "relative_difference",
+    "step_sweep",
+    "step_sweep_n",
     "CostCache",
     "CostFunction",
     "Linear",

@@ -231,6 +231,101 @@ class CostFunction:
             return LogisticCost.forward(A_L, self.Y)[0]
         return self.network.forward(self.X, self.Y, parameters)[0]
 
+    def perturbations(self, parameters: Mapping[str, np.ndarray]) -> Perturbations:
+        """The costs at theta + delta e_i for many coordinates i, reusing one forward pass at `parameters`."""
+        _check_parameters(self.layout, parameters)
+        return Perturbations(self.network, self.X, self.Y, parameters)
+
+
+class Perturbations:
+    """Costs at theta + delta e_i for many coordinates i at once, recomputing only the layers from i's up.
+
+    Moving W_l[r, c] by delta moves only row r of Z_l, by delta * A_{l-1}[c, :] (moving b_l[r]: by delta);
+    everything below layer l is shared by every perturbation, so it comes from one forward pass at theta.
+    Row r of A_l then changes by dA, so Z_{l+1} changes by the outer product W_{l+1}[:, r] dA (rank one),
+    and only the layers above l are recomputed, for a whole stack of perturbations in one matrix product.
+    Stacks are laid out (n_l, s, m), s perturbed copies side by side, so each layer is a single `W @ A`.
+    Everything is computed in float64 (complex128 for complex steps), whatever the dtype of the inputs.
+    """
+
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> None:
+        self.network, self.Y, self.layout = network, Y, network.layout
+        L = network.num_layers
+        self.W = [np.asarray(parameters[f"W{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
+        self.b = [np.asarray(parameters[f"b{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
+        self.A, self.Z = [np.asarray(X, dtype=np.float64)], []  # A[0] = X, A[l] = A_l; Z[l - 1] = Z_l
+        for layer, activation in enumerate(network.activations):
+            self.Z.append(self.W[layer] @ self.A[-1] + self.b[layer])
+            self.A.append(activation.forward(self.Z[-1])[0])
+        self.cost = float(LogisticCost.forward(self.A[-1], Y)[0])
+        self.detects_kinks = network.hidden == "relu"
+        # For every entry of theta: its layer (1-based), the row of Z it moves, the column of A_{l-1} (-1: a bias).
+        size = self.layout.size
+        self.layer_of, self.row_of, self.col_of = (np.empty(size, dtype=np.int64) for _ in range(3))
+        for block in self.layout.blocks:
+            entries = np.arange(block.size)
+            part = slice(block.start, block.stop)
+            self.layer_of[part] = int(block.name[1:])
+            if block.name[0] == "W":
+                self.row_of[part], self.col_of[part] = np.divmod(entries, block.shape[1])
+            else:
+                self.row_of[part], self.col_of[part] = entries, -1
+
+    def bytes_per_perturbation(self, layer: int, num_offsets: int) -> int:
+        """Memory one perturbed coordinate of `layer` needs (complex128 upper bound, a few live temporaries)."""
+        widths = self.network.layer_sizes[layer:]
+        return 16 * num_offsets * self.A[0].shape[1] * (2 + 4 * max(widths))
+
+    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """J(theta + offsets[j] e_i) for i in indices: (k, D), and whether a ReLU kink was crossed: (k,) bool.
+
+        A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets.
+        """
+        indices, offsets = np.asarray(indices, dtype=np.int64), np.asarray(offsets)
+        costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
+        crossed = np.zeros(indices.size, dtype=bool)
+        layers = self.layer_of[indices]
+        for layer in np.unique(layers):
+            chosen = np.flatnonzero(layers == layer)
+            picked = indices[chosen]
+            costs[chosen], crossed[chosen] = self._layer_costs(
+                int(layer), self.row_of[picked], self.col_of[picked], offsets
+            )
+        return costs, crossed
+
+    def _layer_costs(
+        self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        L, k, D = self.network.num_layers, rows.size, offsets.size
+        m = self.A[0].shape[1]
+        source = np.where(cols[:, None] >= 0, self.A[layer - 1][np.maximum(cols, 0)], 1.0)  # (k, m)
+        rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
+        crossed = np.zeros(k, dtype=bool)
+        if layer < L and self.detects_kinks:
+            crossed |= _sign_flips(rows_Z.reshape(1, k, D, m))
+        rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
+        if layer == L:
+            A = rows_A.reshape(1, k * D, m)
+        else:
+            dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(k * D, m)
+            W_next = np.repeat(self.W[layer][:, rows], D, axis=1)  # (n_{l+1}, k D): column r of W_{l+1}
+            Z = self.Z[layer][:, None, :] + W_next[:, :, None] * dA[None, :, :]  # (n_{l+1}, k D, m)
+            for above in range(layer + 1, L + 1):
+                if above < L and self.detects_kinks:
+                    crossed |= _sign_flips(Z.reshape(Z.shape[0], k, D, m))
+                A = self.network.activations[above - 1].forward(Z)[0]
+                if above < L:
+                    W, b = self.W[above], self.b[above]
+                    Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
+        cost = LogisticCost.forward(A[0][:, None, :], self.Y)[0]  # A: (1, k D, m) -> a stack (k D, 1, m)
+        return np.asarray(cost).reshape(k, D), crossed
+
+
+def _sign_flips(Z: np.ndarray) -> np.ndarray:
+    """Z: (n, k, D, m) pre-activations -> (k,): does some entry have a different sign at two of the D offsets?"""
+    positive = Z.real > 0
+    return (positive != positive[:, :, :1, :]).any(axis=(0, 2, 3))
+
 
 def _check_parameters(layout: ParamLayout, parameters: Mapping[str, np.ndarray]) -> None:
     if not isinstance(parameters, Mapping):

@@ -1,0 +1,46 @@
+"""Gradient checking: numerical gradients, and checks that say *where* a backward pass is wrong.
+
+    report = gradient_check_n(net.cost_function(X, Y), parameters, gradients)
+    print(report)                    # per-block table: W1, b1, ... with the worst entries
+    report.failing_blocks            # e.g. ["b1", "W2"]
+
+Read bottom up: measures (formula 2, rel_error) -> numerical (central, Richardson, complex step) ->
+network_check (the batched check of every entry of theta) -> report (the table) -> check (any f).
+"""
+
+from toynet.gradcheck.check import (
+    DirectionalCheck,
+    GradientCheckResult,
+    SparseCheck,
+    StepSweep,
+    directional_check,
+    grad_check_sparse,
+    gradient_check,
+    step_sweep,
+    step_sweep_n,
+)
+from toynet.gradcheck.measures import rel_error, relative_difference
+from toynet.gradcheck.network_check import gradient_check_n
+from toynet.gradcheck.numerical import default_step, numerical_gradient, numerical_gradient_array
+from toynet.gradcheck.report import BlockReport, Entry, GradientCheckReport
+
+__all__ = [
+    "BlockReport",
+    "DirectionalCheck",
+    "Entry",
+    "GradientCheckReport",
+    "GradientCheckResult",
+    "SparseCheck",
+    "StepSweep",
+    "default_step",
+    "directional_check",
+    "grad_check_sparse",
+    "gradient_check",
+    "gradient_check_n",
+    "numerical_gradient",
+    "numerical_gradient_array",
+    "rel_error",
+    "relative_difference",
+    "step_sweep",
+    "step_sweep_n",
+]

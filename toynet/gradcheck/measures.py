@@ -1,0 +1,42 @@
+"""How far apart two gradients are: the course's formula 2 and cs231n's elementwise `rel_error`.
+
+    relative_difference(a, b) = ||a - b|| / (||a|| + ||b||)        (0 when both are 0: never nan)
+    rel_error(a, b)           = max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)
+
+Formula 2 is one number for a whole vector: it is small when the two agree *relative to the gradient's
+overall size*. rel_error looks at every entry on its own, so one tiny entry drowned in round-off shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toynet._validate import as_array
+
+
+def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """||a - b||_2 / (||a||_2 + ||b||_2), 0.0 when both are 0.  a, b: any shapes holding the same number of entries."""
+    a_flat, b_flat = _paired("a", a, "b", b)
+    denominator = float(np.linalg.norm(a_flat) + np.linalg.norm(b_flat))
+    if denominator == 0.0:
+        return 0.0
+    return float(np.linalg.norm(a_flat - b_flat)) / denominator
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """cs231n's max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|); 0.0 for empty arrays."""
+    a_flat, b_flat = _paired("a", a, "b", b)
+    if a_flat.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a_flat - b_flat) / np.maximum(1e-8, np.abs(a_flat) + np.abs(b_flat))))
+
+
+def _paired(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays flattened; (n, 1) against (n,) is fine, a different number of entries or NaN is not."""
+    a_arr, b_arr = as_array(name_a, a), as_array(name_b, b)
+    if a_arr.size != b_arr.size or (a_arr.shape != b_arr.shape and a_arr.squeeze().shape != b_arr.squeeze().shape):
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, but got {a_arr.shape} and {b_arr.shape}")
+    for name, array in ((name_a, a_arr), (name_b, b_arr)):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} must be finite to be compared, but holds NaN or inf")
+    return a_arr.reshape(-1), b_arr.reshape(-1)

@@ -1,0 +1,350 @@
+"""The gradient check of a network: every entry of theta = dictionary_to_vector(parameters), batched.
+
+Three ways to evaluate J(theta + delta e_i), fastest first:
+  incremental  cost_fn.perturbations(parameters) (toynet's CostFunction): only the layers at and above
+               entry i are recomputed, for a whole chunk of entries in one matrix product; it also tells
+               which perturbations crossed a ReLU kink.
+  stacked      cost_fn.accepts_stacks: a chunk of perturbed copies of theta in one vectorised call.
+  loop         any cost_fn(parameters) -> float: one call per evaluation, the course's algorithm.
+Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+
+from toynet.gradcheck.measures import relative_difference
+from toynet.gradcheck.numerical import (
+    check_method,
+    check_step,
+    combine,
+    default_step,
+    evaluate_complex,
+    perturbation_offsets,
+    scalar_value,
+)
+from toynet.gradcheck.report import BlockReport, Entry, GradientCheckReport
+from toynet.params import (
+    ParamLayout,
+    dictionary_to_vector,
+    gradients_to_vector,
+    stack_to_dictionary,
+    vector_to_dictionary,
+)
+
+CostFn = Callable[[Mapping[str, np.ndarray]], Any]
+MEMORY_BUDGET = 64 * 2**20  # bytes of temporaries per chunk
+LOOP_CHUNK = 64  # evaluations between progress-bar updates in the plain loop
+PROGRESS_CHUNKS = 200  # show a progress bar (progress=None) when a check takes at least this many chunks
+
+
+class Evaluator(Protocol):
+    """Costs at theta + offsets[j] e_i: costs(indices, offsets) -> ((k, D) values, (k,) kink flags or None)."""
+
+    cost: float
+    cost_dtype: np.dtype
+
+    def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]: ...
+
+    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
+class IncrementalEvaluator:
+    """Wraps `cost_fn.perturbations(parameters)`: recomputes only the layers above each entry."""
+
+    def __init__(self, cost_fn: Any, parameters: Mapping[str, np.ndarray]) -> None:
+        self.perturbations = cost_fn.perturbations(parameters)
+        self.cost, self.cost_dtype = float(self.perturbations.cost), np.dtype(np.float64)
+
+    def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
+        layers = self.perturbations.layer_of[indices]
+        pieces = []
+        for layer in np.unique(layers):
+            group = indices[layers == layer]
+            size = max(1, MEMORY_BUDGET // self.perturbations.bytes_per_perturbation(int(layer), num_offsets))
+            pieces += [group[start : start + size] for start in range(0, group.size, size)]
+        return pieces
+
+    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        values, crossed = self.perturbations.costs(indices, offsets)
+        return values, crossed if self.perturbations.detects_kinks else None
+
+
+class StackEvaluator:
+    """For cost functions with `accepts_stacks`: k perturbed copies of theta, one call per chunk."""
+
+    def __init__(self, cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray) -> None:
+        self.cost_fn, self.layout, self.theta = cost_fn, layout, theta
+        value = cost_fn(vector_to_dictionary(theta, layout))
+        self.cost, self.cost_dtype = float(scalar_value(value, lambda: "theta was not perturbed").real), _dtype(value)
+
+    def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
+        size = max(1, MEMORY_BUDGET // (16 * 4 * num_offsets * max(1, self.layout.size)))
+        return [indices[start : start + size] for start in range(0, indices.size, size)]
+
+    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        k, D = indices.size, offsets.size
+        thetas = np.repeat(self.theta[None, :].astype(offsets.dtype), k * D, axis=0)
+        thetas[np.arange(k * D), np.repeat(indices, D)] += np.tile(offsets, k)
+        values = self.cost_fn(stack_to_dictionary(thetas, self.layout))
+        array = np.asarray(values)
+        if array.shape != (k * D,):
+            raise ValueError(f"cost_fn accepts_stacks, so a stack of {k * D} parameter sets must give {k * D} costs, "
+                             f"but it returned shape {array.shape}")
+        if np.iscomplexobj(offsets) and not np.iscomplexobj(array):
+            raise ValueError("method='complex' needs cost_fn to be complex-safe, but it returned real costs for "
+                             "complex parameters; use method='central' or 'richardson'")
+        return array.reshape(k, D), None
+
+
+class LoopEvaluator:
+    """Any cost_fn(parameters) -> float: one call per perturbed theta (parameters rebuilt each time)."""
+
+    def __init__(self, cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray) -> None:
+        self.cost_fn, self.layout, self.theta = cost_fn, layout, theta
+        value = cost_fn(vector_to_dictionary(theta, layout))
+        self.cost, self.cost_dtype = float(scalar_value(value, lambda: "theta was not perturbed").real), _dtype(value)
+
+    def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
+        return [indices[start : start + LOOP_CHUNK] for start in range(0, indices.size, LOOP_CHUNK)]
+
+    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        values = np.empty((indices.size, offsets.size), dtype=offsets.dtype)
+        work = self.theta.astype(offsets.dtype)  # a private copy: the caller's arrays are never touched
+        for row, i in enumerate(indices):
+            for j, offset in enumerate(offsets):
+                work[i] = self.theta[i] + offset
+                parameters = vector_to_dictionary(work, self.layout)
+                where = _where(self.layout, int(i), offset)
+                if np.iscomplexobj(offsets):
+                    values[row, j] = evaluate_complex(self.cost_fn, parameters, where)
+                else:
+                    values[row, j] = scalar_value(self.cost_fn(parameters), where)
+            work[i] = self.theta[i]
+        return values, None
+
+
+def make_evaluator(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], layout: ParamLayout,
+                   theta: np.ndarray, batch: bool = True) -> Evaluator:
+    """The fastest evaluator cost_fn supports (batch=False forces the plain loop)."""
+    if not callable(cost_fn):
+        raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
+    if batch and hasattr(cost_fn, "perturbations") and getattr(cost_fn, "layout", None) == layout:
+        return IncrementalEvaluator(cost_fn, {name: theta[b.start : b.stop].reshape(b.shape)
+                                              for name, b in zip(layout.names, layout.blocks, strict=True)})
+    if batch and getattr(cost_fn, "accepts_stacks", False):
+        return StackEvaluator(cost_fn, layout, theta)
+    return LoopEvaluator(cost_fn, layout, theta)
+
+
+def numerical_entries(evaluator: Evaluator, layout: ParamLayout, indices: np.ndarray, step: float, method: str,
+                      progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The numerical derivative dJ/dtheta_i for i in indices, and which of them crossed a ReLU kink."""
+    offsets = perturbation_offsets(step, method)
+    chunks = evaluator.chunks(indices, offsets.size)
+    numeric, crossed = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
+    steps: Any = chunks
+    if progress or (progress is None and len(chunks) >= PROGRESS_CHUNKS):
+        from tqdm.auto import tqdm  # imported only when a bar is wanted
+
+        steps = tqdm(chunks, desc="gradient check", unit="chunk", leave=False)
+    start = 0
+    for chunk in steps:
+        values, flags = evaluator.costs(chunk, offsets)
+        _check_values(values, layout, chunk, offsets)
+        numeric[start : start + chunk.size] = combine(values, step, method)
+        if flags is not None:
+            crossed[start : start + chunk.size] = flags
+        start += chunk.size
+    return numeric, crossed
+
+
+def gradient_check_n(
+    cost_fn: CostFn,
+    parameters: Mapping[str, np.ndarray],
+    gradients: Mapping[str, np.ndarray],
+    epsilon: float | None = None,
+    method: str = "central",
+    threshold: float = 2e-7,
+    top_k: int = 3,
+    *,
+    progress: bool | None = None,
+    batch: bool = True,
+) -> GradientCheckReport:
+    """Compare the backward's gradients with numerical ones for every entry of theta, block by block.
+
+    cost_fn: parameters dict -> cost (toynet's `network.cost_function(X, Y)` is fastest).  parameters:
+    {"W1", "b1", ...}; gradients: {"dW1", "db1", ...} (other keys ignored), same shapes.  epsilon: the
+    step (None -> `default_step(theta)`, 1e-5 at |theta| ~ 1; 1e-7 reproduces the course).  threshold:
+    on formula 2 (the course's 2e-7), raised to sqrt(eps) of the dtype for float32 inputs.
+    A block fails when its own relative difference is above the threshold *and* its error is not
+    negligible next to the whole gradient: ||error_b|| > threshold * (||g|| + ||g_approx||) * sqrt(n_b / n),
+    the share of the total error it would have if the error were spread evenly. This keeps round-off in a
+    block whose gradient is ~0 from being called a bug.
+    """
+    method = check_method(method)
+    threshold = check_step(threshold, "threshold")
+    if not (isinstance(top_k, (int, np.integer)) and top_k >= 0):
+        raise ValueError(f"top_k must be a non-negative int, but got {top_k!r}")
+    layout, theta, grad, low_precision = _prepare(parameters, gradients)
+    warnings: list[str] = []
+    if low_precision is not None:
+        raised = max(threshold, float(np.sqrt(np.finfo(low_precision).eps)))
+        warnings.append(
+            f"parameters or gradients are {low_precision.name}: the numerical gradient is computed in float64, and "
+            f"the threshold is raised from {threshold:.1e} to {raised:.1e} (sqrt of {low_precision.name} eps), "
+            f"since the analytic gradient itself carries {low_precision.name} round-off."
+        )
+        threshold = raised
+    evaluator = make_evaluator(cost_fn, parameters, layout, theta, batch)
+    eval_dtype = evaluator.cost_dtype
+    if np.finfo(eval_dtype).eps > np.finfo(np.float64).eps:
+        warnings.append(f"cost_fn computes in {eval_dtype.name}: the default step is scaled for that precision.")
+    step = default_step(theta, method, eval_dtype) if epsilon is None else check_step(epsilon, "epsilon")
+    numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), step, method, progress)
+    warnings += _step_warnings(evaluator.cost, eval_dtype, theta, grad, numeric, step, method, threshold)
+    return _report(layout, grad, numeric, crossed, step, method, threshold, top_k, warnings)
+
+
+def step_sweep_values(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
+                      steps: np.ndarray, method: str) -> np.ndarray:
+    """Formula 2 between the gradients and the numerical gradient at each step (one base forward shared)."""
+    layout, theta, grad, _ = _prepare(parameters, gradients)
+    evaluator = make_evaluator(cost_fn, parameters, layout, theta)
+    indices = np.arange(layout.size)
+    return np.array([
+        relative_difference(grad, numerical_entries(evaluator, layout, indices, float(h), method, False)[0])
+        for h in steps
+    ])
+
+
+def sparse_entries(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
+                   num_checks: int, step: float | None, method: str, seed: int | None
+                   ) -> tuple[list[Entry], float]:
+    """Numerical vs analytic for `num_checks` random entries of theta (seeded); the step used."""
+    layout, theta, grad, _ = _prepare(parameters, gradients)
+    evaluator = make_evaluator(cost_fn, parameters, layout, theta)
+    h = default_step(theta, method, evaluator.cost_dtype) if step is None else check_step(step)
+    rng = np.random.default_rng(seed)
+    indices = np.sort(rng.choice(layout.size, size=min(num_checks, layout.size), replace=False))
+    numeric, _ = numerical_entries(evaluator, layout, indices, h, method, False)
+    entries = [_entry(layout, int(i), grad[i], numeric[n]) for n, i in enumerate(indices)]
+    return entries, h
+
+
+def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray]
+             ) -> tuple[ParamLayout, np.ndarray, np.ndarray, np.dtype | None]:
+    """Layout, theta and the gradient vector as fresh float64 (n,) arrays; the lowest float precision seen."""
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
+    if not isinstance(gradients, Mapping):
+        raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
+    layout = ParamLayout.from_parameters(parameters)
+    layout.check_blocks(gradients, prefix="d", what="gradients")
+    theta = np.array(dictionary_to_vector(parameters)[0].reshape(-1), dtype=np.float64)
+    grad = np.array(gradients_to_vector(gradients, layout).reshape(-1), dtype=np.float64)
+    for name, vector in (("parameters", theta), ("gradients", grad)):
+        if not np.isfinite(vector).all():
+            block, index = layout.block_of(int(np.flatnonzero(~np.isfinite(vector))[0]))
+            prefix = "d" if name == "gradients" else ""
+            raise ValueError(f"{name} must be finite, but {name}[{prefix + block.name!r}][{index}] is not")
+    dtypes = [np.asarray(parameters[n]).dtype for n in layout.names] + [np.asarray(gradients["d" + n]).dtype
+                                                                      for n in layout.names]
+    floats = [d for d in dtypes if np.issubdtype(d, np.floating)]
+    lowest = max(floats, key=lambda d: np.finfo(d).eps, default=None)
+    low = lowest if lowest is not None and np.finfo(lowest).eps > np.finfo(np.float64).eps else None
+    return layout, theta, grad, low
+
+
+def _step_warnings(cost: float, dtype: np.dtype, theta: np.ndarray, grad: np.ndarray, numeric: np.ndarray,
+                   step: float, method: str, threshold: float) -> list[str]:
+    """Say when the step itself, not the backward, limits the difference (the round-off regime)."""
+    if method == "complex":
+        return []
+    eps = float(np.finfo(dtype).eps)
+    noise = eps * max(abs(cost), 1.0) / step  # round-off of one numerical entry, ~ eps |J| / h
+    scale = float(np.linalg.norm(grad) + np.linalg.norm(numeric))
+    expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
+    default = default_step(theta, method, dtype)
+    found = []
+    if step < default / 10 or expected > threshold / 10:
+        found.append(
+            f"epsilon={step:.0e} is in the round-off regime for {dtype.name} {method} differences: each numerical "
+            f"entry carries a round-off error of about {noise:.1e}, which alone gives a difference of about "
+            f"{expected:.1e}. The default step {default:.0e} is more accurate here."
+        )
+    return found
+
+
+def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, step: float,
+            method: str, threshold: float, top_k: int, warnings: list[str]) -> GradientCheckReport:
+    keep = ~crossed
+    total_scale = float(np.linalg.norm(grad[keep]) + np.linalg.norm(numeric[keep]))
+    n_kept = max(1, int(keep.sum()))
+    blocks = []
+    for block in layout.blocks:
+        part = slice(block.start, block.stop)
+        kept = np.flatnonzero(keep[part]) + block.start
+        g, a = grad[kept], numeric[kept]
+        errors = np.abs(g - a)
+        rd = relative_difference(g, a)
+        floor = threshold * total_scale * np.sqrt(kept.size / n_kept)
+        passed = rd <= threshold or float(np.linalg.norm(g - a)) <= floor
+        order = np.argsort(-errors, kind="stable")[:top_k]
+        worst = [_entry(layout, int(kept[i]), g[i], a[i]) for i in order]
+        blocks.append(BlockReport(block.name, block.shape, rd, float(errors.max(initial=0.0)), bool(passed), worst,
+                                  int(crossed[part].sum())))
+    kinks = [_entry(layout, int(i), grad[i], numeric[i]) for i in np.flatnonzero(crossed)]
+    if kinks:
+        warnings.append(
+            f"{len(kinks)} entr{'y' if len(kinks) == 1 else 'ies'} ({', '.join(e.label for e in kinks[:5])}"
+            f"{', ...' if len(kinks) > 5 else ''}) crossed a ReLU kink: a pre-activation changed sign between "
+            f"the perturbed evaluations, so the numerical derivative there is meaningless; they are left out of "
+            f"the verdict (a smaller epsilon avoids most crossings)."
+        )
+    without = relative_difference(grad[keep], numeric[keep])
+    failing = [b.name for b in blocks if not b.passed]
+    return GradientCheckReport(
+        difference=relative_difference(grad, numeric),
+        passed=not failing and without <= threshold,
+        failing_blocks=failing,
+        blocks=blocks,
+        epsilon=step,
+        method=method,
+        threshold=threshold,
+        analytical_gradient=grad.reshape(-1, 1),
+        numerical_gradient=numeric.reshape(-1, 1),
+        warnings=warnings,
+        kinks=kinks,
+        difference_without_kinks=without,
+    )
+
+
+def _entry(layout: ParamLayout, position: int, analytic: float, numeric: float) -> Entry:
+    block, index = layout.block_of(position)
+    return Entry(block.name, index, float(analytic), float(numeric), abs(float(analytic) - float(numeric)), position)
+
+
+def _check_values(values: np.ndarray, layout: ParamLayout, chunk: np.ndarray, offsets: np.ndarray) -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        where = _where(layout, int(chunk[row]), offsets[column])()
+        raise FloatingPointError(f"cost_fn returned {values[row, column]} when {where}")
+
+
+def _where(layout: ParamLayout, position: int, offset: Any) -> Callable[[], str]:
+    def describe() -> str:
+        block, index = layout.block_of(position)
+        shown = f"{offset.imag:+.3g}j" if np.iscomplexobj(offset) else f"{offset:+.3g}"
+        return f"{block.name}[{', '.join(map(str, index))}] (theta[{position}]) was perturbed by {shown}"
+
+    return describe
+
+
+def _dtype(value: Any) -> np.dtype:
+    dtype = np.asarray(value).dtype
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)

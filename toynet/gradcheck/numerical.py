@@ -1,0 +1,204 @@
+"""Numerical gradients of a scalar function f(x) of an array x: central, Richardson and complex-step.
+
+    central      g_i = (f(x + h e_i) - f(x - h e_i)) / 2h                   error ~ h^2 f''' + eps |f| / h
+    richardson   D(h) as above, g_i = (4 D(h/2) - D(h)) / 3                  error ~ h^4 f^(5) + eps |f| / h
+    complex      g_i = Im f(x + i h e_i) / h                                  error ~ h^2 f''' (no subtraction!)
+
+Every method works on a private float64 copy of x, so the caller's array is never written, even if f
+raises half way. Integer arrays are checked in float64 (never a silently zero gradient).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+
+from toynet._validate import as_array
+
+try:  # numpy >= 1.25
+    from numpy.exceptions import ComplexWarning
+except ImportError:  # pragma: no cover
+    from numpy import ComplexWarning  # type: ignore[attr-defined,no-redef]
+
+Method = Literal["central", "richardson", "complex"]
+METHODS: tuple[str, ...] = ("central", "richardson", "complex")
+
+# Default steps for float64 at |x| ~ 1 (see default_step for why these values).
+CENTRAL_STEP = 1e-5
+RICHARDSON_STEP = 1e-3
+COMPLEX_STEP = 1e-20
+
+
+def default_step(x: Any, method: str = "central", dtype: Any = np.float64) -> float:
+    """The step h used when none is given: base(method, dtype) * max(1, rms(x)).
+
+    Central differences carry a truncation error ~ h^2 |f'''| / 6 and a round-off error ~ eps |f| / h
+    (eps = 2.2e-16 in float64). The two balance near h ~ eps^(1/3) ~ 6e-6 for a smooth f of size 1;
+    toynet takes h = 1e-5: on piecewise-linear (ReLU) networks the truncation term is nearly zero, so a
+    larger step only lowers round-off (the course's N-D case gives 9.3e-10 at 1e-5, 8.3e-9 at 1e-6 and
+    1.2e-7 at the course's 1e-7), while steps of 1e-4 and above cross ReLU kinks more often and let the
+    truncation error of smooth (tanh, sigmoid) layers show. Richardson cancels the h^2 term, so its error
+    ~ h^4 + eps/h is smallest near eps^(1/5) ~ 1e-3. The complex step subtracts nothing, so any tiny h
+    works: 1e-20. The step scales with the size of x (an entry of 1000 needs a step 1000 times larger
+    to move f by the same relative amount). For a function computed in float32 (dtype=np.float32), eps
+    is 1.2e-7 and the steps grow accordingly (central ~5e-3).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
+    if method == "complex":
+        return COMPLEX_STEP
+    eps = float(np.finfo(dtype).eps) if np.issubdtype(np.dtype(dtype), np.floating) else float(np.finfo(float).eps)
+    ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
+    base = CENTRAL_STEP * ratio ** (1 / 3) if method == "central" else RICHARDSON_STEP * ratio ** (1 / 5)
+    values = np.abs(np.asarray(x, dtype=complex if np.iscomplexobj(x) else float)).reshape(-1)
+    values = values[np.isfinite(values)]
+    scale = float(np.sqrt(np.mean(values**2))) if values.size else 1.0
+    return float(base * max(1.0, scale))
+
+
+def perturbation_offsets(h: float, method: str) -> np.ndarray:
+    """The offsets added to one coordinate at which f is evaluated: (+h, -h), (+h, -h, +h/2, -h/2) or (ih,)."""
+    if method == "central":
+        return np.array([h, -h])
+    if method == "richardson":
+        return np.array([h, -h, h / 2, -h / 2])
+    if method == "complex":
+        return np.array([1j * h])
+    raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
+
+
+def combine(values: np.ndarray, h: float, method: str) -> np.ndarray:
+    """Derivatives from f at the offsets of `perturbation_offsets`: values (k, D) -> (k,)."""
+    if method == "central":
+        return ((values[:, 0] - values[:, 1]) / (2 * h)).real
+    if method == "richardson":
+        coarse = (values[:, 0] - values[:, 1]) / (2 * h)
+        fine = (values[:, 2] - values[:, 3]) / h
+        return ((4 * fine - coarse) / 3).real
+    return values[:, 0].imag / h
+
+
+def check_step(h: Any, name: str = "h") -> float:
+    """A step must be a positive finite number."""
+    try:
+        step = float(h)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number, but got {h!r}") from None
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"{name} must be a positive finite number, but got {h!r}")
+    return step
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
+    return method
+
+
+def scalar_value(value: Any, where: Callable[[], str], complex_ok: bool = False) -> complex | float:
+    """f's result as a Python number, or an error saying (where()) which perturbation produced the bad value."""
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype == object:
+        raise ValueError(f"f must return a scalar, but returned shape {array.shape} when {where()}")
+    number = array.reshape(()).item()
+    if not isinstance(number, (int, float, complex)) or isinstance(number, bool):
+        raise TypeError(f"f must return a number, but returned {type(number).__name__} when {where()}")
+    if not np.isfinite(number):
+        raise FloatingPointError(f"f returned {number} when {where()}")
+    return complex(number) if complex_ok and isinstance(number, complex) else number
+
+
+def describe(index: tuple[int, ...], offset: complex, name: str = "x") -> str:
+    """'x[1, 2] was perturbed by +1e-05' (the message fragment naming a coordinate)."""
+    shown = f"{offset.imag:+.3g}j" if isinstance(offset, complex) or np.iscomplexobj(offset) else f"{offset:+.3g}"
+    return f"{name}[{', '.join(str(i) for i in index)}] was perturbed by {shown}"
+
+
+def complex_safety_error(reason: str) -> ValueError:
+    return ValueError(
+        f"method='complex' needs f to be complex-safe (analytic: no abs, maximum, comparisons or writes into "
+        f"real buffers), but {reason}; use method='central' or 'richardson'"
+    )
+
+
+def evaluate_complex(f: Callable[[Any], Any], z: Any, where: Callable[[], str]) -> complex:
+    """f at a complex point, refusing functions that detectably drop the imaginary part."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ComplexWarning)  # complex -> real casts inside f
+        try:
+            value = f(z)
+        except ComplexWarning as error:
+            raise complex_safety_error(f"it cast a complex number to real ({error})") from error
+        except (TypeError, ValueError) as error:
+            raise complex_safety_error(f"it raised {type(error).__name__}: {error} on a complex input") from error
+    if not np.iscomplexobj(value):
+        raise complex_safety_error(f"it returned a real {type(value).__name__} for a complex input")
+    return complex(scalar_value(value, where, complex_ok=True))
+
+
+def numerical_gradient(
+    f: Callable[[np.ndarray], Any], x: Any, h: float | None = None, method: str = "central"
+) -> np.ndarray:
+    """dF/dx by finite differences (or the complex step), shape of x, float64.
+
+    f: scalar function of an array shaped like x.  x: any shape (ints are checked in float64).
+    h: the step (None -> `default_step(x, method)`).  method: "central", "richardson" or "complex".
+    """
+    method = check_method(method)
+    point = np.array(as_array("x", x), dtype=np.float64)  # a private copy: the caller's x is never written
+    step = default_step(point, method) if h is None else check_step(h)
+    offsets = perturbation_offsets(step, method)
+    work = point.astype(complex) if method == "complex" else point.copy()
+    flat = work.reshape(-1)  # a view: writing flat[i] perturbs work
+    values = np.empty((flat.size, offsets.size), dtype=work.dtype)
+    for i in range(flat.size):
+        original = flat[i]
+        for j, offset in enumerate(offsets):
+            flat[i] = original + offset
+            where = _where(i, offset, point.shape)
+            if method == "complex":
+                values[i, j] = evaluate_complex(f, work, where)
+            else:
+                values[i, j] = scalar_value(f(work), where)
+            flat[i] = original
+    return combine(values, step, method).reshape(point.shape)
+
+
+def numerical_gradient_array(
+    f: Callable[[np.ndarray], Any], x: Any, dout: Any, h: float | None = None
+) -> np.ndarray:
+    """sum((f(x + h e_i) - f(x - h e_i)) * dout) / 2h for every i: the gradient of an array-valued f.
+
+    f: array function of x; its output has the shape of dout.  x: any shape.  dout: the upstream
+    gradient dL/df.  Returns dL/dx with the shape of x (float64).  cs231n's eval_numerical_gradient_array.
+    """
+    point = np.array(as_array("x", x), dtype=np.float64)
+    upstream = as_array("dout", dout)
+    step = default_step(point, "central") if h is None else check_step(h)
+    work = point.copy()
+    flat = work.reshape(-1)
+    grad = np.empty(flat.size)
+    for i in range(flat.size):
+        original = flat[i]
+        outputs = []
+        for offset in (step, -step):
+            flat[i] = original + offset
+            out = np.array(f(work), dtype=np.float64)  # a copy: f may return a buffer it reuses
+            flat[i] = original
+            where = _where(i, offset, point.shape)()
+            if out.shape != upstream.shape:
+                raise ValueError(f"f must return an array of dout's shape {upstream.shape}, but returned "
+                                 f"{out.shape} when {where}")
+            if not np.isfinite(out).all():
+                raise FloatingPointError(f"f returned NaN or inf when {where}")
+            outputs.append(out)
+        grad[i] = np.sum((outputs[0] - outputs[1]) * upstream) / (2 * step)
+    return grad.reshape(point.shape)
+
+
+def _where(i: int, offset: complex, shape: tuple[int, ...]) -> Callable[[], str]:
+    """A lazy description of the perturbation (only built when an error needs it)."""
+    return lambda: describe(tuple(int(d) for d in np.unravel_index(i, shape)), offset)
