@@ -1,0 +1,9 @@
+"""Assignments and a safe autograder: build student notebooks from solution-marked sources, grade a class.
+
+    toynet assign assignments/layers.ipynb build/layers --gradescope
+    toynet grade submissions/*.ipynb --assignment build/layers/autograder --jobs 2 --out build/grades
+
+Read in this order: markers (the nbgrader-style markers), protocol (plain data across the process boundary),
+sandbox + child (the student process and its limits), checks (the comparisons the tests use), grade, assign.
+Nothing in toynet's core imports this package; Jupyter machinery (nbformat) is imported only here.
+"""

@@ -1,0 +1,54 @@
+"""The comparisons test cells use: type, then dtype, then shape, then values, each with a message that says which.
+
+Students call these in the public tests of their notebook; the grader calls them on the plain data it decoded
+from the student process, so the objects compared are always the grader's own (a base ndarray, a float).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def expect_array(got: Any, expected: Any, name: str, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+    """Assert `got` is a plain ndarray with the dtype kind, shape and (within tolerance) values of `expected`."""
+    expected = np.asarray(expected)
+    if type(got) is not np.ndarray:
+        raise AssertionError(f"{name}: expected a numpy array of shape {expected.shape}, but got {_kind(got)}")
+    if got.dtype.kind != expected.dtype.kind or (expected.dtype.kind == "f" and got.dtype != expected.dtype):
+        raise AssertionError(f"{name}: expected dtype {expected.dtype}, but got dtype {got.dtype}")
+    if got.shape != expected.shape:
+        raise AssertionError(f"{name}: expected shape {expected.shape}, but got shape {got.shape}")
+    if not np.isfinite(got).all() and np.isfinite(expected).all():
+        raise AssertionError(f"{name}: holds nan or inf")
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape) if got.size else ()
+        raise AssertionError(
+            f"{name}: wrong values, e.g. at index {tuple(int(i) for i in worst)}: "
+            f"expected {expected[worst]!r}, got {got[worst]!r}"
+        )
+
+
+def expect_number(got: Any, expected: float, name: str, rtol: float = 1e-7, atol: float = 0.0) -> None:
+    """Assert `got` is a real number (int or float, not an array or a bool) close to `expected`."""
+    if isinstance(got, np.generic):
+        got = got.item()
+    if type(got) not in (int, float):
+        raise AssertionError(f"{name}: expected a number close to {expected!r}, but got {_kind(got)}")
+    if not np.isfinite(got) or not np.isclose(got, expected, rtol=rtol, atol=atol):
+        raise AssertionError(f"{name}: expected {expected!r}, but got {got!r}")
+
+
+def expect_tuple(got: Any, length: int, name: str) -> None:
+    """Assert `got` is a tuple of `length` items (what a backward returns, or a cache)."""
+    if type(got) is not tuple or len(got) != length:
+        raise AssertionError(f"{name}: expected a tuple of {length} items, but got {_kind(got)}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"{type(value).__name__} {str(value)[:60]}"

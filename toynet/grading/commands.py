@@ -1,0 +1,63 @@
+"""`toynet assign` and `toynet grade`: build a classroom assignment, grade a class of submissions safely."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    assign = subparsers.add_parser(
+        "assign",
+        help="build a student notebook and an autograder bundle from a solution-marked notebook",
+        description="Write OUT/student/<name>.ipynb and OUT/autograder/; check the solution scores full marks.",
+    )
+    assign.add_argument("source", help="solution-marked notebook, e.g. assignments/layers.ipynb")
+    assign.add_argument("out", help="output folder")
+    assign.add_argument("--gradescope", action="store_true", help="also write OUT/gradescope/<name>_autograder.zip")
+    assign.set_defaults(run=run_assign)
+
+    grade = subparsers.add_parser(
+        "grade",
+        help="grade submissions, each in its own sandboxed process",
+        description="Grade notebooks against an autograder bundle. One submission: --out is its results.json; "
+        "several: --out is a folder with one results file each and class.csv.",
+    )
+    grade.add_argument("submissions", nargs="+", help="student notebooks (.ipynb)")
+    grade.add_argument("--assignment", required=True, help="the OUT/autograder folder written by `toynet assign`")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default 1)")
+    grade.add_argument("--out", default=None, help="results.json (one submission) or folder (default build/grades)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(run=run_grade)
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    from toynet.grading.assign import AssignmentError, build
+
+    try:
+        built = build(args.source, args.out, gradescope=args.gradescope)
+    except AssignmentError as error:
+        print(f"toynet assign: {error}", file=sys.stderr)
+        return 1
+    print(f"student notebook: {built.student}")
+    print(f"autograder bundle: {built.autograder}")
+    if built.gradescope:
+        print(f"gradescope zip: {built.gradescope}")
+    print(f"checked: solution {built.solution.score:g}/{built.solution.max_score:g}, "
+          f"student copy {built.stubbed.score:g}/{built.stubbed.max_score:g}")
+    return 0
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from toynet.grading.grade import grade_many, summary_table, write_results
+    from toynet.grading.sandbox import Limits
+
+    out = args.out or ("build/grades/results.json" if len(args.submissions) == 1 else "build/grades")
+    print(Limits.describe(), file=sys.stderr)
+    results = grade_many(args.submissions, args.assignment, jobs=args.jobs, progress=not args.no_progress,
+                         protect=[Path(out).resolve().parent if Path(out).suffix else Path(out).resolve()])
+    written = write_results(results, out)
+    print(summary_table(results))
+    print(f"results: {written[0] if len(written) == 1 else Path(out)}")
+    return 0

@@ -1,0 +1,120 @@
+"""The nbgrader markers instructors already know, and what the assignment builder does with them.
+
+    ### BEGIN SOLUTION / ### END SOLUTION         -> replaced by `raise NotImplementedError("Task <name>: ...")`
+    ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS -> removed from the student's copy, run only by the grader
+
+A question is a code cell whose metadata holds {"toynet": {"question": "<name>", "points": <number>}}: its
+code (public part, then hidden part) runs in the grader, never in the student's process.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
+_CLASS = re.compile(r"^(\s*)class\s+(\w+)\b")
+
+
+class MarkerError(ValueError):
+    """Unbalanced or nested markers in a cell."""
+
+
+def _regions(lines: list[str], begin: str, end: str, where: str) -> list[tuple[int, int]]:
+    """(first, last) line indices of each begin..end block, markers included."""
+    regions, start = [], None
+    for number, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith(begin):
+            if start is not None:
+                raise MarkerError(f"{where}: {begin!r} on line {number + 1} inside another block")
+            start = number
+        elif text.startswith(end):
+            if start is None:
+                raise MarkerError(f"{where}: {end!r} on line {number + 1} without {begin!r}")
+            regions.append((start, number))
+            start = None
+    if start is not None:
+        raise MarkerError(f"{where}: {begin!r} on line {start + 1} is never closed by {end!r}")
+    return regions
+
+
+def has_solution(source: str) -> bool:
+    return BEGIN_SOLUTION in source
+
+
+def task_name(lines: list[str], line_number: int, default: str) -> str:
+    """The task a solution block belongs to: its enclosing `Class.method` / function, else `default`."""
+    indent = len(lines[line_number]) - len(lines[line_number].lstrip())
+    names = []
+    for line in reversed(lines[:line_number]):
+        match = _DEF.match(line) or _CLASS.match(line)
+        if match and len(match.group(1)) < indent:
+            names.append(match.group(2))
+            indent = len(match.group(1))
+    return ".".join(reversed(names)) or default
+
+
+def strip_solutions(source: str, default_task: str = "this cell") -> str:
+    """Replace every solution block by a stub, indented like the block, that names its task."""
+    lines = source.split("\n")
+    out, previous = [], 0
+    for first, last in _regions(lines, BEGIN_SOLUTION, END_SOLUTION, default_task):
+        out.extend(lines[previous:first])
+        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+        task = task_name(lines, first, default_task)
+        out.append(f"{indent}# YOUR CODE HERE")
+        out.append(f'{indent}raise NotImplementedError("Task {task}: replace this line with your code")')
+        previous = last + 1
+    out.extend(lines[previous:])
+    return "\n".join(out)
+
+
+def split_hidden(source: str, where: str = "test cell") -> tuple[str, str]:
+    """(public code, hidden code) of a test cell. Hidden lines keep their line numbers (blank elsewhere)."""
+    lines = source.split("\n")
+    public, hidden = list(lines), [""] * len(lines)
+    for first, last in _regions(lines, BEGIN_HIDDEN, END_HIDDEN, where):
+        for number in range(first, last + 1):
+            hidden[number] = lines[number] if first < number < last else ""
+            public[number] = ""
+    return _trim("\n".join(public)), _trim("\n".join(hidden))
+
+
+def remove_hidden(source: str) -> str:
+    """The student's copy of a test cell: the hidden blocks and their markers gone."""
+    lines = source.split("\n")
+    drop = {n for first, last in _regions(lines, BEGIN_HIDDEN, END_HIDDEN, "test cell") for n in range(first, last + 1)}
+    return "\n".join(line for n, line in enumerate(lines) if n not in drop).rstrip("\n")
+
+
+def question_of(cell: Any) -> dict[str, Any] | None:
+    """The {"question", "points"} metadata of a test cell, or None for an ordinary cell."""
+    meta = cell.get("metadata", {}).get("toynet", {})
+    return meta if isinstance(meta, dict) and "question" in meta else None
+
+
+def strip_magics(source: str) -> str:
+    """IPython magics and shell escapes are not Python: comment them out."""
+    return "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in source.split("\n"))
+
+
+def defined_names(sources: list[str]) -> list[str]:
+    """Top-level functions and classes the cells define: the names a test may call in the student process."""
+    names: list[str] = []
+    for source in sources:
+        try:
+            tree = ast.parse(strip_magics(source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name not in names:
+                names.append(node.name)
+    return names
+
+
+def _trim(code: str) -> str:
+    return code if code.strip() else ""
