@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from toynet import demo
+from toynet import check_command, demo
+from toynet.grading import commands as grading_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toynet", description="toynet: gradient checking you can read.")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (demo,):
+    for module in (demo, check_command, grading_commands):
         module.register(subparsers)
     return parser
 

@@ -1,0 +1,195 @@
+"""The `toynet` command: the real entry points, run as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from toynet.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+COURSE = "toynet.exercises.gradient_checking"
+
+STUDENT_BACKWARD = '''
+import numpy as np
+
+
+def backward(X, Y, cache):
+    """A student's own corrected backward, plain numpy."""
+    m = X.shape[1]
+    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
+    dZ3 = A3 - Y
+    dW3 = 1. / m * np.dot(dZ3, A2.T)
+    db3 = 1. / m * np.sum(dZ3, axis=1, keepdims=True)
+    dA2 = np.dot(W3.T, dZ3)
+    dZ2 = np.multiply(dA2, np.int64(A2 > 0))
+    dW2 = 1. / m * np.dot(dZ2, A1.T)
+    db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True)
+    dA1 = np.dot(W2.T, dZ2)
+    dZ1 = np.multiply(dA1, np.int64(A1 > 0))
+    dW1 = 1. / m * np.dot(dZ1, X.T)
+    db1 = 1. / m * np.sum(dZ1, axis=1, keepdims=True)
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dW3": dW3, "db3": db3}
+
+
+def transposed_dW3(X, Y, cache):
+    grads = backward(X, Y, cache)
+    grads["dW3"] = grads["dW3"] * 0.5
+    return grads
+
+
+def crashes(X, Y, cache):
+    return helper(cache)
+
+
+def helper(cache):
+    raise KeyError("dZ4")
+
+
+def wrong_keys(X, Y, cache):
+    return {"dW1": 0}
+
+
+not_a_function = 42
+'''
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "toynet", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture
+def student_file(tmp_path: Path) -> Path:
+    path = tmp_path / "my_backward.py"
+    path.write_text(STUDENT_BACKWARD)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ help
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["check", "--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: toynet")
+    assert all(len(line) <= 80 for line in out.splitlines())
+    if argv[0] == "check":
+        assert "MODULE:FUNCTION" in out and "--sizes" in out and "Exit status" in out
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------ demo
+
+
+def test_demo_in_a_subprocess_prints_the_report_and_writes_the_figures(tmp_path):
+    out_dir = tmp_path / "figures"
+    result = run_cli("demo", "--out", "figures", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()), max(result.stdout.splitlines(), key=len)
+    out = " ".join(result.stdout.split())  # long sentences are wrapped to fit 80 columns
+    # 1-D: REFERENCE.md
+    assert "Your backward propagation works perfectly fine! difference = 2.91933588" in out
+    # N-D buggy: the course's sentence and number (0.2850931567761623, to 1e-9 absolute: 8 decimals shown)
+    assert "There is a mistake in the backward propagation! difference = 0.28509315" in out
+    assert "2.40783338983" in out  # the cost at the test case
+    section = out.split("2. ")[1].split("3. ")[0]
+    assert "W2" in section and "b1" in section
+    # corrected: about 1.19e-7 at the course's step, and the 2e-7 threshold is explained
+    assert "1.19e-07" in out and "2e-7" in out
+    # figures
+    pngs = sorted(out_dir.glob("*.png"))
+    assert {p.name for p in pngs} == {"step_sweep.png", "block_differences.png"}
+    for png in pngs:
+        assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 10_000
+        assert png.name in out
+    assert "Written to figures/:" in out  # says where
+
+
+# ----------------------------------------------------------------------------------------------- check
+
+
+def test_check_course_backward_as_handed_out_fails_naming_W2_and_b1(capsys):
+    assert main(["check", f"{COURSE}:backward_propagation_n"]) == 1
+    out = capsys.readouterr().out
+    assert "the course's test case" in out
+    assert "There is a mistake in the backward propagation!" in out
+    assert "W2" in out and "b1" in out
+
+
+def test_check_course_fixed_backward_passes_at_the_course_step(capsys):
+    assert main(["check", f"{COURSE}:backward_propagation_n_fixed", "--epsilon", "1e-7"]) == 0
+    assert "Your backward propagation works perfectly fine!" in capsys.readouterr().out
+
+
+def test_check_a_students_file_on_another_shape(student_file, capsys):
+    assert main(["check", f"{student_file}:backward", "--sizes", "3,6,4,1", "--seed", "2", "--examples", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "--sizes 3,6,4,1 --seed 2 --examples 5" in out and "works perfectly fine" in out
+    assert main(["check", f"{student_file}:transposed_dW3"]) == 1
+    out = capsys.readouterr().out
+    assert "W3" in out and "There is a mistake" in out
+
+
+def test_check_a_module_by_name_from_the_current_folder(student_file):
+    result = run_cli("check", "my_backward:backward", cwd=student_file.parent)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("check", "my_backward:transposed_dW3", "--sizes", "5,4,3,1", cwd=student_file.parent)
+    assert result.returncode == 1 and "W3" in result.stdout
+
+
+def test_check_when_the_students_function_raises(student_file, capsys):
+    assert main(["check", f"{student_file}:crashes"]) == 1
+    err = capsys.readouterr().err
+    assert "raised KeyError" in err and "dZ4" in err
+    assert "helper" in err and "toynet/" not in err  # their frames only
+    assert main(["check", f"{student_file}:wrong_keys"]) == 1
+    assert "dW1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_colon_here", "MODULE:FUNCTION"),
+        ("surely_not_a_module_xyz:f", "cannot import"),
+        ("missing/file.py:f", "no such file"),
+        (f"{COURSE}:no_such_function", "no attribute"),
+        (f"{COURSE}:THRESHOLD", "not a function"),
+    ],
+)
+def test_check_usage_errors_exit_2_without_traceback(spec, message, capsys):
+    assert main(["check", spec]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("bad", [["--sizes", "4,5,3"], ["--sizes", "4,5,3,2"], ["--sizes", "a,b"], ["--epsilon", "-1"]])
+def test_check_bad_options_exit_2(bad, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", f"{COURSE}:backward_propagation_n", *bad])
+    assert exit_info.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_console_script_and_file_target_from_a_subprocess(student_file, tmp_path):
+    script = Path(sys.executable).with_name("toynet")
+    assert script.exists(), "the toynet console script is installed with the package"
+    result = subprocess.run([str(script), "check", f"{student_file}:not_a_function"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "not a function" in result.stderr and "Traceback" not in result.stderr
+    broken = tmp_path / "broken.py"
+    broken.write_text(textwrap.dedent("def backward(X, Y, cache)\n    return {}\n"))
+    result = run_cli("check", f"{broken}:backward")
+    assert result.returncode == 2 and "SyntaxError" in result.stderr and "Traceback" not in result.stderr

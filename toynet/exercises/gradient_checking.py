@@ -1,0 +1,263 @@
+"""The course's gradient-checking assignment, 1-D and N-D, on toynet's layers and gradient checker.
+
+1-D: J(theta) = theta * x, so dJ/dtheta = x; the check compares x with (J(theta + eps) - J(theta - eps)) / 2 eps.
+
+N-D: LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID with the logistic cost, any layer sizes
+[n_x, n_1, n_2, 1]. `backward_propagation_n` is the backward pass exactly as the course hands it out, with
+its two planted bugs (dW2 doubled, db1 with 4./m); `backward_propagation_n_fixed` is the corrected one.
+Both return the course's keys dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1, db1, with the course's
+values: dZ3 = A3 - Y (no 1/m in the dZ's and dA's; the 1/m enters in dW and db).
+
+The difference is the course's formula 2: ||grad - gradapprox|| / (||grad|| + ||gradapprox||). The course
+first called a difference below 1e-7 correct; the corrected backward gives about 1.19e-7 at eps = 1e-7
+(round-off, not a bug), so its later versions moved the threshold to 2e-7, which is the one used here.
+
+    X, Y, parameters = gradient_check_n_test_case()
+    cost, cache = forward_propagation_n(X, Y, parameters)
+    gradients = backward_propagation_n(X, Y, cache)
+    difference = gradient_check_n(parameters, gradients, X, Y, print_msg=True)   # 0.285...: find the bugs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from toynet import gradcheck
+from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
+from toynet.losses import LogisticCost
+from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+
+COURSE_EPSILON = 1e-7
+THRESHOLD = 2e-7  # the latest course version's threshold (the first one used 1e-7)
+
+Cache = tuple[np.ndarray, ...]  # (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+
+__all__ = [
+    "COURSE_EPSILON",
+    "THRESHOLD",
+    "backward_propagation",
+    "backward_propagation_n",
+    "backward_propagation_n_fixed",
+    "course_message",
+    "dictionary_to_vector",
+    "forward_propagation",
+    "forward_propagation_n",
+    "gradient_check",
+    "gradient_check_n",
+    "gradient_check_n_report",
+    "gradient_check_n_test_case",
+    "gradients_to_vector",
+    "random_test_case",
+    "vector_to_dictionary",
+]
+
+
+# ---------------------------------------------------------------------------------------------- 1-D
+
+
+def forward_propagation(x: float, theta: float) -> float:
+    """J(theta) = theta * x, for real numbers x and theta."""
+    return theta * x
+
+
+def backward_propagation(x: float, theta: float) -> float:
+    """dJ/dtheta = x."""
+    return x
+
+
+def gradient_check(x: float, theta: float, epsilon: float = COURSE_EPSILON, print_msg: bool = False) -> float:
+    """Formula 2 between backward_propagation(x, theta) and the central difference of J with step epsilon."""
+    gradapprox = gradcheck.numerical_gradient(
+        lambda t: forward_propagation(x, float(t)), np.array(theta, dtype=np.float64), h=epsilon
+    )
+    grad = backward_propagation(x, theta)
+    difference = gradcheck.relative_difference(np.array(grad, dtype=np.float64), gradapprox)
+    if print_msg:
+        print(course_message(difference))
+    return difference
+
+
+def course_message(difference: float, threshold: float = THRESHOLD) -> str:
+    """The course's verdict sentence for a difference (above the threshold means a bug)."""
+    if difference > threshold:
+        return f"There is a mistake in the backward propagation! difference = {difference}"
+    return f"Your backward propagation works perfectly fine! difference = {difference}"
+
+
+# ---------------------------------------------------------------------------------------------- N-D
+
+
+def gradient_check_n_test_case() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The course's test case: X (4, 3), Y = [1, 1, 0] (shape (3,)), parameters of a 4-5-3-1 network.
+
+    Drawn as the course draws them after np.random.seed(1), in the order X, W1, b1, W2, b2, W3, b3, but
+    from a private RandomState(1) (the same numbers) so numpy's global random state is left alone.
+    """
+    rng = np.random.RandomState(1)
+    X = rng.randn(4, 3)
+    parameters = {name: rng.randn(*shape) for name, shape in _course_shapes([4, 5, 3, 1])}
+    Y = np.array([1, 1, 0])
+    return X, Y, parameters
+
+
+def random_test_case(
+    layer_sizes: list[int], seed: int = 0, examples: int = 3
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """A test case of any shape [n_x, n_1, n_2, 1]: X (n_x, m), Y (m,) of 0/1 labels, standard-normal parameters.
+
+    Drawn in the course's order from RandomState(seed) (X first, then W1, b1, ..., b3), the labels last:
+    [4, 5, 3, 1] with seed 1 and 3 examples gives the course's X and parameters.
+    """
+    _check_layer_sizes(layer_sizes)
+    if not (isinstance(examples, (int, np.integer)) and examples >= 1):
+        raise ValueError(f"examples must be a positive int, but got {examples!r}")
+    rng = np.random.RandomState(seed)
+    X = rng.randn(layer_sizes[0], examples)
+    parameters = {name: rng.randn(*shape) for name, shape in _course_shapes(layer_sizes)}
+    Y = rng.randint(0, 2, size=examples)
+    return X, Y, parameters
+
+
+def forward_propagation_n(X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> tuple[float, Cache]:
+    """LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID, then the logistic cost.
+
+    X: (n_x, m); Y: (m,) or (1, m) labels; parameters W1 (n_1, n_x), b1 (n_1, 1), W2 (n_2, n_1), b2 (n_2, 1),
+    W3 (1, n_2), b3 (1, 1). Returns the cost (a float) and the course's
+    cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3).
+    """
+    _check_three_layers(parameters)
+    W1, b1, W2, b2, W3, b3 = (parameters[name] for name in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    Z1, _ = Linear.forward(X, W1, b1)
+    A1, _ = ReLU.forward(Z1)
+    Z2, _ = Linear.forward(A1, W2, b2)
+    A2, _ = ReLU.forward(Z2)
+    Z3, _ = Linear.forward(A2, W3, b3)
+    A3, _ = Sigmoid.forward(Z3)
+    cost, _ = LogisticCost.forward(A3, Y)
+    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)  # type: ignore[return-value]
+
+
+def backward_propagation_n_fixed(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+    """The corrected backward pass: gradients of the cost at the point `cache` came from.
+
+    X: (n_x, m), Y: (m,) or (1, m), cache: the 12-tuple of forward_propagation_n.
+    Returns {"dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"}, each dW/db with
+    its parameter's shape, each dZ/dA with its activation's shape (m columns).
+    """
+    m = X.shape[1]
+    Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = _unpack_cache(cache)
+    # The course's convention: dZ3 = A3 - Y without the 1/m, which is applied to dW and db instead.
+    # (toynet's Linear.backward never divides by m, so the course's values come out exactly.)
+    dZ3 = A3 - np.reshape(Y, (1, -1))
+    dA2, dW3, db3 = Linear.backward(dZ3, LinearCache(A2, W3, b3))
+    dW3, db3 = 1.0 / m * dW3, 1.0 / m * db3
+    dZ2 = ReLU.backward(dA2, Z2)  # dA2 * 1[Z2 > 0], the same as the course's A2 > 0
+    dA1, dW2, db2 = Linear.backward(dZ2, LinearCache(A1, W2, b2))
+    dW2, db2 = 1.0 / m * dW2, 1.0 / m * db2
+    dZ1 = ReLU.backward(dA1, Z1)
+    _, dW1, db1 = Linear.backward(dZ1, LinearCache(X, W1, b1))
+    dW1, db1 = 1.0 / m * dW1, 1.0 / m * db1
+    return {
+        "dZ3": dZ3, "dW3": dW3, "db3": db3,
+        "dA2": dA2, "dZ2": dZ2, "dW2": dW2, "db2": db2,
+        "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1,
+    }  # fmt: skip
+
+
+def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+    """The backward pass exactly as the course hands it out: correct except for two planted bugs.
+
+    Same arguments and keys as backward_propagation_n_fixed. The gradient check should point at dW2 and db1.
+    """
+    m = X.shape[1]
+    gradients = backward_propagation_n_fixed(X, Y, cache)
+    A1, dZ1, dZ2 = cache[1], gradients["dZ1"], gradients["dZ2"]
+    gradients["dW2"] = 1.0 / m * np.dot(dZ2, A1.T) * 2  # planted bug 1, as handed out: the "* 2"
+    gradients["db1"] = 4.0 / m * np.sum(dZ1, axis=1, keepdims=True)  # planted bug 2, as handed out: 4./m, not 1./m
+    return gradients
+
+
+def gradient_check_n(
+    parameters: Mapping[str, np.ndarray],
+    gradients: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    epsilon: float | None = COURSE_EPSILON,
+    print_msg: bool = False,
+) -> float:
+    """Formula 2 between the backward's gradients and the central differences of the cost, as a float.
+
+    parameters: W1 .. b3 (any sizes of this architecture); gradients: what backward_propagation_n returns
+    (the dZ/dA keys are ignored); X: (n_x, m); Y: (m,) or (1, m). Neither dict is modified.
+    epsilon: the course's 1e-7 by default; None uses toynet's default step (gradcheck.default_step).
+    """
+    layout = ParamLayout.from_parameters(parameters)  # block shapes come from `parameters`, none hard-coded
+    parameters_values, _ = dictionary_to_vector(parameters)
+    grad = gradients_to_vector(gradients, layout)
+
+    def J(theta: np.ndarray) -> float:
+        return forward_propagation_n(X, Y, vector_to_dictionary(theta, layout))[0]
+
+    gradapprox = gradcheck.numerical_gradient(J, parameters_values, h=epsilon)  # one +eps and one -eps per entry
+    difference = gradcheck.relative_difference(grad, gradapprox)
+    if print_msg:
+        print(course_message(difference))
+    return difference
+
+
+def gradient_check_n_report(
+    parameters: Mapping[str, np.ndarray],
+    gradients: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    epsilon: float | None = COURSE_EPSILON,
+) -> gradcheck.GradientCheckReport:
+    """The same check as gradient_check_n, with toynet's full report: which blocks fail, the worst entries.
+
+    epsilon=None uses toynet's default step instead of the course's 1e-7.
+    """
+    _check_three_layers(parameters)
+
+    def cost(params: Mapping[str, np.ndarray]) -> float:
+        return forward_propagation_n(X, Y, params)[0]
+
+    return gradcheck.gradient_check_n(cost, parameters, gradients, epsilon=epsilon, threshold=THRESHOLD)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def _course_shapes(layer_sizes: list[int]) -> list[tuple[str, tuple[int, int]]]:
+    """[(W1, (n_1, n_x)), (b1, (n_1, 1)), ...] in the course's drawing order."""
+    shapes = []
+    for layer in range(1, len(layer_sizes)):
+        shapes += [(f"W{layer}", (layer_sizes[layer], layer_sizes[layer - 1])), (f"b{layer}", (layer_sizes[layer], 1))]
+    return shapes
+
+
+def _check_layer_sizes(layer_sizes: list[int]) -> None:
+    sizes = list(layer_sizes)
+    if len(sizes) != 4 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes) or sizes[-1] != 1:
+        raise ValueError(f"layer_sizes must be four positive ints [n_x, n_1, n_2, 1], but got {sizes}")
+
+
+def _check_three_layers(parameters: Mapping[str, np.ndarray]) -> None:
+    layout = ParamLayout.from_parameters(parameters)
+    if layout.num_layers != 3 or layout["W3"].shape[0] != 1:
+        shapes = {block.name: block.shape for block in layout.blocks}
+        raise ValueError(
+            "parameters must be those of a 3-layer network W1, b1, W2, b2, W3 (1, n_2), b3 (1, 1), "
+            f"but got shapes {shapes}"
+        )
+
+
+def _unpack_cache(cache: Cache) -> Cache:
+    if not (isinstance(cache, tuple) and len(cache) == 12):
+        kind = f"a tuple of {len(cache)}" if isinstance(cache, tuple) else type(cache).__name__
+        raise TypeError(
+            "cache must be the 12-tuple (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) returned by "
+            f"forward_propagation_n, but got {kind}"
+        )
+    return cache
