@@ -114,14 +114,18 @@ class Network:
         A_L, Y = caches.cost
         # Sigmoid then logistic cost: dZ_L = (A_L - Y) / m. Fusing the two avoids (1/A) * A(1-A) when A
         # rounds to exactly 0 or 1, where the separate backwards would lose the gradient.
-        dZ = (A_L - Y) / A_L.shape[-1]
+        # In A_L's dtype: float64 labels (or ints, converted to float64) must not upcast a float32 backward.
+        dZ = ((A_L - Y) / A_L.shape[-1]).astype(A_L.dtype, copy=False)
         grads: dict[str, np.ndarray] = {}
         dA = dZ  # replaced by each Linear.backward before an activation's backward reads it
         for layer in range(self.num_layers, 0, -1):
             linear_cache, activation_cache = caches.layers[layer - 1]
             if layer < self.num_layers:
                 dZ = self.activations[layer - 1].backward(dA, activation_cache)
-            dA, grads[f"dW{layer}"], grads[f"db{layer}"] = Linear.backward(dZ, linear_cache)
+            if layer == 1:  # dA_0 would be the gradient with respect to X: never used, so never computed
+                grads["dW1"], grads["db1"] = Linear.backward_params(dZ, linear_cache)
+            else:
+                dA, grads[f"dW{layer}"], grads[f"db{layer}"] = Linear.backward(dZ, linear_cache)
         return {"d" + name: grads["d" + name] for name in self.layout.names}  # course order
 
     def cost(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> float:
@@ -245,8 +249,11 @@ class Perturbations:
     Row r of A_l then changes by dA, so Z_{l+1} changes by the outer product W_{l+1}[:, r] dA (rank one),
     and only the layers above l are recomputed, for a whole stack of perturbations in one matrix product.
     Stacks are laid out (n_l, s, m), s perturbed copies side by side, so each layer is a single `W @ A`.
+    Small networks skip the bookkeeping: all s copies go through every layer together (`SMALL_STACK`).
     Everything is computed in float64 (complex128 for complex steps), whatever the dtype of the inputs.
     """
+
+    SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
 
     def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> None:
         self.network, self.Y, self.layout = network, Y, network.layout
@@ -259,22 +266,25 @@ class Perturbations:
             self.A.append(activation.forward(self.Z[-1])[0])
         self.cost = float(LogisticCost.forward(self.A[-1], Y)[0])
         self.detects_kinks = network.hidden == "relu"
-        # For every entry of theta: its layer (1-based), the row of Z it moves, the column of A_{l-1} (-1: a bias).
-        size = self.layout.size
-        self.layer_of, self.row_of, self.col_of = (np.empty(size, dtype=np.int64) for _ in range(3))
-        for block in self.layout.blocks:
-            entries = np.arange(block.size)
-            part = slice(block.start, block.stop)
-            self.layer_of[part] = int(block.name[1:])
-            if block.name[0] == "W":
-                self.row_of[part], self.col_of[part] = np.divmod(entries, block.shape[1])
-            else:
-                self.row_of[part], self.col_of[part] = entries, -1
+        self.layer_of, self.row_of, self.col_of = _entry_maps(self.layout)
 
     def bytes_per_perturbation(self, layer: int, num_offsets: int) -> int:
         """Memory one perturbed coordinate of `layer` needs (complex128 upper bound, a few live temporaries)."""
-        widths = self.network.layer_sizes[layer:]
-        return 16 * num_offsets * self.A[0].shape[1] * (2 + 4 * max(widths))
+        widths = self.network.layer_sizes[layer + 1 :] or [1]
+        return 16 * num_offsets * self.A[0].shape[1] * (4 + 4 * max(widths))
+
+    def chunks(self, indices: np.ndarray, num_offsets: int, budget: int) -> list[np.ndarray]:
+        """Split `indices` into groups whose temporaries stay near `budget` bytes (one layer per group)."""
+        m, widths = self.A[0].shape[1], sum(self.network.layer_sizes[1:])
+        if 16 * indices.size * num_offsets * m * widths <= min(budget, self.SMALL_STACK):
+            return [indices]
+        layers = self.layer_of[indices]
+        pieces = []
+        for layer in np.unique(layers):
+            group = indices[layers == layer]
+            size = max(1, budget // self.bytes_per_perturbation(int(layer), num_offsets))
+            pieces += [group[start : start + size] for start in range(0, group.size, size)]
+        return pieces
 
     def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """J(theta + offsets[j] e_i) for i in indices: (k, D), and whether a ReLU kink was crossed: (k,) bool.
@@ -282,9 +292,13 @@ class Perturbations:
         A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets.
         """
         indices, offsets = np.asarray(indices, dtype=np.int64), np.asarray(offsets)
+        layers = self.layer_of[indices]
+        if layers.size and (layers == layers[0]).all():
+            return self._layer_costs(int(layers[0]), self.row_of[indices], self.col_of[indices], offsets)
+        if 16 * indices.size * offsets.size * self.A[0].shape[1] * sum(self.network.layer_sizes) <= self.SMALL_STACK:
+            return self._stack_costs(indices, offsets)
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
         crossed = np.zeros(indices.size, dtype=bool)
-        layers = self.layer_of[indices]
         for layer in np.unique(layers):
             chosen = np.flatnonzero(layers == layer)
             picked = indices[chosen]
@@ -293,27 +307,58 @@ class Perturbations:
             )
         return costs, crossed
 
+    def _stack_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All k D perturbed copies through every layer: Z_l = W_l A_{l-1} + b_l, plus the perturbed row's shift."""
+        L, k, D = self.network.num_layers, indices.size, offsets.size
+        m, s = self.A[0].shape[1], indices.size * offsets.size
+        layers, rows = np.repeat(self.layer_of[indices], D), np.repeat(self.row_of[indices], D)
+        cols, shifts = np.repeat(self.col_of[indices], D), np.tile(offsets, k)
+        crossed = np.zeros(k, dtype=bool)
+        dtype = np.result_type(offsets, np.float64)
+        A = np.empty((0,))
+        for layer in range(1, L + 1):
+            if layer == 1:
+                Z = np.repeat(self.Z[0][:, None, :], s, axis=1).astype(dtype, copy=False)
+            else:
+                W = self.W[layer - 1]
+                Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], s, m) + self.b[layer - 1][:, :, None]
+            here = np.flatnonzero(layers == layer)
+            source = np.where(cols[here, None] >= 0, self.A[layer - 1][np.maximum(cols[here], 0)], 1.0)
+            Z[rows[here], here, :] += shifts[here, None] * source  # the perturbed row of each copy
+            if layer < L and self.detects_kinks:
+                crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
+            A = self.network.activations[layer - 1].forward(Z)[0]
+        cost = LogisticCost.forward(A[0][:, None, :], self.Y)[0]
+        return np.asarray(cost).reshape(k, D), crossed
+
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z."""
         L, k, D = self.network.num_layers, rows.size, offsets.size
         m = self.A[0].shape[1]
         source = np.where(cols[:, None] >= 0, self.A[layer - 1][np.maximum(cols, 0)], 1.0)  # (k, m)
         rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
         crossed = np.zeros(k, dtype=bool)
         if layer < L and self.detects_kinks:
-            crossed |= _sign_flips(rows_Z.reshape(1, k, D, m))
+            crossed |= _sign_flips(rows_Z.real.reshape(1, k, D, m) > 0)
         rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
         if layer == L:
             A = rows_A.reshape(1, k * D, m)
         else:
             dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(k * D, m)
             W_next = np.repeat(self.W[layer][:, rows], D, axis=1)  # (n_{l+1}, k D): column r of W_{l+1}
-            Z = self.Z[layer][:, None, :] + W_next[:, :, None] * dA[None, :, :]  # (n_{l+1}, k D, m)
+            Z = W_next[:, :, None] * dA[None, :, :]  # (n_{l+1}, k D, m): the rank-one change of Z_{l+1} ...
+            Z += self.Z[layer][:, None, :]  # ... added in place (these stacks are the big arrays)
             for above in range(layer + 1, L + 1):
-                if above < L and self.detects_kinks:
-                    crossed |= _sign_flips(Z.reshape(Z.shape[0], k, D, m))
-                A = self.network.activations[above - 1].forward(Z)[0]
+                if above < L and self.detects_kinks and not np.iscomplexobj(Z):
+                    positive = Z > 0
+                    crossed |= _sign_flips(positive.reshape(-1, k, D, m))
+                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
+                else:
+                    if above < L and self.detects_kinks:
+                        crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
+                    A = self.network.activations[above - 1].forward(Z)[0]
                 if above < L:
                     W, b = self.W[above], self.b[above]
                     Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
@@ -321,9 +366,28 @@ class Perturbations:
         return np.asarray(cost).reshape(k, D), crossed
 
 
-def _sign_flips(Z: np.ndarray) -> np.ndarray:
-    """Z: (n, k, D, m) pre-activations -> (k,): does some entry have a different sign at two of the D offsets?"""
-    positive = Z.real > 0
+_ENTRY_MAPS: dict[ParamLayout, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _entry_maps(layout: ParamLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every entry of theta: its layer (1-based), the row of Z_l it moves, the column of A_{l-1} (-1: bias)."""
+    if layout not in _ENTRY_MAPS:
+        layer_of, row_of, col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
+        for block in layout.blocks:
+            entries, part = np.arange(block.size), slice(block.start, block.stop)
+            layer_of[part] = int(block.name[1:])
+            if block.name[0] == "W":
+                row_of[part], col_of[part] = np.divmod(entries, block.shape[1])
+            else:
+                row_of[part], col_of[part] = entries, -1
+        for array in (layer_of, row_of, col_of):
+            array.flags.writeable = False
+        _ENTRY_MAPS[layout] = (layer_of, row_of, col_of)
+    return _ENTRY_MAPS[layout]
+
+
+def _sign_flips(positive: np.ndarray) -> np.ndarray:
+    """positive = Z > 0 for pre-activations Z: (n, k, D, m) -> (k,): does some sign differ between two offsets?"""
     return (positive != positive[:, :, :1, :]).any(axis=(0, 2, 3))
 
 

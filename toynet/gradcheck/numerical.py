@@ -27,7 +27,7 @@ Method = Literal["central", "richardson", "complex"]
 METHODS: tuple[str, ...] = ("central", "richardson", "complex")
 
 # Default steps for float64 at |x| ~ 1 (see default_step for why these values).
-CENTRAL_STEP = 1e-5
+CENTRAL_STEP = 2e-5
 RICHARDSON_STEP = 1e-3
 COMPLEX_STEP = 1e-20
 
@@ -35,16 +35,17 @@ COMPLEX_STEP = 1e-20
 def default_step(x: Any, method: str = "central", dtype: Any = np.float64) -> float:
     """The step h used when none is given: base(method, dtype) * max(1, rms(x)).
 
-    Central differences carry a truncation error ~ h^2 |f'''| / 6 and a round-off error ~ eps |f| / h
-    (eps = 2.2e-16 in float64). The two balance near h ~ eps^(1/3) ~ 6e-6 for a smooth f of size 1;
-    toynet takes h = 1e-5: on piecewise-linear (ReLU) networks the truncation term is nearly zero, so a
-    larger step only lowers round-off (the course's N-D case gives 9.3e-10 at 1e-5, 8.3e-9 at 1e-6 and
-    1.2e-7 at the course's 1e-7), while steps of 1e-4 and above cross ReLU kinks more often and let the
-    truncation error of smooth (tanh, sigmoid) layers show. Richardson cancels the h^2 term, so its error
-    ~ h^4 + eps/h is smallest near eps^(1/5) ~ 1e-3. The complex step subtracts nothing, so any tiny h
-    works: 1e-20. The step scales with the size of x (an entry of 1000 needs a step 1000 times larger
-    to move f by the same relative amount). For a function computed in float32 (dtype=np.float32), eps
-    is 1.2e-7 and the steps grow accordingly (central ~5e-3).
+    Central differences carry a truncation error ~ h^2 |f'''| / 6 and a round-off error ~ c eps |f| / h
+    (eps = 2.2e-16 in float64). For c = 1 and a smooth f of size 1 the two balance near 9e-6. In a network
+    cost c is larger: the round-off of every layer's sums reaches J (on the course's N-D case the measured
+    difference is 1.2e-7 at h = 1e-7, 8.3e-9 at 1e-6, 9.3e-10 at 1e-5: about 20 eps |J| / h), which moves
+    the balance up by 20^(1/3) ~ 2.7. toynet takes h = 2e-5: the course's case gives 5.4e-10, safely under
+    1e-9, while the truncation error of smooth (tanh, sigmoid) layers stays ~1e-10 and perturbations
+    rarely cross a ReLU kink (1e-4 and above cross them more often). Richardson cancels the h^2 term, so
+    its error ~ h^4 + eps/h is smallest near eps^(1/5) ~ 1e-3. The complex step subtracts nothing, so any
+    tiny h works: 1e-20. The step grows with the size of x (an entry of 1000 needs a step 1000 times larger
+    to move f by the same relative amount). For a function computed in float32 (dtype=np.float32) eps is
+    1.2e-7 and the steps grow accordingly (central ~1e-2).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
