@@ -125,6 +125,7 @@ def test_check_course_backward_as_handed_out_fails_naming_W2_and_b1(capsys):
     assert main(["check", f"{COURSE}:backward_propagation_n"]) == 1
     out = capsys.readouterr().out
     assert "the course's test case" in out
+    assert all(len(line) <= 80 for line in out.splitlines())
     assert "There is a mistake in the backward propagation!" in out
     assert "W2" in out and "b1" in out
 

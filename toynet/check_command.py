@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         X, Y, parameters = course.random_test_case(sizes, seed=seed, examples=examples)
         case = f"a random test case (--sizes {','.join(map(str, sizes))} --seed {seed} --examples {examples})"
     n = sum(value.size for value in parameters.values())
-    print(f"Checking {args.function} on {case}:")
+    print(f"Checking {args.function}")
+    print(f"  on {case}:")
     print(f"  X {X.shape}, m = {X.shape[1]}, {n} parameters\n")
 
     _, cache = course.forward_propagation_n(X, Y, parameters)
