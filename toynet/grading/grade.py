@@ -245,12 +245,26 @@ def grade_many(
     bundle = Bundle.load(bundle_dir)
     files = student_toynet(bundle.stubs)
 
-    def one(path: str | os.PathLike[str]) -> SubmissionResult:
-        return grade_submission(path, bundle, bundle_dir, limits, files, protect)
+    names = _unique_names(paths)
+
+    def one(index: int) -> SubmissionResult:
+        result = grade_submission(paths[index], bundle, bundle_dir, limits, files, protect)
+        result.submission = names[index]
+        return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        iterator = pool.map(one, paths)
+        iterator = pool.map(one, range(len(paths)))
         return list(tqdm(iterator, total=len(paths), desc="grading", unit="submission", disable=not progress))
+
+
+def _unique_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """File names, with as many parent folders as it takes to tell submissions apart."""
+    parts = [Path(p).resolve().parts for p in paths]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        names = ["/".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{n}#{i}" for i, n in enumerate(names)]
 
 
 def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[str]) -> list[Path]:
@@ -263,7 +277,7 @@ def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[st
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for result in results:
-        path = out / (Path(result.submission).stem + ".json")
+        path = out / (result.submission.replace("/", "__").removesuffix(".ipynb") + ".json")
         path.write_text(json.dumps(result.gradescope(), indent=1))
         written.append(path)
     written.append(write_csv(results, out / "class.csv"))
