@@ -235,9 +235,13 @@ class CostFunction:
             return LogisticCost.forward(A_L, self.Y)[0]
         return self.network.forward(self.X, self.Y, parameters)[0]
 
-    def perturbations(self, parameters: Mapping[str, np.ndarray]) -> Perturbations:
-        """The costs at theta + delta e_i for many coordinates i, reusing one forward pass at `parameters`."""
-        _check_parameters(self.layout, parameters)
+    def perturbations(self, parameters: Mapping[str, np.ndarray], check: bool = True) -> Perturbations:
+        """The costs at theta + delta e_i for many coordinates i, reusing one forward pass at `parameters`.
+
+        check=False skips the parameter checks (for callers that validated them already, like gradcheck).
+        """
+        if check:
+            _check_parameters(self.layout, parameters)
         return Perturbations(self.network, self.X, self.Y, parameters)
 
 

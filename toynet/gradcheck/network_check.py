@@ -12,7 +12,7 @@ Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class IncrementalEvaluator:
     """Wraps `cost_fn.perturbations(parameters)`: recomputes only the layers above each entry."""
 
     def __init__(self, cost_fn: Any, parameters: Mapping[str, np.ndarray]) -> None:
-        self.perturbations = cost_fn.perturbations(parameters)
+        self.perturbations = cost_fn.perturbations(parameters, check=False)  # theta was validated by _prepare
         self.cost, self.cost_dtype = float(self.perturbations.cost), np.dtype(np.float64)
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
@@ -197,9 +197,10 @@ def gradient_check_n(
     eval_dtype = evaluator.cost_dtype
     if np.finfo(eval_dtype).eps > np.finfo(np.float64).eps:
         warnings.append(f"cost_fn computes in {eval_dtype.name}: the default step is scaled for that precision.")
-    step = default_step(theta, method, eval_dtype) if epsilon is None else check_step(epsilon, "epsilon")
+    default = default_step(theta, method, eval_dtype)
+    step = default if epsilon is None else check_step(epsilon, "epsilon")
     numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), step, method, progress)
-    warnings += _step_warnings(evaluator.cost, eval_dtype, theta, grad, numeric, step, method, threshold)
+    warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, step, method, threshold)
     return _report(layout, grad, numeric, crossed, step, method, threshold, top_k, warnings)
 
 
@@ -253,7 +254,7 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
     return layout, theta, grad, low
 
 
-def _step_warnings(cost: float, dtype: np.dtype, theta: np.ndarray, grad: np.ndarray, numeric: np.ndarray,
+def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarray, numeric: np.ndarray,
                    step: float, method: str, threshold: float) -> list[str]:
     """Say when the step itself, not the backward, limits the difference (the round-off regime)."""
     if method == "complex":
@@ -262,7 +263,6 @@ def _step_warnings(cost: float, dtype: np.dtype, theta: np.ndarray, grad: np.nda
     noise = eps * max(abs(cost), 1.0) / step  # round-off of one numerical entry, ~ eps |J| / h
     scale = float(np.linalg.norm(grad) + np.linalg.norm(numeric))
     expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
-    default = default_step(theta, method, dtype)
     found = []
     if step < default / 10 or expected > threshold / 10:
         found.append(
@@ -335,7 +335,10 @@ def _formula2(a: np.ndarray, b: np.ndarray) -> float:
 
 def _entry(block: Block, position: int, analytic: float, numeric: float) -> Entry:
     """Entry theta[position] of `block`, with its index inside the block."""
-    index = tuple(int(i) for i in np.unravel_index(position - block.start, block.shape))
+    flat, index = position - block.start, cast(tuple[int, ...], ())
+    for size in reversed(block.shape):  # row-major unravel, cheaper than np.unravel_index for a few entries
+        flat, i = divmod(flat, size)
+        index = (i, *index)
     return Entry(block.name, index, float(analytic), float(numeric), abs(float(analytic) - float(numeric)), position)
 
 
