@@ -65,13 +65,25 @@ class Linear:
         dZ: (n_out, m) gradient of the cost with respect to Z.
         Returns dA_prev: (n_in, m), dW: (n_out, n_in), db: (n_out, 1).
         """
+        dW, db = Linear.backward_params(dZ, cache)
+        W = cache[1]
+        dA_prev = np.swapaxes(W, -1, -2) @ dZ
+        return dA_prev, dW, db
+
+    @staticmethod
+    def backward_params(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.ndarray]:
+        """dW = dZ A_prev^T and db = sum of dZ over the examples, without dA_prev.
+
+        The first layer needs no dA_prev (it would be the gradient with respect to the data X), and on a
+        wide input (784 pixels) that product is the costliest matmul of the whole backward pass.
+        dZ: (n_out, m).  Returns dW: (n_out, n_in), db: (n_out, 1).
+        """
         A_prev, W, b = _unpack(cache, LinearCache, "Linear")
         dZ = as_array("dZ", dZ)
         check_trailing_shape("dZ", dZ, (W.shape[-2], A_prev.shape[-1]))
         dW = dZ @ np.swapaxes(A_prev, -1, -2)
         db = dZ.sum(axis=-1, keepdims=True)
-        dA_prev = np.swapaxes(W, -1, -2) @ dZ
-        return dA_prev, dW, db
+        return dW, db
 
 
 class ReLU:
@@ -81,11 +93,13 @@ class ReLU:
     def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A = max(0, Z), elementwise.  Z: (n, m) -> A: (n, m); the cache is Z itself.
 
-        Written as `where(Re Z > 0, Z, 0)` so that a complex-step perturbation passes through unchanged.
+        For complex Z (the complex step) it is `where(Re Z > 0, Z, 0)`, so the perturbation passes through
+        unchanged. Real Z uses `maximum`: `where` with a data-dependent mask is ~8x slower (branch misses).
         """
         Z = as_array("Z", Z)
-        A = np.where(Z.real > 0, Z, 0).astype(Z.dtype, copy=False)
-        return A, Z
+        if np.iscomplexobj(Z):
+            return np.where(Z.real > 0, Z, 0).astype(Z.dtype, copy=False), Z
+        return np.maximum(Z, 0), Z
 
     @staticmethod
     def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -93,7 +107,10 @@ class ReLU:
         Z = as_array("cache", cache)
         dA = as_array("dA", dA)
         _check_same_shape("dA", dA, "the cached Z", Z)
-        return np.where(Z.real > 0, dA, 0).astype(np.result_type(dA, Z), copy=False)
+        if np.iscomplexobj(Z) or np.iscomplexobj(dA):
+            return np.where(Z.real > 0, dA, 0).astype(np.result_type(dA, Z), copy=False)
+        # dA * mask, not where(mask, dA, 0): same values for finite dA, ~8x faster on random-sign Z
+        return np.multiply(dA, Z > 0).astype(np.result_type(dA, Z), copy=False)
 
 
 class Sigmoid:
