@@ -176,12 +176,12 @@ def plot_v_curve() -> plt.Figure:
 
 
 def plot_buggy_vs_fixed() -> plt.Figure:
-    """Per-block relative differences of the handed-out (buggy) backward and the fixed one, epsilon = 1e-7."""
+    """Per-block relative differences of the handed-out (buggy) backward and the fixed one, toynet's default step."""
     from toynet.gradcheck import gradient_check_n
     from toynet.plots import plot_block_differences
 
     cost_fn, parameters, buggy, fixed = course_checks()
-    reports = [(label, gradient_check_n(cost_fn, parameters, grads, epsilon=1e-7))
+    reports = [(label, gradient_check_n(cost_fn, parameters, grads))
                for label, grads in (("buggy backward", buggy), ("fixed backward", fixed))]
     ax = plot_block_differences(reports)
     return ax.figure

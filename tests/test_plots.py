@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib
@@ -149,3 +150,62 @@ def test_importing_toynet_does_not_import_pyplot():
     code = "import sys, toynet, toynet.plots; print('matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ------------------------------------------------------------------ drawn from toynet.gradcheck's real objects
+
+
+def course_case():
+    """The course's N-D test case (REFERENCE.md): seed 1, X then W1, b1, W2, b2, W3, b3 drawn in that order."""
+    np.random.seed(1)
+    X = np.random.randn(4, 3)
+    parameters = {}
+    for name, shape in (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)),
+                        ("b3", (1, 1))):
+        parameters[name] = np.random.randn(*shape)
+    return X, np.array([[1, 1, 0]]), parameters
+
+
+def test_block_bars_from_a_real_report_flag_the_courses_planted_bugs():
+    from toynet import gradcheck
+
+    X, Y, parameters = course_case()
+    network = Network([4, 5, 3, 1])
+    _, caches = network.forward(X, Y, parameters)
+    fixed = network.backward(caches)
+    buggy = dict(fixed, dW2=2 * fixed["dW2"], db1=4 * fixed["db1"])  # the course's two planted bugs
+    cost_fn = network.cost_function(X, Y)
+    before = gradcheck.gradient_check_n(cost_fn, parameters, buggy, epsilon=1e-7)
+    after = gradcheck.gradient_check_n(cost_fn, parameters, fixed)
+    ax = plots.plot_block_differences([("buggy", before), ("fixed", after)])
+    heights = [patch.get_height() for patch in ax.patches]
+    np.testing.assert_allclose(heights[: len(BLOCKS)], [b.relative_difference for b in before.blocks])
+    red = {name for name, color in zip(BLOCKS, _bar_colors(ax)[: len(BLOCKS)], strict=True)
+           if color == plots.FAIL_COLOR}
+    assert red == {"W2", "b1"}
+    assert "epsilon" not in ax.get_title()  # the two reports used different steps
+    ax = plots.plot_block_differences(before)
+    assert "epsilon 1e-07" in ax.get_title()
+
+
+def test_step_sweep_from_a_real_sweep_marks_its_best_step():
+    from toynet import gradcheck
+
+    x = np.linspace(0.5, 2.0, 4)
+    sweep = gradcheck.step_sweep(lambda v: float(np.sum(np.exp(v))), x, np.exp(x))
+    ax = plots.plot_step_sweep(sweep)
+    curve = ax.get_lines()[0]
+    order = np.argsort(sweep.steps)
+    np.testing.assert_allclose(curve.get_xdata(), sweep.steps[order])
+    np.testing.assert_allclose(curve.get_ydata(), sweep.differences[order])
+    star = [line for line in ax.get_lines() if line.get_marker() == "*"][0]
+    assert star.get_xdata()[0] == sweep.best_step
+
+
+def test_make_figures_draws_every_asset(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "assets" / "make_figures.py"
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True)
+    drawn = sorted(path.name for path in tmp_path.glob("*.png"))
+    committed = sorted(path.name for path in script.parent.glob("*.png"))
+    assert drawn == committed and len(drawn) == 5
+    assert all((tmp_path / name).read_bytes()[:4] == b"\x89PNG" for name in drawn)

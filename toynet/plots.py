@@ -77,15 +77,22 @@ def plot_step_sweep(sweep: Any, ax: Axes | None = None, threshold: float | None 
     if best is not None:
         best, best_difference = float(best), float(best_difference)  # type: ignore[arg-type]
         # Left of the best step round-off wins, right of it truncation wins: shade only a side that has points.
-        if (steps < best).any():
-            ax.axvspan(lo, best, color="#f4a261", alpha=0.15, lw=0)
-            ax.text(np.sqrt(lo * best), 0.96, "round-off\ndominates\n(error ~ eps / h)",
-                    transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9, color="#9c4a00")
-        if (steps > best).any():
-            ax.axvspan(best, hi, color="#8ecae6", alpha=0.2, lw=0)
-            power = {"central": "h^2", "forward": "h", "richardson": "h^4", "complex": "h^2"}.get(method, "h^p")
-            ax.text(np.sqrt(best * hi), 0.96, f"truncation\ndominates\n(error ~ {power})",
-                    transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9, color="#1d3557")
+        power = {"central": "h^2", "forward": "h", "richardson": "h^4", "complex": "h^2"}.get(method, "h^p")
+        regions = (
+            (lo, best, steps < best, "#f4a261", 0.15, "round-off\ndominates\n(error ~ eps / h)", "#9c4a00"),
+            (best, hi, steps > best, "#8ecae6", 0.2, f"truncation\ndominates\n(error ~ {power})", "#1d3557"),
+        )
+        for left, right, has_points, color, alpha, label, text_color in regions:
+            if not has_points.any():  # shade only a side that has points
+                continue
+            ax.axvspan(left, right, color=color, alpha=alpha, lw=0)
+            # a narrow region (under 2 decades) gets its label pinned inside the axes' edge instead of centred
+            if np.log10(right / left) >= 2:
+                x_text, ha = np.sqrt(left * right), "center"
+            else:
+                x_text, ha = (right / 1.3, "right") if right == hi else (left * 1.3, "left")
+            ax.text(x_text, 0.96, label, transform=ax.get_xaxis_transform(), ha=ha, va="top", fontsize=9,
+                    color=text_color)
         ax.loglog([best], [max(best_difference, _LOG_FLOOR)], "*", color="black", ms=16, zorder=5,
                   label=f"best step h = {best:.0e} (difference {best_difference:.1e})")
     if threshold is not None:
@@ -167,7 +174,17 @@ def plot_block_differences(
     title = "Gradient check per parameter block"
     if len(series) > 1:
         title += ": " + " vs ".join(label for label, _ in series)
+    epsilons = {getattr(r, "epsilon", None) for _, r in series}
+    if len(epsilons) == 1 and None not in epsilons:
+        title += f" (epsilon {epsilons.pop():.0e})"
     ax.set_title(title)
+    if threshold is not None and any(
+        ok and value > threshold for _, r in series for value, ok in zip(*_report_values(r)[1:], strict=True)
+    ):
+        # gradient_check_n also passes a block whose error is negligible next to the whole gradient
+        ax.text(0.0, -0.2, "Bars above the threshold that are not red passed anyway: their error is negligible "
+                "next to the whole gradient's (see the report).", transform=ax.transAxes, fontsize=8,
+                va="top", color="#444444")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     top = max(float(np.max(_report_values(r)[1])) for _, r in series)
     ax.set_ylim(top=max(top, threshold or 0.0, _LOG_FLOOR) * 30)
@@ -217,7 +234,7 @@ def plot_decision_boundary(
     ax.set_xlabel("x1 (feature 1)")
     ax.set_ylabel("x2 (feature 2)")
     ax.set_title("Decision boundary")
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8, frameon=False)
     return ax
 
 
