@@ -44,8 +44,9 @@ test: lint typecheck pytest
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks
 
+# Served from the repository root (not notebooks/) so the notebooks' ../assets/ figures resolve.
 lab: $(VENV)/.lab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/01_gradient_checking_1d.ipynb
 
 assets: $(VENV)/.base
 	$(BIN)/python assets/make_figures.py
