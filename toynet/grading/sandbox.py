@@ -17,6 +17,7 @@ resource limits still apply, but the process keeps the grader's user and network
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import pwd
@@ -64,7 +65,10 @@ class Limits:
         """One line saying which isolation this machine gives a submission."""
         if _can_isolate():
             return "isolated: own network/mount/PID namespaces, user nobody, rlimits on memory, CPU and file size"
-        return "NOT isolated (grader not root or no unshare): rlimits only; the submission runs as the grader's user"
+        if _is_root():
+            return ("partly isolated: user nobody and rlimits, but no namespaces (unshare not permitted): "
+                    "network open, files readable by everyone stay readable")
+        return "NOT isolated (grader not root): rlimits only; the submission runs as the grader's user"
 
 
 class SubmissionFault(Exception):
@@ -91,8 +95,20 @@ class Startup:
     notes: list[str] = field(default_factory=list)
 
 
+def _is_root() -> bool:
+    return sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+@functools.lru_cache(maxsize=1)
 def _can_isolate() -> bool:
-    return sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("unshare") is not None
+    """Root, and `unshare` may create namespaces here (containers often forbid it even to root)."""
+    if not _is_root() or shutil.which("unshare") is None:
+        return False
+    probe = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _nobody() -> tuple[int, int]:
@@ -273,7 +289,7 @@ class StudentProcess:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source)
         isolate = _can_isolate()
-        user = _nobody() if isolate else None
+        user = _nobody() if _is_root() else None
         if user is not None:
             for path in [work, *work.rglob("*")]:
                 os.chown(path, *user)
