@@ -1,0 +1,315 @@
+"""Full gradient check of every parameter: toynet vs the course's loop vs torch.autograd.gradcheck vs scipy.
+
+Sides, all on the same network, batch (m = 3) and point, float64:
+- toynet `gradient_check_n(net.cost_function(X, Y), parameters, gradients)`, default settings (and at the
+  course's epsilon 1e-7 for the same-difference comparison with the loop);
+- the course's loop (`models.course_loop_check`): copy theta, perturb entry i, vector_to_dictionary,
+  toynet's forward, twice per entry, epsilon 1e-7;
+- `torch.autograd.gradcheck` (full mode and fast_mode) on the same network written in PyTorch;
+- `scipy.optimize.check_grad` (forward differences, step sqrt(eps) = 1.5e-8).
+Also toynet's `directional_check` against torch's fast mode, and the scaling of both with n (plotted).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import Section, have, peak_traced_mb, seconds, time_it
+from benchmarks.models import (
+    SIZES,
+    Problem,
+    course_loop_check,
+    course_plain_loop_check,
+    course_problem,
+    make_problem,
+    torch_problem,
+)
+from toynet.gradcheck import directional_check, gradient_check_n
+
+TORCH_FULL_LIMIT = 60.0  # seconds: torch's full gradcheck is skipped where it would take longer
+COURSE_LOOP_LIMIT = 120.0
+
+
+class CountingCost:
+    """A toynet cost function that counts the perturbed costs evaluated (delegates everything else)."""
+
+    def __init__(self, cost_fn: Any) -> None:
+        self._cost_fn, self.evaluations = cost_fn, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cost_fn, name)
+
+    def __call__(self, parameters: Mapping[str, np.ndarray]) -> Any:
+        value = self._cost_fn(parameters)
+        self.evaluations += int(np.size(value))
+        return value
+
+    def perturbations(self, parameters: Mapping[str, np.ndarray], *args: Any, **kwargs: Any) -> Any:
+        inner, counter = self._cost_fn.perturbations(parameters, *args, **kwargs), self
+
+        class Counted:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            def costs(self, indices: np.ndarray, offsets: np.ndarray) -> Any:
+                counter.evaluations += int(np.size(indices) * np.size(offsets))
+                return inner.costs(indices, offsets)
+
+        return Counted()
+
+
+def problem_for(label: str, sizes: list[int]) -> Problem:
+    return course_problem() if label.startswith("~50") else make_problem(sizes)
+
+
+def toynet_full(problem: Problem, epsilon: float | None = None) -> tuple[float, int]:
+    """(difference, perturbed costs evaluated) of toynet's default full check."""
+    cost_fn = CountingCost(problem.net.cost_function(problem.X, problem.Y))
+    report = gradient_check_n(cost_fn, problem.parameters, problem.gradients, epsilon=epsilon, progress=False)
+    return report.difference, cost_fn.evaluations
+
+
+def torch_full(problem: Problem, fast_mode: bool = False) -> tuple[bool, int]:
+    """(passed, evaluations of the network) of torch.autograd.gradcheck with its defaults."""
+    import torch
+
+    f, theta = torch_problem(problem)
+    calls = [0]
+
+    def counted(t: Any) -> Any:
+        calls[0] += 1
+        return f(t)
+
+    return bool(torch.autograd.gradcheck(counted, (theta,), fast_mode=fast_mode)), calls[0]
+
+
+def scipy_full(problem: Problem) -> tuple[float, float, int]:
+    """(check_grad's number ||g - g_fd||, that number / ||g||, evaluations) of scipy.optimize.check_grad."""
+    from scipy.optimize import check_grad
+
+    from benchmarks.models import scipy_functions
+
+    f, grad, x0 = scipy_functions(problem)
+    calls = [0]
+
+    def counted(x: np.ndarray) -> float:
+        calls[0] += 1
+        return f(x)
+
+    value = float(check_grad(counted, grad, x0))
+    return value, value / float(np.linalg.norm(grad(x0))), calls[0]
+
+
+def toynet_directional(problem: Problem) -> bool:
+    cost_fn = problem.net.cost_function(problem.X, problem.Y)
+    return directional_check(cost_fn, problem.parameters, problem.gradients).passed
+
+
+def run(section: Section, out_dir: Path, quick: bool = False) -> None:
+    torch_ok, scipy_ok = have("torch"), have("scipy")
+    section.text(
+        "Every side checks the same network, batch (m = 3, the course's) and point, float64. Time: median of "
+        "up to 5 runs after a warm-up (a call slower than 5 s is kept as a run and repeated at most once). "
+        "Evaluations: perturbed costs computed (toynet counts each of its incremental perturbed costs as one). "
+        "Memory: peak numpy/Python allocation during one check (tracemalloc), above the model and data."
+        + ("" if torch_ok else " PyTorch is not installed: its columns are skipped.")
+        + ("" if scipy_ok else " SciPy is not installed: its columns are skipped.")
+    )
+    rows, mem_rows, scaling = [], [], []
+    results: dict[str, dict[str, Any]] = {}
+    torch_seconds_per_param: float | None = None
+    sizes = dict(list(SIZES.items())[:2]) if quick else SIZES
+    for label, layer_sizes in sizes.items():
+        problem = problem_for(label, layer_sizes)
+        n = problem.n
+        r: dict[str, Any] = {"n": n}
+        r["toynet_t"] = time_it(lambda p=problem: toynet_full(p)).median
+        r["toynet_diff"], r["toynet_evals"] = toynet_full(problem)
+        r["toynet_t7"] = time_it(lambda p=problem: toynet_full(p, 1e-7)).median
+        r["toynet_diff7"], _ = toynet_full(problem, 1e-7)
+        r["toynet_mem"] = peak_traced_mb(lambda p=problem: toynet_full(p))
+        loop_estimate = 2 * n * 150e-6
+        if loop_estimate < COURSE_LOOP_LIMIT:
+            timing = time_it(lambda p=problem: course_loop_check(p), budget=20.0)
+            r["loop_t"], r["loop_runs"] = timing.median, len(timing.runs)
+            r["loop_diff"], r["loop_evals"] = course_loop_check(problem)
+            r["loop_mem"] = peak_traced_mb(lambda p=problem: course_loop_check(p)) if n < 50_000 else None
+        timing = time_it(lambda p=problem: course_plain_loop_check(p), budget=20.0)
+        r["plain_t"], r["plain_runs"] = timing.median, len(timing.runs)
+        r["plain_diff"], r["plain_evals"] = course_plain_loop_check(problem)
+        if torch_ok:
+            estimate = None if torch_seconds_per_param is None else torch_seconds_per_param * n
+            if estimate is None or estimate < TORCH_FULL_LIMIT:
+                timing = time_it(lambda p=problem: torch_full(p), budget=30.0)
+                r["torch_t"], r["torch_runs"] = timing.median, len(timing.runs)
+                r["torch_pass"], r["torch_evals"] = torch_full(problem)
+                torch_seconds_per_param = max(torch_seconds_per_param or 0.0, r["torch_t"] / n)
+            else:
+                r["torch_skip"] = estimate
+            r["torch_fast_t"] = time_it(lambda p=problem: torch_full(p, fast_mode=True), repeats=20).median
+        if scipy_ok:
+            timing = time_it(lambda p=problem: scipy_full(p), budget=20.0)
+            r["scipy_t"] = timing.median
+            r["scipy_value"], r["scipy_rel"], r["scipy_evals"] = scipy_full(problem)
+            r["scipy_mem"] = peak_traced_mb(lambda p=problem: scipy_full(p)) if n < 50_000 else None
+        r["dir_t"] = time_it(lambda p=problem: toynet_directional(p), repeats=20).median
+        r["forward_t"] = time_it(lambda p=problem: p.net.cost(p.X, p.Y, p.parameters), repeats=50).median
+        results[label] = r
+        rows.append(_row(label, r))
+        mem_rows.append([label, f"{n:,}", r["toynet_mem"], r.get("loop_mem"), r.get("scipy_mem")])
+        scaling.append(r)
+        print(f"  gradcheck {label}: toynet {seconds(r['toynet_t'])}, plain loop {seconds(r['plain_t'])}", flush=True)
+    section.table(
+        ["network", "n", "toynet (default)", "course loop, plain numpy forward", "course loop, toynet forward",
+         "torch gradcheck (full)", "scipy check_grad", "speed-up vs plain loop (vs toynet-forward loop)",
+         "vs torch full"],
+        rows,
+    )
+    section.text(
+        "Each cell: median wall time / evaluations / what the side reports on the correct gradient. toynet and "
+        "the loop report formula 2; torch reports only pass/fail (atol 1e-5, rtol 1e-3); scipy reports the "
+        "absolute 2-norm ||g - g_fd|| (shown with its ratio to ||g||)."
+    )
+    section.table(["network", "n", "toynet MB", "course loop MB", "scipy MB"], mem_rows)
+    _same_difference(section, results)
+    _directional_table(section, results, torch_ok)
+    _targets(section, results, torch_ok)
+    plot_scaling(scaling, out_dir / "gradcheck_scaling.png")
+    section.text("![scaling](gradcheck_scaling.png)")
+
+
+def _row(label: str, r: dict[str, Any]) -> list[Any]:
+    def cell(t: float | None, evals: Any, what: str, runs: int | None = None) -> str:
+        if t is None:
+            return "-"
+        note = f" ({runs} run{'s' if runs != 1 else ''})" if runs is not None and runs < 3 else ""
+        return f"{seconds(t)}{note} / {evals:,} / {what}"
+
+    toy = cell(r["toynet_t"], r["toynet_evals"], f"{r['toynet_diff']:.2e}")
+    plain = cell(r["plain_t"], r["plain_evals"], f"{r['plain_diff']:.2e}", r.get("plain_runs"))
+    loop = cell(r.get("loop_t"), r.get("loop_evals", 0), f"{r.get('loop_diff', np.nan):.2e}", r.get("loop_runs"))
+    if "torch_t" in r:
+        torch = cell(r["torch_t"], r["torch_evals"], "pass" if r["torch_pass"] else "FAIL", r.get("torch_runs"))
+    elif "torch_skip" in r:
+        torch = f"skipped: ~{r['torch_skip']:.0f} s extrapolated (linear in n from measured sizes)"
+    else:
+        torch = "-"
+    scipy = (
+        cell(r["scipy_t"], r["scipy_evals"], f"{r['scipy_value']:.2e} (/||g|| {r['scipy_rel']:.1e})")
+        if "scipy_t" in r else "-"
+    )
+    vs_loop = f"{r['plain_t'] / r['toynet_t']:.0f}x" + (
+        f" ({r['loop_t'] / r['toynet_t']:.0f}x)" if "loop_t" in r else "")
+    vs_torch = f"{r['torch_t'] / r['toynet_t']:.0f}x" if "torch_t" in r else (
+        f"~{r['torch_skip'] / r['toynet_t']:.0f}x (extrapolated)" if "torch_skip" in r else "-")
+    return [label, f"{r['n']:,}", toy, plain, loop, torch, scipy, vs_loop, vs_torch]
+
+
+def _same_difference(section: Section, results: dict[str, dict[str, Any]]) -> None:
+    rows = []
+    for label, r in results.items():
+        rows.append([label, f"{r['toynet_diff7']:.10e}", f"{r['plain_diff']:.10e}",
+                     f"{abs(r['toynet_diff7'] - r['plain_diff']):.1e}", f"{r['plain_t'] / r['toynet_t7']:.0f}x"])
+    section.text("Same step as the course (epsilon = 1e-7): toynet's batched check against the plain loop.")
+    section.table(["network", "toynet difference", "course loop difference", "|gap|", "speed-up"], rows)
+
+
+def _directional_table(section: Section, results: dict[str, dict[str, Any]], torch_ok: bool) -> None:
+    rows = [[label, f"{r['n']:,}", seconds(r["dir_t"]), seconds(r["torch_fast_t"]) if torch_ok else "-",
+             f"{r['torch_fast_t'] / r['dir_t']:.1f}x" if torch_ok else "-"] for label, r in results.items()]
+    section.text("Random-direction checks: toynet `directional_check` (3 directions, 6 evaluations) vs "
+                 "`torch.autograd.gradcheck(..., fast_mode=True)` (median of 20).")
+    section.table(["network", "n", "toynet directional", "torch fast mode", "torch / toynet"], rows)
+
+
+def _targets(section: Section, results: dict[str, dict[str, Any]], torch_ok: bool) -> None:
+    """Loop targets are judged against the plain-numpy loop (the faster, stricter baseline); the loop on
+    toynet's own checked forward is shown beside it."""
+
+    def vs_loops(r: dict[str, Any], key: str = "toynet_t") -> tuple[float, str]:
+        ratio = r["plain_t"] / r[key]
+        extra = f" (toynet-forward loop: {r['loop_t'] / r[key]:.0f}x)" if "loop_t" in r else ""
+        return ratio, f"{ratio:.0f}x{extra}"
+
+    course, ten = results.get("~50 (course)"), results.get("~10k")
+    if course:
+        ratio, text = vs_loops(course)
+        section.target("toynet >= 10x faster than the course loop, course network", text, ratio >= 10)
+    if ten:
+        ratio, text = vs_loops(ten)
+        section.target("toynet >= 20x faster than the course loop at ~10k", text, ratio >= 20)
+        ok = ten["toynet_diff"] <= ten["plain_diff"]
+        section.target("... with an equal or smaller difference (~10k)",
+                       f"{ten['toynet_diff']:.1e} vs {ten['plain_diff']:.1e}", ok)
+    if ten and "torch_t" in ten:
+        ratio = ten["torch_t"] / ten["toynet_t"]
+        section.target("toynet >= 20x faster than torch full gradcheck at ~10k", f"{ratio:.0f}x", ratio >= 20)
+    if torch_ok:
+        worst = min(r["torch_fast_t"] / r["dir_t"] for r in results.values())
+        section.target("directional_check no slower than torch fast mode (worst size, torch/toynet)",
+                       f"{worst:.1f}x", worst >= 1)
+    for label in ("~50 (course)", "~10k"):
+        r = results.get(label)
+        if r:
+            ratio, text = vs_loops(r, "toynet_t7")
+            gap = abs(r["toynet_diff7"] - r["plain_diff"])
+            section.target(f"issue 3: batched >= 10x the loop, same difference to 1e-9 ({label}, eps 1e-7)",
+                           f"{text}, gap {gap:.1e}", ratio >= 10 and gap <= 1e-9)
+    big = results.get("~100k")
+    if big:
+        section.target("issue 3: peak memory of a full check at ~100k < 300 MB above the model",
+                       f"{big['toynet_mem']:.0f} MB", big["toynet_mem"] < 300)
+
+
+def plot_scaling(results: list[dict[str, Any]], path: Path) -> None:
+    """Time (left) and memory (right) of a full check against n, with the ideal 2n-evaluation line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = np.array([r["n"] for r in results], dtype=float)
+    fig, (ax, mx) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax.loglog(n, [r["toynet_t"] for r in results], "o-", label="toynet gradient_check_n (full)")
+    ideal = np.array([2 * r["n"] * r["forward_t"] for r in results])
+    ax.loglog(n, ideal, "k--", label="ideal 2n evaluations (2n x one toynet forward)")
+    sides = (("plain_t", "course loop (plain numpy)", "s-"), ("loop_t", "course loop (toynet forward)", "d-"),
+             ("torch_t", "torch gradcheck full", "^-"), ("scipy_t", "scipy check_grad", "v-"))
+    for key, label, style in sides:
+        pts = [(r["n"], r[key]) for r in results if key in r]
+        if pts:
+            ax.loglog(*zip(*pts, strict=True), style, label=label)
+    ax.loglog(n, [r["dir_t"] for r in results], "o:", label="toynet directional_check")
+    if all("torch_fast_t" in r for r in results):
+        ax.loglog(n, [r["torch_fast_t"] for r in results], "^:", label="torch gradcheck fast_mode")
+    ax.set_xlabel("parameters n")
+    ax.set_ylabel("wall time (s)")
+    ax.set_title("Full gradient check: time vs n (m = 3)")
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    mx.loglog(n, [max(r["toynet_mem"], 1e-3) for r in results], "o-", label="toynet full check")
+    pts = [(r["n"], r["loop_mem"]) for r in results if r.get("loop_mem")]
+    if pts:
+        mx.loglog(*zip(*pts, strict=True), "s-", label="course loop")
+    mx.loglog(n, 8 * n / 1e6, "k--", label="one copy of theta (8n bytes)")
+    mx.axhline(300, color="r", lw=0.8, label="300 MB target")
+    mx.set_xlabel("parameters n")
+    mx.set_ylabel("peak traced memory (MB)")
+    mx.set_title("Peak memory above the model")
+    mx.legend(fontsize=7)
+    mx.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0

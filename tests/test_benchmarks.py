@@ -1,0 +1,249 @@
+"""The benchmarks compare like with like: every side of every comparison computes the same function.
+
+Quick, tiny sizes, no timing asserts. The toynet-vs-course-loop side always runs. Peer sides (PyTorch,
+SciPy, numdifftools: the `bench` extra, not the dev extra) use pytest.importorskip, and only they do.
+Expected values come from REFERENCE.md, a peer library, or an independent formula (tests/_reference.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import bench_accuracy, bench_detection
+from benchmarks.bench_gradcheck import CountingCost, toynet_full
+from benchmarks.common import Section, fmt, time_it
+from benchmarks.models import (
+    BUGS,
+    Problem,
+    buggy_gradients,
+    course_forward,
+    course_loop_check,
+    course_plain_loop_check,
+    course_problem,
+    formula2,
+    make_problem,
+)
+from tests._reference import five_point_gradient
+from toynet.gradcheck import gradient_check_n
+from toynet.layers import Linear, ReLU
+from toynet.network import Network
+from toynet.params import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+
+SMALL = [5, 4, 4, 1]  # a square W2 for the transposed-gradient bug
+
+
+def course_buggy(problem: Problem) -> dict[str, np.ndarray]:
+    """The course's handed-out backward: dW2 multiplied by 2, db1 with 4/m instead of 1/m."""
+    grads = {k: v.copy() for k, v in problem.gradients.items()}
+    grads["dW2"] = grads["dW2"] * 2
+    grads["db1"] = grads["db1"] * 4
+    return grads
+
+
+# ------------------------------------------------------------------ the course loop (always runs)
+def test_course_problem_is_the_reference_case() -> None:
+    problem = course_problem()
+    assert problem.n == 47
+    assert problem.net.cost(problem.X, problem.Y, problem.parameters) == pytest.approx(2.407833389834357, abs=1e-12)
+    assert course_forward(problem.X, problem.Y, problem.parameters) == pytest.approx(2.407833389834357, abs=1e-12)
+
+
+@pytest.mark.parametrize("loop", [course_loop_check, course_plain_loop_check])
+def test_course_loops_reproduce_the_reference_differences(loop) -> None:
+    problem = course_problem()
+    difference, evaluations = loop(problem)
+    assert evaluations == 94
+    assert 1.0e-7 < difference < 1.4e-7  # REFERENCE: about 1.189e-07, round-off dominated
+    buggy = Problem(problem.net, problem.X, problem.Y, problem.parameters, course_buggy(problem))
+    assert loop(buggy)[0] == pytest.approx(0.2850931567761623, abs=1e-9)
+
+
+@pytest.mark.parametrize("make", [course_problem, lambda: make_problem([6, 8, 5, 1], seed=3)])
+def test_toynet_at_the_course_step_gives_the_loops_difference(make) -> None:
+    problem = make()
+    report = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters,
+                              problem.gradients, epsilon=1e-7)
+    assert report.difference == pytest.approx(course_plain_loop_check(problem)[0], abs=1e-9)
+    assert report.difference == pytest.approx(course_loop_check(problem)[0], abs=1e-9)
+
+
+def test_counting_cost_counts_two_per_parameter_and_changes_nothing() -> None:
+    problem = make_problem([3, 4, 2, 1], seed=1)
+    difference, evaluations = toynet_full(problem)
+    plain = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients)
+    assert evaluations == 2 * problem.n
+    assert difference == plain.difference
+    counted = CountingCost(problem.net.cost_function(problem.X, problem.Y))
+    assert counted(problem.parameters) == problem.net.cost(problem.X, problem.Y, problem.parameters)
+    assert counted.evaluations == 1
+
+
+def test_make_problem_gradients_match_an_independent_stencil() -> None:
+    problem = make_problem(SMALL, seed=2, hidden="tanh")
+    layout = problem.net.layout
+    numeric = five_point_gradient(
+        lambda t: problem.net.cost(problem.X, problem.Y, vector_to_dictionary(t, layout)), problem.theta.reshape(-1)
+    )
+    assert formula2(numeric, problem.grad) < 1e-9
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_each_planted_bug_changes_only_its_block(bug: str) -> None:
+    problem = make_problem(SMALL, m=4, seed=5)
+    block = {"missing batch sum": "b2", "transposed dW": "W2", "sign flip": "b1", "1% scale": "b3"}[bug]
+    buggy = buggy_gradients(problem, bug, block)
+    for name, value in problem.gradients.items():
+        assert buggy[name].shape == value.shape
+        changed = not np.array_equal(buggy[name], value)
+        assert changed == (name == "d" + block), name
+    if bug == "missing batch sum":  # independent: dZ2 from the forward's caches, first column only
+        _, caches = problem.net.forward(problem.X, problem.Y, problem.parameters)
+        A_L, Y = caches.cost
+        dZ3 = (A_L - Y) / A_L.shape[1]
+        W3 = problem.parameters["W3"]
+        Z2 = caches.layers[1].activation
+        dZ2 = (W3.T @ dZ3) * (Z2 > 0)
+        np.testing.assert_allclose(dZ2.sum(axis=1, keepdims=True), problem.gradients["db2"], atol=1e-15)
+        np.testing.assert_allclose(buggy["db2"], dZ2[:, :1], atol=1e-15)
+    assert buggy_gradients(problem, None, "W1")["dW1"] is not problem.gradients["dW1"]  # a copy
+
+
+def test_detection_verdicts_of_toynet_and_the_course_helper() -> None:
+    problem = make_problem(bench_detection.SHAPE, m=bench_detection.BATCH, seed=0)
+    assert bench_detection.toynet_verdict(problem, problem.gradients) == (True, [])
+    assert bench_detection.course_verdict(problem, problem.gradients)
+    buggy = buggy_gradients(problem, "sign flip", "b1")
+    assert bench_detection.toynet_verdict(problem, buggy) == (False, ["b1"])
+    assert not bench_detection.course_verdict(problem, buggy)
+
+
+def test_accuracy_functions_have_their_exact_gradients() -> None:
+    rng = np.random.default_rng(0)
+    for f, grad, sample in bench_accuracy.FUNCTIONS.values():
+        x = sample(rng)
+        assert formula2(five_point_gradient(f, x, h=1e-4), grad(x)) < 1e-9
+
+
+# ------------------------------------------------------------------ the performance fixes in toynet
+def test_float32_backward_stays_float32_with_float64_labels() -> None:
+    net = Network([3, 6, 4, 1])
+    params = {k: v.astype(np.float32) for k, v in net.initialize_parameters(seed=0).items()}
+    X = np.random.default_rng(0).standard_normal((3, 7)).astype(np.float32)
+    Y = np.array([[1, 0, 1, 1, 0, 0, 1]])  # ints -> float64 labels
+    _, caches = net.forward(X, Y, params)
+    grads = net.backward(caches)
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
+    _, caches64 = net.forward(X.astype(np.float64), Y, {k: v.astype(np.float64) for k, v in params.items()})
+    for name, value in net.backward(caches64).items():
+        np.testing.assert_allclose(grads[name], value, rtol=1e-4, atol=1e-6)
+
+
+def test_backward_params_and_relu_fast_paths_equal_the_textbook_formulas() -> None:
+    rng = np.random.default_rng(1)
+    A_prev, W, b, dZ = rng.standard_normal((4, 6)), rng.standard_normal((3, 4)), rng.standard_normal((3, 1)), \
+        rng.standard_normal((3, 6))
+    _, cache = Linear.forward(A_prev, W, b)
+    dA_prev, dW, db = Linear.backward(dZ, cache)
+    dW2, db2 = Linear.backward_params(dZ, cache)
+    np.testing.assert_array_equal(dW, dW2)
+    np.testing.assert_array_equal(db, db2)
+    np.testing.assert_allclose(dW, dZ @ A_prev.T)
+    np.testing.assert_allclose(dA_prev, W.T @ dZ)
+    Z = rng.standard_normal((5, 8))
+    Z[0, 0] = 0.0
+    A, cache_z = ReLU.forward(Z)
+    np.testing.assert_array_equal(A, np.where(Z > 0, Z, 0.0))
+    dA = rng.standard_normal((5, 8))
+    np.testing.assert_array_equal(ReLU.backward(dA, cache_z), np.where(Z > 0, dA, 0.0))
+    complex_Z = Z + 1e-20j
+    np.testing.assert_array_equal(ReLU.forward(complex_Z)[0].imag, np.where(Z > 0, 1e-20, 0.0))
+
+
+# ------------------------------------------------------------------ measuring tools
+def test_time_it_and_formatting() -> None:
+    timing = time_it(lambda: None, repeats=4)
+    assert len(timing.runs) == 4 and timing.median >= 0
+    assert fmt(1234567) == "1,234,567" and fmt(0.5) == "0.5" and fmt(1.5e-9) == "1.50e-09"
+    section = Section("t")
+    section.table(["a", "b"], [[1, 2.5]])
+    section.target("x >= 1", "2", True)
+    text = section.markdown()
+    assert "| 1 | 2.5 |" in text and "| x >= 1 | 2 | yes |" in text
+
+
+# ------------------------------------------------------------------ peers (only when installed)
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+def test_torch_network_equals_toynet(hidden: str) -> None:
+    torch = pytest.importorskip("torch")
+    from benchmarks.models import torch_problem
+
+    problem = make_problem(SMALL, seed=4, hidden=hidden)
+    f, theta = torch_problem(problem)
+    cost = f(theta)
+    cost.backward()
+    assert cost.item() == pytest.approx(problem.net.cost(problem.X, problem.Y, problem.parameters), abs=1e-14)
+    assert formula2(theta.grad.numpy(), problem.grad) < 1e-14
+    assert torch.autograd.gradcheck(f, (theta,))
+
+
+def test_torch_gradcheck_on_toynet_passes_correct_and_fails_buggy() -> None:
+    pytest.importorskip("torch")
+    from benchmarks.models import torch_wrapped
+
+    problem = make_problem(SMALL, seed=6)
+    f, theta = torch_wrapped(problem, problem.gradients)
+    assert f(theta).item() == pytest.approx(problem.net.cost(problem.X, problem.Y, problem.parameters), abs=1e-15)
+    assert bench_detection.torch_verdict(problem, problem.gradients)
+    assert not bench_detection.torch_verdict(problem, buggy_gradients(problem, "sign flip", "b1"))
+
+
+def test_torch_training_matches_toynet_training() -> None:
+    torch = pytest.importorskip("torch")
+    from benchmarks.bench_training import LEARNING_RATE, data
+    from benchmarks.models import TorchMLP
+
+    sizes = [2, 8, 8, 1]
+    X, Y = data(sizes, 32, np.float64)
+    net = Network(sizes)
+    params = net.initialize_parameters(seed=0)
+    trained = net.train(X, Y, params, learning_rate=LEARNING_RATE, num_iterations=5, progress=False)
+    model = TorchMLP(params, torch.float64)
+    costs = model.train(torch.from_numpy(np.ascontiguousarray(X.T)), torch.from_numpy(Y.reshape(-1)),
+                        LEARNING_RATE, 5)
+    np.testing.assert_allclose(costs, trained.costs, rtol=1e-12)
+    for layer in range(1, 4):
+        np.testing.assert_allclose(model.weights[layer - 1].detach().numpy(), trained.parameters[f"W{layer}"],
+                                   atol=1e-13)
+
+
+def test_scipy_side_checks_the_same_function() -> None:
+    optimize = pytest.importorskip("scipy.optimize")
+    from benchmarks.models import scipy_functions
+
+    problem = make_problem(SMALL, seed=7)
+    f, grad, x0 = scipy_functions(problem)
+    assert f(x0) == problem.net.cost(problem.X, problem.Y, problem.parameters)
+    np.testing.assert_array_equal(grad(x0), problem.grad.reshape(-1))
+    assert optimize.check_grad(f, grad, x0) < 1e-5 * np.linalg.norm(grad(x0))
+    assert bench_detection.scipy_verdict(problem, buggy_gradients(problem, "sign flip", "b1")) is False
+    # the Rosenbrock of the accuracy benchmark is scipy's
+    x = np.linspace(-1, 1.3, 10)
+    assert bench_accuracy.rosenbrock(x) == pytest.approx(optimize.rosen(x), rel=1e-14)
+    np.testing.assert_allclose(bench_accuracy.rosenbrock_grad(x), optimize.rosen_der(x), rtol=1e-13)
+
+
+def test_numdifftools_side_estimates_the_same_gradient() -> None:
+    pytest.importorskip("numdifftools")
+    methods = bench_accuracy.methods()
+    x = np.random.default_rng(2).standard_normal(bench_accuracy.DIM)
+    exact = bench_accuracy.log_sum_exp_grad(x)
+    assert formula2(methods["numdifftools Gradient (default)"](bench_accuracy.log_sum_exp, x), exact) < 1e-10
+
+
+def test_parameter_vectors_roundtrip_used_by_every_side() -> None:
+    problem = course_problem()
+    theta, _ = dictionary_to_vector(problem.parameters)
+    assert formula2(gradients_to_vector(problem.gradients), problem.grad) == 0.0
+    rebuilt = vector_to_dictionary(theta, problem.net.layout)
+    assert all(np.array_equal(rebuilt[k], v) for k, v in problem.parameters.items())
