@@ -124,8 +124,9 @@ HOSTILE = {
     "segfault": (
         replace("dZ = dA * A * (1 - A)", "import ctypes; ctypes.string_at(0)"), {"sigmoid_backward"}, "SIGSEGV"),
     "exit_in_cell": (insert_cell(1, "import os\nos._exit(0)"), set(), "stopped and skipped"),
-    "megabytes_of_output": (
+    "megabytes_of_output": (  # printed by a cell (shown, truncated) and by every call (never shown)
         replace("dW = dZ @ A_prev.T", "print('x' * 5_000_000); dW = dZ @ A_prev.T"), set(), "first 2000 characters"),
+    "prints_hidden_inputs": (replace("dW = dZ @ A_prev.T", "print('LEAK', dZ.shape); dW = dZ @ A_prev.T"), set(), ""),
     "syntax_error_in_one_cell": (
         replace("dZ = np.where(Z > 0, dA, 0.0)", "dZ = np.where(Z > 0, dA, 0.0"), {"relu_backward"}, "not defined"),
     "always_equal_object": (
@@ -165,7 +166,7 @@ HELPERS = {
         "def vandalise():\n"
         "    for path in [BUNDLE + '/assignment.json', OUT + '/submission.json', TOYNET + '/layers.py']:\n"
         "        try:\n            open(path, 'w').write('{}')\n"
-        "        except OSError as e:\n            print('blocked', e)"
+        "        except OSError as e:\n            print('blocked', e)\n\n\nvandalise()"
     ),
     "calls_reference": (
         "import sys\nsys.path.insert(0, REPO)\nfor name in [m for m in sys.modules if m.startswith('toynet')]:\n"
@@ -189,6 +190,8 @@ def test_hostile_submission_costs_only_its_points(layers: Path, tmp_path: Path, 
 
     def full_edit(sources: list[str]) -> list[str]:
         sources = [constants + sources[0] + "\n" + HELPERS.get(attack, ""), *sources[1:]]
+        if attack == "megabytes_of_output":
+            sources[0] += "\nprint('y' * 3_000_000)"
         return edit(sources)
 
     path = variant(tmp_path, full_edit)
@@ -206,6 +209,7 @@ def test_hostile_submission_costs_only_its_points(layers: Path, tmp_path: Path, 
     assert [digest(p) for p in guarded] == before
     assert json.loads(written[0].read_text())["score"] == result.score
     assert "test failed" not in result.output
+    assert "LEAK" not in json.dumps(result.gradescope())  # output during calls (hidden inputs) is never shown
 
 
 def test_notebook_that_is_not_json(layers: Path, tmp_path: Path) -> None:

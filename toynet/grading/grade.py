@@ -169,6 +169,8 @@ def grade_submission(
             startup = process.start()
         except SubmissionFault as fault:
             return _all_failed(name, bundle, str(fault), started)
+        # Only what the cells printed is shown: output during calls could echo hidden-test inputs.
+        printed = process.printed_so_far()[:FEEDBACK_CHARS]
         wall_deadline = started + limits.wall_clock
         results = []
         for question in bundle.questions:
@@ -178,7 +180,6 @@ def grade_submission(
             results.append(_run_question(process, bundle, question, limits, wall_deadline))
         notes = [f"cell {c.index + 1} raised:\n{c.error}" for c in startup.cells if c.error]
         output = "\n".join(notes + startup.notes)
-        printed = bytes(process.output).decode(errors="replace")[:FEEDBACK_CHARS]
         if printed:
             output += f"\n--- your notebook printed (first {FEEDBACK_CHARS} characters) ---\n{printed}"
     return SubmissionResult(name, results, output.strip(), time.monotonic() - started)

@@ -252,6 +252,14 @@ class StudentProcess:
             raise RemoteError(str(answer.get("error")))
         return answer.get("value")
 
+    def printed_so_far(self, settle: float = 0.02, limit: float = 0.5) -> str:
+        """The student's printed output read so far, once the drain has caught up (no new bytes for `settle` s)."""
+        deadline, size = time.monotonic() + limit, -1
+        while len(self.output) + self.output_dropped != size and time.monotonic() < deadline:
+            size = len(self.output) + self.output_dropped
+            time.sleep(settle)
+        return bytes(self.output).decode(errors="replace")
+
     def close(self) -> None:
         """Kill the student process (and, through its PID namespace or group, everything it started)."""
         if self.proc is not None:
