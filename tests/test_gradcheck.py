@@ -214,6 +214,10 @@ def test_kink_crossing_is_reported_apart_and_left_out_of_the_verdict() -> None:
     assert all(entry.block in {"W1", "b1"} and entry.index[0] == 0 for entry in report.kinks)
     assert report.passed, str(report)
     assert any("kink" in warning for warning in report.warnings)
+    # The verdict's number is the one it was judged on, and the kink entries are named beside it.
+    summary = report.summary()
+    assert f"{report.difference_without_kinks:.2e}" in summary and "b1[0, 0]" in summary
+    assert report.difference_without_kinks <= report.threshold < report.difference
 
 
 # ---------------------------------------------------------------- safety and bad input

@@ -78,7 +78,16 @@ class GradientCheckReport:
     def summary(self) -> str:
         """A paragraph: the verdict, which blocks hold the mistake (with their worst entry), and any warnings."""
         how = f"{METHOD_NAMES[self.method]}, epsilon {self.epsilon:.1e}, {self.num_parameters} parameters"
-        if self.passed:
+        if self.passed and self.kinks:
+            lines = [
+                f"Gradient check passed: difference {self.difference_without_kinks:.2e} <= {self.threshold:.1e} "
+                f"({how}) over the entries that did not cross a ReLU kink. With the {len(self.kinks)} kink "
+                f"entries ({_and([entry.label for entry in self.kinks[:5]])}"
+                + (", ..." if len(self.kinks) > 5 else "")
+                + f") the difference is {self.difference:.2e}: a step of +-epsilon there moves a pre-activation "
+                "across 0, where ReLU has no derivative, so the numerical value is not a gradient."
+            ]
+        elif self.passed:
             lines = [f"Gradient check passed: difference {self.difference:.2e} <= {self.threshold:.1e} ({how})."]
         else:
             lines = [f"Gradient check FAILED: difference {self.difference:.2e} > {self.threshold:.1e} ({how})."]
