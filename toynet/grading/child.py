@@ -6,8 +6,9 @@ cells, then requests {"call": "Linear.backward", "args": [...], "kwargs": {...}}
 {"ok": true, "value": ...} or {"ok": false, "error": "..."}. Whatever the student's code does to this
 process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
-Sandbox set-up, in order, when started as root: expose the Python install if an ancestor is private, hide
-the grader's folders under empty read-only tmpfs mounts, set resource limits, drop to an unprivileged user.
+Sandbox set-up, in order, when started as root: expose the Python install and its site-packages where an
+ancestor is private (e.g. a checkout under /root), hide the grader's folders under empty read-only tmpfs
+mounts, set resource limits, drop to an unprivileged user.
 """
 
 import json
@@ -31,22 +32,38 @@ def _mount(*args):
     return subprocess.run(["mount", *args], capture_output=True).returncode == 0
 
 
-def _expose(path, stage):
-    """Make `path` reachable by other users: re-root its private ancestor as a tmpfs holding only `path`'s branch."""
-    parts = os.path.realpath(path).split(os.sep)[1:]
-    for depth in range(1, len(parts)):
-        ancestor = os.sep + os.path.join(*parts[:depth])
-        if os.stat(ancestor).st_mode & 0o001:
-            continue
-        branch = os.path.join(ancestor, parts[depth])
-        os.makedirs(stage, exist_ok=True)
-        tmpfs = ("-t", "tmpfs", "-o", "mode=0755,size=64k", "tmpfs", ancestor)
-        if not (_mount("--bind", branch, stage) and _mount(*tmpfs)):
-            return False
-        os.mkdir(branch)
-        ok = _mount("--bind", stage, branch)
-        return ok
-    return True
+def _expose(paths, stage):
+    """Make each of `paths` reachable by other users, however many share a private ancestor (e.g. /root).
+
+    Each private ancestor is re-rooted as a tmpfs that holds only the wanted paths, bind-mounted back in place
+    (staged first, since the tmpfs covers the originals). Returns the paths that could not be exposed.
+    """
+    plan = {}  # first private ancestor -> the paths below it to keep reachable
+    for path in paths:
+        real = os.path.realpath(path)
+        parts = real.split(os.sep)[1:]
+        for depth in range(1, len(parts)):
+            ancestor = os.sep + os.path.join(*parts[:depth])
+            if not os.stat(ancestor).st_mode & 0o001:
+                plan.setdefault(ancestor, []).append(real)
+                break
+    failed = []
+    for number, (ancestor, targets) in enumerate(plan.items()):
+        staged = []
+        for index, target in enumerate(targets):
+            place = os.path.join(stage, f"{number}-{index}")
+            os.makedirs(place, exist_ok=True)
+            if _mount("--bind", target, place):
+                staged.append((target, place))
+            else:
+                failed.append(target)
+        if not _mount("-t", "tmpfs", "-o", "mode=0755,size=64k", "tmpfs", ancestor):
+            return failed + [target for target, _ in staged]
+        for target, place in staged:
+            os.makedirs(target, mode=0o755, exist_ok=True)
+            if not _mount("--bind", place, target):
+                failed.append(target)
+    return failed
 
 
 def _sandbox(config):
@@ -55,9 +72,8 @@ def _sandbox(config):
 
     notes = []
     if os.getuid() == 0:
-        for path in config.get("expose", []):
-            if not _expose(path, os.path.join(config["workdir"], ".stage")):
-                notes.append(f"could not expose {path}")
+        for path in _expose(config.get("expose", []), os.path.join(config["workdir"], ".stage")):
+            notes.append(f"could not expose {path}")
         for path in config.get("hide", []):
             if os.path.isdir(path) and not _mount("-t", "tmpfs", "-o", "ro,mode=000,size=4k", "tmpfs", path):
                 notes.append(f"could not hide {path}")
