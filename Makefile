@@ -15,17 +15,16 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The tests also check that every benchmark peer (PyTorch CPU, SciPy, numdifftools) computes the same
+# function as toynet, so `make test` installs the bench extra too: no peer test is ever skipped.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 $(VENV)/.lab: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
 	touch $@
 
-$(VENV)/.bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $@
 
 demo: $(VENV)/.base
 	$(BIN)/toynet demo --out $(DEMO_OUT)
@@ -41,7 +40,7 @@ pytest: $(VENV)/.dev
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.bench
+bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
 
 # Served from the repository root (not notebooks/) so the notebooks' ../assets/ figures resolve.
