@@ -42,6 +42,19 @@ def numpy_threads() -> int:
     return os.cpu_count() or 1
 
 
+def set_numpy_threads(threads: int) -> bool:
+    """Set OpenBLAS's thread count at run time (True when the library exposed the setter)."""
+    pattern = os.path.join(os.path.dirname(np.__file__) + ".libs", "libscipy_openblas*.so")
+    for path in glob.glob(pattern):
+        lib = ctypes.CDLL(path)
+        setters = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads")
+        for symbol in setters:
+            if hasattr(lib, symbol):
+                getattr(lib, symbol)(ctypes.c_int(threads))
+                return True
+    return False
+
+
 def match_torch_threads() -> int | None:
     """Give torch the same number of intra-op threads as numpy's BLAS; returns it (None without torch)."""
     if not have("torch"):
@@ -82,6 +95,23 @@ def time_it(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, budget: fl
         if len(runs) >= 3 and time.perf_counter() - start > budget:
             break
     return Timing(runs)
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int = 7) -> dict[str, Timing]:
+    """Wall times of several sides run in turn (a, b, c, a, b, c, ...) after one warm-up call each.
+
+    Interleaving spreads any drift of the machine (other processes, frequency changes) over every side
+    instead of charging it to whichever side happened to run during it.
+    """
+    for fn in fns.values():
+        fn()
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            runs[name].append(time.perf_counter() - t0)
+    return {name: Timing(times) for name, times in runs.items()}
 
 
 def peak_traced_mb(fn: Callable[[], Any]) -> float:

@@ -247,3 +247,24 @@ def test_parameter_vectors_roundtrip_used_by_every_side() -> None:
     assert formula2(gradients_to_vector(problem.gradients), problem.grad) == 0.0
     rebuilt = vector_to_dictionary(theta, problem.net.layout)
     assert all(np.array_equal(rebuilt[k], v) for k, v in problem.parameters.items())
+
+
+def test_train_checks_once_yet_matches_the_checked_loop_and_still_reports_divergence() -> None:
+    from benchmarks.bench_training import data
+
+    net = Network([2, 6, 1])
+    X, Y = data([2, 6, 1], 20, np.float64)
+    params = net.initialize_parameters(seed=1)
+    trained = net.train(X, Y, params, learning_rate=0.3, num_iterations=4, progress=False)
+    current = {k: v.copy() for k, v in params.items()}
+    for step in range(4):
+        cost, caches = net.forward(X, Y, current)
+        assert trained.costs[step] == cost
+        grads = net.backward(caches)
+        for name in current:
+            current[name] -= 0.3 * grads["d" + name]
+    assert all(np.array_equal(trained.parameters[k], v) for k, v in current.items())
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="lower learning_rate"):
+        net.train(X * 100, Y, learning_rate=1e6, num_iterations=60, progress=False)
+    with pytest.raises(ValueError, match="Y must have shape"):
+        net.train(X, Y[:, :-1], num_iterations=1, progress=False)

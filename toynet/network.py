@@ -185,12 +185,19 @@ class Network:
             from tqdm.auto import tqdm  # imported only when a bar is wanted
 
             steps = tqdm(steps, desc="training", unit="it", leave=False)
+        X = self._check_X(X)  # checked once: re-checking X and the parameters every step cost ~10% of a step
         for _ in steps:
-            cost, caches = self.forward(X, Y, current)
+            A_L, layer_caches = self._forward_layers(X, current)
+            try:
+                cost, cost_cache = LogisticCost.forward(A_L, Y)
+            except ValueError:
+                if all(np.isfinite(value).all() for value in current.values()):
+                    raise  # a problem with Y, not a diverging run
+                cost = np.nan
             if not np.isfinite(cost):
                 raise FloatingPointError(f"the cost became {cost} after {len(costs)} steps: lower learning_rate")
             costs.append(float(cost))
-            grads = self.backward(caches)
+            grads = self.backward(NetworkCache(layer_caches, cost_cache))
             for name in current:
                 current[name] -= learning_rate * grads["d" + name]
         return TrainingResult(current, costs)
