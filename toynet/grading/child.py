@@ -38,7 +38,7 @@ def _expose(paths, stage):
     Each private ancestor is re-rooted as a tmpfs that holds only the wanted paths, bind-mounted back in place
     (staged first, since the tmpfs covers the originals). Returns the paths that could not be exposed.
     """
-    plan = {}  # first private ancestor -> the paths below it to keep reachable
+    plan: dict[str, list[str]] = {}  # first private ancestor -> the paths below it to keep reachable
     for path in paths:
         real = os.path.realpath(path)
         parts = real.split(os.sep)[1:]
