@@ -214,9 +214,9 @@ $$\text{difference} = \frac{\lVert \text{grad} - \text{gradapprox} \rVert_2}{\lV
     code(r"""
 gradients = course.backward_propagation_n(X, Y, cache)  # as handed out: two planted bugs
 difference = course.gradient_check_n(parameters, gradients, X, Y, print_msg=True)
-# The course printed 0.2850931567761623(4). J+ - J- is about 1e-7 * gradient, so a rounding error of
-# 1e-16 in the cost moves the quotient by about 1e-9: only the first 9 digits are the method's, the rest
-# depend on how the cost rounds (toynet's logistic cost is computed a little differently from the course's).
+# The course printed 0.2850931567761623(4), and toynet, computing the cost in the course's order, gives the
+# same float. But J+ - J- is about 1e-7 * gradient, so a rounding error of 1e-16 in the cost moves the
+# quotient by about 1e-9: only the first 9 digits are the method's, the rest are how the cost rounds.
 assert abs(difference - 0.2850931567761623) < 1e-9
 """),
     md(r"""

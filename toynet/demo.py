@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     buggy = course.backward_propagation_n(X, Y, cache)
     difference = course.gradient_check_n(parameters, buggy, X, Y, epsilon=course.COURSE_EPSILON)
     _say(course.course_message(difference))
-    _say("(The course printed 0.2850931567761624: the last digits are round-off in the cost, which toynet "
-         "computes with its own logistic cost.)")
+    _say("(The same number as the course's notebook, to the last digit: toynet computes the cost in the "
+         "course's order. Some printed copies show ...624, one unit in the last place.)")
     print()
     _say("One number says *that* something is wrong. Checking block by block says *where*:")
     buggy_report = course.gradient_check_n_report(parameters, buggy, X, Y, epsilon=course.COURSE_EPSILON)

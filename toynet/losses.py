@@ -40,8 +40,10 @@ class LogisticCost:
         """
         A, Y = _check_inputs(as_array("A", A), Y)
         m = A.shape[-1]
-        terms = _xlogy(Y, A) + _xlogy(1 - Y, 1 - A)
-        cost = -terms.sum(axis=(-2, -1)) / m
+        # The course's arithmetic in the course's order (logprobs, then 1./m * sum): the same float, to the
+        # last bit, as the course's notebook, so its printed differences come out exactly.
+        logprobs = -_xlogy(Y, A) - _xlogy(1 - Y, 1 - A)
+        cost = (1.0 / m) * logprobs.sum(axis=(-2, -1))
         return _scalar_if_unstacked(cost), CostCache(A, Y)
 
     @staticmethod
