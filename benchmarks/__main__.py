@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import Section, have, match_torch_threads, numpy_threads
+from benchmarks.common import Section, have, match_torch_threads, numpy_threads, single_thread
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SUITES = ("gradcheck", "accuracy", "detection", "training", "grading")
@@ -41,6 +41,19 @@ def _versions() -> str:
 
 
 def run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
+    if name in ("gradcheck", "detection"):
+        section.text(
+            "Run with numpy's OpenBLAS and torch both pinned to 1 thread: a check evaluates thousands of tiny "
+            "(m = 3) forwards that no thread pool speeds up, and on a shared machine idle pool threads only "
+            "add contention (torch's full gradcheck measured up to 10x slower with 2 threads under load)."
+        )
+        with single_thread():
+            _run_suite(name, section, out_dir, quick)
+    else:
+        _run_suite(name, section, out_dir, quick)
+
+
+def _run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
     if name == "gradcheck":
         from benchmarks import bench_gradcheck
 
@@ -101,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         "process, back to back, median of repeats (time.perf_counter, after a warm-up).",
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs; {_versions()}.",
-        f"- Threads: numpy's OpenBLAS uses {numpy_threads()}; torch.set_num_threads({torch_threads}) to match "
-        "(torch runs in this single process)." if torch_threads else f"- Threads: numpy's OpenBLAS uses "
-        f"{numpy_threads()}.",
+        f"- Threads: numpy's OpenBLAS uses {numpy_threads()}"
+        + (f"; torch.set_num_threads({torch_threads}) to match (torch runs in this single process), except "
+           "where a section says both are pinned to 1." if torch_threads else "."),
         f"- Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f}; total run "
         f"{total / 60:.1f} min. Other processes on a shared machine add noise to every timing.",
         "",

@@ -7,13 +7,11 @@ Both at float64 and float32; examples per second = m * iterations / wall time (m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import Section, have, numpy_threads, set_numpy_threads, time_interleaved
+from benchmarks.common import Section, have, single_thread, time_interleaved
 from benchmarks.models import TorchMLP
 from toynet.datasets import moons
 from toynet.network import Network
@@ -61,19 +59,6 @@ def dtype_report(net: Network, X: np.ndarray, Y: np.ndarray, parameters: dict[st
     return [f"{name}: {a.dtype}" for name, a in arrays.items() if a.dtype != X.dtype]
 
 
-@contextmanager
-def single_thread(torch: Any) -> Iterator[None]:
-    """Both numpy's OpenBLAS and torch on one thread inside the block, restored after."""
-    blas, intra = numpy_threads(), torch.get_num_threads()
-    set_numpy_threads(1)
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        set_numpy_threads(blas)
-        torch.set_num_threads(intra)
-
-
 def run(section: Section, quick: bool = False) -> None:
     if not have("torch"):
         section.text("PyTorch is not installed (`pip install -e '.[bench]'`): training throughput skipped.")
@@ -114,7 +99,7 @@ def run(section: Section, quick: bool = False) -> None:
             timings = time_interleaved(
                 {"train": run_train, "manual": run_manual, "torch": run_torch}, repeats=3 if quick else 7
             )
-            with single_thread(torch):
+            with single_thread():
                 single = time_interleaved({"train": run_train, "torch": run_torch}, repeats=3 if quick else 5)
             t_train, t_manual, t_torch = (timings[k].median for k in ("train", "manual", "torch"))
             ratio_1 = single["torch"].median / single["train"].median

@@ -15,7 +15,8 @@ import os
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,23 @@ def set_numpy_threads(threads: int) -> bool:
                 getattr(lib, symbol)(ctypes.c_int(threads))
                 return True
     return False
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """numpy's OpenBLAS and torch (when installed) both on one thread inside the block, restored after."""
+    blas = numpy_threads()
+    torch: Any = importlib.import_module("torch") if have("torch") else None
+    intra = torch.get_num_threads() if torch else None
+    set_numpy_threads(1)
+    if torch:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        set_numpy_threads(blas)
+        if torch:
+            torch.set_num_threads(intra)
 
 
 def match_torch_threads() -> int | None:
