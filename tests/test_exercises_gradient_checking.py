@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _reference import five_point_gradient
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,21 +51,6 @@ def course_backward(X, Y, cache, dW2_factor=2.0, db1_numerator=4.0):
     db1 = db1_numerator / m * np.sum(dZ1, axis=1, keepdims=True)
     return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2, "dZ2": dZ2, "dW2": dW2, "db2": db2,
             "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1}  # fmt: skip
-
-
-def five_point(f, x, h=1e-4):
-    """Fourth-order central difference of scalar f at array x (truncation ~h^4), on a private copy."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for ix in np.ndindex(x.shape):
-        original = x[ix]
-        values = []
-        for offset in (2 * h, h, -h, -2 * h):
-            x[ix] = original + offset
-            values.append(f(x))
-        x[ix] = original
-        grad[ix] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
-    return grad
 
 
 def formula_2(a, b):
@@ -164,7 +150,8 @@ def test_fixed_backward_matches_the_course_code_without_the_bugs_and_the_true_gr
     np.testing.assert_array_equal(got["dZ3"], cache[9] - Y)
     for name, value in parameters.items():
         cost_of_block = lambda v, name=name: course_forward(X, Y, {**parameters, name: v})[0]  # noqa: E731
-        np.testing.assert_allclose(got["d" + name], five_point(cost_of_block, value), rtol=1e-7, atol=1e-10)
+        numeric = five_point_gradient(cost_of_block, value, h=1e-4)
+        np.testing.assert_allclose(got["d" + name], numeric, rtol=1e-7, atol=1e-10)
 
 
 def test_the_planted_bugs_are_exactly_dW2_and_db1(case):
@@ -261,7 +248,10 @@ def test_any_three_layer_shape(n_x, n_1, n_2, m, seed):
     # formula 2 between the true gradient and the fixed one, with an independent numerical reference
     theta, _ = gc.dictionary_to_vector(parameters)
     layout = {k: v for k, v in parameters.items()}
-    reference = five_point(lambda t: course_forward(X, Y, gc.vector_to_dictionary(t, layout))[0], theta)
+    def cost_of(t: np.ndarray) -> float:
+        return course_forward(X, Y, gc.vector_to_dictionary(t, layout))[0]
+
+    reference = five_point_gradient(cost_of, theta, h=1e-4)
     assert formula_2(gc.gradients_to_vector(fixed), reference) < 1e-7
     assert gc.gradient_check_n(parameters, fixed, X, Y, epsilon=None) < 1e-7
 
