@@ -17,6 +17,8 @@ def as_array(name: str, value: Any) -> np.ndarray:
 
     Never copies a float/complex array (callers must not write into the result), converts ints to float64.
     """
+    if type(value) is np.ndarray and value.dtype.kind in "fc":  # the usual case, checked without issubdtype's cost
+        return value
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like

@@ -20,7 +20,7 @@ import numpy as np
 
 from toynet._validate import as_array, check_finite
 from toynet.layers import Activation, Linear, LinearCache, ReLU, Sigmoid, Tanh
-from toynet.losses import CostCache, LogisticCost
+from toynet.losses import TINY, CostCache, LogisticCost
 from toynet.params import ParamLayout
 
 ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
@@ -267,7 +267,7 @@ class Perturbations:
     SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
 
     def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> None:
-        self.network, self.Y, self.layout = network, Y, network.layout
+        self.network, self.layout = network, network.layout
         L = network.num_layers
         self.W = [np.asarray(parameters[f"W{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
         self.b = [np.asarray(parameters[f"b{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
@@ -275,9 +275,18 @@ class Perturbations:
         for layer, activation in enumerate(network.activations):
             self.Z.append(self.W[layer] @ self.A[-1] + self.b[layer])
             self.A.append(activation.forward(self.Z[-1])[0])
-        self.cost = float(LogisticCost.forward(self.A[-1], Y)[0])
+        self.Y = _labels(Y, self.A[-1])  # checked once: every stack reuses it (and 1 - Y)
+        self.not_Y = 1 - self.Y
+        self.cost = float(self.stack_costs(self.A[-1][None])[0])
+        if not np.isfinite(self.cost):
+            raise FloatingPointError(f"the cost at the given parameters is {self.cost}: check their scale")
+        # Moving W_l[r, c] by delta adds delta * A_{l-1}[c, :] to row r of Z_l, moving b_l[r] adds delta * 1:
+        # sources[l - 1] is A_{l-1} with a row of ones below it, which col_of's -1 (a bias) picks.
+        ones = np.ones((1, X.shape[1]))
+        self.sources = [np.concatenate((A, ones)) for A in self.A[:-1]]
         self.detects_kinks = network.hidden == "relu"
-        self.layer_of, self.row_of, self.col_of = _entry_maps(self.layout)
+        self.plan = _entry_plan(self.layout)
+        self.layer_of, self.row_of, self.col_of = self.plan.layer_of, self.plan.row_of, self.plan.col_of
 
     def bytes_per_perturbation(self, layer: int, num_offsets: int) -> int:
         """Memory one perturbed coordinate of `layer` needs (complex128 upper bound, a few live temporaries)."""
@@ -322,25 +331,24 @@ class Perturbations:
         """All k D perturbed copies through every layer: Z_l = W_l A_{l-1} + b_l, plus the perturbed row's shift."""
         L, k, D = self.network.num_layers, indices.size, offsets.size
         m, s = self.A[0].shape[1], indices.size * offsets.size
-        layers, rows = np.repeat(self.layer_of[indices], D), np.repeat(self.row_of[indices], D)
-        cols, shifts = np.repeat(self.col_of[indices], D), np.tile(offsets, k)
         crossed = np.zeros(k, dtype=bool)
-        dtype = np.result_type(offsets, np.float64)
         A = np.empty((0,))
-        for layer in range(1, L + 1):
+        for layer, (rows, cols, offset_of) in enumerate(self.plan.stack(indices, D), start=1):
             if layer == 1:
-                Z = np.repeat(self.Z[0][:, None, :], s, axis=1).astype(dtype, copy=False)
+                Z = np.repeat(self.Z[0][:, None, :], s, axis=1).astype(np.result_type(offsets, Z_DTYPE), copy=False)
             else:
                 W = self.W[layer - 1]
                 Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], s, m) + self.b[layer - 1][:, :, None]
-            here = np.flatnonzero(layers == layer)
-            source = np.where(cols[here, None] >= 0, self.A[layer - 1][np.maximum(cols[here], 0)], 1.0)
-            Z[rows[here], here, :] += shifts[here, None] * source  # the perturbed row of each copy
-            if layer < L and self.detects_kinks:
-                crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
-            A = self.network.activations[layer - 1].forward(Z)[0]
-        cost = LogisticCost.forward(A[0][:, None, :], self.Y)[0]
-        return np.asarray(cost).reshape(k, D), crossed
+            Z.reshape(-1, m)[rows] += offsets[offset_of, None] * self.sources[layer - 1][cols]  # each copy's row
+            if layer < L and self.detects_kinks and not np.iscomplexobj(Z):
+                positive = Z > 0
+                crossed |= _sign_flips(positive.reshape(-1, k, D, m))
+                A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
+            else:
+                if layer < L and self.detects_kinks:
+                    crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
+                A = self.network.activations[layer - 1].forward(Z)[0]
+        return self.stack_costs(A[0][:, None, :]).reshape(k, D), crossed
 
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
@@ -348,7 +356,7 @@ class Perturbations:
         """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z."""
         L, k, D = self.network.num_layers, rows.size, offsets.size
         m = self.A[0].shape[1]
-        source = np.where(cols[:, None] >= 0, self.A[layer - 1][np.maximum(cols, 0)], 1.0)  # (k, m)
+        source = self.sources[layer - 1][cols]  # (k, m)
         rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
         crossed = np.zeros(k, dtype=bool)
         if layer < L and self.detects_kinks:
@@ -373,28 +381,80 @@ class Perturbations:
                 if above < L:
                     W, b = self.W[above], self.b[above]
                     Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
-        cost = LogisticCost.forward(A[0][:, None, :], self.Y)[0]  # A: (1, k D, m) -> a stack (k D, 1, m)
-        return np.asarray(cost).reshape(k, D), crossed
+        return self.stack_costs(A[0][:, None, :]).reshape(k, D), crossed  # A: (1, k D, m) -> (k D, 1, m)
+
+    def stack_costs(self, A: np.ndarray) -> np.ndarray:
+        """LogisticCost.forward's costs of a stack of outputs A: (s, 1, m) -> (s,), with Y checked once in __init__.
+
+        A check evaluates a stack per chunk, and re-checking Y and A every time cost more than the sums
+        (NaN or inf costs are still caught: the gradient checker looks at every value it gets).
+        """
+        Y, not_Y = self.Y, self.not_Y
+        if np.iscomplexobj(A):  # the complex step: the analytic formula, as LogisticCost uses
+            terms = Y * np.log(A) + not_Y * np.log(1 - A)
+        else:  # log floored at TINY as in LogisticCost; where Y = 0, 0 * log(>= TINY) = 0 is its 0 log 0 = 0
+            terms = Y * np.log(np.maximum(A, TINY)) + not_Y * np.log(np.maximum(1 - A, TINY))
+        return -terms.sum(axis=(-2, -1)) / A.shape[-1]
 
 
-_ENTRY_MAPS: dict[ParamLayout, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+Z_DTYPE = np.float64  # perturbed copies are computed in float64 (complex128 for the complex step)
+class EntryPlan:
+    """Where each entry of theta acts, worked out once per layout: layer_of (1-based), row_of (the row of Z_l
+    it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`)."""
 
+    MAX_STACKS = 16  # stack plans kept per layout (a sparse check asks for new entries every time)
 
-def _entry_maps(layout: ParamLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every entry of theta: its layer (1-based), the row of Z_l it moves, the column of A_{l-1} (-1: bias)."""
-    if layout not in _ENTRY_MAPS:
-        layer_of, row_of, col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
+    def __init__(self, layout: ParamLayout) -> None:
+        self.layer_of, self.row_of, self.col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
         for block in layout.blocks:
             entries, part = np.arange(block.size), slice(block.start, block.stop)
-            layer_of[part] = int(block.name[1:])
+            self.layer_of[part] = int(block.name[1:])
             if block.name[0] == "W":
-                row_of[part], col_of[part] = np.divmod(entries, block.shape[1])
+                self.row_of[part], self.col_of[part] = np.divmod(entries, block.shape[1])
             else:
-                row_of[part], col_of[part] = entries, -1
-        for array in (layer_of, row_of, col_of):
+                self.row_of[part], self.col_of[part] = entries, -1
+        for array in (self.layer_of, self.row_of, self.col_of):
             array.flags.writeable = False
-        _ENTRY_MAPS[layout] = (layer_of, row_of, col_of)
-    return _ENTRY_MAPS[layout]
+        self.num_layers = layout.num_layers
+        self._stacks: dict[tuple[bytes, int], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+    def stack(self, indices: np.ndarray, num_offsets: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per layer l, for the s = k D stacked copies (entry-major, offset-minor) of `Perturbations._stack_costs`:
+        the rows of Z_l (n_l, s, m) seen as (n_l s, m) that the copies perturbing layer l move, the rows of
+        sources[l - 1] they add, and their offsets' numbers. Cached: it depends on the entries alone."""
+        key = (indices.tobytes(), num_offsets)
+        if key not in self._stacks:
+            if len(self._stacks) >= self.MAX_STACKS:
+                self._stacks.clear()
+            s = indices.size * num_offsets
+            entry_of = np.repeat(indices, num_offsets)  # the entry of theta each copy perturbs
+            plan = []
+            for layer in range(1, self.num_layers + 1):
+                copies = np.flatnonzero(self.layer_of[entry_of] == layer)
+                entries = entry_of[copies]
+                plan.append((self.row_of[entries] * s + copies, self.col_of[entries], copies % num_offsets))
+            self._stacks[key] = plan
+        return self._stacks[key]
+
+
+_PLANS: dict[ParamLayout, EntryPlan] = {}
+
+
+def _entry_plan(layout: ParamLayout) -> EntryPlan:
+    plan = _PLANS.get(layout)  # one lookup: hashing a layout hashes every block
+    if plan is None:
+        plan = _PLANS[layout] = EntryPlan(layout)
+    return plan
+
+
+def _labels(Y: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Y as a checked (1, m) array: a quick test passes the usual labels, LogisticCost's own checks (and error
+    messages) handle everything else."""
+    labels = as_array("Y", Y)
+    m = A.shape[-1]
+    if labels.shape in ((m,), (1, m)) and not np.iscomplexobj(labels) and ((labels >= 0) & (labels <= 1)).all():
+        return labels.reshape(1, m)
+    return LogisticCost.forward(A, Y)[1].Y
 
 
 def _sign_flips(positive: np.ndarray) -> np.ndarray:

@@ -51,12 +51,12 @@ def default_step(x: Any, method: str = "central", dtype: Any = np.float64) -> fl
         raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
     if method == "complex":
         return COMPLEX_STEP
-    eps = float(np.finfo(dtype).eps) if np.issubdtype(np.dtype(dtype), np.floating) else float(np.finfo(float).eps)
+    eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind == "f" else float(np.finfo(float).eps)
     ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
     base = CENTRAL_STEP * ratio ** (1 / 3) if method == "central" else RICHARDSON_STEP * ratio ** (1 / 5)
     values = np.abs(np.asarray(x, dtype=complex if np.iscomplexobj(x) else float)).reshape(-1)
     values = values[np.isfinite(values)]
-    scale = float(np.sqrt(np.mean(values**2))) if values.size else 1.0
+    scale = float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0  # rms(x)
     return float(base * max(1.0, scale))
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 import html
 import textwrap
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import cast
 
 import numpy as np
+
+from toynet.params import Block, ParamLayout
 
 METHOD_NAMES = {"central": "central differences", "richardson": "Richardson extrapolation", "complex": "complex step"}
 
@@ -49,19 +53,61 @@ class BlockReport:
     kinks: int = 0
 
 
+@dataclass(frozen=True)
+class BlockTable:
+    """Every block's numbers as arrays over the blocks (B of them), from which `BlockReport`s are built.
+
+    relative_difference, max_abs_error, passed, kinks: (B,); analytic, numeric: (n,) gradients;
+    errors: (n,) |analytic - numeric|, 0 where kept is False (entries that crossed a ReLU kink).
+    """
+
+    layout: ParamLayout
+    relative_difference: np.ndarray
+    max_abs_error: np.ndarray
+    passed: np.ndarray
+    kinks: np.ndarray
+    analytic: np.ndarray
+    numeric: np.ndarray
+    errors: np.ndarray
+    kept: np.ndarray
+    top_k: int
+
+    def reports(self) -> list[BlockReport]:
+        """One BlockReport per block, course order, each with its top_k worst kept entries."""
+        reports = []
+        for number, block in enumerate(self.layout.blocks):
+            part = self.errors[block.start : block.stop]
+            order = block.start + np.argsort(-part, kind="stable")[: self.top_k]
+            worst = [entry_at(block, int(i), self.analytic[i], self.numeric[i]) for i in order if self.kept[i]]
+            reports.append(BlockReport(block.name, block.shape, float(self.relative_difference[number]),
+                                       float(self.max_abs_error[number]), bool(self.passed[number]), worst,
+                                       int(self.kinks[number])))
+        return reports
+
+
+def entry_at(block: Block, position: int, analytic: float, numeric: float) -> Entry:
+    """The Entry of theta[position], which lies in `block`."""
+    flat, index = position - block.start, cast(tuple[int, ...], ())
+    for size in reversed(block.shape):  # row-major unravel, cheaper than np.unravel_index for a few entries
+        flat, i = divmod(flat, size)
+        index = (i, *index)
+    return Entry(block.name, index, float(analytic), float(numeric), abs(float(analytic) - float(numeric)), position)
+
+
 @dataclass
 class GradientCheckReport:
     """The result of `gradient_check_n`.
 
     difference: formula 2 over the whole vector (the course's number); passed: no block failed and the
-    difference without kink-crossing entries is within the threshold; failing_blocks: names in course order.
-    analytical_gradient, numerical_gradient: (n, 1) vectors in `dictionary_to_vector` order.
+    difference without kink-crossing entries is within the threshold; failing_blocks: names in course order;
+    blocks: a BlockReport per block. analytical_gradient, numerical_gradient: (n, 1) vectors in
+    `dictionary_to_vector` order.
     """
 
     difference: float
     passed: bool
     failing_blocks: list[str]
-    blocks: list[BlockReport]
+    _table: BlockTable = field(repr=False)
     epsilon: float
     method: str
     threshold: float
@@ -70,6 +116,12 @@ class GradientCheckReport:
     warnings: list[str] = field(default_factory=list)
     kinks: list[Entry] = field(default_factory=list)
     difference_without_kinks: float = 0.0
+
+    @cached_property
+    def blocks(self) -> list[BlockReport]:
+        """The per-block table, built on first use: most callers read only the verdict, and building
+        every block's worst entries was a third of a small network's check."""
+        return self._table.reports()
 
     @property
     def num_parameters(self) -> int:
