@@ -157,6 +157,34 @@ def test_planted_bug_is_named_and_nothing_else(sizes: list[int], hidden: str, m:
         assert not report.passed
 
 
+@pytest.mark.parametrize(("sizes", "hidden", "m"), [*SHAPES, ([4, 5, 5, 1], "relu", 4)])
+def test_correct_float32_gradients_pass_at_many_points(sizes: list[int], hidden: str, m: int) -> None:
+    """No false failure from float32 round-off, however small a block's gradient happens to be."""
+    for seed in range(12):
+        net, parameters, X, Y, grads = network_case(sizes, hidden, m, seed=seed, dtype=np.float32)
+        report = gradient_check_n(net.cost_function(X, Y), parameters, grads)
+        assert report.passed and report.failing_blocks == [], f"seed {seed}\n{report}"
+
+
+@pytest.mark.parametrize(("sizes", "hidden", "m"), [*SHAPES, ([4, 5, 5, 1], "relu", 4)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_percent_error_in_a_small_block_is_caught(sizes: list[int], hidden: str, m: int, dtype: type) -> None:
+    """A 1% scale in the one-entry output bias, or the first bias, is found and named in either precision.
+
+    The float32 floor is the backward's own round-off (~eps32 rms(g) per entry), not the raised threshold:
+    sqrt(eps32) * ||g|| would hide 1% of a block whose gradient is small next to the whole.
+    """
+    last = f"b{len(sizes) - 1}"
+    for seed in range(6):
+        net, parameters, X, Y, grads = network_case(sizes, hidden, m, seed=seed, dtype=dtype)
+        for name in (last, "b1"):
+            bad = dict(grads, **{"d" + name: grads["d" + name] * dtype(1.01)})
+            if not np.any(grads["d" + name]):
+                continue  # a zero block (dead units): 1% of nothing changes nothing
+            report = gradient_check_n(net.cost_function(X, Y), parameters, bad)
+            assert report.failing_blocks == [name] and not report.passed, f"seed {seed}, {name}\n{report}"
+
+
 def test_batched_loop_and_stacked_evaluations_agree_on_a_deeper_network() -> None:
     net, parameters, X, Y, grads = network_case([6, 12, 9, 5, 1], "relu", 11, seed=5)
     cost_fn = net.cost_function(X, Y)
