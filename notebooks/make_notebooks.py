@@ -273,8 +273,8 @@ for label, grads, expected in (("only the dW2 bug", only_dW2, 0.1734419689314592
 With both lines corrected the check passes. At the course's $\varepsilon = 10^{-7}$ the difference is
 about $1.2 \times 10^{-7}$, just above the first course version's $10^{-7}$ threshold. That is round-off
 (notebook 1), not a bug, which is why the course later moved the threshold to $2 \times 10^{-7}$. toynet's
-default step is $10^{-5}$ times the size of the parameters (root mean square, at least 1), here about
-$2 \times 10^{-5}$; with it the same backward scores below $10^{-9}$.
+network check steps by $2 \times 10^{-5}$ times the size of the parameters (root mean square, at least 1),
+here $2 \times 10^{-5}$; with it the same backward scores below $10^{-9}$.
 """),
     code(r"""
 difference_fixed = course.gradient_check_n(parameters, fixed, X, Y, print_msg=True)

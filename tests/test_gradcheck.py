@@ -49,6 +49,7 @@ def correct_and_buggy() -> tuple[object, dict[str, np.ndarray], dict[str, np.nda
 def test_course_defaults_give_difference_below_1e_9() -> None:
     cost_fn, parameters, grads, _ = correct_and_buggy()
     report = gradient_check_n(cost_fn, parameters, grads)
+    assert report.epsilon == pytest.approx(2e-5)  # the network default (rms(theta) = 0.8 < 1)
     assert report.difference <= 1e-9
     assert report.passed and report.failing_blocks == [] and report.kinks == []
     assert isinstance(report.difference, float)
@@ -376,8 +377,10 @@ def test_numerical_gradient_array_against_linear_backward() -> None:
 
 
 def test_default_step_scales_with_x_and_method() -> None:
-    assert default_step(np.ones(5)) == pytest.approx(2e-5)
-    assert default_step(1000 * np.ones(5)) == pytest.approx(2e-2)
+    assert default_step(np.ones(5)) == pytest.approx(1e-5)  # any smooth f: near eps^(1/3)
+    assert default_step(np.ones(5), network=True) == pytest.approx(2e-5)  # a network cost's extra round-off
+    assert default_step(1000 * np.ones(5)) == pytest.approx(1e-2)
+    assert default_step(0.5 * np.ones(5), network=True) == pytest.approx(2e-5)  # never below the base
     assert 1e-6 <= default_step(np.ones(3)) <= 1e-4
     assert default_step(np.ones(3), "richardson") > default_step(np.ones(3))
     assert default_step(np.ones(3), "complex") <= 1e-15

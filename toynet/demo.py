@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     _heading("3. The corrected backward pass")
     fixed = course.backward_propagation_n_fixed(X, Y, cache)
     at_course = course.gradient_check_n(parameters, fixed, X, Y, epsilon=course.COURSE_EPSILON)
-    default_step = gradcheck.default_step(course.dictionary_to_vector(parameters)[0])
+    default_step = gradcheck.default_step(course.dictionary_to_vector(parameters)[0], network=True)
     fixed_report = course.gradient_check_n_report(parameters, fixed, X, Y, epsilon=None)
     print(f"  {'h = 1e-07 (the course):':<28} difference = {at_course:.3e}")
     print(f"  {f'h = {default_step:.0e} (toynet default):':<28} difference = {fixed_report.difference:.3e}")

@@ -191,7 +191,8 @@ def gradient_check_n(
 
     parameters: W1 .. b3 (any sizes of this architecture); gradients: what backward_propagation_n returns
     (the dZ/dA keys are ignored); X: (n_x, m); Y: (m,) or (1, m). Neither dict is modified.
-    epsilon: the course's 1e-7 by default; None uses toynet's default step (gradcheck.default_step).
+    epsilon: the course's 1e-7 by default; None uses toynet's default step for a network cost
+    (gradcheck.default_step(theta, network=True), as gradient_check_n_report does).
     """
     layout = ParamLayout.from_parameters(parameters)  # block shapes come from `parameters`, none hard-coded
     parameters_values, _ = dictionary_to_vector(parameters)
@@ -200,6 +201,8 @@ def gradient_check_n(
     def J(theta: np.ndarray) -> float:
         return forward_propagation_n(X, Y, vector_to_dictionary(theta, layout))[0]
 
+    if epsilon is None:
+        epsilon = gradcheck.default_step(parameters_values, network=True)
     gradapprox = gradcheck.numerical_gradient(J, parameters_values, h=epsilon)  # one +eps and one -eps per entry
     difference = gradcheck.relative_difference(grad, gradapprox)
     if print_msg:

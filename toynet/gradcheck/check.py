@@ -198,7 +198,7 @@ def directional_check(
 
         def evaluate(t: np.ndarray) -> Any:
             return f(t.reshape(point.shape))
-    step = default_step(theta) if h is None else check_step(h)
+    step = default_step(theta, network=isinstance(x, Mapping)) if h is None else check_step(h)
     rng = np.random.default_rng(seed)
     numeric, analytic = np.empty(num_directions), np.empty(num_directions)
     for d in range(num_directions):

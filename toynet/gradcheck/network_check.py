@@ -175,8 +175,8 @@ def gradient_check_n(
 
     cost_fn: parameters dict -> cost (toynet's `network.cost_function(X, Y)` is fastest).  parameters:
     {"W1", "b1", ...}; gradients: {"dW1", "db1", ...} (other keys ignored), same shapes.  epsilon: the
-    step (None -> `default_step(theta)`, 2e-5 at |theta| ~ 1; 1e-7 reproduces the course).  threshold:
-    on formula 2 (the course's 2e-7), raised to sqrt(eps) of the dtype for float32 inputs.
+    step (None -> `default_step(theta, network=True)`, 2e-5 at |theta| ~ 1; 1e-7 reproduces the course).
+    threshold: on formula 2 (the course's 2e-7), raised to sqrt(eps) of the dtype for float32 inputs.
     A block fails when its own relative difference is above the (raised) threshold *and* its error
     ||error_b|| is above both of
       - its share of an overall difference equal to the threshold as given, threshold * (||g|| +
@@ -205,7 +205,7 @@ def gradient_check_n(
     eval_dtype = evaluator.cost_dtype
     if np.finfo(eval_dtype).eps > np.finfo(np.float64).eps:
         warnings.append(f"cost_fn computes in {eval_dtype.name}: the default step is scaled for that precision.")
-    default = default_step(theta, method, eval_dtype)
+    default = default_step(theta, method, eval_dtype, network=True)
     step = default if epsilon is None else check_step(epsilon, "epsilon")
     numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), step, method, progress)
     warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, step, method, threshold)
@@ -233,7 +233,7 @@ def sparse_entries(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradie
     """Numerical vs analytic for `num_checks` random entries of theta (seeded); the step used."""
     layout, theta, grad, _ = _prepare(parameters, gradients)
     evaluator = make_evaluator(cost_fn, parameters, layout, theta)
-    h = default_step(theta, method, evaluator.cost_dtype) if step is None else check_step(step)
+    h = default_step(theta, method, evaluator.cost_dtype, network=True) if step is None else check_step(step)
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(layout.size, size=min(num_checks, layout.size), replace=False))
     numeric, _ = numerical_entries(evaluator, layout, indices, h, method, False)
