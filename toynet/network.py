@@ -260,7 +260,8 @@ class Perturbations:
     Row r of A_l then changes by dA, so Z_{l+1} changes by the outer product W_{l+1}[:, r] dA (rank one),
     and only the layers above l are recomputed, for a whole stack of perturbations in one matrix product.
     Stacks are laid out (n_l, s, m), s perturbed copies side by side, so each layer is a single `W @ A`.
-    Small networks skip the bookkeeping: all s copies go through every layer together (`SMALL_STACK`).
+    Small networks skip the bookkeeping: all s perturbed copies of theta go through every layer together,
+    one batched matmul per layer (`SMALL_STACK`).
     Everything is computed in float64 (complex128 for complex steps), whatever the dtype of the inputs.
     """
 
@@ -328,27 +329,29 @@ class Perturbations:
         return costs, crossed
 
     def _stack_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """All k D perturbed copies through every layer: Z_l = W_l A_{l-1} + b_l, plus the perturbed row's shift."""
-        L, k, D = self.network.num_layers, indices.size, offsets.size
-        m, s = self.A[0].shape[1], indices.size * offsets.size
+        """All k D perturbed copies of the parameters through every layer together: Z = W A + b, a batched
+        matmul of (k D, n_l, n_{l-1}) weight stacks, so a small network costs a handful of numpy calls."""
+        k, D = indices.size, offsets.size
+        theta = np.concatenate([array.reshape(-1) for pair in zip(self.W, self.b, strict=True) for array in pair])
+        thetas = np.broadcast_to(theta, (k, D, theta.size)).astype(np.result_type(offsets, Z_DTYPE))  # a copy
+        thetas[np.arange(k), :, indices] += offsets  # copy (i, j) is theta + offsets[j] e_{indices[i]}
+        thetas = thetas.reshape(k * D, theta.size)
         crossed = np.zeros(k, dtype=bool)
-        A = np.empty((0,))
-        for layer, (rows, cols, offset_of) in enumerate(self.plan.stack(indices, D), start=1):
-            if layer == 1:
-                Z = np.repeat(self.Z[0][:, None, :], s, axis=1).astype(np.result_type(offsets, Z_DTYPE), copy=False)
-            else:
-                W = self.W[layer - 1]
-                Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], s, m) + self.b[layer - 1][:, :, None]
-            Z.reshape(-1, m)[rows] += offsets[offset_of, None] * self.sources[layer - 1][cols]  # each copy's row
-            if layer < L and self.detects_kinks and not np.iscomplexobj(Z):
-                positive = Z > 0
-                crossed |= _sign_flips(positive.reshape(-1, k, D, m))
-                A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-            else:
-                if layer < L and self.detects_kinks:
-                    crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
-                A = self.network.activations[layer - 1].forward(Z)[0]
-        return self.stack_costs(A[0][:, None, :]).reshape(k, D), crossed
+        A = self.A[0]  # X, shared by every copy
+        blocks = self.layout.blocks
+        for layer, activation in enumerate(self.network.activations, start=1):
+            W_block, b_block = blocks[2 * layer - 2], blocks[2 * layer - 1]
+            W = thetas[:, W_block.start : W_block.stop].reshape(k * D, *W_block.shape)
+            Z = W @ A + thetas[:, b_block.start : b_block.stop, None]  # (k D, n_l, m)
+            if layer < len(blocks) // 2 and self.detects_kinks:
+                positive = Z.real > 0
+                flat = positive.reshape(k, D, -1)
+                crossed |= (flat != flat[:, :1]).any(axis=(1, 2))  # a sign differs between two offsets
+                if not np.iscomplexobj(Z):
+                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
+                    continue
+            A = activation.forward(Z)[0]
+        return self.stack_costs(A).reshape(k, D), crossed
 
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
@@ -402,8 +405,6 @@ class EntryPlan:
     """Where each entry of theta acts, worked out once per layout: layer_of (1-based), row_of (the row of Z_l
     it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`)."""
 
-    MAX_STACKS = 16  # stack plans kept per layout (a sparse check asks for new entries every time)
-
     def __init__(self, layout: ParamLayout) -> None:
         self.layer_of, self.row_of, self.col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
         for block in layout.blocks:
@@ -415,26 +416,6 @@ class EntryPlan:
                 self.row_of[part], self.col_of[part] = entries, -1
         for array in (self.layer_of, self.row_of, self.col_of):
             array.flags.writeable = False
-        self.num_layers = layout.num_layers
-        self._stacks: dict[tuple[bytes, int], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-
-    def stack(self, indices: np.ndarray, num_offsets: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per layer l, for the s = k D stacked copies (entry-major, offset-minor) of `Perturbations._stack_costs`:
-        the rows of Z_l (n_l, s, m) seen as (n_l s, m) that the copies perturbing layer l move, the rows of
-        sources[l - 1] they add, and their offsets' numbers. Cached: it depends on the entries alone."""
-        key = (indices.tobytes(), num_offsets)
-        if key not in self._stacks:
-            if len(self._stacks) >= self.MAX_STACKS:
-                self._stacks.clear()
-            s = indices.size * num_offsets
-            entry_of = np.repeat(indices, num_offsets)  # the entry of theta each copy perturbs
-            plan = []
-            for layer in range(1, self.num_layers + 1):
-                copies = np.flatnonzero(self.layer_of[entry_of] == layer)
-                entries = entry_of[copies]
-                plan.append((self.row_of[entries] * s + copies, self.col_of[entries], copies % num_offsets))
-            self._stacks[key] = plan
-        return self._stacks[key]
 
 
 _PLANS: dict[ParamLayout, EntryPlan] = {}

@@ -55,17 +55,15 @@ class BlockReport:
 
 @dataclass(frozen=True)
 class BlockTable:
-    """Every block's numbers as arrays over the blocks (B of them), from which `BlockReport`s are built.
+    """The verdict's numbers per block, from which the `BlockReport`s are built when first read.
 
-    relative_difference, max_abs_error, passed, kinks: (B,); analytic, numeric: (n,) gradients;
-    errors: (n,) |analytic - numeric|, 0 where kept is False (entries that crossed a ReLU kink).
+    relative_difference, passed: (B,) for the B blocks; analytic, numeric: (n,) gradients; errors: (n,)
+    |analytic - numeric|, 0 where kept is False (entries that crossed a ReLU kink).
     """
 
     layout: ParamLayout
     relative_difference: np.ndarray
-    max_abs_error: np.ndarray
     passed: np.ndarray
-    kinks: np.ndarray
     analytic: np.ndarray
     numeric: np.ndarray
     errors: np.ndarray
@@ -79,9 +77,9 @@ class BlockTable:
             part = self.errors[block.start : block.stop]
             order = block.start + np.argsort(-part, kind="stable")[: self.top_k]
             worst = [entry_at(block, int(i), self.analytic[i], self.numeric[i]) for i in order if self.kept[i]]
+            kinks = block.size - int(self.kept[block.start : block.stop].sum())
             reports.append(BlockReport(block.name, block.shape, float(self.relative_difference[number]),
-                                       float(self.max_abs_error[number]), bool(self.passed[number]), worst,
-                                       int(self.kinks[number])))
+                                       float(part.max(initial=0.0)), bool(self.passed[number]), worst, kinks))
         return reports
 
 
