@@ -268,3 +268,22 @@ def test_train_checks_once_yet_matches_the_checked_loop_and_still_reports_diverg
         net.train(X * 100, Y, learning_rate=1e6, num_iterations=60, progress=False)
     with pytest.raises(ValueError, match="Y must have shape"):
         net.train(X, Y[:, :-1], num_iterations=1, progress=False)
+
+
+def test_course_verbatim_code_reproduces_the_reference_and_agrees_with_toynet() -> None:
+    """The course's own gradient_check_n (the speed baseline on the course network) computes the course's numbers."""
+    from benchmarks import course_verbatim
+    from benchmarks.models import course_problem
+    from toynet.gradcheck import gradient_check_n
+
+    problem = course_problem()
+    buggy = dict(problem.gradients, dW2=problem.gradients["dW2"] * 2, db1=problem.gradients["db1"] * 4)
+    assert course_verbatim.gradient_check_n(problem.parameters, buggy, problem.X, problem.Y) == pytest.approx(
+        0.2850931567761623, abs=1e-12
+    )
+    cost, _ = course_verbatim.forward_propagation_n(problem.X, problem.Y, problem.parameters)
+    assert cost == pytest.approx(2.407833389834357, rel=1e-14)
+    corrected = course_verbatim.gradient_check_n(problem.parameters, problem.gradients, problem.X, problem.Y)
+    ours = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients,
+                            epsilon=1e-7).difference
+    assert abs(corrected - ours) < 1e-9 and corrected < 2e-7
