@@ -39,12 +39,7 @@ class LogisticCost:
         a confidently wrong A = 0 for Y = 1 costs a large but finite 708 instead of inf.
         """
         A, Y = _check_inputs(as_array("A", A), Y)
-        m = A.shape[-1]
-        # The course's arithmetic in the course's order (logprobs, then 1./m * sum): the same float, to the
-        # last bit, as the course's notebook, so its printed differences come out exactly.
-        logprobs = -_xlogy(Y, A) - _xlogy(1 - Y, 1 - A)
-        cost = (1.0 / m) * logprobs.sum(axis=(-2, -1))
-        return _scalar_if_unstacked(cost), CostCache(A, Y)
+        return _scalar_if_unstacked(logistic_costs(A, Y)), CostCache(A, Y)
 
     @staticmethod
     def backward(dcost: float, cache: CostCache) -> np.ndarray:
@@ -89,6 +84,23 @@ def logistic_cost(A: np.ndarray, Y: np.ndarray) -> float:
     return cost  # type: ignore[return-value]
 
 
+def logistic_costs(A: np.ndarray, Y: np.ndarray, not_Y: np.ndarray | None = None) -> np.ndarray:
+    """The course's cost of every prediction in a stack, A: (..., 1, m) -> (...), for labels already checked.
+
+    LogisticCost.forward's arithmetic without its input checks, for callers that check Y once and then cost
+    thousands of stacks (the gradient checker); not_Y = 1 - Y may be passed precomputed. The course's order
+    (logprobs, then 1./m * sum) gives the same float as the course's notebook to the last bit, so its printed
+    differences come out exactly. log is floored at log(TINY), so where a label is 0, 0 * log(>= TINY) = 0:
+    the 0 log 0 = 0 limit, with no nan.
+    """
+    not_Y = 1 - Y if not_Y is None else not_Y
+    if np.iscomplexobj(A):  # the complex step: the analytic formula, no comparisons
+        logprobs = -Y * np.log(A) - not_Y * np.log(1 - A)
+    else:
+        logprobs = -Y * np.log(np.maximum(A, TINY)) - not_Y * np.log(np.maximum(1 - A, TINY))
+    return (1.0 / A.shape[-1]) * logprobs.sum(axis=(-2, -1))
+
+
 def _check_inputs(
     A: np.ndarray, Y: object, *, probabilities: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -112,15 +124,8 @@ def _check_inputs(
     return A, Y
 
 
-def _xlogy(y: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """y * log(a) with 0 * log(0) = 0 and log floored at log(TINY), so saturation never gives nan or inf."""
-    if np.iscomplexobj(a):  # complex step: keep the analytic formula, no comparisons
-        return y * np.log(a)
-    return np.where(y == 0, 0.0, y * np.log(np.maximum(a, TINY)))
-
-
 def _safe_ratio(y: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """y / a with 0 / 0 = 0 and a floored at TINY (the derivative of _xlogy)."""
+    """y / a with 0 / 0 = 0 and a floored at TINY (the derivative of y log a with the cost's conventions)."""
     if np.iscomplexobj(a):
         return y / a
     return np.where(y == 0, 0.0, y / np.maximum(a, TINY))

@@ -20,7 +20,7 @@ import numpy as np
 
 from toynet._validate import as_array, check_finite
 from toynet.layers import Activation, Linear, LinearCache, ReLU, Sigmoid, Tanh
-from toynet.losses import TINY, CostCache, LogisticCost
+from toynet.losses import CostCache, LogisticCost, logistic_costs
 from toynet.params import ParamLayout
 
 ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
@@ -392,12 +392,7 @@ class Perturbations:
         A check evaluates a stack per chunk, and re-checking Y and A every time cost more than the sums
         (NaN or inf costs are still caught: the gradient checker looks at every value it gets).
         """
-        Y, not_Y = self.Y, self.not_Y
-        if np.iscomplexobj(A):  # the complex step: the analytic formula, as LogisticCost uses
-            terms = Y * np.log(A) + not_Y * np.log(1 - A)
-        else:  # log floored at TINY as in LogisticCost; where Y = 0, 0 * log(>= TINY) = 0 is its 0 log 0 = 0
-            terms = Y * np.log(np.maximum(A, TINY)) + not_Y * np.log(np.maximum(1 - A, TINY))
-        return -terms.sum(axis=(-2, -1)) / A.shape[-1]
+        return logistic_costs(A, self.Y, self.not_Y)
 
 
 Z_DTYPE = np.float64  # perturbed copies are computed in float64 (complex128 for the complex step)
