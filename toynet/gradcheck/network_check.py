@@ -11,6 +11,7 @@ Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import SimpleNamespace
@@ -203,15 +204,16 @@ def gradient_check_n(
         threshold = raised
     evaluator = make_evaluator(cost_fn, parameters, layout, theta, batch)
     eval_dtype = evaluator.cost_dtype
-    if np.finfo(eval_dtype).eps > np.finfo(np.float64).eps:
+    if _eps(eval_dtype) > _eps(np.float64):
         warnings.append(f"cost_fn computes in {eval_dtype.name}: the default step is scaled for that precision.")
     default = default_step(theta, method, eval_dtype, network=True)
     step = default if epsilon is None else check_step(epsilon, "epsilon")
     numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), step, method, progress)
     warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, step, method, threshold)
-    noise = ANALYTIC_ROUNDOFF * float(np.finfo(low_precision or np.float64).eps) * float(np.sqrt(np.mean(grad * grad)))
+    mean_square = np.sum(grad * grad) / grad.size  # np.mean's arithmetic, without its wrapper's overhead
+    noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * float(np.sqrt(mean_square))
     if method != "complex":  # the complex step subtracts nothing: no round-off is divided by the step
-        noise += NUMERIC_ROUNDOFF * float(np.finfo(eval_dtype).eps) * max(abs(evaluator.cost), 1.0) / step
+        noise += NUMERIC_ROUNDOFF * _eps(eval_dtype) * max(abs(evaluator.cost), 1.0) / step
     return _report(layout, grad, numeric, crossed, step, method, threshold, given, noise, top_k, warnings)
 
 
@@ -261,9 +263,15 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
             block, index = layout.block_of(int(np.flatnonzero(~np.isfinite(vector))[0]))
             prefix = "d" if name == "gradients" else ""
             raise ValueError(f"{name} must be finite, but {name}[{prefix + block.name!r}][{index}] is not")
-    lowest = max({a.dtype for a in blocks + grad_blocks}, key=lambda d: np.finfo(d).eps)
-    low = lowest if np.finfo(lowest).eps > np.finfo(np.float64).eps else None
+    lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
+    low = lowest if _eps(lowest) > _eps(np.float64) else None
     return layout, theta, grad, low
+
+
+@lru_cache(maxsize=16)
+def _eps(dtype: Any) -> float:
+    """np.finfo(dtype).eps as a float, cached: a check asks it several times, and np.finfo costs a microsecond."""
+    return float(np.finfo(dtype).eps)
 
 
 @lru_cache(maxsize=64)
@@ -292,9 +300,9 @@ def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarra
     """Say when the step itself, not the backward, limits the difference (the round-off regime)."""
     if method == "complex":
         return []
-    eps = float(np.finfo(dtype).eps)
+    eps = _eps(dtype)
     noise = eps * max(abs(cost), 1.0) / step  # round-off of one numerical entry, ~ eps |J| / h
-    scale = float(np.linalg.norm(grad) + np.linalg.norm(numeric))
+    scale = math.sqrt(grad.dot(grad)) + math.sqrt(numeric.dot(numeric))  # np.linalg.norm's formula for vectors
     expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
     found = []
     if step < default / 10 or expected > threshold / 10:
@@ -314,20 +322,30 @@ def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed:
     keep, any_kinks = ~crossed, bool(crossed.any())
     g, a = (np.where(keep, grad, 0.0), np.where(keep, numeric, 0.0)) if any_kinks else (grad, numeric)
     errors = np.abs(g - a)  # kink entries count for nothing
-    sizes = np.array([block.size for block in layout.blocks], dtype=np.int64)
-    nonempty = sizes > 0
-    sums = np.zeros((4, sizes.size))  # per block: the sums of g^2, a^2, error^2 and the number of kept entries
-    if grad.size:  # reduceat sums theta[at[j] : at[j + 1]]: one range per non-empty block
-        at = (np.cumsum(sizes) - sizes)[nonempty]
-        sums[:, nonempty] = np.add.reduceat(np.stack([g * g, a * a, errors * errors, keep]), at, axis=1)
-    g2, a2, e2, kept = sums
-    norm_e, denominators = np.sqrt(e2), np.sqrt(g2) + np.sqrt(a2)
+    # Per block: the sums of g^2, a^2, error^2 and the number of kept entries. The rows are written into one
+    # (4, n) array (np.stack of four temporaries cost more than the rest of this block of arithmetic).
+    rows = np.empty((4, grad.size))
+    np.multiply(g, g, out=rows[0])
+    np.multiply(a, a, out=rows[1])
+    np.multiply(errors, errors, out=rows[2])
+    rows[3] = keep
+    starts = [block.start for block in layout.blocks if block.size]  # reduceat sums rows[:, at[j] : at[j + 1]]
+    if len(starts) == len(layout.blocks) and grad.size:
+        sums = np.add.reduceat(rows, starts, axis=1)
+    else:  # empty blocks have no range of their own: their sums stay 0
+        sums = np.zeros((4, len(layout.blocks)))
+        if grad.size:
+            sums[:, [n for n, block in enumerate(layout.blocks) if block.size]] = np.add.reduceat(rows, starts, axis=1)
+    kept = sums[3]
+    norm_g, norm_a, norm_e, root_kept = np.sqrt(sums)
+    denominators = norm_g + norm_a
     rds = norm_e / np.where(denominators > 0, denominators, 1.0)  # 0 / 0 -> 0: both gradients are 0 there
     # A block whose own difference is large still passes if its error is within what it could be without a
     # bug: its share of an overall difference of floor_threshold (the error spread evenly over the kept
     # entries), or the round-off `noise` of each of its entries, whichever is larger.
-    total_scale = float(np.sqrt(g2.sum()) + np.sqrt(a2.sum()))
-    floors = np.maximum(floor_threshold * total_scale * np.sqrt(kept / max(1.0, kept.sum())), noise * np.sqrt(kept))
+    g2_total, a2_total, e2_total, kept_total = sums.sum(axis=1)
+    total_scale = math.sqrt(g2_total) + math.sqrt(a2_total)  # math.sqrt: numpy's overhead on scalars
+    floors = np.maximum(floor_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), noise * root_kept)
     passed = (rds <= threshold) | (norm_e <= floors)
     table = BlockTable(layout, rds, passed, grad, numeric, errors, keep, top_k)
     kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i])
@@ -339,7 +357,7 @@ def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed:
             f"the perturbed evaluations, so the numerical derivative there is meaningless; they are left out of "
             f"the verdict (a smaller epsilon avoids most crossings)."
         )
-    without = float(np.sqrt(e2.sum())) / total_scale if total_scale > 0 else 0.0  # formula 2 without kinks
+    without = math.sqrt(e2_total) / total_scale if total_scale > 0 else 0.0  # formula 2 without kinks
     difference = _formula2(grad, numeric) if kinks else without
     failing = [] if passed.all() else [name for name, ok in zip(layout.names, passed, strict=True) if not ok]
     return GradientCheckReport(

@@ -61,10 +61,19 @@ def default_step(x: Any, method: str = "central", dtype: Any = np.float64, netwo
     ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
     central = NETWORK_CENTRAL_STEP if network else CENTRAL_STEP
     base = central * ratio ** (1 / 3) if method == "central" else RICHARDSON_STEP * ratio ** (1 / 5)
-    values = np.abs(np.asarray(x, dtype=complex if np.iscomplexobj(x) else float)).reshape(-1)
+    return float(base * max(1.0, _finite_rms(x)))
+
+
+def _finite_rms(x: Any) -> float:
+    """sqrt(mean |x_i|^2) over the finite entries of x (1 if there are none)."""
+    values = np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1)
+    if values.dtype.kind == "f" and values.size:  # the usual case, without abs and the finite-entries mask:
+        total = np.sum(values * values)  # x^2 = |x|^2 for reals, and a finite sum means every entry is finite
+        if np.isfinite(total):
+            return float(np.sqrt(total / values.size))
+    values = np.abs(values)
     values = values[np.isfinite(values)]
-    scale = float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0  # rms(x)
-    return float(base * max(1.0, scale))
+    return float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0
 
 
 def perturbation_offsets(h: float, method: str) -> np.ndarray:
