@@ -31,6 +31,7 @@ from benchmarks.models import (
     torch_problem,
 )
 from toynet.gradcheck import directional_check, gradient_check_n
+from toynet.gradcheck.perturbations import Perturbations
 
 TORCH_FULL_LIMIT = 60.0  # seconds: torch's full gradcheck is skipped where it would take longer
 COURSE_LOOP_LIMIT = 120.0
@@ -51,8 +52,10 @@ class CountingCost:
         self.evaluations += int(np.size(value))
         return value
 
-    def perturbations(self, parameters: Mapping[str, np.ndarray], *args: Any, **kwargs: Any) -> Any:
-        inner, counter = self._cost_fn.perturbations(parameters, *args, **kwargs), self
+    def perturbations(self, parameters: Mapping[str, np.ndarray]) -> Any:
+        """toynet's incremental engine for the wrapped cost, with its costs() counted."""
+        wrapped = self._cost_fn
+        inner, counter = Perturbations(wrapped.network, wrapped.X, wrapped.Y, parameters), self
 
         class Counted:
             def __getattr__(self, name: str) -> Any:

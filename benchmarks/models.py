@@ -103,13 +103,12 @@ def formula2(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- the course's loop
-def course_loop_check(
-    problem: Problem, gradients: dict[str, np.ndarray] | None = None, epsilon: float = 1e-7
-) -> tuple[float, int]:
-    """The course's gradient_check_n, line for line, on toynet's forward. Returns (difference, evaluations)."""
-    net, X, Y = problem.net, problem.X, problem.Y
+def course_loop(problem: Problem, gradients: dict[str, np.ndarray], J: Callable[[np.ndarray], float],
+                epsilon: float) -> tuple[float, int]:
+    """The course's gradient_check_n loop, line for line, with J(theta) standing for
+    forward_propagation_n(X, Y, vector_to_dictionary(theta)). Returns (difference, evaluations)."""
     parameters_values, _ = dictionary_to_vector(problem.parameters)
-    grad = gradients_to_vector(problem.gradients if gradients is None else gradients)
+    grad = gradients_to_vector(gradients)
     num_parameters = parameters_values.shape[0]
     J_plus = np.zeros((num_parameters, 1))
     J_minus = np.zeros((num_parameters, 1))
@@ -117,14 +116,26 @@ def course_loop_check(
     for i in range(num_parameters):
         thetaplus = np.copy(parameters_values)
         thetaplus[i][0] = thetaplus[i][0] + epsilon
-        J_plus[i], _ = net.forward(X, Y, vector_to_dictionary(thetaplus, net.layout))
+        J_plus[i] = J(thetaplus)
         thetaminus = np.copy(parameters_values)
         thetaminus[i][0] = thetaminus[i][0] - epsilon
-        J_minus[i], _ = net.forward(X, Y, vector_to_dictionary(thetaminus, net.layout))
+        J_minus[i] = J(thetaminus)
         gradapprox[i] = (J_plus[i] - J_minus[i]) / (2.0 * epsilon)
     numerator = np.linalg.norm(grad - gradapprox)
     denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
     return float(numerator / denominator), 2 * num_parameters
+
+
+def course_loop_check(
+    problem: Problem, gradients: dict[str, np.ndarray] | None = None, epsilon: float = 1e-7
+) -> tuple[float, int]:
+    """The course's loop on toynet's forward (with its argument checks). Returns (difference, evaluations)."""
+    net, X, Y = problem.net, problem.X, problem.Y
+
+    def J(theta: np.ndarray) -> float:
+        return net.forward(X, Y, vector_to_dictionary(theta, net.layout))[0]
+
+    return course_loop(problem, problem.gradients if gradients is None else gradients, J, epsilon)
 
 
 def course_forward(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
@@ -138,27 +149,13 @@ def course_forward(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarra
 
 
 def course_plain_loop_check(problem: Problem, epsilon: float = 1e-7) -> tuple[float, int]:
-    """The course's gradient_check_n with its own plain-numpy forward and slicing vector_to_dictionary."""
+    """The course's loop with its own plain-numpy forward and slicing vector_to_dictionary."""
     X, Y, layout = problem.X, problem.Y, problem.net.layout
-    parameters_values, _ = dictionary_to_vector(problem.parameters)
-    grad = gradients_to_vector(problem.gradients)
-    num_parameters = parameters_values.shape[0]
 
-    def to_dictionary(theta: np.ndarray) -> dict[str, np.ndarray]:  # the course's: reshaped slices
-        return {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}
+    def J(theta: np.ndarray) -> float:  # the course's vector_to_dictionary: reshaped slices
+        return course_forward(X, Y, {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks})
 
-    gradapprox = np.zeros((num_parameters, 1))
-    for i in range(num_parameters):
-        thetaplus = np.copy(parameters_values)
-        thetaplus[i][0] = thetaplus[i][0] + epsilon
-        J_plus = course_forward(X, Y, to_dictionary(thetaplus))
-        thetaminus = np.copy(parameters_values)
-        thetaminus[i][0] = thetaminus[i][0] - epsilon
-        J_minus = course_forward(X, Y, to_dictionary(thetaminus))
-        gradapprox[i] = (J_plus - J_minus) / (2.0 * epsilon)
-    numerator = np.linalg.norm(grad - gradapprox)
-    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
-    return float(numerator / denominator), 2 * num_parameters
+    return course_loop(problem, problem.gradients, J, epsilon)
 
 
 # ---------------------------------------------------------------------------------------------- planted bugs

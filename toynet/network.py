@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal, NamedTuple
 
 import numpy as np
 
 from toynet._validate import as_array, check_finite
 from toynet.layers import Activation, Linear, LinearCache, ReLU, Sigmoid, Tanh
-from toynet.losses import CostCache, LogisticCost, logistic_costs
+from toynet.losses import CostCache, LogisticCost
 from toynet.params import ParamLayout
 
 ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
@@ -189,14 +188,9 @@ class Network:
         X = self._check_X(X)  # checked once: re-checking X and the parameters every step cost ~10% of a step
         for _ in steps:
             A_L, layer_caches = self._forward_layers(X, current)
-            try:
-                cost, cost_cache = LogisticCost.forward(A_L, Y)
-            except ValueError:
-                if all(np.isfinite(value).all() for value in current.values()):
-                    raise  # a problem with Y, not a diverging run
-                cost = np.nan
-            if not np.isfinite(cost):
-                raise FloatingPointError(f"the cost became {cost} after {len(costs)} steps: lower learning_rate")
+            if not np.isfinite(A_L).all():  # a diverging run; the cost below checks everything else (Y)
+                raise FloatingPointError(f"the cost became nan after {len(costs)} steps: lower learning_rate")
+            cost, cost_cache = LogisticCost.forward(A_L, Y)
             costs.append(float(cost))
             grads = self.backward(NetworkCache(layer_caches, cost_cache))
             for name in current:
@@ -242,214 +236,6 @@ class CostFunction:
             A_L, _ = self.network._forward_layers(self.X, parameters)
             return LogisticCost.forward(A_L, self.Y)[0]
         return self.network.forward(self.X, self.Y, parameters)[0]
-
-    def perturbations(self, parameters: Mapping[str, np.ndarray], check: bool = True) -> Perturbations:
-        """The costs at theta + delta e_i for many coordinates i, reusing one forward pass at `parameters`.
-
-        check=False skips the parameter checks (for callers that validated them already, like gradcheck).
-        """
-        if check:
-            _check_parameters(self.layout, parameters)
-        return Perturbations(self.network, self.X, self.Y, parameters)
-
-
-class Perturbations:
-    """Costs at theta + delta e_i for many coordinates i at once, recomputing only the layers from i's up.
-
-    Moving W_l[r, c] by delta moves only row r of Z_l, by delta * A_{l-1}[c, :] (moving b_l[r]: by delta);
-    everything below layer l is shared by every perturbation, so it comes from one forward pass at theta.
-    Row r of A_l then changes by dA, so Z_{l+1} changes by the outer product W_{l+1}[:, r] dA (rank one),
-    and only the layers above l are recomputed, for a whole stack of perturbations in one matrix product.
-    Stacks are laid out (n_l, s, m), s perturbed copies side by side, so each layer is a single `W @ A`.
-    Small networks skip the bookkeeping: all s perturbed copies of theta go through every layer together,
-    one batched matmul per layer (`SMALL_STACK`).
-    Everything is computed in float64 (complex128 for complex steps), whatever the dtype of the inputs.
-    """
-
-    SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
-
-    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> None:
-        self.network, self.layout = network, network.layout
-        L = network.num_layers
-        self.W = [np.asarray(parameters[f"W{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
-        self.b = [np.asarray(parameters[f"b{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
-        self.A, self.Z = [np.asarray(X, dtype=np.float64)], []  # A[0] = X, A[l] = A_l; Z[l - 1] = Z_l
-        for layer, activation in enumerate(network.activations):
-            self.Z.append(self.W[layer] @ self.A[-1] + self.b[layer])
-            self.A.append(activation.forward(self.Z[-1])[0])
-        self.Y = _labels(Y, self.A[-1])  # checked once: every stack reuses it (and 1 - Y)
-        self.not_Y = 1 - self.Y
-        self.cost = float(self.stack_costs(self.A[-1][None])[0])
-        if not np.isfinite(self.cost):
-            raise FloatingPointError(f"the cost at the given parameters is {self.cost}: check their scale")
-        self.detects_kinks = network.hidden == "relu"
-        self.plan = _entry_plan(self.layout)
-        self.layer_of, self.row_of, self.col_of = self.plan.layer_of, self.plan.row_of, self.plan.col_of
-
-    @cached_property
-    def sources(self) -> list[np.ndarray]:
-        """sources[l - 1] is A_{l-1} with a row of ones below it: moving W_l[r, c] by delta adds delta * A_{l-1}[c, :]
-        to row r of Z_l, moving b_l[r] adds delta * 1 (col_of's -1 picks the ones). Built on first use: only the
-        layer-by-layer path reads it, and a small check (one stack) would pay for it on every call."""
-        ones = np.ones((1, self.A[0].shape[1]))
-        return [np.concatenate((A, ones)) for A in self.A[:-1]]
-
-    def bytes_per_perturbation(self, layer: int, num_offsets: int) -> int:
-        """Memory one perturbed coordinate of `layer` needs (complex128 upper bound, a few live temporaries)."""
-        widths = self.network.layer_sizes[layer + 1 :] or [1]
-        return 16 * num_offsets * self.A[0].shape[1] * (4 + 4 * max(widths))
-
-    def chunks(self, indices: np.ndarray, num_offsets: int, budget: int) -> list[np.ndarray]:
-        """Split `indices` into groups whose temporaries stay near `budget` bytes (one layer per group)."""
-        m, widths = self.A[0].shape[1], sum(self.network.layer_sizes[1:])
-        if 16 * indices.size * num_offsets * m * widths <= min(budget, self.SMALL_STACK):
-            return [indices]
-        layers = self.layer_of[indices]
-        pieces = []
-        for layer in np.unique(layers):
-            group = indices[layers == layer]
-            size = max(1, budget // self.bytes_per_perturbation(int(layer), num_offsets))
-            pieces += [group[start : start + size] for start in range(0, group.size, size)]
-        return pieces
-
-    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """J(theta + offsets[j] e_i) for i in indices: (k, D), and whether a ReLU kink was crossed: (k,) bool.
-
-        A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets.
-        """
-        indices, offsets = np.asarray(indices, dtype=np.int64), np.asarray(offsets)
-        layers = self.layer_of[indices]
-        if layers.size and (layers == layers[0]).all():
-            return self._layer_costs(int(layers[0]), self.row_of[indices], self.col_of[indices], offsets)
-        if 16 * indices.size * offsets.size * self.A[0].shape[1] * sum(self.network.layer_sizes) <= self.SMALL_STACK:
-            return self._stack_costs(indices, offsets)
-        costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
-        crossed = np.zeros(indices.size, dtype=bool)
-        for layer in np.unique(layers):
-            chosen = np.flatnonzero(layers == layer)
-            picked = indices[chosen]
-            costs[chosen], crossed[chosen] = self._layer_costs(
-                int(layer), self.row_of[picked], self.col_of[picked], offsets
-            )
-        return costs, crossed
-
-    def _stack_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """All k D perturbed copies of the parameters through every layer together: Z = W A + b, a batched
-        matmul of (k D, n_l, n_{l-1}) weight stacks, so a small network costs a handful of numpy calls."""
-        k, D = indices.size, offsets.size
-        theta = np.concatenate([array.reshape(-1) for pair in zip(self.W, self.b, strict=True) for array in pair])
-        thetas = np.empty((k, D, theta.size), dtype=np.result_type(offsets, Z_DTYPE))
-        thetas[...] = theta  # k D copies (filling an empty array is cheaper than broadcast_to(...).astype)
-        thetas[np.arange(k), :, indices] += offsets  # copy (i, j) is theta + offsets[j] e_{indices[i]}
-        thetas = thetas.reshape(k * D, theta.size)
-        signs = []  # each ReLU layer's 1[Z > 0], (k, D, n_l m): compared across the D offsets once, at the end
-        A = self.A[0]  # X, shared by every copy
-        blocks = self.layout.blocks
-        for layer, activation in enumerate(self.network.activations, start=1):
-            W_block, b_block = blocks[2 * layer - 2], blocks[2 * layer - 1]
-            W = thetas[:, W_block.start : W_block.stop].reshape(k * D, *W_block.shape)
-            if layer == 1:  # every copy multiplies the same X: one 2-D product, twice as fast as a batched one
-                W_times_A = (W.reshape(-1, A.shape[0]) @ A).reshape(k * D, W_block.shape[0], A.shape[1])
-            else:
-                W_times_A = W @ A
-            Z = W_times_A + thetas[:, b_block.start : b_block.stop, None]  # (k D, n_l, m)
-            if layer < len(blocks) // 2 and self.detects_kinks:
-                positive = Z.real > 0
-                signs.append(positive.reshape(k, D, -1))
-                if not np.iscomplexobj(Z):
-                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-                    continue
-            A = activation.forward(Z)[0]
-        if signs:
-            positive = np.concatenate(signs, axis=2) if len(signs) > 1 else signs[0]
-            crossed = (positive != positive[:, :1]).any(axis=(1, 2))  # a sign differs between two offsets
-        else:
-            crossed = np.zeros(k, dtype=bool)
-        return self.stack_costs(A).reshape(k, D), crossed
-
-    def _layer_costs(
-        self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z."""
-        L, k, D = self.network.num_layers, rows.size, offsets.size
-        m = self.A[0].shape[1]
-        source = self.sources[layer - 1][cols]  # (k, m)
-        rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
-        crossed = np.zeros(k, dtype=bool)
-        if layer < L and self.detects_kinks:
-            crossed |= _sign_flips(rows_Z.real.reshape(1, k, D, m) > 0)
-        rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
-        if layer == L:
-            A = rows_A.reshape(1, k * D, m)
-        else:
-            dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(k * D, m)
-            W_next = np.repeat(self.W[layer][:, rows], D, axis=1)  # (n_{l+1}, k D): column r of W_{l+1}
-            Z = W_next[:, :, None] * dA[None, :, :]  # (n_{l+1}, k D, m): the rank-one change of Z_{l+1} ...
-            Z += self.Z[layer][:, None, :]  # ... added in place (these stacks are the big arrays)
-            for above in range(layer + 1, L + 1):
-                if above < L and self.detects_kinks and not np.iscomplexobj(Z):
-                    positive = Z > 0
-                    crossed |= _sign_flips(positive.reshape(-1, k, D, m))
-                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-                else:
-                    if above < L and self.detects_kinks:
-                        crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
-                    A = self.network.activations[above - 1].forward(Z)[0]
-                if above < L:
-                    W, b = self.W[above], self.b[above]
-                    Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
-        return self.stack_costs(A[0][:, None, :]).reshape(k, D), crossed  # A: (1, k D, m) -> (k D, 1, m)
-
-    def stack_costs(self, A: np.ndarray) -> np.ndarray:
-        """LogisticCost.forward's costs of a stack of outputs A: (s, 1, m) -> (s,), with Y checked once in __init__.
-
-        A check evaluates a stack per chunk, and re-checking Y and A every time cost more than the sums
-        (NaN or inf costs are still caught: the gradient checker looks at every value it gets).
-        """
-        return logistic_costs(A, self.Y, self.not_Y)
-
-
-Z_DTYPE = np.float64  # perturbed copies are computed in float64 (complex128 for the complex step)
-class EntryPlan:
-    """Where each entry of theta acts, worked out once per layout: layer_of (1-based), row_of (the row of Z_l
-    it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`)."""
-
-    def __init__(self, layout: ParamLayout) -> None:
-        self.layer_of, self.row_of, self.col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
-        for block in layout.blocks:
-            entries, part = np.arange(block.size), slice(block.start, block.stop)
-            self.layer_of[part] = int(block.name[1:])
-            if block.name[0] == "W":
-                self.row_of[part], self.col_of[part] = np.divmod(entries, block.shape[1])
-            else:
-                self.row_of[part], self.col_of[part] = entries, -1
-        for array in (self.layer_of, self.row_of, self.col_of):
-            array.flags.writeable = False
-
-
-_PLANS: dict[ParamLayout, EntryPlan] = {}
-
-
-def _entry_plan(layout: ParamLayout) -> EntryPlan:
-    plan = _PLANS.get(layout)  # one lookup: hashing a layout hashes every block
-    if plan is None:
-        plan = _PLANS[layout] = EntryPlan(layout)
-    return plan
-
-
-def _labels(Y: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """Y as a checked (1, m) array: a quick test passes the usual labels, LogisticCost's own checks (and error
-    messages) handle everything else."""
-    labels = as_array("Y", Y)
-    m = A.shape[-1]
-    if labels.shape in ((m,), (1, m)) and not np.iscomplexobj(labels) and ((labels >= 0) & (labels <= 1)).all():
-        return labels.reshape(1, m)
-    return LogisticCost.forward(A, Y)[1].Y
-
-
-def _sign_flips(positive: np.ndarray) -> np.ndarray:
-    """positive = Z > 0 for pre-activations Z: (n, k, D, m) -> (k,): does some sign differ between two offsets?"""
-    return (positive != positive[:, :, :1, :]).any(axis=(0, 2, 3))
 
 
 def _check_parameters(layout: ParamLayout, parameters: Mapping[str, np.ndarray]) -> None:

@@ -1,9 +1,10 @@
 """The gradient check of a network: every entry of theta = dictionary_to_vector(parameters), batched.
 
 Three ways to evaluate J(theta + delta e_i), fastest first:
-  incremental  cost_fn.perturbations(parameters) (toynet's CostFunction): only the layers at and above
-               entry i are recomputed, for a whole chunk of entries in one matrix product; it also tells
-               which perturbations crossed a ReLU kink.
+  incremental  toynet's own network cost (Network.cost_function): `Perturbations` recomputes only the
+               layers at and above entry i, for a whole chunk of entries in one matrix product; it also
+               tells which perturbations crossed a ReLU kink. (A cost function may also offer its own
+               engine as `cost_fn.perturbations(parameters)`, e.g. a wrapper that counts evaluations.)
   stacked      cost_fn.accepts_stacks: a chunk of perturbed copies of theta in one vectorised call.
   loop         any cost_fn(parameters) -> float: one call per evaluation, the course's algorithm.
 Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
@@ -30,7 +31,9 @@ from toynet.gradcheck.numerical import (
     perturbation_offsets,
     scalar_value,
 )
+from toynet.gradcheck.perturbations import Perturbations
 from toynet.gradcheck.report import BlockTable, Entry, GradientCheckReport, entry_at
+from toynet.network import CostFunction
 from toynet.params import ParamLayout, stack_to_dictionary, vector_to_dictionary
 
 CostFn = Callable[[Mapping[str, np.ndarray]], Any]
@@ -57,11 +60,11 @@ class Evaluator(Protocol):
 
 
 class IncrementalEvaluator:
-    """Wraps `cost_fn.perturbations(parameters)`: recomputes only the layers above each entry."""
+    """Wraps a `Perturbations` engine: recomputes only the layers above each entry."""
 
-    def __init__(self, cost_fn: Any, parameters: Mapping[str, np.ndarray]) -> None:
-        self.perturbations = cost_fn.perturbations(parameters, check=False)  # theta was validated by _prepare
-        self.cost, self.cost_dtype = float(self.perturbations.cost), np.dtype(np.float64)
+    def __init__(self, perturbations: Perturbations) -> None:
+        self.perturbations = perturbations
+        self.cost, self.cost_dtype = float(perturbations.cost), np.dtype(np.float64)
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
         return list(self.perturbations.chunks(indices, num_offsets, MEMORY_BUDGET))
@@ -130,9 +133,14 @@ def make_evaluator(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], layout
     """The fastest evaluator cost_fn supports (batch=False forces the plain loop)."""
     if not callable(cost_fn):
         raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
-    if batch and hasattr(cost_fn, "perturbations") and getattr(cost_fn, "layout", None) == layout:
-        return IncrementalEvaluator(cost_fn, {name: theta[b.start : b.stop].reshape(b.shape)
-                                              for name, b in zip(layout.names, layout.blocks, strict=True)})
+    if batch and getattr(cost_fn, "layout", None) == layout:
+        # theta was validated by _prepare: the engine works on views of it, in course order
+        blocks = {name: theta[b.start : b.stop].reshape(b.shape) for name, b in zip(layout.names, layout.blocks,
+                                                                                   strict=True)}
+        if isinstance(cost_fn, CostFunction):
+            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks))
+        if hasattr(cost_fn, "perturbations"):
+            return IncrementalEvaluator(cost_fn.perturbations(blocks))
     if batch and getattr(cost_fn, "accepts_stacks", False):
         return StackEvaluator(cost_fn, layout, theta)
     return LoopEvaluator(cost_fn, layout, theta)
