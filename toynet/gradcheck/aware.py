@@ -1,0 +1,180 @@
+"""The error-aware verdict, glued from its parts: measure the noise, choose (or take) the step, compute the
+numerical entries, put an error bar on each, judge every block against its bars, and name the causes.
+
+    judgement = judge(costs, entries, ranges, names, theta, grad, cost, ...)
+
+It works on any evaluator: `costs(indices, offsets)` gives f at theta + offsets[j] e_i (the check's own
+engine, so the noise measured is the noise of the values compared) and `entries(indices, step)` gives
+the method's numerical derivative at a step with the crossed-kink flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from toynet.gradcheck.causes import (
+    Cause,
+    kinks_cause,
+    numeric_cause,
+    numerical_causes,
+    random_cost,
+    zero_entries_cause,
+)
+from toynet.gradcheck.errorbars import BlockVerdict, ErrorBars, bar_difference, block_verdicts, error_bars
+from toynet.gradcheck.noise import Costs, NoiseEstimate, chosen_step, measure_noise, probe_entries
+
+Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Judgement:
+    """What the error-aware check found.
+
+    verdict: "passed" (every entry within its error bar), "failed" (some block has entries outside theirs:
+    failing_blocks) or "inconclusive" (a random cost or one that wrote into its input: nothing can be judged,
+    no block is blamed). step: the step used (chosen from the measurement when none was given); estimate: the
+    measured noise; bars: per-entry error bars; blocks: per-block verdicts; causes: what may mislead, named.
+    difference: formula 2 over every entry (the course's number); bar_difference: what the bars alone allow.
+    """
+
+    verdict: str
+    failing_blocks: list[str]
+    step: float
+    estimate: NoiseEstimate
+    bars: ErrorBars
+    blocks: list[BlockVerdict]
+    numeric: np.ndarray
+    crossed: np.ndarray
+    difference: float
+    bar_difference: float
+    causes: list[Cause] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "passed"
+
+    def cause(self, kind: str) -> Cause | None:
+        return next((c for c in self.causes if c.kind == kind), None)
+
+
+def judge(
+    costs: Costs,
+    entries: Entries,
+    ranges: Sequence[tuple[int, int]],
+    names: Sequence[str],
+    theta: np.ndarray,
+    grad: np.ndarray,
+    cost: float,
+    *,
+    epsilon: float | None,
+    method: str,
+    threshold: float,
+    grad_eps: float,
+    cost_dtype: Any = np.float64,
+    early: Sequence[Cause] = (),
+    saturation: Callable[[NoiseEstimate], Cause | None] | None = None,
+    label: Callable[[int], str] = str,
+) -> Judgement:
+    """The error-aware check of grad (n,) against f's numerical gradient at theta (n,), block by block.
+
+    ranges/names: each block's [start, stop) in theta and its name; cost: f(theta); epsilon: the step (None:
+    chosen from the measured noise and |f'''|); threshold: on formula 2, for the words only (the verdict is
+    the bars'); grad_eps: the gradients' machine epsilon; early: causes found before (an input written in
+    place makes the check inconclusive); saturation: names saturated outputs given the estimate (toynet
+    networks); label(i): how entry i is called in messages ("W1[0, 2]").
+    """
+    starts, stops = [r[0] for r in ranges], [r[1] for r in ranges]
+    probes = probe_entries(grad, starts, stops)
+    estimate = measure_noise(costs, theta, probes, cost)
+    scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
+    if epsilon is not None:
+        step = float(epsilon)
+    elif method == "central":
+        step = chosen_step(estimate.noise, estimate.third, scale)
+    else:  # Richardson and the complex step keep their own defaults (their error laws differ)
+        from toynet.gradcheck.numerical import default_step
+
+        step = default_step(theta, method, network=True)
+    numeric, crossed = entries(np.arange(theta.size), step)
+    kept = ~crossed
+
+    def refine(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        return entries(indices, step * factor)
+
+    bars = error_bars(grad, numeric, kept, step, method, estimate.noise, grad_eps, refine)
+    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    difference = _formula2(grad, numeric)
+    allowed = bar_difference(bars, grad, numeric)
+    causes: list[Cause] = list(early)
+    random = random_cost(estimate)
+    if random is not None:
+        causes.append(random)
+    inconclusive = any(c.kind in ("random", "in-place") for c in causes)
+    failing = [] if inconclusive else [n for n, v in zip(names, verdicts, strict=True) if not v.passed]
+    saturated = saturation(estimate) if saturation is not None and not inconclusive else None
+    matters = difference > threshold or allowed > threshold / 10
+    causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
+    if not failing and not inconclusive and difference > threshold:
+        causes.append(numeric_cause(difference, threshold, allowed))
+    for found in (kinks_cause([label(int(i)) for i in np.flatnonzero(~bars.kept)]),
+                  zero_entries_cause([label(int(i)) for i in np.flatnonzero(bars.both_zero)])):
+        if found is not None:
+            causes.append(found)
+    verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
+    return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes)
+
+
+def _formula2(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = float(np.linalg.norm(a) + np.linalg.norm(b))
+    return float(np.linalg.norm(a - b)) / denominator if denominator > 0 else 0.0
+
+
+def judge_network(cost_fn: Any, parameters: Any, gradients: Any, epsilon: float | None = None,
+                  method: str = "central", threshold: float = 2e-7, batch: bool = True) -> Judgement:
+    """`judge` on a network cost: cost_fn(parameters) -> float, parameters {"W1", ...}, gradients {"dW1", ...}.
+
+    Uses gradient_check_n's evaluators (toynet's incremental engine for `Network.cost_function`). Costs that
+    are not toynet's own are first run once through an `InputGuard`, so one that writes into its argument
+    is named (and the check is inconclusive) instead of being silently fed fresh copies.
+    """
+    from toynet.gradcheck.causes import InputGuard, saturated_cause
+    from toynet.gradcheck.network_check import _eps, _prepare, make_evaluator, numerical_entries
+    from toynet.network import CostFunction
+    from toynet.params import vector_to_dictionary
+
+    layout, theta, grad, low = _prepare(parameters, gradients)
+    early: list[Cause] = []
+    if not isinstance(cost_fn, CostFunction):
+        guard = InputGuard(cost_fn)
+        guard(vector_to_dictionary(theta, layout))
+        found = guard.cause("cost_fn")
+        if found is not None:
+            early.append(found)
+    evaluator = make_evaluator(cost_fn, parameters, layout, theta, batch)
+
+    def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+        return numerical_entries(evaluator, layout, indices, step, method, False)
+
+    def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return evaluator.costs(indices, offsets)
+
+    saturation = None
+    if isinstance(cost_fn, CostFunction):
+        A = cost_fn.network.predict_proba(cost_fn.X, vector_to_dictionary(theta, layout))
+        Y = np.asarray(cost_fn.Y, dtype=np.float64).reshape(1, -1)
+
+        def saturation(estimate: NoiseEstimate) -> Cause | None:
+            return saturated_cause(A, Y, estimate)
+
+    def label(i: int) -> str:
+        block, index = layout.block_of(i)
+        return f"{block.name}[{', '.join(map(str, index))}]"
+
+    ranges = [(b.start, b.stop) for b in layout.blocks]
+    return judge(costs, entries, ranges, layout.names, theta, grad, evaluator.cost, epsilon=epsilon, method=method,
+                 threshold=threshold, grad_eps=_eps(low or np.float64), cost_dtype=evaluator.cost_dtype,
+                 early=early, saturation=saturation, label=label)

@@ -1,0 +1,230 @@
+"""Why a gradient check might lie, detected from what it measured, named in words with what to do.
+
+Each detector returns a `Cause` or None. `kind` is a short fixed name a program can test
+("random", "in-place", "saturated", "float32", "noisy", "large-cost", "numerical-error", "kinks",
+"zero-entries"); `message` says what was seen, with its numbers; `advice` says what to do about it.
+`InputGuard` is the one that needs help at call time: it runs the cost on a private copy of its input
+and compares afterwards, so a cost that writes into its argument is caught and named, never masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from toynet.gradcheck.noise import NoiseEstimate
+
+EPS = float(np.finfo(np.float64).eps)
+EPS32 = float(np.finfo(np.float32).eps)
+SATURATED = 1e-4  # min(A, 1 - A) below this: 1 - A has lost at least 4 of its 16 digits
+NOISY = 100.0  # sigma above this many times the round-off of |J| (0.5 eps |J|): the cost is noisy
+LARGE_COST = 1e3  # |J| at or above this: its own round-off eps |J| swamps the changes a step makes
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A reason the check's numbers may mislead: kind (fixed short name), message (what), advice (what to do)."""
+
+    kind: str
+    message: str
+    advice: str
+    blocks: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.advice}"
+
+
+def random_cost(estimate: NoiseEstimate, first: float | None = None) -> Cause | None:
+    """Two evaluations at the same theta differ: the cost draws random numbers (no block can be blamed)."""
+    if not estimate.random:
+        return None
+    return Cause(
+        "random",
+        f"The cost is random: two evaluations at the same parameters differ by {estimate.repeat_gap:.2e} "
+        f"(|J| = {estimate.cost:.4g}), so no difference of two costs measures a gradient, and no block is blamed.",
+        "Dropout or a random minibatch; fix the mask or seed, or switch dropout off for the check.",
+    )
+
+
+def in_place_cause(changed: Sequence[str], largest: float, what: str = "the cost function") -> Cause | None:
+    """`what` wrote into its input (the arrays named in `changed`, by up to `largest`)."""
+    if not changed:
+        return None
+    shown = ", ".join(changed[:6]) + (", ..." if len(changed) > 6 else "")
+    return Cause(
+        "in-place",
+        f"{what} changed its input in place: {shown} differed after the call (by up to {largest:.3g}). Every "
+        "later evaluation then starts from a moved point, and a caller's arrays are silently corrupted.",
+        "Do not write into the argument: `x = x - x.max()` instead of `x -= x.max()`, or work on `x.copy()`.",
+        tuple(changed),
+    )
+
+
+class InputGuard:
+    """Calls f on a private copy of its argument (an array or a dict of arrays) and records any change.
+
+    guard = InputGuard(f); guard(x) -> f(copy of x); guard.changed names what was written, guard.largest
+    the largest change seen. The caller's x is never handed to f, so nothing is masked or corrupted.
+    """
+
+    def __init__(self, f: Callable[[Any], Any]) -> None:
+        self.f = f
+        self.changed: list[str] = []
+        self.largest = 0.0
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, Mapping):
+            given = {name: np.array(value, copy=True) for name, value in x.items()}
+            private = {name: value.copy() for name, value in given.items()}
+            value = self.f(private)
+            for name, before in given.items():
+                after = private.get(name)
+                self._compare(f"parameters[{name!r}]", before, after)
+            return value
+        before = np.array(x, copy=True)
+        private = before.copy()
+        value = self.f(private)
+        self._compare("x", before, private)
+        return value
+
+    def _compare(self, name: str, before: np.ndarray, after: Any) -> None:
+        if after is None or np.shape(after) != before.shape:
+            self._note(name, np.inf)
+            return
+        after = np.asarray(after)
+        if not np.array_equal(before, after, equal_nan=True):
+            self._note(name, float(np.max(np.abs(after.astype(np.complex128) - before.astype(np.complex128)))))
+
+    def _note(self, name: str, change: float) -> None:
+        if name not in self.changed:
+            self.changed.append(name)
+        self.largest = max(self.largest, change)
+
+    def cause(self, what: str = "the cost function") -> Cause | None:
+        return in_place_cause(self.changed, self.largest, what)
+
+
+def saturated_cause(A: np.ndarray, Y: np.ndarray, estimate: NoiseEstimate) -> Cause | None:
+    """Outputs A within SATURATED of 0 or 1 where the label disagrees, while the noise is far above round-off.
+
+    A, Y: (1, m) probabilities and labels at theta. Where A is near 1 and Y < 1, log(1 - A) takes the log of
+    a difference that lost about log10(1 / (1 - A)) digits; near 0 with Y > 0 the sigmoid itself rounds.
+    """
+    A, Y = np.asarray(A, dtype=np.float64).reshape(-1), np.asarray(Y, dtype=np.float64).reshape(-1)
+    closeness = np.minimum(A, 1 - A)
+    wrong = (closeness < SATURATED) & (np.abs(A - Y) > 0.5)
+    if not wrong.any() or estimate.noise <= NOISY * 0.5 * EPS * max(estimate.cost, 1e-300):
+        return None
+    examples = np.flatnonzero(wrong)
+    shown = "; ".join(f"example {k} (label {Y[k]:g}): A = " + (f"1 - {1 - A[k]:.1e}" if A[k] > 0.5 else f"{A[k]:.1e}")
+                      for k in examples[:5]) + ("; ..." if examples.size > 5 else "")
+    lost = int(np.floor(np.log10(1 / max(float(closeness[examples].min()), 1e-300))))
+    return Cause(
+        "saturated",
+        f"Saturated, confidently wrong outputs: {shown}. log(1 - A) of an A that close to 1 loses about {lost} "
+        f"of the cost's 16 digits, so the cost carries noise {estimate.noise:.1e} "
+        f"({estimate.noise / (EPS * max(estimate.cost, 1e-300)):.0e} times its round-off) and every numerical "
+        "entry inherits it divided by the step.",
+        "Compute the cost from the logits Z (toynet.losses.LogisticCostFromLogits: max(Z, 0) - Z Y + "
+        "log(1 + exp(-|Z|))), or check at a point where no output is saturated (smaller initial weights).",
+    )
+
+
+def float32_cause(estimate: NoiseEstimate, cost_dtype: Any) -> Cause | None:
+    """The cost is computed in float32: its dtype says so, or its relative noise is float32's round-off."""
+    low = np.dtype(cost_dtype).kind == "f" and float(np.finfo(cost_dtype).eps) > EPS
+    relative = estimate.relative()
+    if not low and not (EPS32 / 20 <= relative <= 20 * EPS32):
+        return None
+    how = f"it returns {np.dtype(cost_dtype).name}" if low else (
+        f"its noise is {relative:.1e} of |J|, float32's round-off (eps 1.2e-7), not float64's (2.2e-16)")
+    return Cause(
+        "float32",
+        f"The cost is computed in float32: {how}. Its differences carry ~1e-7 relative noise, so the numerical "
+        "gradient is good to a few digits at best.",
+        "Cast the parameters and data to float64 inside the cost for the check (np.float64, not np.float32).",
+    )
+
+
+def noisy_cause(estimate: NoiseEstimate) -> Cause:
+    """The noise is far above round-off and no known cause explains it."""
+    times = estimate.noise / (0.5 * EPS * max(estimate.cost, 1e-300))
+    return Cause(
+        "noisy",
+        f"The cost is noisy: its measured noise {estimate.noise:.1e} is {times:.0e} times the round-off of "
+        f"|J| = {estimate.cost:.4g}; something inside it loses digits (a difference of nearly equal numbers, "
+        "a low-precision step, an iterative solver's tolerance).",
+        "Find the subtraction that cancels (or the float32 step) and rewrite it; the error bars already allow "
+        "for the noise, at the price of a less sensitive check.",
+    )
+
+
+def large_cost_cause(estimate: NoiseEstimate, step: float) -> Cause:
+    """|J| is large next to what a step changes: its round-off eps |J| / h is the numerical gradient's error."""
+    return Cause(
+        "large-cost",
+        f"The cost is large (|J| = {estimate.cost:.4g}): its round-off eps |J| = {EPS * estimate.cost:.1e}, "
+        f"divided by the step {step:.1e}, is an error of {EPS * estimate.cost / step:.1e} in every numerical entry, "
+        "however small the gradient.",
+        "Leave constants out of the cost you check (they change no gradient), or check J - J(theta).",
+    )
+
+
+def numeric_cause(difference: float, threshold: float, bar_difference: float) -> Cause:
+    """The headline difference is above the threshold, but every entry is within its error bar."""
+    return Cause(
+        "numerical-error",
+        f"The difference {difference:.2e} is above the threshold {threshold:.1e} only because of the numerical "
+        f"gradient's own error: every entry agrees with the backward within its measured error bar (the bars "
+        f"alone allow a difference of {bar_difference:.1e}). The backward is right.",
+        "Nothing to fix in the backward; to see it under the threshold, remove the cause of the noise.",
+    )
+
+
+def numerical_causes(estimate: NoiseEstimate, cost_dtype: Any, step: float, saturated: Cause | None,
+                     error_matters: bool) -> list[Cause]:
+    """The causes of a large numerical error, most specific first: saturated outputs (found by the caller,
+    who knows the network), a float32 cost, a large cost, other noise. error_matters: the numerical error
+    is big enough to matter (large-cost is named only then: a large |J| alone is no problem)."""
+    if estimate.random:
+        return []
+    found: list[Cause] = [saturated] if saturated is not None else []
+    low = np.dtype(cost_dtype).kind == "f" and float(np.finfo(cost_dtype).eps) > EPS
+    if saturated is None or low:
+        float32 = float32_cause(estimate, cost_dtype)
+        if float32 is not None:
+            found.append(float32)
+    noisy = estimate.noise > NOISY * 0.5 * EPS * max(estimate.cost, 1e-300)
+    if not found and noisy:
+        found.append(noisy_cause(estimate))
+    if not found and error_matters and estimate.cost >= LARGE_COST:
+        found.append(large_cost_cause(estimate, step))
+    return found
+
+
+def kinks_cause(labels: Sequence[str]) -> Cause | None:
+    if not labels:
+        return None
+    shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+    return Cause(
+        "kinks",
+        f"{len(labels)} entr{'y' if len(labels) == 1 else 'ies'} ({shown}) crossed a ReLU kink: a pre-activation "
+        "changed sign between the perturbed evaluations, so the numerical derivative there is no gradient; they "
+        "are left out of the verdict.",
+        "A smaller epsilon avoids most crossings.",
+    )
+
+
+def zero_entries_cause(labels: Sequence[str]) -> Cause | None:
+    if not labels:
+        return None
+    shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+    return Cause(
+        "zero-entries",
+        f"{len(labels)} entr{'y' if len(labels) == 1 else 'ies'} ({shown}) have analytic and numerical gradients "
+        "both exactly 0 (e.g. weights of a ReLU unit dead on the whole batch): the check cannot see a bug there.",
+        "Check again on another batch or point where those units are active.",
+    )

@@ -1,0 +1,198 @@
+"""How noisy is a cost at theta, how curved is it, and which step that implies: measured, not assumed.
+
+A numerical derivative divides a difference of two computed costs by the step, so whatever noise the
+cost carries (round-off, a float32 cast, a probability rounded near 1, a random mask) is divided by the
+step too. This module measures that noise the way Moré and Wild do ("Estimating Computational Noise",
+SIAM J. Sci. Comput. 33(3), 2011, their ECnoise): f at 7 equally spaced points along a direction,
+then the difference table. The k-th differences of a smooth f shrink like spacing^k, while those of
+independent noise of standard deviation sigma keep a size set by sigma alone:
+
+    E[(Delta^k noise)^2] = C(2k, k) sigma^2,    so  sigma ~ sqrt(gamma_k mean((Delta^k f)^2)),  gamma_k = (k!)^2 / (2k)!
+
+Where three consecutive levels agree within a factor 4 and the k-th differences change sign, the
+table sees noise, not f. Half the first differences exactly 0: the spacing is too small (f did not
+move); f varying by more than 10% or no plateau: too large. Each is retried 100 times larger/smaller.
+
+Directions here are coordinates of theta ("probes"), evaluated through the same `costs(indices,
+offsets)` function the check itself uses, so the noise measured is the noise of the values compared.
+The same probes give a cheap estimate of |f'''| (a 4-point stencil), and with it the central-difference
+step that balances the two errors, noise / h against h^2 |f'''| / 6:  h* = (3 sigma / |f'''|)^(1/3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+# costs(indices (k,), offsets (D,)) -> (values (k, D), crossed (k,) bool or None): f at theta + offsets[j] e_i
+Costs = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, "np.ndarray | None"]]
+
+TABLE = np.arange(-3.0, 4.0)  # 7 points, spacing units; 0 is theta itself
+FIRST_SPACING = 1e-6  # times max(1, |theta_i|): moves a cost of size 1 by far more than its round-off
+RETRIES = 3  # Moré and Wild's re-tries: spacing x100 (too small) or /100 (too large)
+THIRD_STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])  # f''' ~ (f(2s) - 2 f(s) + 2 f(-s) - f(-2s)) / (2 s^3)
+THIRD_NOISE = np.sqrt(10.0) / 2  # the stencil's noise: sqrt(1 + 4 + 4 + 1) sigma / (2 s^3)
+THIRD_RESOLVED = 10.0  # accept an f''' estimate at least this many times its own noise
+MAX_STEP = 1e-2  # the chosen step never exceeds this (times max(1, rms(theta))): ReLU kinks get likely
+MIN_STEP = 1e-8
+RANDOM_GAP = 1e3  # two costs at the same theta differing by more than this many eps |J|: f is random
+
+
+@dataclass(frozen=True)
+class TableNoise:
+    """ECnoise on one table: the noise level (0 if none found), and "ok", "too small" or "too large"."""
+
+    noise: float
+    status: str
+
+
+def ecnoise(values: np.ndarray) -> TableNoise:
+    """Moré and Wild's ECnoise on f at equally spaced points, values: (nf,), nf >= 4 (7 or 8 usual).
+
+    Returns the estimated standard deviation of the noise in f, and whether the spacing was right.
+    """
+    f = np.asarray(values, dtype=np.float64).reshape(-1)
+    nf = f.size
+    top = max(abs(float(f.max())), abs(float(f.min())))
+    if float(f.max() - f.min()) > 0.1 * top:  # f changes by more than 10% across the table
+        return TableNoise(0.0, "too large")
+    levels, sign_changes = np.zeros(nf - 1), np.zeros(nf - 1, dtype=bool)
+    gamma, differences = 1.0, f
+    for k in range(1, nf):
+        differences = np.diff(differences)
+        if k == 1 and np.count_nonzero(differences == 0) >= nf / 2:
+            return TableNoise(0.0, "too small")  # f did not move: the spacing is below f's resolution
+        gamma *= 0.5 * k / (2 * k - 1)  # (k!)^2 / (2k)!
+        levels[k - 1] = np.sqrt(gamma * np.mean(differences * differences))
+        sign_changes[k - 1] = differences.min() * differences.max() < 0
+    for k in range(nf - 3):
+        window = levels[k : k + 3]
+        if window.max() <= 4 * window.min() and sign_changes[k]:
+            return TableNoise(float(levels[k]), "ok")
+    return TableNoise(0.0, "too large")
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """What the probes measured.
+
+    noise: sigma, the standard deviation of the cost's noise at theta (the largest over the probes, never
+    below the round-off of |cost| itself); third: |f'''| along the probes (the largest, 0 if f looked
+    cubic-free); repeat_gap: the largest |f(theta) - f(theta)| of two evaluations at the same point;
+    probes: the coordinates used; per_probe: each probe's sigma (nan where its table found no level);
+    evaluations: how many costs the measurement took; cost: |f| at theta as the probes saw it.
+    """
+
+    noise: float
+    third: float
+    repeat_gap: float
+    probes: np.ndarray
+    per_probe: np.ndarray
+    evaluations: int
+    cost: float
+
+    @property
+    def random(self) -> bool:
+        """Two evaluations at the same theta differ by far more than round-off: f draws random numbers."""
+        return self.repeat_gap > RANDOM_GAP * float(np.finfo(np.float64).eps) * max(self.cost, 1e-300)
+
+    def relative(self) -> float:
+        """sigma / |f|: about eps (1e-16) for a clean float64 cost, 1e-8 for a float32 one."""
+        return self.noise / self.cost if self.cost > 0 else np.inf
+
+
+def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: float) -> NoiseEstimate:
+    """sigma and |f'''| of f at theta along the coordinates `probes` (a few, e.g. one or two per block).
+
+    costs: the check's own evaluator; theta: (n,) float64; cost: f(theta). Each probe costs 8
+    evaluations per table (7 points and theta again, to catch a random f) and 4 per f''' attempt.
+    """
+    probes = np.asarray(probes, dtype=np.int64)
+    scales = np.maximum(1.0, np.abs(theta[probes]))
+    eps = float(np.finfo(np.float64).eps)
+    per_probe = np.full(probes.size, np.nan)
+    spacing = FIRST_SPACING * scales
+    pending = np.arange(probes.size)
+    evaluations, repeat_gap, magnitude = 0, 0.0, abs(cost)
+    offsets_of = np.concatenate((TABLE, [0.0]))  # the 8th: theta again
+    for _ in range(RETRIES):
+        if pending.size == 0:
+            break
+        retry = []
+        for p in pending:  # one probe per call: each has its own spacing
+            values, crossed = costs(probes[p : p + 1], offsets_of * spacing[p])
+            evaluations += offsets_of.size
+            row = np.asarray(values, dtype=np.float64)[0]
+            repeat_gap = max(repeat_gap, abs(float(row[3] - row[-1])))
+            magnitude = max(magnitude, abs(float(row[3])))
+            if crossed is not None and bool(np.asarray(crossed)[0]):
+                spacing[p] /= 100  # a ReLU kink inside the table: its jump is not noise
+                retry.append(p)
+                continue
+            table = ecnoise(row[:-1])
+            if table.status == "ok":
+                per_probe[p] = table.noise
+            elif table.status == "too small":
+                spacing[p] *= 100
+                retry.append(p)
+            else:
+                spacing[p] /= 100
+                retry.append(p)
+        pending = np.array(retry, dtype=np.int64)
+    floor = 0.5 * eps * magnitude  # a cost is never known better than its own last bit
+    found = per_probe[np.isfinite(per_probe)]
+    noise = max(float(found.max()) if found.size else floor, floor, repeat_gap / np.sqrt(2))
+    third, extra = _third_derivative(costs, probes, scales, noise)
+    return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, evaluations + extra, magnitude)
+
+
+def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float) -> tuple[float, int]:
+    """max over probes of |f'''| from the 4-point stencil, at a spacing where the stencil resolves it
+    (at least THIRD_RESOLVED times its own noise); unresolved probes count as their noise bound."""
+    best, evaluations = 0.0, 0
+    for p, scale in zip(probes, scales, strict=True):
+        s = 100 * max(noise, 1e-300) ** (1 / 3) * scale  # noise / s^3 ~ 1e-6: resolves any |f'''| above ~1e-5
+        s = min(max(s, 1e-5 * scale), 1e-1 * scale)
+        estimate = 0.0
+        for _ in range(3):
+            values, crossed = costs(np.array([p]), THIRD_STENCIL * s)
+            evaluations += THIRD_STENCIL.size
+            if crossed is not None and bool(np.asarray(crossed)[0]):
+                s /= 10
+                continue
+            f = np.asarray(values, dtype=np.float64)[0]
+            third = abs(float(f[3] - 2 * f[2] + 2 * f[1] - f[0])) / (2 * s**3)
+            stencil_noise = THIRD_NOISE * noise / s**3
+            estimate = third + stencil_noise  # an upper estimate: the noise could hide part of f'''
+            if third >= THIRD_RESOLVED * stencil_noise or s >= 1e-1 * scale:
+                break
+            s = min(10 * s, 1e-1 * scale)
+        best = max(best, estimate)
+    return best, evaluations
+
+
+def chosen_step(noise: float, third: float, scale: float = 1.0) -> float:
+    """The central-difference step minimising noise / h + h^2 |f'''| / 6:  h* = (3 sigma / |f'''|)^(1/3).
+
+    Clamped to [MIN_STEP, MAX_STEP] * max(1, scale): an f''' of 0 (a quadratic) allows any step, and the
+    largest allowed keeps the noise term smallest.
+    """
+    factor = max(1.0, scale)
+    if third <= 0:
+        return MAX_STEP * factor
+    return float(np.clip((3 * noise / third) ** (1 / 3), MIN_STEP * factor, MAX_STEP * factor))
+
+
+def probe_entries(gradient: np.ndarray, starts: list[int], stops: list[int], seed: int = 0) -> np.ndarray:
+    """Two probes per block: its largest |gradient| entry (the cost surely moves along it) and a seeded
+    random one. gradient: (n,); blocks given by their [start, stop) ranges. Returns sorted unique indices."""
+    rng = np.random.default_rng(seed)
+    chosen: list[int] = []
+    for start, stop in zip(starts, stops, strict=True):
+        if stop <= start:
+            continue
+        chosen.append(start + int(np.argmax(np.abs(gradient[start:stop]))))
+        chosen.append(int(rng.integers(start, stop)))
+    return np.unique(np.array(chosen, dtype=np.int64))
