@@ -32,6 +32,9 @@ Costs = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, "np.ndarray | None"
 TABLE = np.arange(-3.0, 4.0)  # 7 points, spacing units; 0 is theta itself
 FIRST_SPACING = 1e-6  # times max(1, |theta_i|): moves a cost of size 1 by far more than its round-off
 RETRIES = 3  # Moré and Wild's re-tries: spacing x100 (too small) or /100 (too large)
+MAX_SPACING = 1e-4  # times max(1, |theta_i|): flat up to here, the probe's direction does not move f
+CONFIRMATIONS = 3  # largest levels re-measured at other spacings before one is believed
+CONFIRM_ABOVE = 100.0  # levels within this many times the round-off floor need no confirmation
 THIRD_STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])  # f''' ~ (f(2s) - 2 f(s) + 2 f(-s) - f(-2s)) / (2 s^3)
 THIRD_NOISE = np.sqrt(10.0) / 2  # the stencil's noise: sqrt(1 + 4 + 4 + 1) sigma / (2 s^3)
 THIRD_RESOLVED = 10.0  # accept an f''' estimate at least this many times its own noise
@@ -108,44 +111,58 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
 
     costs: the check's own evaluator; theta: (n,) float64; cost: f(theta). Each probe costs 8
     evaluations per table (7 points and theta again, to catch a random f) and 4 per f''' attempt.
+    A probe whose table stays flat up to MAX_SPACING is a direction f does not depend on (a dead ReLU
+    unit) and is dropped: a larger table would only reach the kink where the unit comes alive. The
+    largest level is then confirmed at 10 times and a tenth of its spacing: noise keeps its size when the
+    spacing changes, while a kink or the smooth part of f (which a function that cannot report its kinks
+    may put in a table) grows or shrinks with it. An unconfirmed level is dropped and the next largest tried.
     """
     probes = np.asarray(probes, dtype=np.int64)
     scales = np.maximum(1.0, np.abs(theta[probes]))
     eps = float(np.finfo(np.float64).eps)
     per_probe = np.full(probes.size, np.nan)
     spacing = FIRST_SPACING * scales
-    pending = np.arange(probes.size)
-    evaluations, repeat_gap, magnitude = 0, 0.0, abs(cost)
-    offsets_of = np.concatenate((TABLE, [0.0]))  # the 8th: theta again
+    pending = list(range(probes.size))
+    counter = {"evaluations": 0.0, "gap": 0.0, "magnitude": abs(cost)}
+
+    def table(p: int, h: float) -> TableNoise:
+        values, crossed = costs(probes[p : p + 1], np.concatenate((TABLE, [0.0])) * h)
+        counter["evaluations"] += TABLE.size + 1
+        row = np.asarray(values, dtype=np.float64)[0]
+        counter["gap"] = max(counter["gap"], abs(float(row[3] - row[-1])))
+        counter["magnitude"] = max(counter["magnitude"], abs(float(row[3])))
+        if crossed is not None and bool(np.asarray(crossed)[0]):
+            return TableNoise(0.0, "too large")  # a ReLU kink inside the table: its jump is not noise
+        return ecnoise(row[:-1])
+
     for _ in range(RETRIES):
-        if pending.size == 0:
-            break
         retry = []
         for p in pending:  # one probe per call: each has its own spacing
-            values, crossed = costs(probes[p : p + 1], offsets_of * spacing[p])
-            evaluations += offsets_of.size
-            row = np.asarray(values, dtype=np.float64)[0]
-            repeat_gap = max(repeat_gap, abs(float(row[3] - row[-1])))
-            magnitude = max(magnitude, abs(float(row[3])))
-            if crossed is not None and bool(np.asarray(crossed)[0]):
-                spacing[p] /= 100  # a ReLU kink inside the table: its jump is not noise
-                retry.append(p)
-                continue
-            table = ecnoise(row[:-1])
-            if table.status == "ok":
-                per_probe[p] = table.noise
-            elif table.status == "too small":
+            found = table(p, float(spacing[p]))
+            if found.status == "ok":
+                per_probe[p] = found.noise
+            elif found.status == "too small" and spacing[p] * 100 <= MAX_SPACING * scales[p] * (1 + 1e-9):
                 spacing[p] *= 100
                 retry.append(p)
-            else:
+            elif found.status == "too large":
                 spacing[p] /= 100
                 retry.append(p)
-        pending = np.array(retry, dtype=np.int64)
-    floor = 0.5 * eps * magnitude  # a cost is never known better than its own last bit
-    found = per_probe[np.isfinite(per_probe)]
-    noise = max(float(found.max()) if found.size else floor, floor, repeat_gap / np.sqrt(2))
+        pending = retry
+    floor = 0.5 * eps * counter["magnitude"]  # a cost is never known better than its own last bit
+    for p in np.argsort(-np.nan_to_num(per_probe, nan=-1.0))[:CONFIRMATIONS]:
+        if not np.isfinite(per_probe[p]) or per_probe[p] <= CONFIRM_ABOVE * floor:
+            break
+        level = per_probe[p]
+        checks = (table(int(p), float(spacing[p]) * factor) for factor in (10.0, 0.1))
+        if any(c.status == "ok" and level / 4 <= c.noise <= 4 * level for c in checks):
+            break
+        per_probe[p] = np.nan
+    found_levels = per_probe[np.isfinite(per_probe)]
+    repeat_gap = float(counter["gap"])
+    noise = max(float(found_levels.max()) if found_levels.size else floor, floor, repeat_gap / np.sqrt(2))
     third, extra = _third_derivative(costs, probes, scales, noise)
-    return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, evaluations + extra, magnitude)
+    return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
+                         float(counter["magnitude"]))
 
 
 def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float) -> tuple[float, int]:
@@ -194,5 +211,6 @@ def probe_entries(gradient: np.ndarray, starts: list[int], stops: list[int], see
         if stop <= start:
             continue
         chosen.append(start + int(np.argmax(np.abs(gradient[start:stop]))))
-        chosen.append(int(rng.integers(start, stop)))
+        moving = np.flatnonzero(gradient[start:stop])  # f surely depends on these; a dead unit's entry may not
+        chosen.append(start + int(rng.choice(moving)) if moving.size else int(rng.integers(start, stop)))
     return np.unique(np.array(chosen, dtype=np.int64))
