@@ -160,34 +160,39 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     found_levels = per_probe[np.isfinite(per_probe)]
     repeat_gap = float(counter["gap"])
     noise = max(float(found_levels.max()) if found_levels.size else floor, floor, repeat_gap / np.sqrt(2))
-    third, extra = _third_derivative(costs, probes, scales, noise)
+    third, extra = _third_derivative(costs, probes, scales, noise, float(counter["magnitude"]))
     return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
                          float(counter["magnitude"]))
 
 
-def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float) -> tuple[float, int]:
-    """max over probes of |f'''| from the 4-point stencil, at a spacing where the stencil resolves it
-    (at least THIRD_RESOLVED times its own noise); unresolved probes count as their noise bound."""
-    best, evaluations = 0.0, 0
+def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float,
+                      magnitude: float) -> tuple[float, int]:
+    """max over probes of |f'''| from the 4-point stencil, at a spacing where the stencil resolves it (at
+    least THIRD_RESOLVED times its own noise 1.6 sigma / s^3). The spacing starts where that noise is ~1e-6,
+    shrinks past ReLU kinks and grows (up to 0.1) while unresolved. A probe still unresolved at 0.1 has a
+    tiny f''' (counted as its bound); one that never resolves below a kink tells nothing. If no probe tells
+    anything, |f'''| is taken as max(1, |f|): the size of a smooth cost's derivatives on the unit scale."""
+    best, evaluations, informed = 0.0, 0, False
     for p, scale in zip(probes, scales, strict=True):
-        s = 100 * max(noise, 1e-300) ** (1 / 3) * scale  # noise / s^3 ~ 1e-6: resolves any |f'''| above ~1e-5
-        s = min(max(s, 1e-5 * scale), 1e-1 * scale)
-        estimate = 0.0
-        for _ in range(3):
+        largest = 1e-1 * scale
+        s = min(max(100 * max(noise, 1e-300) ** (1 / 3) * scale, 1e-5 * scale), largest)
+        for _ in range(4):
             values, crossed = costs(np.array([p]), THIRD_STENCIL * s)
             evaluations += THIRD_STENCIL.size
             if crossed is not None and bool(np.asarray(crossed)[0]):
-                s /= 10
+                s /= 10  # a ReLU kink inside the stencil: its jump is not a third derivative
                 continue
             f = np.asarray(values, dtype=np.float64)[0]
             third = abs(float(f[3] - 2 * f[2] + 2 * f[1] - f[0])) / (2 * s**3)
             stencil_noise = THIRD_NOISE * noise / s**3
-            estimate = third + stencil_noise  # an upper estimate: the noise could hide part of f'''
-            if third >= THIRD_RESOLVED * stencil_noise or s >= 1e-1 * scale:
+            if third >= THIRD_RESOLVED * stencil_noise:
+                best, informed = max(best, third), True
                 break
-            s = min(10 * s, 1e-1 * scale)
-        best = max(best, estimate)
-    return best, evaluations
+            if s >= largest * (1 - 1e-9):
+                best, informed = max(best, third + stencil_noise), True
+                break
+            s = min(10 * s, largest)
+    return (best if informed else max(1.0, magnitude)), evaluations
 
 
 def chosen_step(noise: float, third: float, scale: float = 1.0) -> float:

@@ -1,0 +1,135 @@
+"""The situations where a gradient check lies, built on any toynet network (issue 10's hard rows).
+
+Each builder takes a `Problem` (benchmarks.models: network, batch, parameters, exact gradients) and returns
+a `HardCase`: the cost function a checker sees, the parameters, the *correct* gradients of that cost, and
+what the checker should say (`random`: no gradient can be checked). The detection benchmark and the tests
+(tests/test_gradcheck_error_aware.py) both draw from here, so they judge the same class of cases.
+
+    saturated      one example's output pushed to within `closeness` of 0 or 1 with the label on the other
+                   side (confidently wrong); the whole output layer's bias moves, so others may saturate too
+    float32        the parameters and data cast to float32 inside the cost, which returns a Python float
+    large constant J + 1e6
+    dropout        a fresh dropout mask on every hidden layer at every call (a random cost)
+    in-place       a cost that centres W1 in place before using it (it writes into its argument)
+    L2             J + lambda / (2m) sum ||W_l||^2, with its gradient lambda / m W_l added to dW_l
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchmarks.models import Problem
+from toynet.losses import LogisticCost
+
+CostFn = Callable[[dict[str, np.ndarray]], float]
+
+
+@dataclass
+class HardCase:
+    """A cost, its parameters and correct gradients; `random` if it draws random numbers on each call."""
+
+    name: str
+    cost_fn: Any
+    parameters: dict[str, np.ndarray]
+    gradients: dict[str, np.ndarray]
+    random: bool = False
+    mutates: bool = False
+
+
+def saturated(problem: Problem, closeness: float, rng: np.random.Generator) -> HardCase:
+    """min(A_k, 1 - A_k) = closeness for a random example k, its label on the far side."""
+    net, X = problem.net, problem.X
+    parameters = {k: v.astype(np.float64) for k, v in problem.parameters.items()}
+    Y = problem.Y.astype(np.float64).copy()
+    L, k = net.num_layers, int(rng.integers(X.shape[1]))
+    A = net.predict_proba(X, parameters)
+    Z_k = float(np.log(A[0, k]) - np.log1p(-A[0, k]))
+    near_one = bool(rng.random() < 0.75)  # the side that loses digits (log(1 - A)), drawn more often
+    target = np.log((1 - closeness) / closeness) * (1 if near_one else -1)
+    parameters[f"b{L}"] = parameters[f"b{L}"] + (target - Z_k)
+    Y[0, k] = 0.0 if near_one else 1.0
+    _, caches = net.forward(X, Y, parameters)
+    return HardCase(f"saturated {closeness:.0e}", net.cost_function(X, Y), parameters, net.backward(caches))
+
+
+def float32_cost(problem: Problem) -> HardCase:
+    """The network's cost computed in float32 (parameters and X cast inside); it returns a Python float."""
+    net, X32, Y = problem.net, problem.X.astype(np.float32), problem.Y
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        cast = {name: value.astype(np.float32) for name, value in parameters.items()}
+        A = net.predict_proba(X32, cast)
+        A = np.clip(A, np.float32(1e-7), np.float32(1 - 1e-7))
+        return float(-np.mean(Y * np.log(A) + (1 - Y) * np.log1p(-A)))
+
+    return HardCase("float32 cost", cost, _float64(problem.parameters), _float64(problem.gradients))
+
+
+def large_constant(problem: Problem, constant: float = 1e6) -> HardCase:
+    cost_fn = problem.net.cost_function(problem.X, problem.Y)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        return float(cost_fn(parameters)) + constant
+
+    return HardCase(f"J + {constant:.0e}", cost, _float64(problem.parameters), _float64(problem.gradients))
+
+
+def dropout(problem: Problem, rate: float = 0.2, seed: int = 0) -> HardCase:
+    """A fresh inverted-dropout mask on every hidden layer at every call: the cost is random. The gradients
+    given are those of the network without dropout (no single mask's gradient could be right anyway)."""
+    net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
+    rng = np.random.default_rng(seed)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        A = X
+        for layer, activation in enumerate(net.activations, start=1):
+            A = activation.forward(parameters[f"W{layer}"] @ A + parameters[f"b{layer}"])[0]
+            if layer < net.num_layers:
+                A = A * (rng.random(A.shape) >= rate) / (1 - rate)
+        return float(LogisticCost.forward(A, Y)[0])
+
+    return HardCase("dropout", cost, _float64(problem.parameters), _float64(problem.gradients), random=True)
+
+
+def in_place(problem: Problem) -> HardCase:
+    """A cost that centres W1 in place (`W1 -= W1.mean()`) before computing: it writes into its argument.
+    The gradients given are those of the cost it computes at the parameters first seen (centred W1)."""
+    net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        W1 = parameters["W1"]
+        W1 -= W1.mean()  # the bug: the caller's array is changed
+        return float(net.cost(X, Y, parameters))
+
+    return HardCase("in-place", cost, _float64(problem.parameters), _float64(problem.gradients), mutates=True)
+
+
+def l2(problem: Problem, lambd: float = 0.7) -> HardCase:
+    """J + lambd / (2 m) sum_l ||W_l||^2 (the course's regularised cost) and its exact gradients."""
+    net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
+    m = X.shape[1]
+    cost_fn = net.cost_function(X, Y)
+    parameters = _float64(problem.parameters)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        penalty = sum(float(np.sum(v * v)) for k, v in parameters.items() if k.startswith("W"))
+        return float(cost_fn(parameters)) + lambd / (2 * m) * penalty
+
+    gradients = {k: v + (lambd / m * parameters[k[1:]] if k.startswith("dW") else 0.0)
+                 for k, v in _float64(problem.gradients).items()}
+    return HardCase(f"L2 {lambd:g}", cost, parameters, gradients)
+
+
+def planted(gradients: dict[str, np.ndarray], block: str, error: float) -> dict[str, np.ndarray]:
+    """The gradients with block `block` (e.g. "b2") scaled by 1 + error: a relative error of `error` there."""
+    bad = {k: v.copy() for k, v in gradients.items()}
+    bad["d" + block] = bad["d" + block] * (1 + error)
+    return bad
+
+
+def _float64(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
