@@ -24,10 +24,18 @@ from toynet.gradcheck.causes import (
     random_cost,
     zero_entries_cause,
 )
-from toynet.gradcheck.errorbars import BlockVerdict, ErrorBars, bar_difference, block_verdicts, error_bars
+from toynet.gradcheck.errorbars import (
+    BlockVerdict,
+    ErrorBars,
+    bar_difference,
+    block_verdicts,
+    error_bars,
+    replace_entries,
+)
 from toynet.gradcheck.noise import Costs, NoiseEstimate, chosen_step, measure_noise, probe_entries
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
 
 
 @dataclass
@@ -100,12 +108,31 @@ def judge(
 
         step = default_step(theta, method, network=True)
     numeric, crossed = entries(np.arange(theta.size), step)
-    kept = ~crossed
+    steps = np.full(theta.size, step)
 
-    def refine(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-        return entries(indices, step * factor)
+    def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        """The entries `indices` at factor times their own steps (grouped: a step is one call)."""
+        values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
+        for h in np.unique(steps[indices]):
+            group = np.flatnonzero(steps[indices] == h)
+            values[group], flags[group] = entries(indices[group], float(h) * factor)
+        return values, flags
 
-    bars = error_bars(grad, numeric, kept, step, method, estimate.noise, grad_eps, refine)
+    bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
+    if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
+        rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
+        for factor in CLOSER:
+            again = np.flatnonzero(~bars.kept)
+            if again.size == 0:
+                break
+            values, flags = at_steps(again, factor)
+            numeric[again], crossed[again], steps[again] = values, flags, steps[again] * factor
+
+            def closer(indices: np.ndarray, f: float, again: np.ndarray = again) -> tuple[np.ndarray, np.ndarray]:
+                return at_steps(again[indices], f)
+
+            part = error_bars(grad[again], values, ~flags, steps[again], method, estimate.noise, grad_eps, closer, rms)
+            replace_entries(bars, again, part)
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
     difference = _formula2(grad, numeric)
     allowed = bar_difference(bars, grad, numeric)

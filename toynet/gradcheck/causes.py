@@ -211,10 +211,11 @@ def kinks_cause(labels: Sequence[str]) -> Cause | None:
     shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
     return Cause(
         "kinks",
-        f"{len(labels)} entr{'y' if len(labels) == 1 else 'ies'} ({shown}) crossed a ReLU kink: a pre-activation "
-        "changed sign between the perturbed evaluations, so the numerical derivative there is no gradient; they "
-        "are left out of the verdict.",
-        "A smaller epsilon avoids most crossings.",
+        f"{len(labels)} entr{'y' if len(labels) == 1 else 'ies'} ({shown}) crossed a ReLU kink (a pre-activation "
+        "changed sign between the perturbed evaluations) or a point where the cost is not smooth (its values at "
+        "h/2, h and 2h do not follow a smooth function's pattern), so the numerical derivative there is no "
+        "gradient; they are left out of the verdict.",
+        "A smaller epsilon avoids most crossings; with epsilon=None they are measured again at h/10 and h/100.",
     )
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ MARGIN = 2.0
 NOISE_UNITS = {"central": np.sqrt(0.5), "richardson": np.sqrt(65 / 18), "complex": 0.0}
 ORDER = {"central": 2, "richardson": 4, "complex": 2}
 
-# refine(indices, factor) -> (the method's derivative at step * factor for those entries, crossed-kink flags)
+# refine(indices, factor) -> (the method's derivative at factor times each entry's step, crossed-kink flags)
 Refine = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 
@@ -49,19 +50,22 @@ Refine = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 class ErrorBars:
     """Per entry (n,): the error bar and its parts, and the verdict against it.
 
-    noise: the noise part (one number: sigma is measured for f, not per entry); truncation, analytic: (n,);
+    noise: the noise part, (n,) (sigma is measured for f; entries re-measured at a smaller step past a ReLU
+    kink have a larger one); truncation, analytic: (n,);
     bar: noise + truncation + analytic; error: |analytic - numeric|; kept: entries judged (False where a
     ReLU kink was crossed); outside: kept entries with error > MARGIN * bar; both_zero: entries where
-    both gradients are exactly 0 (no bug can show there); refined: entries whose truncation was estimated.
+    both gradients are exactly 0 (no bug can show there); refined: entries whose truncation was estimated;
+    rough: entries left out because f was not smooth across their step (see `error_bars`).
     """
 
-    noise: float
+    noise: np.ndarray
     truncation: np.ndarray
     analytic: np.ndarray
     error: np.ndarray
     kept: np.ndarray
     refined: np.ndarray
     both_zero: np.ndarray
+    rough: np.ndarray
 
     @property
     def bar(self) -> np.ndarray:
@@ -79,45 +83,66 @@ class ErrorBars:
             return np.where(bar > 0, self.error / np.where(bar > 0, bar, 1.0), np.where(self.error > 0, np.inf, 0.0))
 
 
-def noise_bar(noise: float, step: float, method: str) -> float:
-    """NOISE_SIGMAS standard deviations of one numerical entry's noise: sigma / h times the method's units."""
-    return float(NOISE_SIGMAS * NOISE_UNITS[method] * noise / step)
+def noise_bar(noise: float, step: float | np.ndarray, method: str) -> Any:
+    """NOISE_SIGMAS standard deviations of one numerical entry's noise: sigma / h times the method's units
+    (a float for one step, an array for an array of steps)."""
+    return NOISE_SIGMAS * NOISE_UNITS[method] * noise / step
 
 
-def analytic_bars(grad: np.ndarray, eps: float) -> np.ndarray:
-    """The backward's round-off per entry, ANALYTIC_ROUNDOFF eps (|g_i| + rms(g)): (n,) -> (n,)."""
-    rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
+def analytic_bars(grad: np.ndarray, eps: float, rms: float | None = None) -> np.ndarray:
+    """The backward's round-off per entry, ANALYTIC_ROUNDOFF eps (|g_i| + rms(g)): (n,) -> (n,).
+    rms: that of the whole gradient when grad is a part of it."""
+    if rms is None:
+        rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
     return ANALYTIC_ROUNDOFF * eps * (np.abs(grad) + rms)
 
 
-def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: float, method: str, noise: float,
-               eps: float, refine: Refine | None = None) -> ErrorBars:
+def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: float | np.ndarray, method: str,
+               noise: float, eps: float, refine: Refine | None = None, rms: float | None = None) -> ErrorBars:
     """The bars of every entry, with the truncation estimated (via `refine`) where noise alone is exceeded.
 
-    grad, numeric: (n,) float64; kept: (n,) bool; step, method: how numeric was computed; noise: sigma of
-    the cost; eps: the gradients' machine epsilon. refine(indices, factor) gives the method's derivative
-    at step * factor; entries whose 2h values cross a kink are refined at h/2 instead, and entries that
-    cross one there too are left out of the verdict (kept False), like the check's own kink entries.
+    grad, numeric: (n,) float64; kept: (n,) bool; step (one, or (n,) per entry), method: how numeric was
+    computed; noise: sigma of the cost; eps: the gradients' machine epsilon. refine(indices, factor) gives
+    the method's derivative at factor times each entry's step, and crossed-kink flags. rms: the whole
+    gradient's, when grad is part of it (see `analytic_bars`).
+
+    Each suspect (error beyond noise + analytic) is measured at 2h and h/2 as well. On a smooth f the three
+    levels follow D(2h) - D(h) ~ 2^p (D(h) - D(h/2)); where they do not (beyond the noise of the
+    differences), f is not smooth across the step (a kink the cost cannot report, or a step far too large):
+    such entries are `rough`, left out of the verdict like entries that crossed a reported kink.
     """
     error = np.abs(grad - numeric)
-    analytic = analytic_bars(grad, eps)
-    noise_part = noise_bar(noise, step, method)
+    analytic = analytic_bars(grad, eps, rms)
+    noise_part = np.broadcast_to(np.asarray(noise_bar(noise, np.asarray(step, dtype=np.float64), method),
+                                            dtype=np.float64), grad.shape).copy()
     truncation = np.zeros(grad.size)
     refined = np.zeros(grad.size, dtype=bool)
+    rough = np.zeros(grad.size, dtype=bool)
     kept = kept.copy()
-    suspects = np.flatnonzero(kept & (error > MARGIN * (noise_part + analytic)))
+    suspects = np.flatnonzero(kept & (error > noise_part + analytic))  # beyond what noise alone explains
     if refine is not None and suspects.size:
         p = ORDER[method]
-        coarse, crossed = refine(suspects, 2.0)
-        truncation[suspects] = TRUNCATION_SAFETY * np.abs(coarse - numeric[suspects]) / (2**p - 1)
+        coarse, crossed_coarse = refine(suspects, 2.0)
+        fine, crossed_fine = refine(suspects, 0.5)
+        here = numeric[suspects]
+        upper, lower = coarse - here, here - fine  # ~ (2^p - 1) a h^p and (1 - 2^-p) a h^p
+        # the noise bars of those two differences: D(2h) and D(h/2) carry 1/2 and 2 times D(h)'s noise
+        upper_noise, lower_noise = noise_part[suspects] * np.sqrt(1.25), noise_part[suspects] * np.sqrt(5.0)
+        in_noise = (np.abs(lower) <= lower_noise) & (np.abs(upper) <= upper_noise)
+        ratio = upper / np.where(lower != 0, lower, np.inf)
+        asymptotic = (ratio >= 2**p / 2) & (ratio <= 2**p * 2)
+        smooth = (in_noise | asymptotic) & ~crossed_coarse & ~crossed_fine
+        from_fine = ~crossed_fine & crossed_coarse  # 2h crossed a reported kink, h/2 did not: use h and h/2
+        truncation[suspects] = np.where(
+            from_fine,
+            TRUNCATION_SAFETY * 2**p * np.abs(lower) / (2**p - 1) + lower_noise,
+            TRUNCATION_SAFETY * np.abs(upper) / (2**p - 1),
+        )
         refined[suspects] = True
-        kinked = suspects[crossed]
-        if kinked.size:
-            fine, crossed_fine = refine(kinked, 0.5)
-            truncation[kinked] = TRUNCATION_SAFETY * 2**p * np.abs(numeric[kinked] - fine) / (2**p - 1)
-            kept[kinked[crossed_fine]] = False
+        rough[suspects] = ~(smooth | from_fine)
+        kept[suspects[rough[suspects]]] = False
     both_zero = (grad == 0) & (numeric == 0)
-    return ErrorBars(noise_part, truncation, analytic, error, kept, refined, both_zero)
+    return ErrorBars(noise_part, truncation, analytic, error, kept, refined, both_zero, rough)
 
 
 @dataclass(frozen=True)
@@ -155,3 +180,9 @@ def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> fl
     keep = bars.kept
     scale = float(np.linalg.norm(grad[keep]) + np.linalg.norm(numeric[keep]))
     return float(np.linalg.norm(bars.bar[keep])) / scale if scale > 0 else 0.0
+
+
+def replace_entries(bars: ErrorBars, indices: np.ndarray, part: ErrorBars) -> None:
+    """Write `part` (the bars of entries `indices`, re-measured) into `bars`, in place."""
+    for name in ("noise", "truncation", "analytic", "error", "kept", "refined", "both_zero", "rough"):
+        getattr(bars, name)[indices] = getattr(part, name)
