@@ -31,6 +31,7 @@ from toynet.gradcheck.errorbars import (
     block_verdicts,
     error_bars,
     replace_entries,
+    unrefined_blocks,
 )
 from toynet.gradcheck.noise import Costs, NoiseEstimate, chosen_step, measure_noise, probe_entries
 
@@ -119,8 +120,8 @@ def judge(
         return values, flags
 
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
+    rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
     if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
-        rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
         for factor in CLOSER:
             again = np.flatnonzero(~bars.kept)
             if again.size == 0:
@@ -133,6 +134,16 @@ def judge(
 
             part = error_bars(grad[again], values, ~flags, steps[again], method, estimate.noise, grad_eps, closer, rms)
             replace_entries(bars, again, part)
+    for number in unrefined_blocks(bars, list(ranges)):  # errors adding up beyond noise: estimate truncation
+        start, stop = ranges[number]
+        todo = start + np.flatnonzero(bars.kept[start:stop] & ~bars.refined[start:stop])
+
+        def block_refine(indices: np.ndarray, f: float, todo: np.ndarray = todo) -> tuple[np.ndarray, np.ndarray]:
+            return at_steps(todo[indices], f)
+
+        part = error_bars(grad[todo], numeric[todo], np.ones(todo.size, dtype=bool), steps[todo], method,
+                          estimate.noise, grad_eps, block_refine, rms, force=True)
+        replace_entries(bars, todo, part)
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
     difference = _formula2(grad, numeric)
     allowed = bar_difference(bars, grad, numeric)

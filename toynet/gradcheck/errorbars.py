@@ -98,13 +98,15 @@ def analytic_bars(grad: np.ndarray, eps: float, rms: float | None = None) -> np.
 
 
 def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: float | np.ndarray, method: str,
-               noise: float, eps: float, refine: Refine | None = None, rms: float | None = None) -> ErrorBars:
+               noise: float, eps: float, refine: Refine | None = None, rms: float | None = None,
+               force: bool = False) -> ErrorBars:
     """The bars of every entry, with the truncation estimated (via `refine`) where noise alone is exceeded.
 
     grad, numeric: (n,) float64; kept: (n,) bool; step (one, or (n,) per entry), method: how numeric was
     computed; noise: sigma of the cost; eps: the gradients' machine epsilon. refine(indices, factor) gives
     the method's derivative at factor times each entry's step, and crossed-kink flags. rms: the whole
-    gradient's, when grad is part of it (see `analytic_bars`).
+    gradient's, when grad is part of it (see `analytic_bars`). force: treat every kept entry as a suspect
+    (a block whose errors add up beyond its noise, see `block_verdicts`, has all its entries refined).
 
     Each suspect (error beyond noise + analytic) is measured at 2h and h/2 as well. On a smooth f the three
     levels follow D(2h) - D(h) ~ 2^p (D(h) - D(h/2)); where they do not (beyond the noise of the
@@ -119,7 +121,7 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
     refined = np.zeros(grad.size, dtype=bool)
     rough = np.zeros(grad.size, dtype=bool)
     kept = kept.copy()
-    suspects = np.flatnonzero(kept & (error > noise_part + analytic))  # beyond what noise alone explains
+    suspects = np.flatnonzero(kept & ((error > noise_part + analytic) | force))  # beyond what noise explains
     if refine is not None and suspects.size:
         p = ORDER[method]
         coarse, crossed_coarse = refine(suspects, 2.0)
@@ -147,19 +149,44 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
 
 @dataclass(frozen=True)
 class BlockVerdict:
-    """One block judged against its bars: passed (no entry outside), the worst error / bar ratio, and the
-    block's formula-2 difference beside the difference its error bars alone could produce."""
+    """One block judged against its bars: passed (no entry outside, and its errors together within their
+    noise), the worst error / bar ratio, the block's formula-2 difference beside the difference its error
+    bars alone could produce, how many entries are outside, and the block's chi-square against its limit."""
 
     passed: bool
     worst_ratio: float
     difference: float
     bar_difference: float
     outside: int
+    chi_square: float = 0.0
+    chi_limit: float = np.inf
+
+
+def chi_square(bars: ErrorBars, part: slice) -> tuple[float, float, bool]:
+    """A block's errors taken together: sum_i (excess_i / s_i)^2 over its kept entries, where excess_i is
+    what the error exceeds the deterministic parts by (truncation + analytic round-off, both bounds) and
+    s_i the noise's standard deviation (noise bar / NOISE_SIGMAS). Without a bug each term is at most a
+    squared standard normal, so the sum is at most chi-square with n degrees of freedom; its limit
+    MARGIN^2 (n + 5 sqrt(2n) + 18) is ~5 standard deviations out for every n (P < 1e-6 even at n = 1,
+    where it is 26), with MARGIN^2 = 4 for a sigma underestimated up to 2x. A 1% error spread over a block
+    shows here ~3x sooner than in any single entry. Returns (sum, limit, all entries refined)."""
+    keep = bars.kept[part]
+    n = int(keep.sum())
+    if n == 0:
+        return 0.0, np.inf, True
+    excess = np.maximum(0.0, bars.error[part] - bars.truncation[part] - bars.analytic[part])[keep]
+    sigma = bars.noise[part][keep] / NOISE_SIGMAS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
+    limit = MARGIN**2 * (n + 5 * np.sqrt(2 * n) + 18)
+    return float(terms.sum()), float(limit), bool(bars.refined[part][keep].all())
 
 
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
-    """One BlockVerdict per [start, stop) range of theta (kink entries count for nothing)."""
+    """One BlockVerdict per [start, stop) range of theta (kink entries count for nothing). A block's chi-square
+    counts only once all its kept entries were refined (before that, an unestimated truncation could pass for
+    noise): `unrefined_blocks` lists the blocks to refine first."""
     verdicts = []
     kept, ratio, bar, outside = bars.kept, bars.ratio, bars.bar, bars.outside
     for start, stop in ranges:
@@ -171,8 +198,20 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
         bar_difference = float(np.linalg.norm(bar[part][keep])) / scale if scale > 0 else 0.0
         worst = float(ratio[part][keep].max(initial=0.0))
         count = int(outside[part].sum())
-        verdicts.append(BlockVerdict(count == 0, worst, difference, bar_difference, count))
+        total, limit, refined = chi_square(bars, part)
+        passed = count == 0 and (total <= limit or not refined)
+        verdicts.append(BlockVerdict(passed, worst, difference, bar_difference, count, total, limit))
     return verdicts
+
+
+def unrefined_blocks(bars: ErrorBars, ranges: list[tuple[int, int]]) -> list[int]:
+    """Blocks whose chi-square exceeds its limit while some kept entry's truncation is not yet estimated."""
+    found = []
+    for number, (start, stop) in enumerate(ranges):
+        total, limit, refined = chi_square(bars, slice(start, stop))
+        if total > limit and not refined:
+            found.append(number)
+    return found
 
 
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:
