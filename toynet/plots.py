@@ -192,6 +192,59 @@ def plot_block_differences(
     return ax
 
 
+def plot_error_bars(report: Any, ax: Axes | None = None, margin: float = 2.0) -> Axes:
+    """Each block's difference against its error bar (log scale), from an error-aware gradient check.
+
+    report: .blocks[*] with .name, .relative_difference (formula 2 over the block), .bar_difference (the
+    difference the numerical gradient's own measured error could produce: ||bars|| / (||g|| + ||g_approx||))
+    and .passed; optional .epsilon and .noise for the title. The grey bar is the error bar, the dashed tick
+    `margin` times it (a block fails only where entries lie beyond that); the dot is the measured
+    difference, green where the block passed, red where it failed. A dot inside its grey bar is a backward
+    that agrees with the numerical gradient as well as that gradient can tell.
+    """
+    blocks = list(report.blocks)
+    if not blocks:
+        raise ValueError("report.blocks is empty: nothing to plot")
+    names = [str(b.name) for b in blocks]
+    values = np.array([float(b.relative_difference) for b in blocks])
+    bars = np.array([float(b.bar_difference) for b in blocks])
+    passed = [bool(b.passed) for b in blocks]
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(bars))):
+        raise ValueError("every block's relative_difference and bar_difference must be finite")
+    ax = _new_axes(ax, figsize=(max(6.4, 1.0 + 0.9 * len(names)), 4.4))
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    x = np.arange(len(names))
+    ax.bar(x, np.maximum(bars, _LOG_FLOOR), width=0.6, color="#cccccc", edgecolor="black", lw=0.6)
+    ax.scatter(x, np.maximum(bars * margin, _LOG_FLOOR), marker="_", s=500, color="black", lw=1.2, zorder=3)
+    colors = [PASS_COLOR if ok else FAIL_COLOR for ok in passed]
+    ax.scatter(x, np.maximum(values, _LOG_FLOOR), s=60, color=colors, edgecolor="black", zorder=4)
+    for position, value in zip(x, values, strict=True):
+        ax.annotate("0" if value == 0 else f"{value:.0e}", (position, max(value, _LOG_FLOOR)), xytext=(8, -3),
+                    textcoords="offset points", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_xticks(x, names)
+    ax.set_xlabel("parameter block (course order)")
+    ax.set_ylabel("relative difference (formula 2, no units)")
+    title = "Each block's difference against its error bar"
+    details = []
+    if getattr(report, "epsilon", None) is not None:
+        details.append(f"epsilon {float(report.epsilon):.1e}")
+    if getattr(report, "noise", None) is not None:
+        details.append(f"measured noise {float(report.noise):.1e}")
+    ax.set_title(title + (f" ({', '.join(details)})" if details else ""))
+    handles = [Patch(facecolor="#cccccc", edgecolor="black", label="error bar of the numerical gradient"),
+               Line2D([], [], color="black", marker="_", ls="", markersize=14, label=f"{margin:g} x error bar"),
+               Line2D([], [], color=PASS_COLOR, marker="o", ls="", markeredgecolor="black", label="difference: passes"),
+               Line2D([], [], color=FAIL_COLOR, marker="o", ls="", markeredgecolor="black", label="difference: fails")]
+    top = max(float(np.max(values)), float(np.max(bars)) * margin, _LOG_FLOOR)
+    ax.set_ylim(top=top * 30)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    return ax
+
+
 def plot_cost_history(costs: Sequence[float] | np.ndarray, ax: Axes | None = None, label: str | None = None) -> Axes:
     """The training cost J at every iteration (logistic cost, in nats: natural log)."""
     values = np.asarray(costs, dtype=float).reshape(-1)
