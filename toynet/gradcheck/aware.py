@@ -87,6 +87,8 @@ def judge(
     early: Sequence[Cause] = (),
     saturation: Callable[[NoiseEstimate], Cause | None] | None = None,
     label: Callable[[int], str] = str,
+    chosen: np.ndarray | None = None,
+    scale: float | None = None,
 ) -> Judgement:
     """The error-aware check of grad (n,) against f's numerical gradient at theta (n,), block by block.
 
@@ -94,12 +96,16 @@ def judge(
     chosen from the measured noise and |f'''|); threshold: on formula 2, for the words only (the verdict is
     the bars'); grad_eps: the gradients' machine epsilon; early: causes found before (an input written in
     place makes the check inconclusive); saturation: names saturated outputs given the estimate (toynet
-    networks); label(i): how entry i is called in messages ("W1[0, 2]").
+    networks); label(i): how entry i of theta is called in messages ("W1[0, 2]"). chosen: the entries of
+    theta checked (sorted; default all), grad then holds their gradients (k,) and ranges index into them;
+    scale: the size of theta that sets the largest step (default rms(theta)).
     """
+    chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
     starts, stops = [r[0] for r in ranges], [r[1] for r in ranges]
-    probes = probe_entries(grad, starts, stops)
+    probes = chosen[probe_entries(grad, starts, stops)]
     estimate = measure_noise(costs, theta, probes, cost)
-    scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
+    if scale is None:
+        scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
     if epsilon is not None:
         step = float(epsilon)
     elif method == "central":
@@ -108,15 +114,15 @@ def judge(
         from toynet.gradcheck.numerical import default_step
 
         step = default_step(theta, method, network=True)
-    numeric, crossed = entries(np.arange(theta.size), step)
-    steps = np.full(theta.size, step)
+    numeric, crossed = entries(chosen, step)
+    steps = np.full(grad.size, step)
 
     def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
         """The entries `indices` at factor times their own steps (grouped: a step is one call)."""
         values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
         for h in np.unique(steps[indices]):
             group = np.flatnonzero(steps[indices] == h)
-            values[group], flags[group] = entries(indices[group], float(h) * factor)
+            values[group], flags[group] = entries(chosen[indices[group]], float(h) * factor)
         return values, flags
 
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
@@ -158,8 +164,8 @@ def judge(
     causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
     if not failing and not inconclusive and difference > threshold:
         causes.append(numeric_cause(difference, threshold, allowed))
-    for found in (kinks_cause([label(int(i)) for i in np.flatnonzero(~bars.kept)]),
-                  zero_entries_cause([label(int(i)) for i in np.flatnonzero(bars.both_zero)])):
+    for found in (kinks_cause([label(int(chosen[i])) for i in np.flatnonzero(~bars.kept)]),
+                  zero_entries_cause([label(int(chosen[i])) for i in np.flatnonzero(bars.both_zero)])):
         if found is not None:
             causes.append(found)
     verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
@@ -216,3 +222,95 @@ def judge_network(cost_fn: Any, parameters: Any, gradients: Any, epsilon: float 
     return judge(costs, entries, ranges, layout.names, theta, grad, evaluator.cost, epsilon=epsilon, method=method,
                  threshold=threshold, grad_eps=_eps(low or np.float64), cost_dtype=evaluator.cost_dtype,
                  early=early, saturation=saturation, label=label)
+
+
+def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:
+    """costs(indices, offsets) of f(x) at point + offsets[j] e_i, each on a fresh copy of point (shape kept),
+    so a function that writes into its argument corrupts nothing; complex offsets go through the complex-safety
+    checks of the complex step."""
+    from toynet.gradcheck.numerical import describe, evaluate_complex, scalar_value
+
+    def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, None]:
+        values = np.empty((indices.size, offsets.size), dtype=offsets.dtype)
+        for row, i in enumerate(indices):
+            index = tuple(int(d) for d in np.unravel_index(int(i), point.shape))
+            for column, offset in enumerate(offsets):
+                work = point.astype(offsets.dtype)
+                work.reshape(-1)[i] += offset
+
+                def where(index: tuple[int, ...] = index, offset: Any = offset) -> str:
+                    return describe(index, offset)
+
+                if np.iscomplexobj(offsets):
+                    values[row, column] = evaluate_complex(f, work, where)
+                else:
+                    values[row, column] = scalar_value(f(work), where)
+        return values, None
+
+    return costs
+
+
+def entries_from(costs: Costs, method: str) -> Entries:
+    """The method's derivative at a step from `costs` (kink flags as the costs report them, else none)."""
+    from toynet.gradcheck.numerical import combine, perturbation_offsets
+
+    def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+        values, crossed = costs(indices, perturbation_offsets(step, method))
+        flags = np.zeros(indices.size, dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
+        return combine(np.asarray(values), step, method), flags
+
+    return entries
+
+
+def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndarray, epsilon: float | None = None,
+                method: str = "central", threshold: float = 2e-7, chosen: np.ndarray | None = None,
+                grad_eps: float = float(np.finfo(np.float64).eps)) -> Judgement:
+    """`judge` for f(x) -> float with x an array (float64, validated by the caller) and analytic its gradient
+    (same shape): every entry, or the sorted flat indices `chosen`. f is first run once through an `InputGuard`:
+    a function that writes into x is named (the check is then inconclusive), never masked."""
+    from toynet.gradcheck.causes import InputGuard
+    from toynet.gradcheck.numerical import scalar_value
+
+    point = np.array(x, dtype=np.float64)
+    guard = InputGuard(f)
+    value = guard(point)
+    cost = float(np.real(scalar_value(value, lambda: "x was not perturbed", complex_ok=True)))
+    early = [c for c in (guard.cause("f"),) if c is not None]
+    flat = np.asarray(analytic, dtype=np.float64).reshape(-1)
+    picked = np.arange(flat.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
+    costs = array_costs(f, point)
+    dtype = np.asarray(value).dtype
+
+    def label(i: int) -> str:
+        return f"x[{', '.join(str(int(d)) for d in np.unravel_index(i, point.shape))}]"
+
+    scale = float(np.sqrt(np.mean(point * point))) if point.size else 1.0
+    return judge(costs, entries_from(costs, method), [(0, picked.size)], ["x"], point.reshape(-1), flat[picked], cost,
+                 epsilon=epsilon, method=method, threshold=threshold, grad_eps=grad_eps,
+                 cost_dtype=dtype if dtype.kind == "f" else np.float64, early=early, label=label, chosen=picked,
+                 scale=scale)
+
+
+def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, directions: np.ndarray,
+                     cost: float, epsilon: float | None = None, threshold: float = 1e-6,
+                     grad_eps: float = float(np.finfo(np.float64).eps)) -> Judgement:
+    """`judge` of the directional derivatives: f(theta) -> float on the flat vector theta (n,), unit directions
+    (k, n); the 'entries' are the k directions, their analytic values directions @ grad. Central differences."""
+    from toynet.gradcheck.numerical import scalar_value
+
+    def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, None]:
+        values = np.empty((indices.size, offsets.size))
+        for row, d in enumerate(indices):
+            for column, offset in enumerate(offsets):
+                value = f(theta + offset * directions[d])
+                values[row, column] = scalar_value(value, _moved(float(offset), int(d)))
+        return values, None
+
+    scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
+    return judge(costs, entries_from(costs, "central"), [(0, directions.shape[0])], ["directions"],
+                 np.zeros(directions.shape[0]), directions @ grad, cost, epsilon=epsilon, method="central",
+                 threshold=threshold, grad_eps=grad_eps, label=lambda d: f"direction {d}", scale=scale)
+
+
+def _moved(offset: float, direction: int) -> Callable[[], str]:
+    return lambda: f"theta was moved by {offset:+.3g} along direction {direction}"
