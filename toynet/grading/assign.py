@@ -15,10 +15,11 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toynet.grading.gives import GivesError, build_student_toynet
 from toynet.grading.grade import Bundle, Question, SubmissionResult, grade_submission
 from toynet.grading.markers import (
     defined_names,
@@ -28,7 +29,7 @@ from toynet.grading.markers import (
     split_hidden,
     strip_solutions,
 )
-from toynet.grading.sandbox import DEFAULT_STUBS
+from toynet.grading.sandbox import Limits
 
 CONFIG_FILE = "config.json"
 
@@ -44,14 +45,50 @@ class BuiltAssignment:
     gradescope: Path | None
     solution: SubmissionResult
     stubbed: SubmissionResult
+    given: list[str] = field(default_factory=list)  # what of toynet the student may use, as config.json says
+    carried: list[str] = field(default_factory=list)  # toynet code the given objects need (reachable too)
+
+
+CONFIG_KEYS = {
+    "gives": "what of toynet the student's process may import, e.g. ['toynet.params:dictionary_to_vector']",
+    "points": "points per question, overriding the notebook's metadata",
+    "limits": f"per-submission limits: {', '.join(Limits.__dataclass_fields__)}",
+}
 
 
 def load_config(source: Path) -> dict[str, Any]:
-    """The entry for this notebook in the `config.json` beside it ({} when there is none)."""
+    """The entry for this notebook in the `config.json` beside it ({} when there is none), checked.
+
+    An unknown key (a typo, or the retired denylist `stubs`), an unknown limit or a limit that is not a
+    positive number is an AssignmentError naming it: a misspelt setting must never be ignored silently.
+    """
     path = source.parent / CONFIG_FILE
     if not path.exists():
         return {}
-    return dict(json.loads(path.read_text()).get(source.stem, {}))
+    try:
+        entry = json.loads(path.read_text()).get(source.stem, {})
+    except (ValueError, AttributeError) as error:
+        raise AssignmentError(f"{path}: not a JSON object of assignments ({error})") from None
+    if not isinstance(entry, dict):
+        raise AssignmentError(f"{path}: the entry {source.stem!r} must be an object")
+    for key in entry:
+        if key not in CONFIG_KEYS:
+            hint = "; toynet is now an allowlist: list what the student may use under 'gives'" if key == "stubs" else ""
+            raise AssignmentError(f"{path}: {source.stem}: unknown key {key!r}{hint} "
+                                  f"(known: {', '.join(f'{k} ({v})' for k, v in CONFIG_KEYS.items())})")
+    limits = entry.get("limits", {})
+    if not isinstance(limits, dict):
+        raise AssignmentError(f"{path}: {source.stem}: 'limits' must be an object")
+    for name, value in limits.items():
+        if name not in Limits.__dataclass_fields__:
+            raise AssignmentError(f"{path}: {source.stem}: unknown limit {name!r} "
+                                  f"(known: {', '.join(Limits.__dataclass_fields__)})")
+        if type(value) not in (int, float) or not value > 0:
+            raise AssignmentError(f"{path}: {source.stem}: limit {name!r} must be a positive number, got {value!r}")
+    points = entry.get("points", {})
+    if not isinstance(points, dict) or not all(type(v) in (int, float) and v >= 0 for v in points.values()):
+        raise AssignmentError(f"{path}: {source.stem}: 'points' must map question names to non-negative numbers")
+    return dict(entry)
 
 
 def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescope: bool = False) -> BuiltAssignment:
@@ -78,28 +115,37 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
                 cell.source = strip_solutions(cell.source)
     if not questions:
         raise AssignmentError(f"{source}: no question cells (metadata {{'toynet': {{'question': ...}}}})")
+    unknown = set(config.get("points", {})) - {q.name for q in questions}
+    if unknown:
+        raise AssignmentError(f"{source}: config.json gives points to unknown questions {sorted(unknown)}")
+    try:
+        toynet_copy = build_student_toynet(config.get("gives", []))
+    except GivesError as error:
+        raise AssignmentError(f"{source}: config.json: {error}") from None
     bundle = Bundle(
         name=source.stem,
         questions=questions,
         functions=defined_names(given),
-        stubs=list(config.get("stubs", DEFAULT_STUBS)),
+        gives=list(config.get("gives", [])),
         limits=dict(config.get("limits", {})),
     )
     student_path = out / "student" / f"{source.stem}.ipynb"
     student_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(student, student_path)
     bundle.save(out / "autograder")
-    solution = grade_submission(source, bundle, out / "autograder", protect=[out])
+    solution = grade_submission(source, bundle, out / "autograder", toynet_files=toynet_copy.files, protect=[out])
     lost = [q for q in solution.questions if q.score < q.max_score]
     if lost:
         details = "\n".join(f"- {q.name}: {q.feedback}" for q in lost)
         raise AssignmentError(f"{source}: the solution does not score full marks:\n{details}\n{solution.output}")
-    stubbed = grade_submission(student_path, bundle, out / "autograder", protect=[out])
+    stubbed = grade_submission(student_path, bundle, out / "autograder", toynet_files=toynet_copy.files,
+                               protect=[out])
     if stubbed.score > 0:
         passing = [q.name for q in stubbed.questions if q.score > 0]
         raise AssignmentError(f"{source}: the student copy earns points on {passing}: those tests cannot fail")
     zip_path = write_gradescope_zip(out, source.stem) if gradescope else None
-    return BuiltAssignment(student_path, out / "autograder", zip_path, solution, stubbed)
+    return BuiltAssignment(student_path, out / "autograder", zip_path, solution, stubbed,
+                           toynet_copy.given, toynet_copy.carried)
 
 
 SETUP_SH = """#!/usr/bin/env bash

@@ -2,7 +2,8 @@
 
 Started by `sandbox.StudentProcess` as `python -I -S child.py FD_IN FD_OUT` (inside `unshare` when the grader
 is root). It imports nothing from toynet's grader and never sees tests or expected values: it receives code
-cells, then requests {"call": "Linear.backward", "args": [...], "kwargs": {...}} and answers each with
+cells (run one top-level statement at a time, each announced, so the grader can stop and skip just the one
+that hangs), then requests {"call": "Linear.backward", "args": [...], "kwargs": {...}} and answers each with
 {"ok": true, "value": ...} or {"ok": false, "error": "..."}. Whatever the student's code does to this
 process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
@@ -14,16 +15,24 @@ mounts, set resource limits, drop to an unprivileged user.
 import json
 import os
 import sys
-from typing import Any
 
 
-def _read_line(fd):
-    chunks: list = []
-    while True:
-        byte = os.read(fd, 1)
-        if not byte or byte == b"\n":
-            return b"".join(chunks)
-        chunks.append(byte)
+class _Lines:
+    """Lines from a pipe, read in chunks (a byte at a time would cost a system call per byte)."""
+
+    def __init__(self, fd):
+        self.fd, self.buffer = fd, bytearray()
+
+    def read(self):
+        """The next line without its newline; b"" once the grader has closed the pipe."""
+        while (end := self.buffer.find(b"\n")) < 0:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
+        return line
 
 
 def _mount(*args):
@@ -107,9 +116,41 @@ def _short_traceback(error, limit=12):
     return text[-4000:]
 
 
+def _run_cell(number, source, skip, namespace, send, index):
+    """Run a cell one top-level statement at a time, as the grader asked; the first error ends the cell.
+
+    Each statement is announced first, so a statement that hangs or kills the process is stopped and skipped
+    on its own: the definitions before and after it in the same cell survive (Jupyter would lose them all).
+    """
+    import ast
+
+    filename = f"<cell {number}>"
+    try:
+        tree = ast.parse(_strip_magics(source), filename)
+    except BaseException as caught:  # SyntaxError, or a parser overwhelmed (MemoryError, RecursionError)
+        return _short_traceback(caught)
+    for statement, node in enumerate(tree.body):
+        if statement in skip:
+            continue
+        send({"event": "statement", "index": index, "statement": statement})
+        try:
+            exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), namespace)
+        except BaseException as caught:  # SystemExit and KeyboardInterrupt too: one cell must not end the run
+            return _short_traceback(caught)
+    return None
+
+
+def _resolve(namespace, name):
+    target = namespace[name.split(".")[0]]
+    for attribute in name.split(".")[1:]:
+        target = getattr(target, attribute)
+    return target
+
+
 def main():
     fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
-    config = json.loads(_read_line(fd_in))
+    lines = _Lines(fd_in)
+    config = json.loads(lines.read())
     sys.path[:0] = config["sys_path"]
     notes = _sandbox(config)
     import protocol  # the copy beside this file: stdlib + numpy only
@@ -122,31 +163,31 @@ def main():
 
     send({"event": "sandbox", "notes": notes, "uid": os.getuid()})
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    skip = set(config.get("skip", []))
-    for index, source in enumerate(config["cells"]):
-        if index in skip:
+    skip: dict = {}
+    for index, statement in config.get("skip", []):
+        skip.setdefault(index, set()).add(statement)
+    for index, (number, source) in enumerate(config["cells"]):
+        if -1 in skip.get(index, ()):
             continue
         send({"event": "start", "index": index})
-        error = None
+        error = _run_cell(number, source, skip.get(index, set()), namespace, send, index)
         try:
-            code = compile(_strip_magics(source), f"<cell {index + 1}>", "exec")
-            exec(code, namespace)
-        except BaseException as caught:  # SystemExit and KeyboardInterrupt too: one cell must not end the run
-            error = _short_traceback(caught)
-        send({"event": "cell", "index": index, "error": error})
+            send({"event": "cell", "index": index, "error": error})
+        except BaseException:  # the student's code broke json or the protocol module: a plain report
+            send({"event": "cell", "index": index, "error": "the cell's error could not be reported"})
     send({"event": "ready"})
     while True:
-        line = _read_line(fd_in)
+        line = lines.read()
         if not line:
             return
         request = protocol.loads(line)
-        target: Any
         try:
-            target = namespace[request["call"].split(".")[0]]
-            for attribute in request["call"].split(".")[1:]:
-                target = getattr(target, attribute)
+            target = _resolve(namespace, request["call"])
         except (KeyError, AttributeError):
             send({"ok": False, "error": f"NameError: {request['call']} is not defined in the notebook"})
+            continue
+        except BaseException as caught:  # a class whose attribute lookup raises something else
+            send({"ok": False, "error": _short_traceback(caught)})
             continue
         try:
             value = target(*request["args"], **request["kwargs"])
@@ -156,7 +197,7 @@ def main():
         try:
             send({"ok": True, "value": value})
         except BaseException as caught:
-            send({"ok": False, "error": f"{type(caught).__name__}: the answer could not be sent: {caught}"})
+            send({"ok": False, "error": f"{type(caught).__name__}: the answer could not be sent: {str(caught)[:300]}"})
 
 
 if __name__ == "__main__":

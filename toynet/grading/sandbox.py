@@ -1,9 +1,8 @@
 """Run one submission in its own unprivileged process, with limits, and talk to it in plain data.
 
 What the student process can see (the boundary this module draws):
-- a fresh working folder holding `child.py`, `protocol.py` and `lib/toynet`: a copy of toynet in which the
-  graded functions (and whole modules such as `toynet.exercises` and `toynet.gradcheck`) raise
-  NotImplementedError, so calling toynet's reference earns nothing; `toynet.grading` is left out;
+- a fresh working folder holding `child.py`, `protocol.py` and `lib/toynet`: the toynet the assignment gives
+  (`gives.student_toynet`: the given objects and what they need; every other name raises ImportError);
 - the Python standard library and the site-packages that hold numpy (no site hooks: `python -I -S`);
 - its own code cells, then the inputs of each call. Never tests, expected values or the grader's files.
 
@@ -16,9 +15,9 @@ resource limits still apply, but the process keeps the grader's user and network
 
 from __future__ import annotations
 
-import ast
 import functools
 import json
+import math
 import os
 import pwd
 import select
@@ -29,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ from toynet.grading import protocol
 HERE = Path(__file__).resolve().parent
 MAX_MESSAGE = 64 * 1024 * 1024  # one answer line; a bigger one is refused
 OUTPUT_KEPT = 16 * 1024  # bytes of the student's printed output kept for feedback (the rest is drained)
-DEFAULT_STUBS = ("toynet.exercises", "toynet.gradcheck")
 
 
 @dataclass(frozen=True)
@@ -72,19 +70,44 @@ class Limits:
 
 
 class SubmissionFault(Exception):
-    """The student process failed to answer: timeout, crash, exit, or an answer that is not plain data."""
+    """The student process failed to answer: timeout, crash, exit, or an answer that is not plain data.
+
+    `reason` is the grader's own wording of what happened; `detail` may quote student-controlled data and is
+    always truncated to DETAIL_CHARS. Neither is shown under a hidden test.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason, self.detail = reason, shorten(detail, DETAIL_CHARS)
+        super().__init__(f"{reason}: {self.detail}" if self.detail else reason)
 
 
 class RemoteError(Exception):
     """The student's code raised; `str(error)` is the student's traceback (may contain the call's inputs)."""
 
 
+DETAIL_CHARS = 300  # student-controlled text quoted inside a grader message
+TRACEBACK_CHARS = 2000  # a student's traceback or error message, as shown
+MAX_NOTES = 20
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters of `text` (its end, where a traceback says what went wrong)."""
+    return text if len(text) <= limit else f"[{len(text) - limit} characters cut]..." + text[-limit:]
+
+
 @dataclass
 class CellReport:
-    """How one code cell of the submission ran in the student process."""
+    """How one code cell of the submission ran: its number as the notebook shows it, and what went wrong."""
 
     index: int
     error: str | None = None
+    number: int = 0  # 1-based position among all the notebook's cells (0: not known, use index + 1)
+    stopped: list[str] = field(default_factory=list)  # statements stopped and skipped, with the reason
+
+    def describe(self) -> str | None:
+        """The feedback for this cell, or None when it ran cleanly."""
+        parts = [*self.stopped, *([f"raised:\n{self.error}"] if self.error else [])]
+        return f"cell {self.number or self.index + 1} " + "\n".join(parts) if parts else None
 
 
 @dataclass
@@ -111,65 +134,16 @@ def _can_isolate() -> bool:
         return False
 
 
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
 def _nobody() -> tuple[int, int]:
     try:
         entry = pwd.getpwnam("nobody")
         return entry.pw_uid, entry.pw_gid
     except KeyError:
         return 65534, 65534
-
-
-# ---------------------------------------------------------------- the student's build of toynet
-
-
-class _Stubber(ast.NodeTransformer):
-    """Replace the bodies of chosen functions (by qualified name, or all) with `raise NotImplementedError`."""
-
-    def __init__(self, module: str, targets: set[str], everything: bool) -> None:
-        self.module, self.targets, self.everything, self.stack = module, targets, everything, []  # type: ignore[var-annotated]
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
-        self.stack.append(node.name)
-        self.generic_visit(node)
-        self.stack.pop()
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
-        qualname = ".".join([*self.stack, node.name])
-        if self.everything or qualname in self.targets:
-            message = f"{self.module}.{qualname} is toynet's reference: while grading, write your own"
-            raise_node = ast.parse(f"raise NotImplementedError({message!r})").body[0]
-            node.body = [raise_node]
-        return node
-
-
-def student_toynet(stubs: Iterable[str] = DEFAULT_STUBS) -> dict[str, str]:
-    """The sources of toynet as the student process sees them: {relative path: source}.
-
-    stubs: "toynet.module" (every function in it, or in the package) or "toynet.module:Class.method".
-    """
-    import toynet
-
-    root = Path(toynet.__file__).resolve().parent
-    whole = {s for s in stubs if ":" not in s}
-    picked: dict[str, set[str]] = {}
-    for stub in stubs:
-        if ":" in stub:
-            module, qualname = stub.split(":", 1)
-            picked.setdefault(module, set()).add(qualname)
-    files = {}
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root.parent)
-        if relative.parts[1] == "grading" or "__pycache__" in relative.parts:
-            continue
-        module = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
-        everything = any(module == w or module.startswith(w + ".") for w in whole)
-        source = path.read_text()
-        if everything or module in picked:
-            tree = _Stubber(module, picked.get(module, set()), everything).visit(ast.parse(source))
-            source = ast.unparse(ast.fix_missing_locations(tree))
-        files[str(relative)] = source
-    return files
 
 
 # ---------------------------------------------------------------- the process
@@ -180,77 +154,131 @@ class StudentProcess:
 
     def __init__(
         self,
-        cells: Sequence[str],
+        cells: Sequence[str | tuple[int, str]],
         limits: Limits,
         toynet_files: dict[str, str],
         hide: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
-        self.cells, self.limits, self.toynet_files = list(cells), limits, toynet_files
+        # each cell as (its number in the notebook, its source); a bare source is numbered by position
+        self.cells = [(c[0], c[1]) if isinstance(c, tuple) else (n, c) for n, c in enumerate(cells, start=1)]
+        self.limits, self.toynet_files = limits, toynet_files
         self.hide = [str(Path(p).resolve()) for p in hide]
-        self.skip: set[int] = set()  # cells that hung or killed the process: left out on restart
+        self.skip: set[tuple[int, int]] = set()  # (cell, statement) that hung or killed the process (-1: the cell)
         self.output = bytearray()  # the first OUTPUT_KEPT bytes the student printed
         self.output_dropped = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.workdir: str | None = None
         self.startup = Startup()
         self.restarts = 0
+        self.deadline = math.inf  # monotonic time when the submission's wall clock runs out
 
     # -- lifecycle
 
-    def start(self) -> Startup:
-        """Run the cells (restarting past any cell that hangs or crashes the process); return their reports."""
+    def start(self, deadline: float | None = None) -> Startup:
+        """Run the cells (restarting past any statement that hangs or kills the process); return their reports.
+
+        `deadline` (time.monotonic()) bounds everything this process does from now on, restarts included.
+        Every message is checked: an event out of order or of the wrong shape is a SubmissionFault, which
+        costs the statement that was running (or, outside any cell, the whole start).
+        """
+        if deadline is not None:
+            self.deadline = deadline
         reports: dict[int, CellReport] = {}
         while True:
-            self._spawn()
             current: int | None = None
+            statement = -1
+            cell_started = time.monotonic()
             try:
+                self._spawn()
                 sandbox = self._receive(self.limits.cell_timeout)
-                self.startup.notes = list(sandbox.get("notes", []))
+                if sandbox.get("event") != "sandbox" or not isinstance(sandbox.get("notes"), list):
+                    raise SubmissionFault("the student process sent a malformed message", "expected the sandbox report")
+                self.startup.notes = [shorten(str(n), DETAIL_CHARS) for n in sandbox["notes"][:MAX_NOTES]]
+                last = -1
                 while True:
-                    event = self._receive(self.limits.cell_timeout)
-                    if event["event"] == "start":
-                        current = event["index"]
-                    elif event["event"] == "cell":
-                        reports[event["index"]] = CellReport(event["index"], event["error"])
+                    budget = self.limits.cell_timeout - (time.monotonic() - cell_started) if current is not None \
+                        else self.limits.cell_timeout
+                    event = self._receive(max(budget, 0.0))
+                    kind = event.get("event") if isinstance(event, dict) else None
+                    index: Any = event.get("index") if isinstance(event, dict) else None
+                    if kind == "start" and current is None and _is_int(index) and last < index < len(self.cells):
+                        current, statement, last, cell_started = index, -1, index, time.monotonic()
+                    elif kind == "statement" and index == current and _is_int(event.get("statement")) \
+                            and event["statement"] > statement:
+                        statement = event["statement"]
+                    elif kind == "cell" and index == current and (event.get("error") is None
+                                                                   or isinstance(event.get("error"), str)):
+                        report = reports.setdefault(index, CellReport(index, number=self.cells[index][0]))
+                        report.error = shorten(event["error"], TRACEBACK_CHARS) if event["error"] else None
                         current = None
-                    elif event["event"] == "ready":
+                    elif kind == "ready" and current is None:
                         break
+                    else:
+                        raise SubmissionFault("the student process sent a malformed message",
+                                              f"unexpected {shorten(repr(event), 80)}")
             except SubmissionFault as fault:
                 self.close()
-                if current is None or self.restarts >= len(self.cells):
-                    raise SubmissionFault(f"the notebook could not be started: {fault}") from None
-                reports[current] = CellReport(current, f"this cell was stopped and skipped: {fault}")
-                self.skip.add(current)
+                if time.monotonic() >= self.deadline:
+                    raise SubmissionFault(self._wall_clock_note(current, statement)) from None
+                if current is None or self.restarts >= self.limits_restarts:
+                    raise SubmissionFault("the notebook could not be started", str(fault)) from None
+                report = reports.setdefault(current, CellReport(current, number=self.cells[current][0]))
+                report.stopped.append(f"{self._where(current, statement)} was stopped and skipped: {fault}")
+                self.skip.add((current, statement))
                 self.restarts += 1
                 continue
             self.startup.cells = [reports[i] for i in sorted(reports)]
             return self.startup
 
+    @property
+    def limits_restarts(self) -> int:
+        """Restarts allowed past hanging or crashing statements (each reruns the cells before them)."""
+        return 2 * len(self.cells) + 2
+
+    def _where(self, index: int, statement: int) -> str:
+        """'the statement at line 3 (`while True:`)' or 'the cell', from the grader's own copy of the source."""
+        if statement < 0:
+            return "the cell"
+        import ast
+
+        try:
+            node = ast.parse(self.cells[index][1]).body[statement]
+            text = self.cells[index][1].split("\n")[node.lineno - 1].strip()
+            return f"the statement at line {node.lineno} (`{shorten(text, 60)}`)"
+        except (SyntaxError, IndexError, ValueError):
+            return f"statement {statement + 1}"
+
+    def _wall_clock_note(self, index: int | None, statement: int) -> str:
+        where = "" if index is None else f" while cell {self.cells[index][0]} ran ({self._where(index, statement)})"
+        return f"the wall-clock limit of {self.limits.wall_clock:g} s was reached{where}: stopped"
+
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], timeout: float) -> Any:
         """Call `name(*args, **kwargs)` in the student process; return the decoded plain-data answer.
 
         Raises RemoteError when the student's code raised, SubmissionFault when the process hung (it is
-        killed), died, or answered with something that is not plain data.
+        killed), died, or answered with something that is not a well-formed answer of plain data.
         """
+        timeout = min(timeout, self.deadline - time.monotonic())
+        if timeout <= 0:
+            raise SubmissionFault(f"the wall-clock limit of {self.limits.wall_clock:g} s was reached: stopped")
         if self.proc is None or self.proc.poll() is not None:
             self.close()
             self.start()
-        assert self.proc is not None and self._to_child is not None
+            timeout = min(timeout, self.deadline - time.monotonic())
         try:
-            os.write(self._to_child, protocol.dumps({"call": name, "args": list(args), "kwargs": dict(kwargs)}))
-        except OSError:
-            raise SubmissionFault(self._death_reason()) from None
-        try:
+            self._send(protocol.dumps({"call": name, "args": list(args), "kwargs": dict(kwargs)}), timeout)
             answer = self._receive(timeout)
         except SubmissionFault:
             self.close()
             raise
-        if not isinstance(answer, dict) or "ok" not in answer:
-            self.close()
-            raise SubmissionFault("the student process sent a malformed answer")
-        if not answer["ok"]:
-            raise RemoteError(str(answer.get("error")))
-        return answer.get("value")
+        ok = answer.get("ok") if isinstance(answer, dict) else None
+        if ok is True and set(answer) == {"ok", "value"}:
+            return answer["value"]
+        if ok is False and set(answer) == {"ok", "error"} and isinstance(answer["error"], str):
+            raise RemoteError(shorten(answer["error"], TRACEBACK_CHARS))
+        self.close()
+        raise SubmissionFault("the student process sent a malformed answer",
+                              f"expected {{ok, value}} or {{ok, error}}, got {shorten(repr(answer), 80)}")
 
     def printed_so_far(self, settle: float = 0.02, limit: float = 0.5) -> str:
         """The student's printed output read so far, once the drain has caught up (no new bytes for `settle` s)."""
@@ -305,7 +333,7 @@ class StudentProcess:
         config = {
             "sys_path": [str(work / "lib"), str(work), numpy_site],
             "workdir": str(work),
-            "cells": self.cells,
+            "cells": [[number, source] for number, source in self.cells],
             "skip": sorted(self.skip),
             "expose": [sys.base_prefix, numpy_site] if isolate else [],
             "hide": self.hide if isolate else [],
@@ -344,9 +372,10 @@ class StudentProcess:
         )
         os.close(to_child_r)
         os.close(from_child_w)
-        self._buffer = b""
+        self._buffer = bytearray()
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
-        os.write(self._to_child, json.dumps(config).encode() + b"\n")
+        os.set_blocking(self._to_child, False)
+        self._send(json.dumps(config).encode() + b"\n", max(self.limits.cell_timeout, 1.0))
 
     def _drain(self, proc: subprocess.Popen[bytes]) -> None:
         """Read everything the student prints so it never blocks; keep only the beginning."""
@@ -357,12 +386,38 @@ class StudentProcess:
             self.output_dropped += max(len(chunk) - max(room, 0), 0)
         proc.stdout.close()
 
-    def _receive(self, timeout: float) -> Any:
-        """The next message from the child, waiting at most `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
+    def _send(self, data: bytes, timeout: float) -> None:
+        """Write one request, waiting at most `timeout` s: a child that stops reading cannot block the grader."""
+        view, deadline = memoryview(data), time.monotonic() + timeout
+        while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                raise SubmissionFault(f"no answer within {timeout:g} s (the student process stopped reading)")
+            _, ready, _ = select.select([], [self._to_child], [], remaining)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(self._to_child, view[: 1 << 16]) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise SubmissionFault(self._death_reason()) from None
+
+    def _receive(self, timeout: float) -> Any:
+        """The next message from the child, waiting at most `timeout` seconds (and never past the deadline).
+
+        A line longer than protocol.MAX_LINE is refused as soon as that many bytes have arrived, before any
+        of it is parsed; parsing bounds the number of values (see protocol.loads).
+        """
+        timeout = max(min(timeout, self.deadline - time.monotonic()), 0.0)
+        deadline = time.monotonic() + timeout
+        while (end := self._buffer.find(b"\n")) < 0:
+            if len(self._buffer) > protocol.MAX_LINE:
+                raise SubmissionFault(f"an answer larger than {protocol.MAX_LINE >> 20} MB was refused")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if time.monotonic() >= self.deadline:
+                    raise SubmissionFault(f"the wall-clock limit of {self.limits.wall_clock:g} s was reached: stopped")
                 raise SubmissionFault(f"no answer within {timeout:g} s (infinite loop or too slow): stopped")
             ready, _, _ = select.select([self._from_child], [], [], remaining)
             if not ready:
@@ -371,13 +426,12 @@ class StudentProcess:
             if not chunk:
                 raise SubmissionFault(self._death_reason())
             self._buffer += chunk
-            if len(self._buffer) > MAX_MESSAGE:
-                raise SubmissionFault(f"an answer larger than {MAX_MESSAGE >> 20} MB was refused")
-        line, self._buffer = self._buffer.split(b"\n", 1)
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
         try:
             return protocol.loads(line)
         except protocol.ProtocolError as error:
-            raise SubmissionFault(f"the answer was not plain data: {error}") from None
+            raise SubmissionFault("the answer was not plain data", str(error)) from None
 
     def _death_reason(self) -> str:
         assert self.proc is not None
