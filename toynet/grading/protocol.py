@@ -22,7 +22,8 @@ DTYPES = frozenset(
 )
 MAX_DEPTH = 32  # nesting of lists, tuples and dicts
 MAX_DIMS = 32  # an array's number of dimensions (numpy's own limit is 64)
-MAX_ELEMENTS = 500_000  # numbers in one array, and JSON values in one message
+MAX_ELEMENTS = 500_000  # numbers in one array
+MAX_VALUES = 2 * MAX_ELEMENTS  # JSON values in one message (~40 MB once parsed, at worst)
 MAX_LINE = 8 << 20  # bytes in one message line: checked before a byte of it is parsed
 
 
@@ -116,24 +117,28 @@ def _decode_array(body: dict[str, Any]) -> np.ndarray:
 
 def dumps(value: Any) -> bytes:
     """One message: encoded JSON on one line (NaN and inf allowed: a wrong answer may hold them)."""
-    line = json.dumps(encode(value)).encode() + b"\n"
+    line = json.dumps(encode(value)).encode()
+    _check_size(line)
+    return line + b"\n"
+
+
+def _check_size(line: bytes) -> None:
+    """Refuse a line longer than MAX_LINE, or that may hold more than MAX_VALUES values, without parsing it.
+
+    Every JSON value but the first is preceded by one of `,` `[` `{` `:`, so their count bounds the values
+    (separators inside strings only make the bound looser): a line of a million tiny lists is refused
+    before a million lists are built.
+    """
     if len(line) > MAX_LINE:
-        raise ProtocolError(f"a message may take at most {MAX_LINE >> 20} MB, but this one takes {len(line) >> 20} MB")
-    return line
+        raise ProtocolError(f"a message may take at most {MAX_LINE >> 20} MB, but got {len(line) / 2**20:.1f} MB")
+    values = sum(line.count(separator) for separator in (b",", b"[", b"{", b":")) + 1
+    if values > MAX_VALUES:
+        raise ProtocolError(f"a message may hold at most {MAX_VALUES} values, but this one may hold {values}")
 
 
 def loads(line: bytes) -> Any:
-    """Parse one message line; ProtocolError if it is too large, not JSON or not plain data.
-
-    The size is bounded before parsing: at most MAX_LINE bytes, and at most MAX_ELEMENTS JSON values, counted
-    as an upper bound from the separators that precede every value (so a line of a million tiny lists is
-    refused before a million lists are built).
-    """
-    if len(line) > MAX_LINE:
-        raise ProtocolError(f"a message may take at most {MAX_LINE >> 20} MB, but got {len(line) >> 20} MB")
-    values = sum(line.count(separator) for separator in (b",", b"[", b"{", b":")) + 1
-    if values > MAX_ELEMENTS:
-        raise ProtocolError(f"a message may hold at most {MAX_ELEMENTS} values, but this one may hold {values}")
+    """Parse one message line; ProtocolError if it is too large (checked first), not JSON or not plain data."""
+    _check_size(line)
     try:
         raw = json.loads(line)
     except (ValueError, RecursionError) as error:
