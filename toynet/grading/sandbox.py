@@ -198,7 +198,7 @@ class StudentProcess:
                 while True:
                     budget = self.limits.cell_timeout - (time.monotonic() - cell_started) if current is not None \
                         else self.limits.cell_timeout
-                    event = self._receive(max(budget, 0.0))
+                    event = self._receive(max(budget, 0.0), stated=self.limits.cell_timeout)
                     kind = event.get("event") if isinstance(event, dict) else None
                     index: Any = event.get("index") if isinstance(event, dict) else None
                     if kind == "start" and current is None and _is_int(index) and last < index < len(self.cells):
@@ -403,8 +403,10 @@ class StudentProcess:
             except OSError:
                 raise SubmissionFault(self._death_reason()) from None
 
-    def _receive(self, timeout: float) -> Any:
+    def _receive(self, timeout: float, stated: float | None = None) -> Any:
         """The next message from the child, waiting at most `timeout` seconds (and never past the deadline).
+
+        `stated`: the limit to name if time runs out (a cell's whole limit, when `timeout` is what is left of it).
 
         A line longer than protocol.MAX_LINE is refused as soon as that many bytes have arrived, before any
         of it is parsed; parsing bounds the number of values (see protocol.loads).
@@ -418,7 +420,8 @@ class StudentProcess:
             if remaining <= 0:
                 if time.monotonic() >= self.deadline:
                     raise SubmissionFault(f"the wall-clock limit of {self.limits.wall_clock:g} s was reached: stopped")
-                raise SubmissionFault(f"no answer within {timeout:g} s (infinite loop or too slow): stopped")
+                waited = stated or timeout
+                raise SubmissionFault(f"no answer within {waited:.3g} s (infinite loop or too slow): stopped")
             ready, _, _ = select.select([self._from_child], [], [], remaining)
             if not ready:
                 continue
