@@ -46,6 +46,9 @@ def run_assign(args: argparse.Namespace) -> int:
         print(f"gradescope zip: {built.gradescope}")
     print(f"checked: solution {built.solution.score:g}/{built.solution.max_score:g}, "
           f"student copy {built.stubbed.score:g}/{built.stubbed.max_score:g}")
+    print(f"toynet given to students: {', '.join(built.given) or 'nothing'}")
+    if built.carried:
+        print(f"carried with it (reachable too): {', '.join(built.carried)}")
     return 0
 
 

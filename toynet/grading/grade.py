@@ -4,6 +4,11 @@ A question's test code (public part, then hidden part) is executed in this proce
 assignment defines bound to a `Remote` proxy: calling it sends the inputs to the student process and returns
 the decoded answer. So the checks, the expected values and the hidden tests never leave the grader, and a
 submission's monkeypatching, exits, loops or crashes cost only the questions they touch.
+
+Every public part runs before any hidden part, and what the cells printed or raised is read before the first
+call (a restart reruns them later, unseen): nothing the student's code saw during a hidden call can reach its
+feedback. A hidden part reports one fixed sentence. The wall clock bounds everything, restarts included, and
+`grade_submission` returns a result whatever the submission does.
 """
 
 from __future__ import annotations
