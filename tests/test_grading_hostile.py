@@ -266,3 +266,33 @@ def test_gradient_checking_gives_only_the_course_helpers(tmp_path: Path) -> None
     assert scores(zero_d) == GRADIENT_CHECKING
     assert scores(reference) == losing(GRADIENT_CHECKING, "gradient_check", "gradient_check_n")
     assert "toynet.gradcheck.gradient_check_n is not given" in feedback(reference, "gradient_check_n")
+
+
+def test_notebooks_that_are_not_what_they_seem_get_a_result_each(layers: Path, tmp_path: Path) -> None:
+    """Malformed notebooks cost their author, with a reason; the honest notebook in the batch is untouched.
+
+    Question metadata that is not a dict makes the test cells ordinary cells: they run in the student process
+    (where the grader's checks cannot be imported) and the grader's own tests still grade the functions.
+    """
+    honest = variant(ASSIGNMENTS / "layers.ipynb", tmp_path, "honest", None)
+    solution = json.loads(honest.read_text())
+    odd = {
+        "cells_not_a_list": {**solution, "cells": 5},
+        "source_not_text": {**solution, "cells": [{"cell_type": "code", "id": "c1", "source": 12, "metadata": {},
+                                                   "outputs": [], "execution_count": None}]},
+        "question_metadata_not_a_dict": {**solution, "cells": [
+            {**cell, "metadata": {"toynet": "x"}} if cell["cell_type"] == "code" else cell
+            for cell in solution["cells"]]},
+        "too_large": {**solution, "metadata": {"padding": "x" * (17 << 20)}},
+    }
+    paths = [honest]
+    for name, notebook in odd.items():
+        paths.append(tmp_path / f"{name}.ipynb")
+        paths[-1].write_text(json.dumps(notebook))
+    results = grade_many(paths, layers, jobs=2, progress=False, limits=LIMITS)
+    full = sum(LAYERS.values())
+    assert [r.score for r in results] == [full, 0, 0, full, 0]
+    for result in results[1:]:
+        assert result.output and all(q.feedback for q in result.questions)
+    assert "No module named 'toynet.grading'" in results[3].output
+    assert "at most 16 MB are graded" in results[-1].output
