@@ -180,7 +180,11 @@ def main():
         line = lines.read()
         if not line:
             return
-        request = protocol.loads(line)
+        try:
+            request = protocol.loads(line)
+        except protocol.ProtocolError as error:  # the grader's own limits: say so rather than die
+            send({"ok": False, "error": f"the grader's request was refused: {error}"})
+            continue
         try:
             target = _resolve(namespace, request["call"])
         except (KeyError, AttributeError):

@@ -191,7 +191,8 @@ class StudentProcess:
             try:
                 self._spawn()
                 sandbox = self._receive(self.limits.cell_timeout)
-                if sandbox.get("event") != "sandbox" or not isinstance(sandbox.get("notes"), list):
+                if not isinstance(sandbox, dict) or sandbox.get("event") != "sandbox" \
+                        or not isinstance(sandbox.get("notes"), list):
                     raise SubmissionFault("the student process sent a malformed message", "expected the sandbox report")
                 self.startup.notes = [shorten(str(n), DETAIL_CHARS) for n in sandbox["notes"][:MAX_NOTES]]
                 last = -1
