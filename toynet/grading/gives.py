@@ -214,7 +214,7 @@ def build_student_toynet(gives: Sequence[str]) -> StudentToynet:
     return StudentToynet(files, sorted(set(shown)), carried)
 
 
-def student_toynet(gives: Sequence[str]) -> dict[str, str]:
+def student_toynet(gives: Sequence[str] = ()) -> dict[str, str]:
     """The sources of toynet as the student process sees them: {relative path: source}."""
     return build_student_toynet(gives).files
 
