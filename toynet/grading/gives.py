@@ -13,6 +13,9 @@ in one process can hide a function's helpers from code that holds the function (
 names are reachable by a determined student: `carried` lists them, and the assignment builder checks that
 the student copy still scores zero. Every other toynet module exists only as a stub whose names raise an
 ImportError that says they are not given.
+
+Only plain top-level statements are carried (def, class, assignment, import): a name bound inside a
+module-level `if` or `try` is not, so a given object that needs one fails the build's solution check.
 """
 
 from __future__ import annotations
