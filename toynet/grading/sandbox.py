@@ -176,7 +176,7 @@ def exposed_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     return list(json.loads(data))
 
 
-def _kill_identity(uid: int, gid: int) -> None:
+def kill_identity(uid: int, gid: int) -> None:
     """Kill every process running as `uid` (a forked child takes that uid and signals -1: all of its own)."""
     for _ in range(3):  # a fork racing the first sweep is caught by the next (RLIMIT_NPROC bounds the race)
         pid = os.fork()
@@ -191,7 +191,7 @@ def _kill_identity(uid: int, gid: int) -> None:
         os.waitpid(pid, 0)
 
 
-def _remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
+def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
     """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
     for folder in folders:
         try:
@@ -433,8 +433,8 @@ class StudentProcess:
                     pass
             self.proc = None
         if self.identity is not None and self.mode == "permissions":
-            _kill_identity(*self.identity)  # daemons that left the process group, or called setsid()
-            _remove_files_of(self.identity[0])
+            kill_identity(*self.identity)  # daemons that left the process group, or called setsid()
+            remove_files_of(self.identity[0])
         self.identity = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
