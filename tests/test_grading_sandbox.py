@@ -33,6 +33,7 @@ from toynet.grading.sandbox import (
     StudentProcess,
     exposed_paths,
     kill_identity,
+    remove_files_of,
     student_identity,
     student_toynet,
 )
@@ -435,6 +436,20 @@ def test_without_namespaces_every_process_of_the_student_uid_is_killed() -> None
     assert student_processes(range(uid, uid + 1)) == []
     os.close(ready_r)
     os.close(ready_w)
+
+
+def test_without_namespaces_files_left_in_shared_temporary_folders_are_removed() -> None:
+    uid, gid = student_identity()
+    mine, theirs = Path(tempfile.mkdtemp(prefix="toynet-test-")), Path(tempfile.mkstemp(prefix="toynet-test-")[1])
+    try:
+        (mine / "inside").write_text("x")
+        for path in (mine, mine / "inside"):
+            os.chown(path, uid, gid)
+        remove_files_of(uid)
+        assert not mine.exists() and theirs.exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        theirs.unlink()
 
 
 def test_each_submission_gets_its_own_uid() -> None:

@@ -118,6 +118,7 @@ def _sandbox(config):
     import resource
 
     notes: list = []
+    libc = _libc()  # loaded now: after the switch of user the standard library may be out of reach
     home = config.get("home", config["workdir"])
     if config.get("root") is not None:
         home = _build_root(config["root"], config["workdir"], config.get("user"))
@@ -131,7 +132,7 @@ def _sandbox(config):
         os.setuid(user[0])
         if os.getuid() == 0 or os.geteuid() == 0 or os.getgid() == 0:
             raise SystemExit("could not drop root privileges")
-        _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.chdir(home)
     os.environ["HOME"] = home
     os.umask(0o077)

@@ -219,13 +219,13 @@ def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
     """
     mode = isolation()
     if mode == "namespaces":
-        return []
+        return [] if (failure := self_test()) is None else [failure]
     if mode == "none":
         return ["the grader is not root, so each submission would run as your own user and could read, change "
                 "or kill anything you can (run `toynet grade` as root on Linux)"]
     import toynet
 
-    problems = []
+    problems = [] if (failure := self_test()) is None else [failure]
     secret = [*private, Path(toynet.__file__).resolve().parent]
     problems += [f"{path} is readable by other users (chmod go-rwx it, or a folder above it)"
                  for path in exposed_paths(secret)]
@@ -233,6 +233,20 @@ def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
     unreadable = sorted(set(needed) - set(exposed_paths(needed)))
     problems += [f"{path} is not readable by other users: student code could not run" for path in unreadable]
     return problems
+
+
+def self_test() -> str | None:
+    """None if a trivial submission runs in this machine's sandbox; else why not (so no class scores 0 for it)."""
+    with StudentProcess(["def answer():\n    return 42"], Limits(), {}) as process:
+        try:
+            process.start()
+            if process.call("answer", [], {}, timeout=10) == 42:
+                return None
+            problem = "it answered wrongly"
+        except (SubmissionFault, RemoteError) as error:
+            problem = str(error)
+        printed = process.printed_so_far()[-1000:].strip()
+    return f"the sandbox cannot run a trivial submission here: {problem}" + (f"\n{printed}" if printed else "")
 
 
 _MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
@@ -331,7 +345,11 @@ def student_toynet(stubs: Iterable[str] = DEFAULT_STUBS) -> dict[str, str]:
 
 
 class StudentProcess:
-    """One submission's code running in a sandboxed child; `call` sends inputs and returns decoded answers."""
+    """One submission's code running in a sandboxed child; `call` sends inputs and returns decoded answers.
+
+    hide: grader paths the student must not see. None of them is in the student's root ("namespaces" mode);
+    in "permissions" mode `toynet grade` checks them with `exposed_paths` before grading starts.
+    """
 
     def __init__(
         self,
@@ -453,6 +471,7 @@ class StudentProcess:
         work = Path(self.workdir)
         shutil.copy(HERE / "child.py", work / "child.py")
         shutil.copy(HERE / "protocol.py", work / "protocol.py")
+        (work / "lib").mkdir()
         for relative, source in self.toynet_files.items():
             target = work / "lib" / relative
             target.parent.mkdir(parents=True, exist_ok=True)
