@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -227,7 +228,7 @@ def student_processes(uids: range) -> list[int]:
             except OSError:
                 continue
             uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
-            if uid in uids:
+            if uid in uids and "(zombie)" not in status:  # a zombie is dead, waiting for its parent to notice
                 found.append(int(entry))
     return found
 
@@ -436,6 +437,30 @@ def test_without_namespaces_every_process_of_the_student_uid_is_killed() -> None
     assert student_processes(range(uid, uid + 1)) == []
     os.close(ready_r)
     os.close(ready_w)
+
+
+GRADER_THAT_DIES = """
+import os, threading, time
+from toynet.grading.sandbox import Limits, StudentProcess, student_toynet
+cells = ["import os, time\\nif os.fork() == 0:\\n    os.setsid()\\n    time.sleep(120)\\nwhile True:\\n    pass"]
+process = StudentProcess(cells, Limits(cell_timeout=30), student_toynet())
+def die():
+    time.sleep(1.5)  # the cell loops, its daemon sleeps: now the grader dies without closing anything
+    print(process.identity[0], flush=True)
+    os._exit(0)
+threading.Thread(target=die).start()
+process.start()
+"""
+
+
+def test_a_submission_dies_with_its_grader() -> None:
+    """Even a grader killed mid-cell leaves nothing running: the namespace's init dies with it, and all with it."""
+    done = subprocess.run([sys.executable, "-c", GRADER_THAT_DIES], capture_output=True, text=True, timeout=60)
+    uid = int(done.stdout)
+    deadline = time.monotonic() + 3
+    while student_processes(range(uid, uid + 1)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert student_processes(range(uid, uid + 1)) == []
 
 
 def test_without_namespaces_files_left_in_shared_temporary_folders_are_removed() -> None:

@@ -33,6 +33,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
 )
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 217}
 
 
@@ -133,6 +134,9 @@ def _sandbox(config):
         if os.getuid() == 0 or os.geteuid() == 0 or os.getgid() == 0:
             raise SystemExit("could not drop root privileges")
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        # A change of user clears the parent-death signal `unshare --kill-child` set: set it again, so this
+        # process (the PID namespace's init: all the submission's processes with it) dies with the grader.
+        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     os.chdir(home)
     os.environ["HOME"] = home
     os.umask(0o077)

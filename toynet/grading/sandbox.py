@@ -521,6 +521,8 @@ class StudentProcess:
         command = [os.path.realpath(sys.executable), "-I", "-S", "-u", str(work / "child.py")]
         if self.mode == "namespaces":
             command = [*_UNSHARE, *command]
+        if shutil.which("setpriv") is not None:  # the grader dying (even by SIGKILL) kills the submission too
+            command = ["setpriv", "--pdeathsig", "KILL", *command]
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         command += [str(to_child_r), str(from_child_w)]
