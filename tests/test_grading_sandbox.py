@@ -489,3 +489,41 @@ def test_each_submission_gets_its_own_uid() -> None:
         one, two = first.call("who", [], {}, 5), second.call("who", [], {}, 5)
     assert one[0] != two[0] and one[0] in my_uids() and two[0] in my_uids() and one[0] == one[1]
     assert one[2] == two[2] == "/sandbox" and one[3] == two[3] == []
+
+
+FILLER = '''
+import errno, os
+def fill(folder):
+    """Write 8 MB files into `folder` until refused; (bytes written, the error's name)."""
+    total, n = 0, 0
+    block = b"x" * (1 << 20)
+    while total < 1 << 30:
+        try:
+            with open(f"{folder}/fill{n}", "wb") as handle:
+                for _ in range(8):
+                    handle.write(block)
+                    total += len(block)
+        except OSError as error:
+            return [total, errno.errorcode[error.errno]]
+        n += 1
+    return [total, "none"]
+
+def write_into(path):
+    try:
+        with open(path, "w") as handle:
+            handle.write("x")
+        return "written"
+    except OSError as error:
+        return errno.errorcode[error.errno]
+'''
+
+
+def test_scratch_space_is_private_bounded_and_the_rest_read_only() -> None:
+    with StudentProcess([FILLER], LIMITS, student_toynet()) as process:
+        process.start()
+        for folder in ("/tmp", "/dev/shm", "/sandbox"):
+            written, error = process.call("fill", [folder], {}, 30)
+            assert error == "ENOSPC" and written <= sandbox.SCRATCH_BYTES, (folder, written, error)
+        for path in ("/new-file", "/site/numpy/__init__.py", "/sandbox/lib/toynet/layers.py", "/sandbox/protocol.py",
+                     "/usr/lib/new-file", "/proc/sys/kernel/hostname"):
+            assert process.call("write_into", [path], {}, 5) in {"EROFS", "EACCES", "EPERM", "ENOENT"}, path
