@@ -78,9 +78,9 @@ def _build_root(root, work, user):
         if read_only:
             _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
-    def scratch(inside, mode, nodev=True):
-        flags = MS_NOSUID | (MS_NODEV if nodev else 0)
-        _mount(libc, "tmpfs", place(inside, True), "tmpfs", flags, f"mode={mode},uid={uid},gid={gid},size={size}")
+    def scratch(inside, mode):  # a private tmpfs the student owns, `size` bytes at most
+        options = f"mode={mode},uid={uid},gid={gid},size={size}"
+        _mount(libc, "tmpfs", place(inside, True), "tmpfs", MS_NOSUID | MS_NODEV, options)
 
     home = "/sandbox"
     scratch(home, "0700")
