@@ -150,34 +150,91 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
+# AUTOGRADER_ROOT (default /autograder) and TOYNET_SKIP_INSTALL (skip apt-get and pip: the caller provides
+# TOYNET_PYTHON with toynet installed) exist so that a test can run this script in a scratch root.
 set -euo pipefail
-apt-get install -y python3 python3-pip python3-venv util-linux
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install "/autograder/source/toynet-src[grading]"
-chmod 700 /autograder/source/autograder
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+if [ -z "${TOYNET_SKIP_INSTALL:-}" ]; then
+    apt-get update
+    apt-get install -y python3 python3-pip python3-venv util-linux
+    python3 -m venv "$ROOT/venv"
+    # A copy in site-packages (not editable), so the source below can go.
+    "$ROOT/venv/bin/pip" install --no-cache-dir "$ROOT/source/toynet-src[grading]"
+    # The installed reference is root's alone: student code runs under other uids and never needs it.
+    package=$("$ROOT/venv/bin/python" -I -c 'import os, toynet; print(os.path.dirname(toynet.__file__))')
+    chmod -R go-rwx "$package"
+fi
+rm -rf "$ROOT/source/toynet-src"
+chmod 700 "$ROOT/source"  # the bundle (tests and expected values): root only
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission, as root; the grader drops the student's code to `nobody`.
+# Gradescope runs this for every submission, as root. `toynet grade` runs the student's code in a sandbox
+# under its own unprivileged uid. Whatever happens, results/results.json is written (score 0 with the reason
+# when the upload is ambiguous or the grader fails). AUTOGRADER_ROOT and TOYNET_PYTHON: see setup.sh.
 set -uo pipefail
-mkdir -p /autograder/results
-submission=$(ls /autograder/submission/*.ipynb 2>/dev/null | head -n 1)
-/autograder/venv/bin/toynet grade "${submission:-/autograder/submission/missing.ipynb}" \\
-    --assignment /autograder/source/autograder --out /autograder/results/results.json --no-progress
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PY="${TOYNET_PYTHON:-$ROOT/venv/bin/python}"
+NAME="__ASSIGNMENT__"
+RESULTS="$ROOT/results/results.json"
+mkdir -p "$ROOT/results"
+chmod 700 "$ROOT/results" "$ROOT/submission"  # read by the grader, never by student code
+rm -f "$RESULTS"
+
+zero() {  # results.json with no points and $1 as the message the student sees
+    "$PY" -I -c 'import json, sys
+result = {"score": 0, "output": sys.argv[1], "stdout_visibility": "hidden", "tests": []}
+open(sys.argv[2], "w").write(json.dumps(result))' "$1" "$RESULTS" ||
+    printf '{"score": 0, "output": "The autograder failed: please tell your instructor.", "tests": []}\\n' > "$RESULTS"
+}
+
+mapfile -t named < <(find "$ROOT/submission" -type f -name "$NAME.ipynb" -not -path '*/.ipynb_checkpoints/*')
+mapfile -t all < <(find "$ROOT/submission" -type f -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*')
+if [ "${#named[@]}" -eq 1 ]; then
+    notebook="${named[0]}"
+elif [ "${#named[@]}" -eq 0 ] && [ "${#all[@]}" -eq 1 ]; then
+    notebook="${all[0]}"
+else
+    if [ "${#all[@]}" -eq 0 ]; then
+        zero "No notebook was found in your submission: upload $NAME.ipynb."
+    else
+        zero "Your submission holds ${#all[@]} notebooks: which to grade is unclear. Upload only $NAME.ipynb."
+    fi
+    echo "not graded: ${#named[@]} notebooks named $NAME.ipynb, ${#all[@]} in all"
+    exit 0
+fi
+
+cd "$ROOT"
+"$PY" -I -m toynet grade "$notebook" --assignment "$ROOT/source/autograder" --out "$RESULTS" --no-progress
+status=$?
+if [ ! -s "$RESULTS" ]; then
+    echo "toynet grade exited with status $status and wrote no results (its messages are above)"
+    zero "The autograder failed on this submission (its fault, not your code's): your instructor can see why."
+fi
+exit 0
 """
 
 
 def write_gradescope_zip(out: Path, name: str) -> Path:
-    """OUT/gradescope/<name>_autograder.zip: setup.sh, run_autograder, the bundle and toynet's source."""
+    """OUT/gradescope/<name>_autograder.zip (mode 0600): setup.sh, run_autograder, the bundle, toynet's source.
+
+    The zip holds the reference, so it is private to its owner; setup.sh installs toynet from it and removes it.
+    """
+    import re
+
     import toynet
 
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise AssignmentError(f"assignment name {name!r}: use letters, digits, '_', '.' and '-' only (it names files)")
     package = Path(toynet.__file__).resolve().parent
     project = package.parent
     zip_path = out / "gradescope" / f"{name}_autograder.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(zip_path.parent, 0o700)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        os.chmod(zip_path, 0o600)
         _add(archive, "setup.sh", SETUP_SH)
-        _add(archive, "run_autograder", RUN_AUTOGRADER)
+        _add(archive, "run_autograder", RUN_AUTOGRADER.replace("__ASSIGNMENT__", name))
         archive.write(out / "autograder" / "assignment.json", "autograder/assignment.json")
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import toynet
-from toynet.grading import checks
+from toynet.grading import checks, outputs
 from toynet.grading.gives import student_toynet
 from toynet.grading.markers import question_of, strip_magics
 from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
@@ -344,31 +344,31 @@ def _unique_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 
 def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[str]) -> list[Path]:
-    """One submission: `out` is its results.json. Several: `out` is a folder of <name>.json plus class.csv."""
+    """One submission: `out` is its results.json. Several: `out` is a folder of <name>.json plus class.csv.
+
+    Files are written by `outputs.write_text`: into folders no other user can change, never through a link.
+    """
     out = Path(out)
     if len(results) == 1 and out.suffix == ".json":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results[0].gradescope(), indent=1))
-        return [out]
-    out.mkdir(parents=True, exist_ok=True)
+        return [outputs.write_text(out, json.dumps(results[0].gradescope(), indent=1))]
+    folder = outputs.prepare_folder(out)
     written = []
     for result in results:
-        path = out / (result.submission.replace("/", "__").removesuffix(".ipynb") + ".json")
-        path.write_text(json.dumps(result.gradescope(), indent=1))
-        written.append(path)
-    written.append(write_csv(results, out / "class.csv"))
+        name = result.submission.replace("/", "__").removesuffix(".ipynb") + ".json"
+        written.append(outputs.write_text(folder / name, json.dumps(result.gradescope(), indent=1)))
+    written.append(write_csv(results, folder / "class.csv"))
     return written
 
 
 def write_csv(results: Sequence[SubmissionResult], path: Path) -> Path:
     """The class table: one row per submission, one column per question, then total and maximum."""
     names = [q.name for q in results[0].questions] if results else []
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", *names, "total", "max"])
-        for r in results:
-            writer.writerow([r.submission, *(f"{q.score:g}" for q in r.questions), f"{r.score:g}", f"{r.max_score:g}"])
-    return path
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["submission", *names, "total", "max"])
+    for r in results:
+        writer.writerow([r.submission, *(f"{q.score:g}" for q in r.questions), f"{r.score:g}", f"{r.max_score:g}"])
+    return outputs.write_text(path, table.getvalue())
 
 
 def summary_table(results: Sequence[SubmissionResult]) -> str:
