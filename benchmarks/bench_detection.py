@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import hard_cases
 from benchmarks.common import Section, have
 from benchmarks.models import Problem, buggy_gradients, course_plain_loop_check, make_problem, torch_wrapped
 from toynet.gradcheck import gradient_check_n
@@ -103,6 +104,96 @@ def measure(points: int = POINTS) -> dict[tuple[str, str, str], dict[str, Any]]:
 MISSES: list[str] = []  # the planted bugs toynet passed in the last measure(), with their block's share
 
 
+# ---------------------------------------------------------------------------------------------- the hard rows
+def toynet_hard(case: hard_cases.HardCase, gradients: dict[str, np.ndarray]) -> tuple[str, list[str], list[str]]:
+    """toynet's error-aware verdict ("passed", "failed" or "inconclusive"), the blamed blocks, the causes named."""
+    from toynet.gradcheck.aware import judge_network
+
+    found = judge_network(case.cost_fn, case.parameters, gradients)
+    return found.verdict, list(found.failing_blocks), [cause.kind for cause in found.causes]
+
+
+def course_hard(case: hard_cases.HardCase, gradients: dict[str, np.ndarray]) -> bool:
+    """The course's loop at epsilon 1e-7 on the case's cost: True when it says "works perfectly fine"."""
+    J, theta, grad = hard_cases.flat(case, gradients)
+    numeric = np.empty(theta.size)
+    for i in range(theta.size):
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += 1e-7
+        minus[i] -= 1e-7
+        numeric[i] = (J(plus) - J(minus)) / 2e-7
+    return float(np.linalg.norm(grad - numeric) / (np.linalg.norm(grad) + np.linalg.norm(numeric))) <= 2e-7
+
+
+def torch_hard(case: hard_cases.HardCase, gradients: dict[str, np.ndarray]) -> bool:
+    import torch
+
+    J, theta, grad = hard_cases.flat(case, gradients)
+    grad_vector = torch.from_numpy(grad.copy())
+
+    class Cost(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, t: Any) -> Any:
+            return torch.tensor(J(t.detach().numpy()), dtype=t.dtype)
+
+        @staticmethod
+        def backward(ctx: Any, grad_output: Any) -> Any:
+            return grad_output * grad_vector.to(grad_output.dtype)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        point = torch.from_numpy(theta.copy()).requires_grad_(True)
+        return bool(torch.autograd.gradcheck(Cost.apply, (point,), raise_exception=False))
+
+
+def scipy_hard(case: hard_cases.HardCase, gradients: dict[str, np.ndarray]) -> bool:
+    from scipy.optimize import check_grad
+
+    J, theta, grad = hard_cases.flat(case, gradients)
+    return float(check_grad(J, lambda x: grad, theta)) <= 2e-7 * float(np.linalg.norm(grad))
+
+
+def measure_hard(points: int = POINTS, peers: bool = True) -> dict[str, dict[str, Any]]:
+    """{row: {checker: (false-failure rate, detection rate), "toynet right block": rate, "toynet named": rate}}.
+
+    Each point: the row's case at a fresh network (shapes rotate), checked with its correct gradients and
+    with a 1% error planted in one block drawn at random. A checker flags a gradient when it does not pass
+    it; toynet's "right block" is failing_blocks == [the bug's block] (== [] on correct gradients); on the
+    random and in-place rows nothing can be judged, and "right block" means no block blamed, verdict
+    inconclusive and the cause named.
+    """
+    checkers: dict[str, Any] = {"course helper (eps 1e-7, 2e-7)": course_hard} if peers else {}
+    if peers and have("torch"):
+        checkers["torch gradcheck"] = torch_hard
+    if peers and have("scipy"):
+        checkers["scipy check_grad (2e-7 rel.)"] = scipy_hard
+    out: dict[str, dict[str, Any]] = {}
+    for row in hard_cases.ROWS:
+        counts = {name: [0, 0] for name in ["toynet", *checkers]}  # [flagged correct, flagged bug]
+        right = named = losing = 0
+        for point in range(points):
+            case = hard_cases.row_case(row, point)
+            block = list(case.parameters)[int(np.random.default_rng(point).integers(len(case.parameters)))]
+            buggy = hard_cases.planted(case.gradients, block, 0.01)
+            for column, gradients in enumerate((case.gradients, buggy)):
+                verdict, failing, causes = toynet_hard(case, gradients)
+                counts["toynet"][column] += verdict != "passed"
+                if column == 0 and case.loses_digits:
+                    losing += 1
+                    named += "saturated" in causes
+                if case.random or case.mutates:
+                    kind = "random" if case.random else "in-place"
+                    right += verdict == "inconclusive" and not failing and kind in causes
+                else:
+                    right += failing == ([block] if column else [])
+                for name, check in checkers.items():
+                    counts[name][column] += not check(case, gradients)
+        out[row] = {name: (flag[0] / points, flag[1] / points) for name, flag in counts.items()}
+        out[row]["toynet right block"] = right / (2 * points)
+        out[row]["toynet named saturation"] = named / losing if losing else None
+    return out
+
+
 def run(section: Section, quick: bool = False) -> None:
     points = 10 if quick else POINTS
     results = measure(points)
@@ -134,3 +225,34 @@ def run(section: Section, quick: bool = False) -> None:
     section.target("toynet 100% detection of planted bugs (both dtypes, worst bug)", f"{detection:.2f}",
                    detection == 1)
     section.target("toynet names the right block every time (worst row)", f"{blocks:.2f}", blocks == 1)
+    run_hard(section, points)
+
+
+def run_hard(section: Section, points: int) -> None:
+    """Issue 10's hard rows: where a check's own numerical error used to decide its verdict."""
+    results = measure_hard(points)
+    checkers = [k for k in next(iter(results.values())) if not k.startswith("toynet ")]
+    section.text(
+        f"**Hard cases** ({points} points per row; networks 6-7-4-1 ReLU, 4-5-3-1 tanh, 5-8-8-6-1 ReLU, 3-10-1 tanh, "
+        "8-6-6-6-6-1 ReLU in turn, m = 4; benchmarks/hard_cases.py): saturated outputs with a confidently wrong "
+        "label (min(A, 1 - A) as given), the cost in float32, J + 1e6, an L2 term, a fresh dropout mask per call "
+        "(random cost), a cost that writes into its argument. Each cell: false-failure rate on the correct "
+        "gradients / detection rate of a 1% error planted in one random block. toynet's 'right block': "
+        "failing_blocks is exactly the bug's block (and empty on correct gradients); on the random and in-place "
+        "rows, no block blamed, the check inconclusive and the cause named. Peers have no notion of a random or "
+        "self-modifying cost: any verdict they give there is a guess."
+    )
+    rows = []
+    for row, values in results.items():
+        cells = [f"{values[c][0]:.2f} / {values[c][1]:.2f}" for c in ["toynet", *checkers]]
+        named = values["toynet named saturation"]
+        rows.append([row, *cells, f"{values['toynet right block']:.2f}", "-" if named is None else f"{named:.2f}"])
+    section.table(["row", "toynet", *checkers, "toynet right block",
+                                                           "toynet names saturation (A near 1, label 0)"], rows)
+    judged = [v for r, v in results.items() if r not in ("dropout", "in-place")]
+    false_fail = max(v["toynet"][0] for v in judged)
+    right = min(v["toynet right block"] for v in results.values())
+    section.target("hard rows: toynet 0 false failures on correct gradients (worst row)", f"{false_fail:.2f}",
+                   false_fail == 0)
+    section.target("hard rows: toynet right block (or the random / in-place cause) every time (worst row)",
+                   f"{right:.2f}", right == 1)

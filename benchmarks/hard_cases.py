@@ -38,6 +38,7 @@ class HardCase:
     gradients: dict[str, np.ndarray]
     random: bool = False
     mutates: bool = False
+    loses_digits: bool = False  # saturated on the side where log(1 - A) loses digits (A near 1, label 0)
 
 
 def saturated(problem: Problem, closeness: float, rng: np.random.Generator) -> HardCase:
@@ -53,7 +54,8 @@ def saturated(problem: Problem, closeness: float, rng: np.random.Generator) -> H
     parameters[f"b{L}"] = parameters[f"b{L}"] + (target - Z_k)
     Y[0, k] = 0.0 if near_one else 1.0
     _, caches = net.forward(X, Y, parameters)
-    return HardCase(f"saturated {closeness:.0e}", net.cost_function(X, Y), parameters, net.backward(caches))
+    return HardCase(f"saturated {closeness:.0e}", net.cost_function(X, Y), parameters, net.backward(caches),
+                    loses_digits=near_one)
 
 
 def float32_cost(problem: Problem) -> HardCase:
@@ -133,3 +135,43 @@ def planted(gradients: dict[str, np.ndarray], block: str, error: float) -> dict[
 
 def _float64(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+
+
+# ---------------------------------------------------------------------------------------------- the rows
+SHAPES: list[tuple[list[int], str]] = [([6, 7, 4, 1], "relu"), ([4, 5, 3, 1], "tanh"), ([5, 8, 8, 6, 1], "relu"),
+                                       ([3, 10, 1], "tanh"), ([8, 6, 6, 6, 6, 1], "relu")]
+BATCH = 4
+
+
+def row_case(row: str, point: int) -> HardCase:
+    """The case of benchmark row `row` at point `point`: shapes rotate over SHAPES, seeds follow the point."""
+    from benchmarks.models import make_problem
+
+    sizes, hidden = SHAPES[point % len(SHAPES)]
+    problem = make_problem(sizes, m=BATCH, seed=1000 + point, hidden=hidden)
+    if row.startswith("saturated"):
+        return saturated(problem, float(row.split()[1]), np.random.default_rng(point))
+    builders: dict[str, Callable[[Problem], HardCase]] = {
+        "float32 cost": float32_cost, "J + 1e6": large_constant, "L2 0.7": l2,
+        "dropout": lambda p: dropout(p, seed=point), "in-place": in_place,
+    }
+    return builders[row](problem)
+
+
+ROWS = ["saturated 1e-6", "saturated 1e-8", "saturated 1e-10", "float32 cost", "J + 1e6", "L2 0.7", "dropout",
+        "in-place"]
+
+
+def flat(case: HardCase, gradients: dict[str, np.ndarray]) -> tuple[Callable[[np.ndarray], float], np.ndarray,
+                                                                     np.ndarray]:
+    """(J(theta) on flat float64 vectors, theta0, gradient vector) for the peers, in course order."""
+    from toynet.params import ParamLayout, gradients_to_vector, vector_to_dictionary
+
+    layout = ParamLayout.from_parameters(case.parameters)
+    theta = np.concatenate([np.asarray(case.parameters[name], dtype=np.float64).reshape(-1) for name in layout.names])
+    grad = gradients_to_vector(gradients, layout).reshape(-1).astype(np.float64)
+
+    def J(vector: np.ndarray) -> float:
+        return float(case.cost_fn(vector_to_dictionary(np.asarray(vector, dtype=np.float64).reshape(-1), layout)))
+
+    return J, theta, grad
