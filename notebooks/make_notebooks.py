@@ -131,7 +131,7 @@ def J_line(theta):
     return course.forward_propagation(x, theta)
 
 line = gradcheck.step_sweep(J_line, np.array([4.0]), np.array([2.0]))
-for h, d in zip(line.steps, line.differences):
+for h, d in zip(line.epsilons, line.differences):
     print(f"epsilon {h:.0e}   difference {d:.2e}")
 # a line: large steps are (nearly) exact, small steps lose digits to round-off
 assert line.differences[-1] > 1e-8 > line.differences[0]
@@ -149,8 +149,8 @@ def J_cubic(theta):
 sweep = gradcheck.step_sweep(J_cubic, np.array([4.0]), np.array([3 * 4.0**2 * x]))
 ax = plots.plot_step_sweep(sweep, threshold=1e-7)
 ax.set_title("J(theta) = theta^3 x at theta = 4: difference vs step")
-print(f"best step {sweep.best_step:.0e}, difference {sweep.best_difference:.1e}")
-assert 1e-7 <= sweep.best_step <= 1e-3 and sweep.best_difference < 1e-9
+print(f"best step {sweep.best_epsilon:.0e}, difference {sweep.best_difference:.1e}")
+assert 1e-7 <= sweep.best_epsilon <= 1e-3 and sweep.best_difference < 1e-9
 assert sweep.differences[0] > 1e3 * sweep.best_difference   # truncation at epsilon = 1e-1
 assert sweep.differences[-1] > 1e3 * sweep.best_difference  # round-off at epsilon = 1e-10
 """),
@@ -533,7 +533,7 @@ def cost_fn(params):
 
 def at(sweep, h):
     # the sweep's difference at the step nearest to h
-    return sweep.differences[np.argmin(np.abs(np.log10(sweep.steps / h)))]
+    return sweep.differences[np.argmin(np.abs(np.log10(sweep.epsilons / h)))]
 """),
     md(r"""
 ## 1. float32: round-off is a billion times larger
@@ -555,8 +555,8 @@ def f32(x):
 sweep64 = gradcheck.step_sweep(f64, x0, exact)
 sweep32 = gradcheck.step_sweep(f32, x0, exact)
 at_course_step = at(sweep32, 1e-7)
-print(f"float64 best {sweep64.best_difference:.1e} at {sweep64.best_step:.0e}")
-print(f"float32 best {sweep32.best_difference:.1e} at {sweep32.best_step:.0e}; at 1e-7: {at_course_step:.1e}")
+print(f"float64 best {sweep64.best_difference:.1e} at {sweep64.best_epsilon:.0e}")
+print(f"float32 best {sweep32.best_difference:.1e} at {sweep32.best_epsilon:.0e}; at 1e-7: {at_course_step:.1e}")
 assert sweep64.best_difference < 1e-9
 assert sweep32.best_difference > 1e-6   # float32 cannot do better
 assert at_course_step > 1e-2            # and the course's step is hopeless in float32

@@ -3,9 +3,7 @@
 The gradient check perturbs one number at a time, so it needs every parameter in a single column vector.
 The order is the course's `dictionary_to_vector` order: layer by layer, `W` before `b`, each block
 row-major. For a 4-5-3-1 network that is W1 (20 entries), b1 (5), W2 (15), b2 (3), W3 (3), b3 (1): 47.
-
-A `ParamLayout` records that order once (block names, shapes, where each block starts and stops in theta),
-so the inverse needs no hard-coded shapes and the gradient vector is built in exactly the same order.
+A `ParamLayout` records that order once (block names, shapes, each block's slice of theta).
 """
 
 from __future__ import annotations
@@ -13,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 
-from toynet._validate import as_array
+from toynet._validate import as_array, check_finite
 
 _BLOCK_NAME = re.compile(r"^([Wb])([1-9][0-9]*)$")
 
@@ -50,13 +48,8 @@ class ParamLayout:
         layers = sorted({_course_order_key(name)[0] for name in names})
         expected = [f"{kind}{layer}" for layer in range(1, len(layers) + 1) for kind in "Wb"]
         if names != expected:
-            missing = [name for name in expected if name not in names]
-            extra = [name for name in names if name not in expected]
-            raise ValueError(
-                f"parameters must hold exactly the blocks {_listed(expected)}, but got {_listed(names)}"
-                + (f"; missing {_listed(missing)}" if missing else "")
-                + (f"; unexpected {_listed(extra)}" if extra else "")
-            )
+            raise ValueError(f"parameters must hold exactly the blocks {_listed(expected)}, but got {_listed(names)}"
+                             + _missing_and_extra(expected, names))
         blocks, start = [], 0
         for name in names:
             shape = tuple(int(d) for d in shapes[name])
@@ -70,7 +63,7 @@ class ParamLayout:
         """Build the layout of a parameters dict {"W1": array, "b1": array, ...} (any key order)."""
         if not isinstance(parameters, Mapping):
             raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
-        return cls.from_shapes({name: np.shape(value) for name, value in parameters.items()})
+        return _layout_of(tuple((name, np.shape(value)) for name, value in parameters.items()))
 
     @classmethod
     def from_layer_sizes(cls, layer_sizes: list[int]) -> ParamLayout:
@@ -94,10 +87,9 @@ class ParamLayout:
         return len(self.blocks) // 2
 
     def __getitem__(self, name: str) -> Block:
-        for block in self.blocks:
-            if block.name == name:
-                return block
-        raise KeyError(f"no block named {name!r}; the blocks are {_listed(self.names)}")
+        if name not in self.names:
+            raise KeyError(f"no block named {name!r}; the blocks are {_listed(self.names)}")
+        return self.blocks[self.names.index(name)]
 
     @cached_property
     def keys(self) -> list[str]:
@@ -120,24 +112,34 @@ class ParamLayout:
             raise ValueError(f"{name} must have shape ({self.size}, 1) or ({self.size},), but got {theta.shape}")
         return theta.reshape(-1)
 
-    def check_blocks(self, arrays: Mapping[str, Any], prefix: str = "", what: str = "parameters") -> None:
-        """Raise unless `arrays` holds exactly this layout's blocks (named prefix + name) with these shapes."""
-        wanted = {prefix + block.name for block in self.blocks}
-        present = {key for key in arrays if _BLOCK_NAME.match(key[len(prefix) :]) and key.startswith(prefix)}
-        if present != wanted:
-            missing, extra = sorted(wanted - present), sorted(present - wanted)
-            raise ValueError(
-                f"{what} must hold exactly {_listed(sorted(wanted, key=lambda k: _course_order_key(k[len(prefix):])))}"
-                + (f"; missing {_listed(missing)}" if missing else "")
-                + (f"; unexpected {_listed(extra)}" if extra else "")
-            )
+    def split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """theta: (n,) already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
+        return {b.name: theta[b.start : b.stop].reshape(b.shape).copy() for b in self.blocks}
+
+    def read(self, arrays: Mapping[str, Any], prefix: str = "", what: str = "parameters") -> list[np.ndarray]:
+        """The blocks of `arrays` (keys prefix + name: "W1" or "dW1") in course order, checked once.
+
+        Raises unless `arrays` is a dict holding exactly this layout's blocks, with these shapes, numeric and
+        finite (complex values, the complex step's, are not checked for finiteness). Other keys (dZ1, dA2 in a
+        gradients dict) are ignored. The arrays are returned as they are (ints as float64), never copied.
+        """
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
+        present = _blocks_in(arrays, prefix)
+        if len(present) != len(self.blocks) or any(prefix + name not in present for name in self.names):
+            wanted = [prefix + name for name in self.names]
+            raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
+        blocks = []
         for block in self.blocks:
-            shape = np.shape(arrays[prefix + block.name])
-            if shape != block.shape:
-                raise ValueError(
-                    f"{what}[{prefix + block.name!r}] must have shape {block.shape} (the shape of {block.name}), "
-                    f"but got {shape}"
-                )
+            key = prefix + block.name
+            array = as_array(f"{what}[{key!r}]", arrays[key])
+            if array.shape != block.shape:
+                raise ValueError(f"{what}[{key!r}] must have shape {block.shape} (the shape of {block.name}), "
+                                 f"but got {array.shape}")
+            if not np.iscomplexobj(array):
+                check_finite(f"{what}[{key!r}]", array)
+            blocks.append(array)
+        return blocks
 
 
 def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
@@ -147,9 +149,7 @@ def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarr
     Returns a new array; `parameters` is not modified.
     """
     layout = ParamLayout.from_parameters(parameters)
-    pieces = [as_array(f"parameters[{name!r}]", parameters[name]).reshape(-1) for name in layout.names]
-    theta = np.concatenate(pieces).reshape(-1, 1) if pieces else np.zeros((0, 1))
-    return theta, list(layout.keys)
+    return _column(layout.read(parameters)), list(layout.keys)
 
 
 def vector_to_dictionary(
@@ -161,19 +161,7 @@ def vector_to_dictionary(
     Every returned block is a fresh array, so writing into it never touches theta.
     """
     layout = _as_layout(layout)
-    flat = layout.check_theta(theta)
-    return {b.name: flat[b.start : b.stop].reshape(b.shape).copy() for b in layout.blocks}
-
-
-def stack_to_dictionary(thetas: np.ndarray, layout: ParamLayout) -> dict[str, np.ndarray]:
-    """Unflatten a stack of k parameter vectors, thetas: (k, n), into blocks of shape (k, *block.shape).
-
-    The blocks are views into `thetas` (no copy: the gradient checker builds thousands of these).
-    """
-    if thetas.ndim != 2 or thetas.shape[1] != layout.size:
-        raise ValueError(f"thetas must have shape (k, {layout.size}), but got {thetas.shape}")
-    k = thetas.shape[0]
-    return {b.name: thetas[:, b.start : b.stop].reshape((k, *b.shape)) for b in layout.blocks}
+    return layout.split(layout.check_theta(theta))
 
 
 def gradients_to_vector(
@@ -184,16 +172,22 @@ def gradients_to_vector(
     Other keys (dZ1, dA2, ...) are ignored, and the keys may come in any order. With `layout` (a
     `ParamLayout` or the parameters dict), the gradient blocks must match the parameter blocks exactly.
     """
-    if not isinstance(gradients, Mapping):
-        raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
-    grad_blocks = {key[1:]: value for key, value in gradients.items() if _BLOCK_NAME.match(key[1:]) and key[0] == "d"}
     if layout is None:
-        layout = ParamLayout.from_parameters(grad_blocks)
-    else:
-        layout = _as_layout(layout)
-        layout.check_blocks(gradients, prefix="d", what="gradients")
-    pieces = [as_array(f"gradients['d{name}']", grad_blocks[name]).reshape(-1) for name in layout.names]
-    return np.concatenate(pieces).reshape(-1, 1) if pieces else np.zeros((0, 1))
+        if not isinstance(gradients, Mapping):
+            raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
+        layout = ParamLayout.from_parameters({key[1:]: value for key, value in _blocks_in(gradients, "d").items()})
+    return _column(_as_layout(layout).read(gradients, prefix="d", what="gradients"))
+
+
+def _blocks_in(arrays: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries of `arrays` named prefix + a block name (W1, b1, ...): the one rule for which keys count."""
+    return {key: value for key, value in arrays.items()
+            if isinstance(key, str) and key.startswith(prefix) and _BLOCK_NAME.match(key[len(prefix):])}
+
+
+def _column(blocks: list[np.ndarray]) -> np.ndarray:
+    """The blocks flattened row-major and joined into one fresh (n, 1) column."""
+    return np.concatenate([block.reshape(-1) for block in blocks]).reshape(-1, 1) if blocks else np.zeros((0, 1))
 
 
 def _as_layout(layout: ParamLayout | Mapping[str, np.ndarray]) -> ParamLayout:
@@ -204,6 +198,12 @@ def _as_layout(layout: ParamLayout | Mapping[str, np.ndarray]) -> ParamLayout:
     raise TypeError(f"layout must be a ParamLayout or a parameters dict, but got {type(layout).__name__}")
 
 
+@lru_cache(maxsize=64)
+def _layout_of(shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> ParamLayout:
+    """The layout of these (name, shape) pairs, built once (a check of a small network takes ~0.2 ms)."""
+    return ParamLayout.from_shapes(dict(shapes))
+
+
 def _course_order_key(name: str) -> tuple[int, int]:
     match = _BLOCK_NAME.match(name)
     if match is None:
@@ -211,5 +211,11 @@ def _course_order_key(name: str) -> tuple[int, int]:
     return int(match.group(2)), "Wb".index(match.group(1))
 
 
+def _missing_and_extra(wanted: list[str], present: list[str]) -> str:
+    """'; missing [b2]; unexpected [dW4]' (the parts that apply) for an error message."""
+    missing, extra = [k for k in wanted if k not in present], sorted(set(present) - set(wanted))
+    return (f"; missing {_listed(missing)}" if missing else "") + (f"; unexpected {_listed(extra)}" if extra else "")
+
+
 def _listed(names: list[str]) -> str:
-    return "[" + ", ".join(names) + "]" if names else "[]"
+    return f"[{', '.join(names)}]"

@@ -70,7 +70,7 @@ def backward_propagation(x: float, theta: float) -> float:
 def gradient_check(x: float, theta: float, epsilon: float = COURSE_EPSILON, print_msg: bool = False) -> float:
     """Formula 2 between backward_propagation(x, theta) and the central difference of J with step epsilon."""
     gradapprox = gradcheck.numerical_gradient(
-        lambda t: forward_propagation(x, float(t)), np.array(theta, dtype=np.float64), h=epsilon
+        lambda t: forward_propagation(x, float(t)), np.array(theta, dtype=np.float64), epsilon=epsilon
     )
     grad = backward_propagation(x, theta)
     difference = gradcheck.relative_difference(np.array(grad, dtype=np.float64), gradapprox)
@@ -136,7 +136,7 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray, parameters: Mapping[str,
     Z3, _ = Linear.forward(A2, W3, b3)
     A3, _ = Sigmoid.forward(Z3)
     cost, _ = LogisticCost.forward(A3, Y)
-    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)  # type: ignore[return-value]
+    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
 
 
 def backward_propagation_n_fixed(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
@@ -192,7 +192,7 @@ def gradient_check_n(
     parameters: W1 .. b3 (any sizes of this architecture); gradients: what backward_propagation_n returns
     (the dZ/dA keys are ignored); X: (n_x, m); Y: (m,) or (1, m). Neither dict is modified.
     epsilon: the course's 1e-7 by default; None uses toynet's default step for a network cost
-    (gradcheck.default_step(theta, network=True), as gradient_check_n_report does).
+    (gradcheck.default_epsilon(theta, network=True), as gradient_check_n_report does).
     """
     layout = ParamLayout.from_parameters(parameters)  # block shapes come from `parameters`, none hard-coded
     parameters_values, _ = dictionary_to_vector(parameters)
@@ -202,8 +202,8 @@ def gradient_check_n(
         return forward_propagation_n(X, Y, vector_to_dictionary(theta, layout))[0]
 
     if epsilon is None:
-        epsilon = gradcheck.default_step(parameters_values, network=True)
-    gradapprox = gradcheck.numerical_gradient(J, parameters_values, h=epsilon)  # one +eps and one -eps per entry
+        epsilon = gradcheck.default_epsilon(parameters_values, network=True)
+    gradapprox = gradcheck.numerical_gradient(J, parameters_values, epsilon=epsilon)  # one +eps and one -eps per entry
     difference = gradcheck.relative_difference(grad, gradapprox)
     if print_msg:
         print(course_message(difference))

@@ -23,6 +23,12 @@ def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a_flat - b_flat)) / denominator
 
 
+def directional_errors(numeric: np.ndarray, analytic: np.ndarray) -> np.ndarray:
+    """Formula 2 of each pair of numbers: |n_i - a_i| / (|n_i| + |a_i|), 0 where both are 0.  (k,), (k,) -> (k,)."""
+    sums = np.abs(numeric) + np.abs(analytic)
+    return np.where(sums > 0, np.abs(numeric - analytic) / np.where(sums > 0, sums, 1.0), 0.0)
+
+
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     """cs231n's max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|); 0.0 for empty arrays."""
     a_flat, b_flat = _paired("a", a, "b", b)

@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from toynet._validate import as_array
-from toynet.losses import LogisticCost, logistic_costs
+from toynet.losses import LogisticCost, row_costs
 from toynet.network import Network
 from toynet.params import ParamLayout
 
@@ -46,7 +46,7 @@ class Perturbations:
             self.A.append(activation.forward(self.Z[-1])[0])
         self.Y = _labels(Y, self.A[-1])  # checked once: every stack reuses it (and 1 - Y)
         self.not_Y = 1 - self.Y
-        self.cost = float(self.stack_costs(self.A[-1][None])[0])
+        self.cost = float(self.output_costs(self.A[-1])[0])
         if not np.isfinite(self.cost):
             raise FloatingPointError(f"the cost at the given parameters is {self.cost}: check their scale")
         self.detects_kinks = network.hidden == "relu"
@@ -132,7 +132,7 @@ class Perturbations:
             crossed = (positive != positive[:, :1]).any(axis=(1, 2))  # a sign differs between two offsets
         else:
             crossed = np.zeros(k, dtype=bool)
-        return self.stack_costs(A).reshape(k, D), crossed
+        return self.output_costs(A.reshape(k * D, -1)).reshape(k, D), crossed
 
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
@@ -165,15 +165,15 @@ class Perturbations:
                 if above < L:
                     W, b = self.W[above], self.b[above]
                     Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
-        return self.stack_costs(A[0][:, None, :]).reshape(k, D), crossed  # A: (1, k D, m) -> (k D, 1, m)
+        return self.output_costs(A[0]).reshape(k, D), crossed  # A: (1, k D, m): one output row per copy
 
-    def stack_costs(self, A: np.ndarray) -> np.ndarray:
-        """LogisticCost.forward's costs of a stack of outputs A: (s, 1, m) -> (s,), with Y checked once in __init__.
+    def output_costs(self, A: np.ndarray) -> np.ndarray:
+        """LogisticCost.forward's cost of each row of A: (s, m) -> (s,) (losses.row_costs), Y checked once in __init__.
 
-        A check evaluates a stack per chunk, and re-checking Y and A every time cost more than the sums
+        A check costs many outputs per chunk, and re-checking Y and A every time cost more than the sums
         (NaN or inf costs are still caught: the gradient checker looks at every value it gets).
         """
-        return logistic_costs(A, self.Y, self.not_Y)
+        return row_costs(A, self.Y, self.not_Y)
 
 
 class EntryPlan:
