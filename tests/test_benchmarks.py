@@ -2,7 +2,7 @@
 
 Quick, tiny sizes, no timing asserts. Peer sides (PyTorch, SciPy, numdifftools: the `bench` extra, which
 `make test` installs) import their peer outright: a missing peer fails the run instead of skipping it.
-Expected values come from REFERENCE.md, a peer library, or an independent formula (tests/_reference.py).
+Expected values come from docs/REFERENCE.md, a peer library, or an independent formula (tests/_reference.py).
 """
 
 from __future__ import annotations

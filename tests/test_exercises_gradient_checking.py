@@ -1,6 +1,6 @@
-"""The course's gradient-checking assignment: the numbers of REFERENCE.md, on any 3-layer shape.
+"""The course's gradient-checking assignment: the numbers of docs/REFERENCE.md, on any 3-layer shape.
 
-Expected values come from REFERENCE.md, from the course's code typed out again below (plain numpy, not
+Expected values come from docs/REFERENCE.md, from the course's code typed out again below (plain numpy, not
 toynet), or from an independent five-point difference.
 """
 
@@ -59,8 +59,12 @@ def formula_2(a, b):
 
 
 @pytest.fixture
-def case():
-    return gc.gradient_check_n_test_case()
+def case(course_case):
+    """The exercise's own test case, checked against the shared course_case fixture (same order: X, Y, parameters)."""
+    X, Y, parameters = gc.gradient_check_n_test_case()
+    assert np.array_equal(X, course_case.X) and np.array_equal(Y, course_case.Y)
+    assert all(np.array_equal(parameters[name], value) for name, value in course_case.parameters.items())
+    return X, Y, parameters
 
 
 # ------------------------------------------------------------------------------------------------- 1-D
@@ -195,10 +199,10 @@ def test_corrected_backward_passes_at_the_course_step_and_better_at_the_default(
     _, cache = gc.forward_propagation_n(X, Y, parameters)
     gradients = gc.backward_propagation_n_fixed(X, Y, cache)
     at_course_step = gc.gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=True)
-    assert 1e-8 < at_course_step < 2e-7  # REFERENCE.md: about 1.19e-7, above the course's first threshold
+    assert 1e-8 < at_course_step < 2e-7  # docs/REFERENCE.md: about 1.19e-7, above the course's first threshold
     assert capsys.readouterr().out.startswith("Your backward propagation works perfectly fine! difference = ")
     assert gc.gradient_check_n(parameters, gradients, X, Y, epsilon=None) <= 1e-9
-    # REFERENCE.md: epsilon 1e-4 -> 1.9e-10, 1e-5 -> 9.3e-10, 1e-6 -> 8.3e-9
+    # docs/REFERENCE.md: epsilon 1e-4 -> 1.9e-10, 1e-5 -> 9.3e-10, 1e-6 -> 8.3e-9
     for epsilon, expected in [(1e-4, 1.9e-10), (1e-5, 9.3e-10), (1e-6, 8.3e-9)]:
         assert gc.gradient_check_n(parameters, gradients, X, Y, epsilon=epsilon) == pytest.approx(expected, rel=0.1)
 

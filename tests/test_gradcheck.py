@@ -1,9 +1,10 @@
-"""toynet.gradcheck: expected numbers come from REFERENCE.md, closed-form derivatives or an independent loop."""
+"""toynet.gradcheck: expected numbers come from docs/REFERENCE.md, closed-form derivatives or an independent loop."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _reference import course_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -26,20 +27,12 @@ from toynet.gradcheck import (
 )
 from toynet.layers import Linear
 
-# ---------------------------------------------------------------- the course's N-D test case (REFERENCE.md)
-
-
-def course_case() -> tuple[Network, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    np.random.seed(1)
-    X = np.random.randn(4, 3)
-    parameters = {}
-    for name, shape in (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)), ("b3", (1, 1))):
-        parameters[name] = np.random.randn(*shape)
-    return Network([4, 5, 3, 1]), parameters, X, np.array([1, 1, 0])
+# ---------------------------------------------------------------- the course's N-D test case (docs/REFERENCE.md)
 
 
 def correct_and_buggy() -> tuple[object, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    net, parameters, X, Y = course_case()
+    X, Y, parameters = course_case()
+    net = Network([4, 5, 3, 1])
     _, caches = net.forward(X, Y, parameters)
     grads = net.backward(caches)
     buggy = dict(grads, dW2=grads["dW2"] * 2, db1=grads["db1"] * 4)  # the course's two planted bugs
@@ -323,7 +316,7 @@ def test_gradient_shape_mismatch_names_block_and_shapes() -> None:
 
 
 def test_course_1d_case() -> None:
-    """J(theta) = theta * x at theta = 4, x = 2, epsilon 1e-7: REFERENCE.md's gradapprox and difference."""
+    """J(theta) = theta * x at theta = 4, x = 2, epsilon 1e-7: docs/REFERENCE.md's gradapprox and difference."""
     result = gradient_check(lambda t: t * 2, lambda t: np.full_like(t, 2.0), np.array([4.0]), epsilon=1e-7)
     assert result.numerical_gradient[0] == pytest.approx(2.0000000011677344, abs=1e-15)
     assert result.relative_error == pytest.approx(2.919335883291695e-10, rel=1e-6)

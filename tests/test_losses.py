@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from toynet import LogisticCost, LogisticCostFromLogits, Network, logistic_cost, sigmoid
 
-COURSE_COST = 2.407833389834357  # REFERENCE.md
+COURSE_COST = 2.407833389834357  # docs/REFERENCE.md
 
 
 def course_predictions(course_case: tuple) -> np.ndarray:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from toynet import Network, Sequential, datasets, dictionary_to_vector, gradients_to_vector, vector_to_dictionary
 from toynet.network import NetworkCache
 
-COURSE_COST = 2.407833389834357  # REFERENCE.md
+COURSE_COST = 2.407833389834357  # docs/REFERENCE.md
 
 
 def test_course_cost_and_caches(course_case: tuple) -> None:
@@ -50,7 +50,7 @@ def test_course_gradients_match_the_course_formulas(course_case: tuple) -> None:
 
 
 def test_course_corrected_difference_at_the_course_epsilon(course_case: tuple) -> None:
-    """REFERENCE.md: the corrected backward at epsilon = 1e-7 gives about 1.189e-07 (round-off dominated)."""
+    """docs/REFERENCE.md: the corrected backward at epsilon = 1e-7 gives about 1.189e-07 (round-off dominated)."""
     X, Y, parameters = course_case
     network = Network([4, 5, 3, 1])
     grad = gradients_to_vector(network.backward(network.forward(X, Y, parameters)[1]))

@@ -15,6 +15,7 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _reference import course_case  # noqa: E402
 
 from toynet import Network, datasets, plots  # noqa: E402
 
@@ -153,17 +154,6 @@ def test_importing_toynet_does_not_import_pyplot():
 
 
 # ------------------------------------------------------------------ drawn from toynet.gradcheck's real objects
-
-
-def course_case():
-    """The course's N-D test case (REFERENCE.md): seed 1, X then W1, b1, W2, b2, W3, b3 drawn in that order."""
-    np.random.seed(1)
-    X = np.random.randn(4, 3)
-    parameters = {}
-    for name, shape in (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)),
-                        ("b3", (1, 1))):
-        parameters[name] = np.random.randn(*shape)
-    return X, np.array([[1, 1, 0]]), parameters
 
 
 def test_block_bars_from_a_real_report_flag_the_courses_planted_bugs():

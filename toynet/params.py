@@ -100,17 +100,8 @@ class ParamLayout:
         """The block holding theta[index] and the entry's index inside that block, e.g. (W2, (1, 3))."""
         if not 0 <= index < self.size:
             raise IndexError(f"index must be in [0, {self.size}), but got {index}")
-        for block in self.blocks:
-            if index < block.stop:
-                return block, tuple(int(i) for i in np.unravel_index(index - block.start, block.shape))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def check_theta(self, theta: np.ndarray, name: str = "theta") -> np.ndarray:
-        """Return theta as a flat (n,) array after checking it holds exactly `size` numbers."""
-        theta = as_array(name, theta)
-        if theta.ndim not in (1, 2) or (theta.ndim == 2 and theta.shape[1] != 1) or theta.size != self.size:
-            raise ValueError(f"{name} must have shape ({self.size}, 1) or ({self.size},), but got {theta.shape}")
-        return theta.reshape(-1)
+        block = next(block for block in self.blocks if index < block.stop)
+        return block, tuple(int(i) for i in np.unravel_index(index - block.start, block.shape))
 
     def split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """theta: (n,) already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
@@ -152,16 +143,16 @@ def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarr
     return _column(layout.read(parameters)), list(layout.keys)
 
 
-def vector_to_dictionary(
-    theta: np.ndarray, layout: ParamLayout | Mapping[str, np.ndarray]
-) -> dict[str, np.ndarray]:
+def vector_to_dictionary(theta: np.ndarray, layout: ParamLayout | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Unflatten theta: (n, 1) or (n,) into {"W1": ..., "b1": ...} with the shapes of `layout`.
 
     `layout` is a `ParamLayout` or a template dict of arrays (e.g. the parameters theta was made from).
     Every returned block is a fresh array, so writing into it never touches theta.
     """
-    layout = _as_layout(layout)
-    return layout.split(layout.check_theta(theta))
+    layout, theta = _as_layout(layout), as_array("theta", theta)
+    if theta.ndim not in (1, 2) or (theta.ndim == 2 and theta.shape[1] != 1) or theta.size != layout.size:
+        raise ValueError(f"theta must have shape ({layout.size}, 1) or ({layout.size},), but got {theta.shape}")
+    return layout.split(theta.reshape(-1))
 
 
 def gradients_to_vector(
