@@ -72,7 +72,7 @@ class ParamLayout:
         for layer, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True), start=1):
             shapes[f"W{layer}"] = (n_out, n_in)
             shapes[f"b{layer}"] = (n_out, 1)
-        return cls.from_shapes(shapes)
+        return _layout_of(tuple(shapes.items()))
 
     @property
     def size(self) -> int:
@@ -103,6 +103,14 @@ class ParamLayout:
         block = next(block for block in self.blocks if index < block.stop)
         return block, tuple(int(i) for i in np.unravel_index(index - block.start, block.shape))
 
+    def keys_with(self, prefix: str) -> list[str]:
+        """The blocks' keys in a dict: the names ("W1", ...) or, with prefix "d", the gradients' ("dW1", ...)."""
+        return self._keys[prefix] if prefix in self._keys else [prefix + name for name in self.names]
+
+    @cached_property
+    def _keys(self) -> dict[str, list[str]]:
+        return {prefix: [prefix + block.name for block in self.blocks] for prefix in ("", "d")}
+
     def split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """theta: (n,) already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
         return {b.name: theta[b.start : b.stop].reshape(b.shape).copy() for b in self.blocks}
@@ -116,20 +124,21 @@ class ParamLayout:
         """
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
-        present = _blocks_in(arrays, prefix)
-        if len(present) != len(self.blocks) or any(prefix + name not in present for name in self.names):
-            wanted = [prefix + name for name in self.names]
+        wanted = self.keys_with(prefix)
+        present = _block_keys(frozenset(arrays), prefix)  # cached by the key set: a check reads two dicts per call
+        if present != frozenset(wanted):
             raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
         blocks = []
-        for block in self.blocks:
-            key = prefix + block.name
+        for block, key in zip(self.blocks, wanted, strict=True):
             array = as_array(f"{what}[{key!r}]", arrays[key])
             if array.shape != block.shape:
                 raise ValueError(f"{what}[{key!r}] must have shape {block.shape} (the shape of {block.name}), "
                                  f"but got {array.shape}")
-            if not np.iscomplexobj(array):
-                check_finite(f"{what}[{key!r}]", array)
             blocks.append(array)
+        real = [block.reshape(-1) for block in blocks if block.dtype.kind != "c"]  # the complex step's are not checked
+        if real and not np.isfinite(np.concatenate(real)).all():  # one test for all blocks, then find the culprit
+            for block, key in zip(blocks, wanted, strict=True):
+                check_finite(f"{what}[{key!r}]", block)
         return blocks
 
 
@@ -172,8 +181,14 @@ def gradients_to_vector(
 
 def _blocks_in(arrays: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """The entries of `arrays` named prefix + a block name (W1, b1, ...): the one rule for which keys count."""
-    return {key: value for key, value in arrays.items()
-            if isinstance(key, str) and key.startswith(prefix) and _BLOCK_NAME.match(key[len(prefix):])}
+    keys = _block_keys(frozenset(arrays), prefix)
+    return {key: value for key, value in arrays.items() if key in keys}
+
+
+@lru_cache(maxsize=64)
+def _block_keys(keys: frozenset[Any], prefix: str) -> frozenset[str]:
+    return frozenset(key for key in keys
+                     if isinstance(key, str) and key.startswith(prefix) and _BLOCK_NAME.match(key[len(prefix):]))
 
 
 def _column(blocks: list[np.ndarray]) -> np.ndarray:
