@@ -135,10 +135,10 @@ class ParamLayout:
                 raise ValueError(f"{what}[{key!r}] must have shape {block.shape} (the shape of {block.name}), "
                                  f"but got {array.shape}")
             blocks.append(array)
-        real = [block.reshape(-1) for block in blocks if block.dtype.kind != "c"]  # the complex step's are not checked
+        real = [array.reshape(-1) for array in blocks if array.dtype.kind != "c"]  # complex-step blocks: unchecked
         if real and not np.isfinite(np.concatenate(real)).all():  # one test for all blocks, then find the culprit
-            for block, key in zip(blocks, wanted, strict=True):
-                check_finite(f"{what}[{key!r}]", block)
+            for array, key in zip(blocks, wanted, strict=True):
+                check_finite(f"{what}[{key!r}]", array)
         return blocks
 
 
