@@ -146,7 +146,9 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
     if np.iscomplexobj(Z):
         return 1.0 / (1.0 + np.exp(-Z))
     e = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
-    return np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(Z, np.float16), copy=False)
+    denominator = 1.0 + e
+    A = np.where(Z >= 0, 1.0 / denominator, e / denominator)
+    return A if A.dtype == Z.dtype else A.astype(np.result_type(Z, np.float16), copy=False)
 
 
 def _with_cache(dA: np.ndarray, cache: np.ndarray, cached: str) -> tuple[np.ndarray, np.ndarray]:

@@ -102,7 +102,7 @@ class Network:
     ) -> tuple[float, NetworkCache]:
         """Cost and caches.  X: (n_x, m), Y: (m,) or (1, m), parameters: W1 (n_1, n_x), b1 (n_1, 1), ..."""
         X = self._check_X(X)
-        self.layout.read(parameters)
+        self.layout.read(parameters)  # the one check of a parameters dict
         A_L, layer_caches = self._forward_layers(X, parameters)
         cost, cost_cache = LogisticCost.forward(A_L, Y)
         return cost, NetworkCache(layer_caches, cost_cache)
@@ -143,7 +143,7 @@ class Network:
     def predict_proba(self, X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
         """Output probabilities A_L: (1, m)."""
         X = self._check_X(X)
-        self.layout.read(parameters)
+        self.layout.read(parameters)  # the one check of a parameters dict
         return self._forward_layers(X, parameters)[0]
 
     def accuracy(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> float:
@@ -177,7 +177,7 @@ class Network:
             raise ValueError(f"learning_rate must be a positive number, but got {learning_rate!r}")
         if parameters is None:
             parameters = self.initialize_parameters(seed=seed)
-        self.layout.read(parameters)
+        self.layout.read(parameters)  # the one check of a parameters dict
         current = {name: as_array(name, value).copy() for name, value in parameters.items()}
         costs: list[float] = []
         steps = range(num_iterations)

@@ -63,7 +63,8 @@ class ParamLayout:
         """Build the layout of a parameters dict {"W1": array, "b1": array, ...} (any key order)."""
         if not isinstance(parameters, Mapping):
             raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
-        return _layout_of(tuple((name, np.shape(value)) for name, value in parameters.items()))
+        return _layout_of(tuple((name, value.shape if isinstance(value, np.ndarray) else np.shape(value))
+                                for name, value in parameters.items()))
 
     @classmethod
     def from_layer_sizes(cls, layer_sizes: list[int]) -> ParamLayout:
@@ -107,6 +108,18 @@ class ParamLayout:
         """The blocks' keys in a dict: the names ("W1", ...) or, with prefix "d", the gradients' ("dW1", ...)."""
         return self._keys[prefix] if prefix in self._keys else [prefix + name for name in self.names]
 
+    def __hash__(self) -> int:  # cached: layouts key the caches of the gradient checker, hashed on every check
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(self.blocks)
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each non-empty block starts in theta (the boundaries np.add.reduceat sums between)."""
+        return [block.start for block in self.blocks if block.size]
+
     @cached_property
     def _keys(self) -> dict[str, list[str]]:
         return {prefix: [prefix + block.name for block in self.blocks] for prefix in ("", "d")}
@@ -115,12 +128,14 @@ class ParamLayout:
         """theta: (n,) already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
         return {b.name: theta[b.start : b.stop].reshape(b.shape).copy() for b in self.blocks}
 
-    def read(self, arrays: Mapping[str, Any], prefix: str = "", what: str = "parameters") -> list[np.ndarray]:
-        """The blocks of `arrays` (keys prefix + name: "W1" or "dW1") in course order, checked once.
+    def read(self, arrays: Mapping[str, Any], prefix: str = "", what: str = "parameters"
+             ) -> tuple[list[np.ndarray], np.ndarray]:
+        """The blocks of `arrays` (keys prefix + name: "W1" or "dW1") in course order, checked once, and all of
+        them flattened into one fresh vector (n,) in that order.
 
         Raises unless `arrays` is a dict holding exactly this layout's blocks, with these shapes, numeric and
-        finite (complex values, the complex step's, are not checked for finiteness). Other keys (dZ1, dA2 in a
-        gradients dict) are ignored. The arrays are returned as they are (ints as float64), never copied.
+        finite. Other keys (dZ1, dA2 in a gradients dict) are ignored. The blocks are returned as they are (ints
+        as float64), never copied.
         """
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
@@ -130,16 +145,18 @@ class ParamLayout:
             raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
         blocks = []
         for block, key in zip(self.blocks, wanted, strict=True):
-            array = as_array(f"{what}[{key!r}]", arrays[key])
+            array = arrays[key]
+            if not (type(array) is np.ndarray and array.dtype.kind in "fc"):  # the usual case needs no conversion
+                array = as_array(f"{what}[{key!r}]", array)
             if array.shape != block.shape:
                 raise ValueError(f"{what}[{key!r}] must have shape {block.shape} (the shape of {block.name}), "
                                  f"but got {array.shape}")
             blocks.append(array)
-        real = [array.reshape(-1) for array in blocks if array.dtype.kind != "c"]  # complex-step blocks: unchecked
-        if real and not np.isfinite(np.concatenate(real)).all():  # one test for all blocks, then find the culprit
+        flat = np.concatenate([array.reshape(-1) for array in blocks]) if blocks else np.zeros(0)
+        if not np.isfinite(flat).all():  # one test for all blocks, then the message names the first bad one
             for array, key in zip(blocks, wanted, strict=True):
                 check_finite(f"{what}[{key!r}]", array)
-        return blocks
+        return blocks, flat
 
 
 def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
@@ -149,7 +166,7 @@ def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarr
     Returns a new array; `parameters` is not modified.
     """
     layout = ParamLayout.from_parameters(parameters)
-    return _column(layout.read(parameters)), list(layout.keys)
+    return layout.read(parameters)[1].reshape(-1, 1), list(layout.keys)
 
 
 def vector_to_dictionary(theta: np.ndarray, layout: ParamLayout | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -176,7 +193,7 @@ def gradients_to_vector(
         if not isinstance(gradients, Mapping):
             raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
         layout = ParamLayout.from_parameters({key[1:]: value for key, value in _blocks_in(gradients, "d").items()})
-    return _column(_as_layout(layout).read(gradients, prefix="d", what="gradients"))
+    return _as_layout(layout).read(gradients, prefix="d", what="gradients")[1].reshape(-1, 1)
 
 
 def _blocks_in(arrays: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -189,11 +206,6 @@ def _blocks_in(arrays: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 def _block_keys(keys: frozenset[Any], prefix: str) -> frozenset[str]:
     return frozenset(key for key in keys
                      if isinstance(key, str) and key.startswith(prefix) and _BLOCK_NAME.match(key[len(prefix):]))
-
-
-def _column(blocks: list[np.ndarray]) -> np.ndarray:
-    """The blocks flattened row-major and joined into one fresh (n, 1) column."""
-    return np.concatenate([block.reshape(-1) for block in blocks]).reshape(-1, 1) if blocks else np.zeros((0, 1))
 
 
 def _as_layout(layout: ParamLayout | Mapping[str, np.ndarray]) -> ParamLayout:

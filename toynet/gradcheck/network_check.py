@@ -61,7 +61,7 @@ NUMERIC_ROUNDOFF = 20.0
 # ------------------------------------------------------------------------------------------ the inputs
 
 
-@dataclass(frozen=True)
+@dataclass
 class CheckInput:
     """A check's validated inputs: the layout, theta and the gradient as fresh float64 (n,) vectors, and the
     lowest float precision among the caller's arrays (None when every one is float64 or complex)."""
@@ -75,11 +75,9 @@ class CheckInput:
 def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray]) -> CheckInput:
     """The one validation of a network check's parameters and gradients dicts (params.ParamLayout.read)."""
     layout = ParamLayout.from_parameters(parameters)
-    blocks = layout.read(parameters)
-    grad_blocks = layout.read(gradients, prefix="d", what="gradients")
-    # np.concatenate always copies: theta and grad are ours, the caller's arrays are never written.
-    theta = np.concatenate([block.reshape(-1) for block in blocks]).astype(np.float64, copy=False)
-    grad = np.concatenate([block.reshape(-1) for block in grad_blocks]).astype(np.float64, copy=False)
+    blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
+    grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
+    theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)
     lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
     return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
 
@@ -152,7 +150,8 @@ def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batc
     """The fastest evaluator cost_fn supports (batch=False forces the plain loop); theta already validated."""
     if not callable(cost_fn):
         raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
-    if batch and getattr(cost_fn, "layout", None) == layout:
+    own = getattr(cost_fn, "layout", None)
+    if batch and (own is layout or own == layout):
         blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # views, course order
         if isinstance(cost_fn, CostFunction):
             return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks))
@@ -312,7 +311,7 @@ def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], g
 # ------------------------------------------------------------------------------------------ the verdict
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bar:
     """What a check is judged against: the step it used, its method, the threshold (raised for float32 inputs)
     and as given, the round-off `noise` one entry may carry, and how many worst entries each block lists."""
@@ -358,7 +357,7 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
     np.multiply(a, a, out=rows[1])
     np.multiply(errors, errors, out=rows[2])
     rows[3] = keep
-    starts = [block.start for block in layout.blocks if block.size]  # reduceat sums rows[:, at[j] : at[j + 1]]
+    starts = layout.starts  # reduceat sums rows[:, at[j] : at[j + 1]]
     if len(starts) == len(layout.blocks) and grad.size:
         sums = np.add.reduceat(rows, starts, axis=1)
     else:  # empty blocks have no range of their own: their sums stay 0

@@ -54,7 +54,7 @@ class BlockReport:
     kinks: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class BlockTable:
     """The verdict's numbers per block, from which the `BlockReport`s are built when first read.
 
