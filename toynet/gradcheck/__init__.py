@@ -11,7 +11,7 @@ every check) -> report (the results and their tables) -> check (the array forms,
 
 from toynet.gradcheck.check import GradientCheckResult, directional_check, grad_check_sparse, gradient_check, step_sweep
 from toynet.gradcheck.measures import rel_error, relative_difference
-from toynet.gradcheck.network_check import gradient_check_n, step_sweep_n
+from toynet.gradcheck.network_check import gradient_check_n, numerical_gradient_n, step_sweep_n
 from toynet.gradcheck.numerical import default_epsilon, numerical_gradient, numerical_gradient_array
 from toynet.gradcheck.report import (
     BlockReport,
@@ -37,6 +37,7 @@ __all__ = [
     "gradient_check_n",
     "numerical_gradient",
     "numerical_gradient_array",
+    "numerical_gradient_n",
     "rel_error",
     "relative_difference",
     "step_sweep",

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from toynet.gradcheck.measures import directional_errors, relative_difference
+from toynet.gradcheck.measures import directional_errors, norm, relative_difference
 from toynet.gradcheck.numerical import (
     check_epsilon,
     check_epsilons,
@@ -243,6 +243,20 @@ def gradient_check_n(
     return _verdict(layout, grad, numeric, crossed, bar, warnings)
 
 
+def numerical_gradient_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], epsilon: float | None = None,
+                         method: str = "central") -> np.ndarray:
+    """dJ/dtheta for every entry of theta = dictionary_to_vector(parameters): (n, 1), batched like gradient_check_n
+    (toynet's `network.cost_function(X, Y)` is fastest). epsilon: None -> `default_epsilon(theta, network=True)`."""
+    method = check_method(method)
+    layout = ParamLayout.from_parameters(parameters)
+    theta = layout.read(parameters)[1].astype(np.float64, copy=False)
+    evaluator = make_evaluator(cost_fn, layout, theta)
+    if epsilon is None:
+        epsilon = default_epsilon(theta, method, evaluator.cost_dtype, network=True)
+    numeric, _ = numerical_entries(evaluator, layout, np.arange(layout.size), check_epsilon(epsilon), method, False)
+    return numeric.reshape(-1, 1)
+
+
 def step_sweep_n(
     cost_fn: CostFn,
     parameters: Mapping[str, np.ndarray],
@@ -331,7 +345,7 @@ def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarra
         return []
     eps = _eps(dtype)
     noise = eps * max(abs(cost), 1.0) / epsilon  # round-off of one numerical entry, ~ eps |J| / h
-    scale = math.sqrt(grad.dot(grad)) + math.sqrt(numeric.dot(numeric))  # np.linalg.norm's formula for vectors
+    scale = norm(grad) + norm(numeric)
     expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
     found = []
     if epsilon < default / 10 or expected > threshold / 10:
