@@ -94,7 +94,9 @@ def _eps(dtype: Any) -> float:
 class Evaluator(Protocol):
     """Costs at theta + offsets[j] e_i: costs(indices, offsets) -> ((k, D) values, (k,) kink flags or None)."""
 
-    cost: float
+    @property
+    def cost(self) -> float: ...  # J(theta)
+
     cost_dtype: np.dtype
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]: ...
@@ -105,9 +107,14 @@ class Evaluator(Protocol):
 class IncrementalEvaluator:
     """Wraps a `Perturbations` engine: recomputes only the layers above each entry."""
 
+    cost_dtype = np.dtype(np.float64)
+
     def __init__(self, perturbations: Perturbations) -> None:
         self.perturbations = perturbations
-        self.cost, self.cost_dtype = float(perturbations.cost), np.dtype(np.float64)
+
+    @property
+    def cost(self) -> float:  # read after the costs: the engine computes J(theta) alongside them
+        return self.perturbations.cost
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
         return list(self.perturbations.chunks(indices, num_offsets, MEMORY_BUDGET))
