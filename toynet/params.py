@@ -79,7 +79,7 @@ class ParamLayout:
     def size(self) -> int:
         return self.blocks[-1].stop if self.blocks else 0
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return [block.name for block in self.blocks]
 

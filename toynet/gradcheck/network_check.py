@@ -161,7 +161,7 @@ def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batc
     if batch and (own is layout or own == layout):
         blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # views, course order
         if isinstance(cost_fn, CostFunction):
-            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks))
+            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks, theta))
         if hasattr(cost_fn, "perturbations"):
             return IncrementalEvaluator(cost_fn.perturbations(blocks))
     return LoopEvaluator(cost_fn, layout, theta)

@@ -35,8 +35,13 @@ class Perturbations:
 
     SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
 
-    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray],
+                 theta: np.ndarray | None = None) -> None:
+        """parameters: the blocks W1, b1, ... (float64 views are not copied); theta: the same numbers flattened in
+        course order, when the caller has them (the small-network path starts from it)."""
         self.network, self.layout = network, network.layout
+        if theta is not None:
+            self.theta = theta
         L = network.num_layers
         self.W = [np.asarray(parameters[f"W{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
         self.b = [np.asarray(parameters[f"b{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
@@ -47,6 +52,11 @@ class Perturbations:
         self.detects_kinks = network.hidden == "relu"
         self.plan = _entry_plan(self.layout)
         self.layer_of, self.row_of, self.col_of = self.plan.layer_of, self.plan.row_of, self.plan.col_of
+
+    @cached_property
+    def theta(self) -> np.ndarray:
+        """W1, b1, ..., WL, bL flattened in course order, (n,) float64."""
+        return np.concatenate([array.reshape(-1) for pair in zip(self.W, self.b, strict=True) for array in pair])
 
     @cached_property
     def at_theta(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -122,7 +132,7 @@ class Perturbations:
         """All k D perturbed copies of the parameters through every layer together: Z = W A + b, a batched
         matmul of (k D, n_l, n_{l-1}) weight stacks, so a small network costs a handful of numpy calls."""
         k, D = indices.size, offsets.size
-        theta = np.concatenate([array.reshape(-1) for pair in zip(self.W, self.b, strict=True) for array in pair])
+        theta = self.theta
         base = int("cost" not in self.__dict__)  # one more, unperturbed copy gives J(theta) for free
         thetas = np.empty((k * D + base, theta.size), dtype=np.result_type(offsets, Z_DTYPE))
         thetas[...] = theta  # copies (filling an empty array is cheaper than broadcast_to(...).astype)
@@ -140,15 +150,17 @@ class Perturbations:
                 W_times_A = W @ A
             Z = W_times_A + thetas[:, b_block.start : b_block.stop, None]  # (k D, n_l, m)
             if layer < len(blocks) // 2 and self.detects_kinks:
-                positive = Z.real > 0
+                real = Z.dtype.kind != "c"
+                positive = (Z if real else Z.real) > 0
                 signs.append(positive[: k * D].reshape(k, D, -1))
-                if not np.iscomplexobj(Z):
+                if real:
                     A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
                     continue
             A = activation.forward(Z)[0]
         if signs:
             positive = np.concatenate(signs, axis=2) if len(signs) > 1 else signs[0]
-            crossed = (positive != positive[:, :1]).any(axis=(1, 2))  # a sign differs between two offsets
+            differs = positive[:, 1:] != positive[:, :1]  # (k, D - 1, N), contiguous: one pass decides each copy
+            crossed = differs.reshape(k, -1).any(axis=1)  # a sign differs between two offsets
         else:
             crossed = np.zeros(k, dtype=bool)
         costs = self.output_costs(A.reshape(k_D, -1))
