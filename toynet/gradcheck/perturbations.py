@@ -148,7 +148,8 @@ class Perturbations:
                 W_times_A = (W.reshape(-1, A.shape[0]) @ A).reshape(k_D, W_block.shape[0], A.shape[1])
             else:
                 W_times_A = W @ A
-            Z = W_times_A + thetas[:, b_block.start : b_block.stop, None]  # (k D, n_l, m)
+            Z = W_times_A  # (k D, n_l, m), a fresh product: b is added in place
+            Z += thetas[:, b_block.start : b_block.stop, None]
             if layer < len(blocks) // 2 and self.detects_kinks:
                 real = Z.dtype.kind != "c"
                 positive = (Z if real else Z.real) > 0
