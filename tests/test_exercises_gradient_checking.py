@@ -12,6 +12,7 @@ from _reference import five_point_gradient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from toynet import Network, dictionary_to_vector, gradcheck, gradients_to_vector, vector_to_dictionary
 from toynet.exercises import gradient_checking as gc
 
 COURSE_KEYS = {"dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"}
@@ -180,6 +181,28 @@ def test_buggy_difference_is_the_course_number_and_a_float(case, capsys):
     assert difference == pytest.approx(0.2850931567761623, abs=1e-9)
     out = capsys.readouterr().out
     assert out == f"There is a mistake in the backward propagation! difference = {difference}\n"
+
+
+@pytest.mark.parametrize(("dW2_factor", "db1_numerator"), [(2.0, 4.0), (2.0, 1.0), (1.0, 4.0), (1.0, 1.0)])
+def test_differences_are_the_course_loops_to_the_last_digit(case, dW2_factor, db1_numerator):
+    """The batched engine behind both checks gives the very float the course's own loop gives (docs/REFERENCE.md:
+    0.2850931567761623, 0.17344196893145924, 0.2544229712458523, ~1.189e-7), not merely a close one."""
+    X, Y, parameters = case
+    _, cache = course_forward(X, Y, parameters)
+    gradients = course_backward(X, Y, cache, dW2_factor, db1_numerator)
+    theta, _ = dictionary_to_vector(parameters)
+    approx = np.empty_like(theta)
+    for i in range(theta.size):  # the course's loop: copy theta, move entry i, vector_to_dictionary, forward
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += 1e-7
+        minus[i] -= 1e-7
+        J_plus = course_forward(X, Y, vector_to_dictionary(plus, parameters))[0]
+        J_minus = course_forward(X, Y, vector_to_dictionary(minus, parameters))[0]
+        approx[i] = (J_plus - J_minus) / (2 * 1e-7)
+    course = formula_2(gradients_to_vector(gradients, parameters), approx)
+    assert gc.gradient_check_n(parameters, gradients, X, Y) == course
+    report = gradcheck.gradient_check_n(Network([4, 5, 3, 1]).cost_function(X, Y), parameters, gradients, epsilon=1e-7)
+    assert report.difference == course
 
 
 @pytest.mark.parametrize(

@@ -392,7 +392,7 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
     # A block whose own difference is large still passes if its error is within what it could be without a
     # bug: its share of an overall difference of the threshold as given (the error spread evenly over the kept
     # entries), or the round-off `noise` of each of its entries, whichever is larger.
-    g2_total, a2_total, e2_total, kept_total = sums.sum(axis=1)
+    g2_total, a2_total, _, kept_total = sums.sum(axis=1)
     total_scale = math.sqrt(g2_total) + math.sqrt(a2_total)  # math.sqrt: numpy's overhead on scalars
     floors = np.maximum(bar.given_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), bar.noise * root_kept)
     passed = (rds <= bar.threshold) | (norm_e <= floors)
@@ -406,8 +406,8 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
             f"the perturbed evaluations, so the numerical derivative there is meaningless; they are left out of "
             f"the verdict (a smaller epsilon avoids most crossings)."
         )
-    without = math.sqrt(e2_total) / total_scale if total_scale > 0 else 0.0  # formula 2 without kinks
-    difference = relative_difference(grad, numeric) if kinks else without
+    difference = relative_difference(grad, numeric)  # the course's number, to the bit
+    without = relative_difference(grad[keep], numeric[keep]) if kinks else difference  # formula 2 without kinks
     failing = [] if passed.all() else [name for name, ok in zip(layout.names, passed, strict=True) if not ok]
     return GradientCheckReport(
         difference=difference,
