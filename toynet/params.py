@@ -50,13 +50,10 @@ class ParamLayout:
         if names != expected:
             raise ValueError(f"parameters must hold exactly the blocks {_listed(expected)}, but got {_listed(names)}"
                              + _missing_and_extra(expected, names))
-        blocks, start = [], 0
-        for name in names:
-            shape = tuple(int(d) for d in shapes[name])
-            size = int(np.prod(shape, dtype=np.int64))
-            blocks.append(Block(name, shape, start, start + size))
-            start += size
-        return cls(tuple(blocks))
+        sizes = [int(np.prod(shapes[name], dtype=np.int64)) for name in names]
+        stops = np.cumsum([0, *sizes]).tolist()
+        return cls(tuple(Block(name, tuple(int(d) for d in shapes[name]), start, stop)
+                         for name, start, stop in zip(names, stops[:-1], stops[1:], strict=True)))
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> ParamLayout:
@@ -69,11 +66,9 @@ class ParamLayout:
     @classmethod
     def from_layer_sizes(cls, layer_sizes: list[int]) -> ParamLayout:
         """Layout of a fully connected network with units `layer_sizes = [n_x, n_1, ..., n_L]`."""
-        shapes: dict[str, tuple[int, ...]] = {}
-        for layer, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True), start=1):
-            shapes[f"W{layer}"] = (n_out, n_in)
-            shapes[f"b{layer}"] = (n_out, 1)
-        return _layout_of(tuple(shapes.items()))
+        pairs = enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True), start=1)
+        return _layout_of(tuple((f"{kind}{layer}", (n_out, n_in if kind == "W" else 1))
+                                for layer, (n_in, n_out) in pairs for kind in "Wb"))
 
     @property
     def size(self) -> int:
@@ -104,10 +99,6 @@ class ParamLayout:
         block = next(block for block in self.blocks if index < block.stop)
         return block, tuple(int(i) for i in np.unravel_index(index - block.start, block.shape))
 
-    def keys_with(self, prefix: str) -> list[str]:
-        """The blocks' keys in a dict: the names ("W1", ...) or, with prefix "d", the gradients' ("dW1", ...)."""
-        return self._keys[prefix] if prefix in self._keys else [prefix + name for name in self.names]
-
     def __hash__(self) -> int:  # cached: layouts key the caches of the gradient checker, hashed on every check
         return self._hash
 
@@ -116,31 +107,23 @@ class ParamLayout:
         return hash(self.blocks)
 
     @cached_property
-    def starts(self) -> list[int]:
-        """Where each non-empty block starts in theta (the boundaries np.add.reduceat sums between)."""
-        return [block.start for block in self.blocks if block.size]
-
-    @cached_property
-    def _keys(self) -> dict[str, list[str]]:
+    def keys_by_prefix(self) -> dict[str, list[str]]:
+        """The blocks' keys in a dict: the names ("W1", ...) under "", the gradients' ("dW1", ...) under "d"."""
         return {prefix: [prefix + block.name for block in self.blocks] for prefix in ("", "d")}
 
     def split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
-        """theta: (n,) already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
+        """theta (n,), already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
         return {b.name: theta[b.start : b.stop].reshape(b.shape).copy() for b in self.blocks}
 
     def read(self, arrays: Mapping[str, Any], prefix: str = "", what: str = "parameters"
              ) -> tuple[list[np.ndarray], np.ndarray]:
-        """The blocks of `arrays` (keys prefix + name: "W1" or "dW1") in course order, checked once, and all of
-        them flattened into one fresh vector (n,) in that order.
-
-        Raises unless `arrays` is a dict holding exactly this layout's blocks, with these shapes, numeric and
-        finite. Other keys (dZ1, dA2 in a gradients dict) are ignored. The blocks are returned as they are (ints
-        as float64), never copied.
-        """
+        """The blocks of `arrays` (keys prefix + name, prefix "" or "d") in course order, as they are (ints as
+        float64), and all of them in one fresh vector (n,); raises unless `arrays` is a dict holding exactly these
+        blocks, with these shapes, numeric and finite (other keys, e.g. dZ1 in gradients, are ignored)."""
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
-        wanted = self.keys_with(prefix)
-        present = _block_keys(frozenset(arrays), prefix)  # cached by the key set: a check reads two dicts per call
+        wanted = self.keys_by_prefix[prefix]
+        present = _block_keys(frozenset(arrays), prefix)
         if present != frozenset(wanted):
             raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
         blocks = []
@@ -160,11 +143,8 @@ class ParamLayout:
 
 
 def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """Flatten {"W1", "b1", ..., "WL", "bL"} into theta: (n, 1), and the block name of every entry.
-
-    Course order (layer by layer, W before b, row-major) whatever order the dict's keys come in.
-    Returns a new array; `parameters` is not modified.
-    """
+    """Flatten {"W1", "b1", ..., "WL", "bL"} into a new theta: (n, 1), and the block name of every entry, in
+    course order (layer by layer, W before b, row-major) whatever order the dict's keys come in."""
     layout = ParamLayout.from_parameters(parameters)
     return layout.read(parameters)[1].reshape(-1, 1), list(layout.keys)
 
@@ -192,27 +172,20 @@ def gradients_to_vector(
     if layout is None:
         if not isinstance(gradients, Mapping):
             raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
-        layout = ParamLayout.from_parameters({key[1:]: value for key, value in _blocks_in(gradients, "d").items()})
+        layout = ParamLayout.from_parameters({k[1:]: gradients[k] for k in _block_keys(frozenset(gradients), "d")})
     return _as_layout(layout).read(gradients, prefix="d", what="gradients")[1].reshape(-1, 1)
-
-
-def _blocks_in(arrays: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    """The entries of `arrays` named prefix + a block name (W1, b1, ...): the one rule for which keys count."""
-    keys = _block_keys(frozenset(arrays), prefix)
-    return {key: value for key, value in arrays.items() if key in keys}
 
 
 @lru_cache(maxsize=64)
 def _block_keys(keys: frozenset[Any], prefix: str) -> frozenset[str]:
+    """The keys named prefix + a block name (W1, b1, ...): the one rule for which keys count (cached by key set)."""
     return frozenset(key for key in keys
                      if isinstance(key, str) and key.startswith(prefix) and _BLOCK_NAME.match(key[len(prefix):]))
 
 
 def _as_layout(layout: ParamLayout | Mapping[str, np.ndarray]) -> ParamLayout:
-    if isinstance(layout, ParamLayout):
-        return layout
-    if isinstance(layout, Mapping):
-        return ParamLayout.from_parameters(layout)
+    if isinstance(layout, ParamLayout | Mapping):
+        return layout if isinstance(layout, ParamLayout) else ParamLayout.from_parameters(layout)
     raise TypeError(f"layout must be a ParamLayout or a parameters dict, but got {type(layout).__name__}")
 
 

@@ -378,7 +378,7 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
     np.multiply(a, a, out=rows[1])
     np.multiply(errors, errors, out=rows[2])
     rows[3] = keep
-    starts = layout.starts  # reduceat sums rows[:, at[j] : at[j + 1]]
+    starts = [block.start for block in layout.blocks if block.size]  # reduceat sums rows[:, at[j] : at[j + 1]]
     if len(starts) == len(layout.blocks) and grad.size:
         sums = np.add.reduceat(rows, starts, axis=1)
     else:  # empty blocks have no range of their own: their sums stay 0
