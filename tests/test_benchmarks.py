@@ -2,7 +2,7 @@
 
 Quick, tiny sizes, no timing asserts. The sides that need a peer (PyTorch, SciPy, numdifftools: the `bench` extra,
 which `make test` does not install) are checked in benchmarks/tests/ by `make bench-check`, before every `make bench`.
-Expected values come from REFERENCE.md, the course's code, or an independent formula (tests/_reference.py).
+Expected values come from docs/REFERENCE.md, the course's code, or an independent formula (tests/_reference.py).
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def test_eval_numerical_gradient_matches_hand_derivation_and_gradcheck(f, df, sh
     grad = cs231n.eval_numerical_gradient(f, x, verbose=False)
     assert grad.shape == x.shape and grad.dtype == np.float64
     assert cs231n.rel_error(grad, df(x)) < 1e-7
-    np.testing.assert_allclose(grad, gradcheck.numerical_gradient(f, before, h=1e-5), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad, gradcheck.numerical_gradient(f, before, epsilon=1e-5), rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(x, before)
 
 
@@ -159,7 +159,7 @@ def test_eval_numerical_gradient_array_affine_and_sigmoid():
     dout = rng.standard_normal((2, 3))
     dx = cs231n.eval_numerical_gradient_array(sig, x, dout)
     assert cs231n.rel_error(dx, dout * sig(x) * (1 - sig(x))) < 1e-7
-    np.testing.assert_allclose(dx, gradcheck.numerical_gradient_array(sig, before, dout, h=1e-5), rtol=1e-12)
+    np.testing.assert_allclose(dx, gradcheck.numerical_gradient_array(sig, before, dout, epsilon=1e-5), rtol=1e-12)
     np.testing.assert_array_equal(x, before)
 
 

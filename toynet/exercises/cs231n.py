@@ -54,7 +54,7 @@ def eval_numerical_gradient(
     """
     _check_in_place("x", x)
     with _in_place(x) as through_x:
-        grad = gradcheck.numerical_gradient(through_x(f), x.copy(), h=h)
+        grad = gradcheck.numerical_gradient(through_x(f), x.copy(), h)
     if verbose:
         for ix in np.ndindex(x.shape):
             print(ix, grad[ix])
@@ -71,7 +71,7 @@ def eval_numerical_gradient_array(
     """
     _check_in_place("x", x)
     with _in_place(x) as through_x:
-        return gradcheck.numerical_gradient_array(through_x(f), x.copy(), df, h=h)
+        return gradcheck.numerical_gradient_array(through_x(f), x.copy(), df, h)
 
 
 def eval_numerical_gradient_blobs(
@@ -92,7 +92,7 @@ def eval_numerical_gradient_blobs(
 
         with _in_place(input_blob.vals) as through_vals:
             numeric_diffs.append(
-                gradcheck.numerical_gradient_array(through_vals(outputs), input_blob.vals.copy(), output.diffs, h=h)
+                gradcheck.numerical_gradient_array(through_vals(outputs), input_blob.vals.copy(), output.diffs, h)
             )
     return numeric_diffs
 
@@ -121,7 +121,7 @@ def grad_check_sparse(
         ix = tuple(draw.randrange(m) for m in x.shape)
         with _in_place(x) as through_x:
             numerical = float(
-                gradcheck.numerical_gradient(_along_entry(through_x(f), x, ix), np.array(x[ix], dtype=x.dtype), h=h)
+                gradcheck.numerical_gradient(_along_entry(through_x(f), x, ix), np.array(x[ix], dtype=x.dtype), h)
             )
         analytic = float(analytic_grad[ix])
         error = gradcheck.relative_difference(np.array([numerical]), np.array([analytic]))
