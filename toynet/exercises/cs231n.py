@@ -217,10 +217,11 @@ def grad_check_sparse(
     _check_function(f)
     _check_point("x", x)
     _check_step(h)
-    if np.shape(analytic_grad) != x.shape:
+    if getattr(analytic_grad, "shape", None) != x.shape and np.shape(analytic_grad) != x.shape:
         raise ValueError(f"analytic_grad must have the shape of x, {x.shape}, but has shape {np.shape(analytic_grad)}")
-    watch = _Watch("x", x, keep_copy=False)
-    # float64 entries read as Python floats: the same doubles, cheaper to compare (see _walk)
+    # 2 * num_checks calls of f: too few to pay for a copy of x, so only the read-back of the perturbed entry
+    # (its watch is made when a read-back differs); float64 entries are read as Python floats (see _walk)
+    watch: _Watch | None = None
     read: Callable[[Any], Any] = x.item if x.dtype == np.float64 and type(h) in (float, int) else x.__getitem__
     first_non_finite: tuple[int, tuple[int, ...]] | None = None
     for i in range(num_checks):
@@ -231,15 +232,18 @@ def grad_check_sparse(
             x[ix] = plus
             fxph = f(x)
             if read(ix) != plus:
+                watch = watch or _Watch("x", x, keep_copy=False)
                 watch.check_entry(ix, plus, 2 * i + 1, "+h")
             minus = oldval - h
             x[ix] = minus
             fxmh = f(x)
             if read(ix) != minus:
+                watch = watch or _Watch("x", x, keep_copy=False)
                 watch.check_entry(ix, minus, 2 * i + 2, "-h")
         except BaseException:
             x[ix] = oldval
-            watch.report(stacklevel=3)
+            if watch is not None:
+                watch.report(stacklevel=3)
             raise
         x[ix] = oldval
         grad_numerical = (fxph - fxmh) / (2 * h)
@@ -247,9 +251,11 @@ def grad_check_sparse(
         rel_error = abs(grad_numerical - grad_analytic) / (abs(grad_numerical) + abs(grad_analytic))
         # %-formatting, not an f-string: it is cs231n's, and it also formats a size-1 array that f may return
         print("numerical: %f analytic: %f, relative error: %e" % (grad_numerical, grad_analytic, rel_error))  # noqa: UP031
-        if first_non_finite is None and grad_numerical - grad_numerical != 0:  # nan or inf, cheaply
+        # a nan or inf numerical gradient makes the relative error nan (so does 0 / 0: told apart here)
+        if rel_error != rel_error and first_non_finite is None and grad_numerical - grad_numerical != 0:
             first_non_finite = (i, ix)
-    watch.report(stacklevel=3)
+    if watch is not None:
+        watch.report(stacklevel=3)
     if first_non_finite is not None:
         check, ix = first_non_finite
         warnings.warn(
@@ -375,7 +381,12 @@ def _at(name: str, index: Sequence[Any]) -> str:
 
 
 def _unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.unravel_index(position, shape))
+    """The C-order multi-index of a flat position (np.unravel_index, without its fixed cost)."""
+    index = []
+    for n in reversed(shape):
+        position, i = divmod(position, n)
+        index.append(i)
+    return tuple(reversed(index))
 
 
 def _first_in_order(mask: np.ndarray, x: np.ndarray) -> tuple[int, ...]:
@@ -430,7 +441,12 @@ class _Watch:
         self.last_full_check = call
         if self.before is None or self.finding is not None:
             return
-        changed = ~_equal(self.array, self.before)
+        same = np.asarray(self.array == self.before)
+        if index is not None:
+            same[index] = self.array[index] == expected
+        if same.all():
+            return
+        changed = ~_equal(self.array, self.before)  # the careful comparison: nan that stayed nan is the same
         if index is not None:
             changed[index] = not _equal(np.asarray(self.array[index]), np.asarray(self.array.dtype.type(expected)))
         if changed.any():
@@ -448,7 +464,7 @@ class _Watch:
 
         calls: how many calls of f there were (None when f raised).
         """
-        if self.before is not None:
+        if self.before is not None and not (self.array == self.before).all():
             changed = ~_equal(self.array, self.before)
             if changed.any():
                 if self.finding is None:
@@ -500,6 +516,8 @@ def _check_function(f: Any) -> None:
 
 
 def _check_step(h: Any) -> None:
+    if type(h) is float and 0 < h < np.inf:
+        return
     if isinstance(h, bool) or not isinstance(h, (int, float, np.integer, np.floating)) or not 0 < h < np.inf:
         raise ValueError(f"h must be a positive finite number (the step, 1e-5 by default), but got {h!r}")
 
@@ -528,9 +546,9 @@ def _check_point(name: str, x: Any, stacklevel: int = 3) -> None:
 
 def _warn_broadcast(name: str, upstream: Any, out: Any, stacklevel: int) -> None:
     """Warn when the upstream gradient broadcasts f's output to a larger shape (entries counted several times)."""
-    if out is None or np.ndim(upstream) == 0:
-        return
     shape = np.shape(out)
+    if out is None or np.ndim(upstream) == 0 or np.shape(upstream) == shape:
+        return
     if np.broadcast_shapes(shape, np.shape(upstream)) != shape:
         warnings.warn(
             f"{name} has shape {np.shape(upstream)} but f's output has shape {shape}; numpy broadcasts them to "
