@@ -158,10 +158,12 @@ def sides(helper: str, cost: str, x: np.ndarray) -> tuple[int, Callable[[], Any]
     analytic = np.random.default_rng(1).standard_normal(x.shape)  # some gradient: no 0 / 0 in the relative error
 
     def quietly(check: Callable[..., Any]) -> Callable[[], Any]:
-        def call() -> None:
+        def call() -> str:
             random.seed(0)  # both sides draw the same indices
-            with contextlib.redirect_stdout(io.StringIO()):
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
                 check(scalar, x, analytic)
+            return printed.getvalue()
 
         return call
 
