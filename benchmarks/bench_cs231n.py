@@ -3,7 +3,8 @@
 The baseline is cs231n's `gradient_check.py` algorithm as its file writes it (seed 000): perturb x[ix] in
 place, call f, restore, in np.nditer order; nothing checked. toynet's helpers do the same calls plus what
 cs231n leaves out (x restored when f raises, writes into x named by call, nan/inf warned), and the question
-is what that costs. Each row runs both sides on the same x, interleaved (a, b, a, b, ...), median of repeats.
+is what that costs. Each row runs both sides on the same x, interleaved (a, b, a, b, ...): the times are
+medians of the repeats, the ratio the median of each toynet run over the cs231n run just before it.
 
 - cheap f: O(1) work (reads one entry), so the rows measure the helpers' own per-entry overhead;
 - costly f: a fixed ~10 us forward (tanh(B @ x[:64]) with B 128 x 64), as a small layer or loss costs.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import random
+import statistics
 from collections.abc import Callable
 from random import randrange
 from typing import Any
@@ -186,7 +188,9 @@ def run(section: Section, quick: bool = False) -> None:
                 timing = time_interleaved({"cs231n": theirs, "toynet": mine},
                                           repeats=3 if size >= 100_000 else (5 if size >= 10_000 else 9))
                 assert np.array_equal(x, before), "a side left x changed"
-                ratio = timing["toynet"].median / timing["cs231n"].median
+                # each toynet run against the cs231n run just before it: drift of a loaded machine cancels in pairs
+                ratio = statistics.median(m / t for m, t in zip(timing["toynet"].runs, timing["cs231n"].runs,
+                                                                strict=True))
                 rows.append([helper, cost, size, calls, seconds(timing["cs231n"].median),
                              seconds(timing["toynet"].median), f"{ratio:.2f}x"])
                 worst = max(worst, (ratio, f"{helper}, {cost} f, {size:,} entries"))

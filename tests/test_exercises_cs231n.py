@@ -674,6 +674,29 @@ def test_grad_check_sparse_names_the_call_that_moved_the_perturbed_entry(capsys)
     assert len(messages) == 1 and re.search(r"during call 2 of f \(the call at x\[\d, \d\] -h\)", messages[0])
 
 
+def test_blobs_f_writing_into_an_input_blob_is_named_with_the_blob_and_the_call(capsys):
+    def case() -> dict[str, Any]:
+        rng = _rng()
+        x, w = Blob(rng.standard_normal((3, 4))), Blob(rng.standard_normal((4, 2)))
+        out = Blob(np.zeros((3, 2)), rng.standard_normal((3, 2)))
+
+        def f(x_blob: Blob, w_blob: Blob, out_blob: Blob) -> None:
+            w_blob.vals *= 1.5  # a forward that scales a weight blob in place: writes into the second input
+            out_blob.vals = x_blob.vals @ w_blob.vals
+
+        return {"f": f, "args": (None, (x, w), out), "watched": lambda: [x.vals, w.vals]}
+
+    mine = run(cs231n.eval_numerical_gradient_blobs, case, capsys)
+    theirs = run(ref_eval_numerical_gradient_blobs, case, capsys)
+    assert_same_arrays(mine.result, theirs.result)  # cs231n's numbers
+    assert theirs.calls.first_change() == 1
+    messages = [m for m in ours(mine.warnings) if "changed its input" in m]
+    assert len(messages) == 1 and "changed its input inputs[1].vals during call 1 of f" in messages[0]
+    built = case()
+    for now, original in zip(mine.x, built["watched"](), strict=True):
+        np.testing.assert_array_equal(now, original)  # both blobs put back
+
+
 def test_a_write_elsewhere_at_a_later_call_is_caught_at_the_end():
     x = _rng().standard_normal((3, 4))
     before = x.copy()

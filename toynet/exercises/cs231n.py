@@ -24,7 +24,7 @@ What cs231n leaves silent is said, never changed in the numbers:
 How an f that writes into x is caught, at O(1) extra work per call of f (no copy of x per call):
 1. after every call, the entry being perturbed is read back and compared with the value the helper wrote there.
    In-place code over the whole array (`x -= x.max()`, `x *= 2`, `np.clip(x, lo, hi, out=x)`) changes that
-   entry too, so it is named on the very call that did it, with every entry that call changed;
+   entry too, so it is named on the very call that did it (with the entries of x that differ at that point);
 2. the dense helpers (eval_numerical_gradient, _array, _blobs: O(n) calls of f) copy x once on entry and compare
    all of x with that copy after the first call of f and at the end (O(n) twice, amortised O(1) per call).
    The first comparison names an f that writes elsewhere in x on every call at call 1; the last catches a write
