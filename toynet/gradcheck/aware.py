@@ -33,6 +33,7 @@ from toynet.gradcheck.errorbars import (
     replace_entries,
     unrefined_blocks,
 )
+from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.noise import Costs, NoiseEstimate, chosen_step, measure_noise, probe_entries
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
@@ -47,7 +48,8 @@ class Judgement:
     failing_blocks) or "inconclusive" (a random cost or one that wrote into its input: nothing can be judged,
     no block is blamed). step: the step used (chosen from the measurement when none was given); estimate: the
     measured noise; bars: per-entry error bars; blocks: per-block verdicts; causes: what may mislead, named.
-    difference: formula 2 over every entry (the course's number); bar_difference: what the bars alone allow.
+    difference: formula 2 over every entry (the course's number); bar_difference: what the bars alone allow;
+    analytic: the analytic values judged (the gradient's chosen entries, or g . v per direction).
     """
 
     verdict: str
@@ -61,6 +63,7 @@ class Judgement:
     difference: float
     bar_difference: float
     causes: list[Cause] = field(default_factory=list)
+    analytic: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def passed(self) -> bool:
@@ -111,9 +114,9 @@ def judge(
     elif method == "central":
         step = chosen_step(estimate.noise, estimate.third, scale)
     else:  # Richardson and the complex step keep their own defaults (their error laws differ)
-        from toynet.gradcheck.numerical import default_step
+        from toynet.gradcheck.numerical import default_epsilon
 
-        step = default_step(theta, method, network=True)
+        step = default_epsilon(theta, method, network=True)
     numeric, crossed = entries(chosen, step)
     steps = np.full(grad.size, step)
 
@@ -151,7 +154,7 @@ def judge(
                           estimate.noise, grad_eps, block_refine, rms, force=True)
         replace_entries(bars, todo, part)
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
-    difference = _formula2(grad, numeric)
+    difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
     allowed = bar_difference(bars, grad, numeric)
     causes: list[Cause] = list(early)
     random = random_cost(estimate)
@@ -169,59 +172,8 @@ def judge(
         if found is not None:
             causes.append(found)
     verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
-    return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes)
-
-
-def _formula2(a: np.ndarray, b: np.ndarray) -> float:
-    denominator = float(np.linalg.norm(a) + np.linalg.norm(b))
-    return float(np.linalg.norm(a - b)) / denominator if denominator > 0 else 0.0
-
-
-def judge_network(cost_fn: Any, parameters: Any, gradients: Any, epsilon: float | None = None,
-                  method: str = "central", threshold: float = 2e-7, batch: bool = True) -> Judgement:
-    """`judge` on a network cost: cost_fn(parameters) -> float, parameters {"W1", ...}, gradients {"dW1", ...}.
-
-    Uses gradient_check_n's evaluators (toynet's incremental engine for `Network.cost_function`). Costs that
-    are not toynet's own are first run once through an `InputGuard`, so one that writes into its argument
-    is named (and the check is inconclusive) instead of being silently fed fresh copies.
-    """
-    from toynet.gradcheck.causes import InputGuard, saturated_cause
-    from toynet.gradcheck.network_check import _eps, _prepare, make_evaluator, numerical_entries
-    from toynet.network import CostFunction
-    from toynet.params import vector_to_dictionary
-
-    layout, theta, grad, low = _prepare(parameters, gradients)
-    early: list[Cause] = []
-    if not isinstance(cost_fn, CostFunction):
-        guard = InputGuard(cost_fn)
-        guard(vector_to_dictionary(theta, layout))
-        found = guard.cause("cost_fn")
-        if found is not None:
-            early.append(found)
-    evaluator = make_evaluator(cost_fn, parameters, layout, theta, batch)
-
-    def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-        return numerical_entries(evaluator, layout, indices, step, method, False)
-
-    def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        return evaluator.costs(indices, offsets)
-
-    saturation = None
-    if isinstance(cost_fn, CostFunction):
-        A = cost_fn.network.predict_proba(cost_fn.X, vector_to_dictionary(theta, layout))
-        Y = np.asarray(cost_fn.Y, dtype=np.float64).reshape(1, -1)
-
-        def saturation(estimate: NoiseEstimate) -> Cause | None:
-            return saturated_cause(A, Y, estimate)
-
-    def label(i: int) -> str:
-        block, index = layout.block_of(i)
-        return f"{block.name}[{', '.join(map(str, index))}]"
-
-    ranges = [(b.start, b.stop) for b in layout.blocks]
-    return judge(costs, entries, ranges, layout.names, theta, grad, evaluator.cost, epsilon=epsilon, method=method,
-                 threshold=threshold, grad_eps=_eps(low or np.float64), cost_dtype=evaluator.cost_dtype,
-                 early=early, saturation=saturation, label=label)
+    return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes,
+                     grad)
 
 
 def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:
@@ -293,7 +245,7 @@ def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndar
 
 def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, directions: np.ndarray,
                      cost: float, epsilon: float | None = None, threshold: float = 1e-6,
-                     grad_eps: float = float(np.finfo(np.float64).eps)) -> Judgement:
+                     grad_eps: float = float(np.finfo(np.float64).eps), early: Sequence[Cause] = ()) -> Judgement:
     """`judge` of the directional derivatives: f(theta) -> float on the flat vector theta (n,), unit directions
     (k, n); the 'entries' are the k directions, their analytic values directions @ grad. Central differences."""
     from toynet.gradcheck.numerical import scalar_value
@@ -309,7 +261,7 @@ def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np
     scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
     return judge(costs, entries_from(costs, "central"), [(0, directions.shape[0])], ["directions"],
                  np.zeros(directions.shape[0]), directions @ grad, cost, epsilon=epsilon, method="central",
-                 threshold=threshold, grad_eps=grad_eps, label=lambda d: f"direction {d}", scale=scale)
+                 threshold=threshold, grad_eps=grad_eps, early=early, label=lambda d: f"direction {d}", scale=scale)
 
 
 def _moved(offset: float, direction: int) -> Callable[[], str]:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from toynet._validate import as_array
-from toynet.gradcheck.measures import directional_errors, relative_difference
+from toynet.gradcheck.aware import judge_array, judge_directions
+from toynet.gradcheck.causes import Cause, InputGuard
+from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.network_check import directional_check_n, sparse_check_n
 from toynet.gradcheck.numerical import (
     check_epsilon,
@@ -21,7 +23,6 @@ from toynet.gradcheck.numerical import (
     check_method,
     check_positive_int,
     check_threshold,
-    default_epsilon,
     numerical_gradient,
     scalar_value,
 )
@@ -30,13 +31,20 @@ from toynet.gradcheck.report import DirectionalCheck, Entry, SparseCheck, StepSw
 
 @dataclass
 class GradientCheckResult:
-    """analytical vs numerical gradient of f at x; relative_error is formula 2, passed = relative_error < threshold."""
+    """analytical vs numerical gradient of f at x; relative_error is formula 2 (the course's number). passed: the
+    error-aware verdict, every entry within its error bar (see `gradient_check`); verdict, causes, error_bars
+    (shape of x) and the measured noise say why."""
 
     analytical_gradient: np.ndarray
     numerical_gradient: np.ndarray
     absolute_difference: np.ndarray
     relative_error: float
     passed: bool
+    verdict: str = ""
+    causes: list[Cause] = field(default_factory=list)
+    error_bars: np.ndarray | None = field(default=None, repr=False)
+    noise: float | None = None
+    epsilon: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The five fields as a plain dict (the seed exercise's answer format)."""
@@ -48,6 +56,9 @@ class GradientCheckResult:
             "passed": bool(self.passed),
         }
 
+    def cause(self, kind: str) -> Cause | None:
+        return next((c for c in self.causes if c.kind == kind), None)
+
 
 def gradient_check(
     f: Callable[[np.ndarray], Any],
@@ -57,24 +68,34 @@ def gradient_check(
     method: str = "central",
     threshold: float = 1e-7,
 ) -> GradientCheckResult:
-    """Compare grad_f(x) with the numerical gradient of f at x (any shape); formula 2 against `threshold`.
+    """Compare grad_f(x) with the numerical gradient of f at x (any shape), against that gradient's own error.
 
+    epsilon: None -> chosen from f's measured noise (see gradient_check_n); relative_error is formula 2, and
+    `threshold` only sets the words: passed means every entry lies within twice its error bar (noise / step,
+    truncation, round-off). f is run once on a private copy first: one that writes into x is named
+    (verdict "inconclusive", cause "in-place"), and the caller's x is never written.
     float32 x warns: the check runs in float64 and the threshold is raised to sqrt(float32 eps) ~ 3.5e-4,
     since the analytic gradient computed in float32 carries that precision's round-off.
     """
+    method = check_method(method)
     threshold = check_threshold(threshold)
     point = as_array("x", x)
+    grad_eps = float(np.finfo(np.float64).eps)
     if np.issubdtype(point.dtype, np.floating) and np.finfo(point.dtype).eps > np.finfo(np.float64).eps:
         raised = max(threshold, float(np.sqrt(np.finfo(point.dtype).eps)))
         warnings.warn(f"x is {point.dtype.name}: checked in float64 with the threshold raised from {threshold:.1e} "
                       f"to {raised:.1e}", stacklevel=2)
-        threshold = raised
+        threshold, grad_eps = raised, float(np.finfo(point.dtype).eps)
     analytic = np.array(as_array("grad_f(x)", grad_f(np.array(point, dtype=np.float64))), dtype=np.float64)
     if analytic.shape != point.shape:
         raise ValueError(f"grad_f(x) must have the shape of x, {point.shape}, but got {analytic.shape}")
-    numeric = numerical_gradient(f, point, epsilon, method)
-    error = relative_difference(analytic, numeric)
-    return GradientCheckResult(analytic, numeric, np.abs(analytic - numeric), error, bool(error < threshold))
+    epsilon = None if epsilon is None else check_epsilon(epsilon)
+    judgement = judge_array(f, np.array(point, dtype=np.float64), analytic, epsilon, method, threshold,
+                            grad_eps=grad_eps)
+    numeric = judgement.numeric.reshape(point.shape)
+    return GradientCheckResult(analytic, numeric, np.abs(analytic - numeric), judgement.difference, judgement.passed,
+                               judgement.verdict, list(judgement.causes), judgement.bars.bar.reshape(point.shape),
+                               judgement.estimate.noise, judgement.step)
 
 
 def grad_check_sparse(
@@ -87,10 +108,11 @@ def grad_check_sparse(
     method: str = "central",
     threshold: float = 2e-7,
 ) -> SparseCheck:
-    """Check `num_checks` random coordinates (seeded, without repetition) instead of all of them.
+    """Check `num_checks` random coordinates (seeded, without repetition) instead of all of them, each against
+    its error bar (as `gradient_check`).
 
     Array form: f(x) -> float, x and analytic_grad arrays of one shape.  Network form: f = cost_fn,
-    x = parameters dict, analytic_grad = gradients dict.  passed: formula 2 over the chosen entries.
+    x = parameters dict, analytic_grad = gradients dict.  relative_difference: formula 2 over the chosen entries.
     """
     if isinstance(x, Mapping):
         return sparse_check_n(f, x, analytic_grad, num_checks, epsilon, seed, method, threshold)
@@ -101,21 +123,16 @@ def grad_check_sparse(
     analytic = np.array(as_array("analytic_grad", analytic_grad), dtype=np.float64)
     if analytic.shape != point.shape:
         raise ValueError(f"analytic_grad must have the shape of x, {point.shape}, but got {analytic.shape}")
-    epsilon = default_epsilon(point, method) if epsilon is None else check_epsilon(epsilon)
+    epsilon = None if epsilon is None else check_epsilon(epsilon)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(point.size, size=min(num_checks, point.size), replace=False))
+    judgement = judge_array(f, point, analytic, epsilon, method, threshold, chosen=chosen)
     entries = []
-    for position in chosen:
-        def along(t: np.ndarray, position: int = int(position)) -> Any:
-            moved = point.astype(t.dtype)
-            moved.reshape(-1)[position] = t[0]
-            return f(moved)
-
-        value = float(numerical_gradient(along, point.reshape(-1)[position : position + 1], epsilon, method)[0])
-        index = tuple(int(i) for i in np.unravel_index(position, point.shape))
-        g = float(analytic.reshape(-1)[position])
+    for n, position in enumerate(chosen):
+        index = tuple(int(i) for i in np.unravel_index(int(position), point.shape))
+        g, value = float(analytic.reshape(-1)[position]), float(judgement.numeric[n])
         entries.append(Entry("x", index, g, value, abs(g - value), int(position)))
-    return SparseCheck.of(entries, threshold, epsilon)
+    return SparseCheck.judged(entries, judgement)
 
 
 def directional_check(
@@ -127,7 +144,8 @@ def directional_check(
     seed: int | None = 0,
     threshold: float = 1e-6,
 ) -> DirectionalCheck:
-    """Directional derivative vs g . v along `num_directions` seeded random unit vectors: 2 evaluations each.
+    """Directional derivative vs g . v along `num_directions` seeded random unit vectors, each judged against its
+    error bar (the noise of f measured along the directions themselves, as `gradient_check` does per entry).
 
     O(1) evaluations whatever the number of parameters, so it suits networks too big for a full check;
     a bug confined to a few entries can hide in a random direction, so use it as a smoke test.
@@ -142,19 +160,19 @@ def directional_check(
     grad = np.array(as_array("analytic_grad", analytic_grad), dtype=np.float64).reshape(-1)
     if grad.size != point.size:
         raise ValueError(f"analytic_grad must have the shape of x, {point.shape}, but got {np.shape(analytic_grad)}")
-    theta = point.reshape(-1)
-    epsilon = default_epsilon(theta) if epsilon is None else check_epsilon(epsilon)
+    epsilon = None if epsilon is None else check_epsilon(epsilon)
+    guard = InputGuard(f)
+    cost = float(np.real(scalar_value(guard(point), lambda: "x was not moved")))
     rng = np.random.default_rng(seed)
-    numeric, analytic = np.empty(num_directions), np.empty(num_directions)
-    for d in range(num_directions):
-        v = rng.standard_normal(theta.size)
-        v /= np.linalg.norm(v)
-        plus = scalar_value(f((theta + epsilon * v).reshape(point.shape)), _moved("+", d))
-        minus = scalar_value(f((theta - epsilon * v).reshape(point.shape)), _moved("-", d))
-        numeric[d] = (plus.real - minus.real) / (2 * epsilon)
-        analytic[d] = float(grad @ v)
-    errors = directional_errors(numeric, analytic)
-    return DirectionalCheck(numeric, analytic, errors, bool((errors <= threshold).all()), epsilon)
+    directions = rng.standard_normal((num_directions, point.size))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+
+    def along(theta: np.ndarray) -> Any:
+        return f(theta.reshape(point.shape))
+
+    judgement = judge_directions(along, point.reshape(-1), grad, directions, cost, epsilon, threshold,
+                                 early=[c for c in (guard.cause("f"),) if c is not None])
+    return DirectionalCheck.judged(judgement)
 
 
 def step_sweep(
@@ -170,7 +188,3 @@ def step_sweep(
     analytic = np.array(as_array("analytical_gradient", analytical_gradient), dtype=np.float64)
     differences = np.array([relative_difference(analytic, numerical_gradient(f, x, float(e), method)) for e in grid])
     return StepSweep(grid, differences, method)
-
-
-def _moved(sign: str, direction: int) -> Callable[[], str]:
-    return lambda: f"x was moved by {sign}epsilon along random direction {direction}"

@@ -13,7 +13,6 @@ Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +20,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from toynet.gradcheck.measures import directional_errors, norm, relative_difference
+from toynet.gradcheck.aware import Judgement, judge, judge_directions
+from toynet.gradcheck.causes import Cause, InputGuard, saturated_cause
+from toynet.gradcheck.measures import norm, relative_difference
+from toynet.gradcheck.noise import NoiseEstimate, chosen_step
 from toynet.gradcheck.numerical import (
     check_epsilon,
     check_epsilons,
@@ -50,12 +52,6 @@ CostFn = Callable[[Mapping[str, np.ndarray]], Any]
 MEMORY_BUDGET = 64 * 2**20  # bytes of temporaries per chunk
 LOOP_CHUNK = 64  # evaluations between progress-bar updates in the plain loop
 PROGRESS_CHUNKS = 200  # show a progress bar (progress=None) when a check takes at least this many chunks
-# The round-off a correct block may carry, per entry (see gradient_check_n): the backward's, in units of its
-# dtype's eps times rms(gradient) (measured: at most ~40 on correct float32 gradients of nine network shapes,
-# 150 points each, while a 1% error in any one block measured 300 or more), and the central difference's, in
-# units of eps |J| / epsilon (on the course's case the difference grows like 20 eps |J| / epsilon as it shrinks).
-ANALYTIC_ROUNDOFF = 100.0
-NUMERIC_ROUNDOFF = 20.0
 
 
 # ------------------------------------------------------------------------------------------ the inputs
@@ -204,50 +200,87 @@ def gradient_check_n(
     progress: bool | None = None,
     batch: bool = True,
 ) -> GradientCheckReport:
-    """Compare the backward's gradients with numerical ones for every entry of theta, block by block.
+    """Compare the backward's gradients with numerical ones for every entry of theta, block by block, against
+    the numerical gradient's own measured error.
 
     cost_fn: parameters dict -> cost (toynet's `network.cost_function(X, Y)` is fastest).  parameters:
     {"W1", "b1", ...}; gradients: {"dW1", "db1", ...} (other keys ignored), same shapes.  epsilon: the
-    step (None -> `default_epsilon(theta, network=True)`, 2e-5 at |theta| ~ 1; 1e-7 reproduces the course).
-    threshold: on formula 2 (the course's 2e-7), raised to sqrt(eps) of the dtype for float32 inputs.
-    A block fails when its own relative difference is above the (raised) threshold *and* its error
-    ||error_b|| is above both of
-      - its share of an overall difference equal to the threshold as given, threshold * (||g|| +
-        ||g_approx||) * sqrt(n_b / n) (the error spread evenly): too small to matter next to the whole;
-      - the round-off its n_b entries may carry, sqrt(n_b) (100 eps_g rms(g) + 20 eps |J| / epsilon): the
-        backward's in the gradients' own precision eps_g, the central difference's in the cost's.
-    So round-off in a block whose gradient is ~0 is not called a bug, while a 1% error in a small block
-    of a float32 backward still is (a floor scaled by the raised threshold hid it at 3% of points).
+    step (None -> chosen from the cost's measured noise sigma and third derivative: h* = (3 sigma /
+    |J'''|)^(1/3), ~1e-5 for a clean float64 cost; 1e-7 reproduces the course). threshold: on formula 2
+    (the course's 2e-7), raised to sqrt(eps) of the dtype for float32 inputs; it sets the words, not the verdict.
+
+    The verdict (toynet.gradcheck.aware, errorbars): the cost's noise is measured (Moré and Wild's ECnoise
+    on a few coordinates), every numerical entry gets an error bar (noise / step, truncation from the step
+    doubled and halved where needed, the backward's own round-off), and a block fails only where some entry
+    lies beyond twice its bar, or its errors together exceed their noise (a chi-square). `passed` means the
+    backward agrees with the numerical gradient within that gradient's own error. A random cost, or one that
+    writes into its argument, makes the check inconclusive (report.verdict) with the cause named and no block
+    blamed; report.causes names whatever may mislead, and what to do.
     """
     method = check_method(method)
     threshold = check_threshold(threshold)
     if not (isinstance(top_k, (int, np.integer)) and top_k >= 0):
         raise ValueError(f"top_k must be a non-negative int, but got {top_k!r}")
     given = _prepare(parameters, gradients)
-    layout, theta, grad, low_precision = given.layout, given.theta, given.grad, given.low_precision
-    warnings: list[str] = []
-    raised = threshold
-    if low_precision is not None:
-        raised = max(threshold, float(np.sqrt(np.finfo(low_precision).eps)))
-        warnings.append(
-            f"parameters or gradients are {low_precision.name}: the numerical gradient is computed in float64, and "
-            f"the threshold is raised from {threshold:.1e} to {raised:.1e} (sqrt of {low_precision.name} eps), "
-            f"since the analytic gradient itself carries {low_precision.name} round-off."
-        )
-    evaluator = make_evaluator(cost_fn, layout, theta, batch)
-    eval_dtype = evaluator.cost_dtype
-    if _eps(eval_dtype) > _eps(np.float64):
-        warnings.append(f"cost_fn computes in {eval_dtype.name}: the default step is scaled for that precision.")
-    default = default_epsilon(theta, method, eval_dtype, network=True)
-    epsilon = default if epsilon is None else check_epsilon(epsilon)
-    numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), epsilon, method, progress)
-    warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, epsilon, method, raised)
-    mean_square = np.sum(grad * grad) / grad.size  # np.mean's arithmetic, without its wrapper's overhead
-    noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * float(np.sqrt(mean_square))
-    if method != "complex":  # the complex step subtracts nothing: no round-off is divided by the step
-        noise += NUMERIC_ROUNDOFF * _eps(eval_dtype) * max(abs(evaluator.cost), 1.0) / epsilon
-    bar = Bar(epsilon, method, raised, threshold, noise, top_k)
-    return _verdict(layout, grad, numeric, crossed, bar, warnings)
+    epsilon = None if epsilon is None else check_epsilon(epsilon)
+    warnings, raised = _precision_warnings(given, threshold)
+    evaluator = make_evaluator(cost_fn, given.layout, given.theta, batch)
+    judgement = _judge(cost_fn, given, evaluator, epsilon, method, raised, progress=progress)
+    if epsilon is not None:
+        warnings += _step_warnings(judgement, given, method, raised)
+    return _report(given, judgement, method, raised, top_k, warnings)
+
+
+def _precision_warnings(given: CheckInput, threshold: float) -> tuple[list[str], float]:
+    """The warning for float32 parameters or gradients, and the threshold raised to sqrt(eps) for them."""
+    if given.low_precision is None:
+        return [], threshold
+    low = given.low_precision
+    raised = max(threshold, float(np.sqrt(np.finfo(low).eps)))
+    return [
+        f"parameters or gradients are {low.name}: the numerical gradient is computed in float64, and the "
+        f"threshold is raised from {threshold:.1e} to {raised:.1e} (sqrt of {low.name} eps), since the analytic "
+        f"gradient itself carries {low.name} round-off (its error bars include it)."
+    ], raised
+
+
+def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: float | None, method: str,
+           threshold: float, chosen: np.ndarray | None = None, progress: bool | None = None) -> Judgement:
+    """`aware.judge` on a network check: the evaluator's costs, its entries, the blocks of theta (or of the
+    `chosen` entries), saturated outputs looked up for toynet's own networks. A cost that is not toynet's
+    is run once at theta through an `InputGuard` first: one that writes into its argument is named."""
+    layout, theta, grad = given.layout, given.theta, given.grad
+    picked = np.arange(layout.size) if chosen is None else chosen
+    early: list[Cause] = []
+    saturation: Callable[[NoiseEstimate], Cause | None] | None = None
+    if isinstance(cost_fn, CostFunction):
+        A = cost_fn.network.predict_proba(cost_fn.X, layout.split(theta))
+        Y = np.asarray(cost_fn.Y, dtype=np.float64).reshape(A.shape)
+
+        def saturation(estimate: NoiseEstimate) -> Cause | None:
+            return saturated_cause(A, Y, estimate)
+    else:
+        guard = InputGuard(cost_fn)
+        guard(layout.split(theta))
+        early += [c for c in (guard.cause("cost_fn"),) if c is not None]
+
+    def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+        shown = progress if indices.size == picked.size else False
+        return numerical_entries(evaluator, layout, indices, step, method, shown)
+
+    def label(i: int) -> str:
+        block, index = layout.block_of(i)
+        return f"{block.name}[{', '.join(map(str, index))}]"
+
+    names, ranges = [], []
+    for block in layout.blocks:  # each block's run of picked entries (picked is sorted)
+        first, last = np.searchsorted(picked, [block.start, block.stop])
+        if last > first or chosen is None:
+            names.append(block.name)
+            ranges.append((int(first), int(last)))
+    return judge(evaluator.costs, entries, ranges, names, theta, grad[picked], evaluator.cost, epsilon=epsilon,
+                 method=method, threshold=threshold, grad_eps=_eps(given.low_precision or np.float64),
+                 cost_dtype=evaluator.cost_dtype, early=early, saturation=saturation, label=label, chosen=picked)
 
 
 def numerical_gradient_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], epsilon: float | None = None,
@@ -288,140 +321,105 @@ def sparse_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradie
                    num_checks: int = 10, epsilon: float | None = None, seed: int | None = 0,
                    method: str = "central", threshold: float = 2e-7) -> SparseCheck:
     """Numerical vs analytic for `num_checks` random entries of theta (seeded, without repetition): the network
-    form of `grad_check_sparse`; passed: formula 2 over the chosen entries within `threshold`."""
+    form of `grad_check_sparse`, each entry judged against its error bar as in `gradient_check_n` (the noise
+    measured on the chosen entries' blocks); relative_difference: formula 2 over the chosen entries."""
     method = check_method(method)
     num_checks = check_positive_int(num_checks, "num_checks")
     threshold = check_threshold(threshold)
     given = _prepare(parameters, gradients)
     layout, grad = given.layout, given.grad
     evaluator = make_evaluator(cost_fn, layout, given.theta)
-    if epsilon is None:
-        epsilon = default_epsilon(given.theta, method, evaluator.cost_dtype, network=True)
-    epsilon = check_epsilon(epsilon)
+    epsilon = None if epsilon is None else check_epsilon(epsilon)
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(layout.size, size=min(num_checks, layout.size), replace=False))
-    numeric, _ = numerical_entries(evaluator, layout, indices, epsilon, method, False)
+    judgement = _judge(cost_fn, given, evaluator, epsilon, method, threshold, chosen=indices)
+    numeric = judgement.numeric
     entries = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[n]) for n, i in enumerate(indices)]
-    return SparseCheck.of(entries, threshold, epsilon)
+    return SparseCheck.judged(entries, judgement)
 
 
 def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
                         num_directions: int = 3, epsilon: float | None = None, seed: int | None = 0,
                         threshold: float = 1e-6) -> DirectionalCheck:
     """(J(theta + epsilon v) - J(theta - epsilon v)) / 2 epsilon against g . v along `num_directions` seeded
-    random unit vectors v: the network form of `directional_check` (two plain calls of cost_fn per direction)."""
+    random unit vectors v: the network form of `directional_check` (plain calls of cost_fn), each direction
+    judged against its error bar (the noise measured along the directions themselves)."""
     num_directions = check_positive_int(num_directions, "num_directions")
     threshold = check_threshold(threshold)
     given = _prepare(parameters, gradients)
     layout, theta = given.layout, given.theta
-    LoopEvaluator(cost_fn, layout, theta)  # cost_fn at theta: a bad cost_fn fails here, with the usual message
-    epsilon = default_epsilon(theta, network=True) if epsilon is None else check_epsilon(epsilon)
+    evaluator = LoopEvaluator(cost_fn, layout, theta)  # cost_fn at theta: a bad cost_fn fails here, as usual
+    epsilon = None if epsilon is None else check_epsilon(epsilon)
+    guard = InputGuard(cost_fn)
+    guard(layout.split(theta))
     rng = np.random.default_rng(seed)
-    numeric, analytic = np.empty(num_directions), np.empty(num_directions)
-    for d in range(num_directions):
-        v = rng.standard_normal(theta.size)
-        v /= np.linalg.norm(v)
-        plus = scalar_value(cost_fn(layout.split(theta + epsilon * v)), _moved("+", d))
-        minus = scalar_value(cost_fn(layout.split(theta - epsilon * v)), _moved("-", d))
-        numeric[d] = (plus.real - minus.real) / (2 * epsilon)
-        analytic[d] = float(given.grad @ v)
-    errors = directional_errors(numeric, analytic)
-    return DirectionalCheck(numeric, analytic, errors, bool((errors <= threshold).all()), epsilon)
+    directions = rng.standard_normal((num_directions, theta.size))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+
+    def along(point: np.ndarray) -> Any:
+        return cost_fn(layout.split(point))
+
+    judgement = judge_directions(along, theta, given.grad, directions, evaluator.cost, epsilon, threshold,
+                                 grad_eps=_eps(given.low_precision or np.float64),
+                                 early=[c for c in (guard.cause("cost_fn"),) if c is not None])
+    return DirectionalCheck.judged(judgement)
 
 
 # ------------------------------------------------------------------------------------------ the verdict
 
 
-@dataclass
-class Bar:
-    """What a check is judged against: the step it used, its method, the threshold (raised for float32 inputs)
-    and as given, the round-off `noise` one entry may carry, and how many worst entries each block lists."""
-
-    epsilon: float
-    method: str
-    threshold: float
-    given_threshold: float
-    noise: float
-    top_k: int
-
-
-def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarray, numeric: np.ndarray,
-                   epsilon: float, method: str, threshold: float) -> list[str]:
-    """Say when the step itself, not the backward, limits the difference (the round-off regime)."""
+def _step_warnings(judgement: Judgement, given: CheckInput, method: str, threshold: float) -> list[str]:
+    """Say when a given step itself, not the backward, limits the difference (its measured noise / step)."""
     if method == "complex":
         return []
-    eps = _eps(dtype)
-    noise = eps * max(abs(cost), 1.0) / epsilon  # round-off of one numerical entry, ~ eps |J| / h
-    scale = norm(grad) + norm(numeric)
-    expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
-    found = []
-    if epsilon < default / 10 or expected > threshold / 10:
-        found.append(
-            f"epsilon={epsilon:.0e} is in the round-off regime for {dtype.name} {method} differences: the round-off "
-            f"of J(theta +- epsilon) is divided by epsilon, so each numerical entry carries an error of at least "
-            f"{noise:.1e} (a difference of at least {expected:.1e}), growing like 1/epsilon; the difference "
-            f"may reflect the step, not the backward. The default step {default:.0e} is more accurate."
-        )
-    return found
+    estimate = judgement.estimate
+    scale = float(np.sqrt(np.mean(given.theta * given.theta))) if given.theta.size else 1.0
+    best = chosen_step(estimate.noise, estimate.third, scale)
+    noise = estimate.noise / judgement.step  # one numerical entry's noise, ~ sigma / h
+    size = norm(given.grad) + norm(judgement.numeric)
+    expected = noise * np.sqrt(given.grad.size) / size if size > 0 else np.inf
+    if judgement.step < best / 10 and expected > threshold / 10:
+        return [
+            f"epsilon={judgement.step:.0e} is in the round-off regime: the cost's measured noise "
+            f"{estimate.noise:.1e} is divided by epsilon, so each numerical entry carries an error of about "
+            f"{noise:.1e} (a difference of about {expected:.1e}), growing like 1/epsilon. The step the "
+            f"measurement suggests, {best:.0e} (epsilon=None), is more accurate."
+        ]
+    return []
 
 
-def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, bar: Bar,
-             warnings: list[str]) -> GradientCheckReport:
-    """The verdict per block from a few vectorised sums over the block boundaries (np.add.reduceat)."""
-    keep, any_kinks = ~crossed, bool(crossed.any())
-    g, a = (np.where(keep, grad, 0.0), np.where(keep, numeric, 0.0)) if any_kinks else (grad, numeric)
-    errors = np.abs(g - a)  # kink entries count for nothing
-    # Per block: the sums of g^2, a^2, error^2 and the number of kept entries. The rows are written into one
-    # (4, n) array (np.stack of four temporaries cost more than the rest of this block of arithmetic).
-    rows = np.empty((4, grad.size))
-    np.multiply(g, g, out=rows[0])
-    np.multiply(a, a, out=rows[1])
-    np.multiply(errors, errors, out=rows[2])
-    rows[3] = keep
-    starts = [block.start for block in layout.blocks if block.size]  # reduceat sums rows[:, at[j] : at[j + 1]]
-    if len(starts) == len(layout.blocks) and grad.size:
-        sums = np.add.reduceat(rows, starts, axis=1)
-    else:  # empty blocks have no range of their own: their sums stay 0
-        sums = np.zeros((4, len(layout.blocks)))
-        if grad.size:
-            sums[:, [n for n, block in enumerate(layout.blocks) if block.size]] = np.add.reduceat(rows, starts, axis=1)
-    kept = sums[3]
-    norm_g, norm_a, norm_e, root_kept = np.sqrt(sums)
-    denominators = norm_g + norm_a
-    rds = norm_e / np.where(denominators > 0, denominators, 1.0)  # 0 / 0 -> 0: both gradients are 0 there
-    # A block whose own difference is large still passes if its error is within what it could be without a
-    # bug: its share of an overall difference of the threshold as given (the error spread evenly over the kept
-    # entries), or the round-off `noise` of each of its entries, whichever is larger.
-    g2_total, a2_total, _, kept_total = sums.sum(axis=1)
-    total_scale = math.sqrt(g2_total) + math.sqrt(a2_total)  # math.sqrt: numpy's overhead on scalars
-    floors = np.maximum(bar.given_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), bar.noise * root_kept)
-    passed = (rds <= bar.threshold) | (norm_e <= floors)
-    table = BlockTable(layout, rds, passed, grad, numeric, errors, keep, bar.top_k)
-    kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i])
-             for i in (np.flatnonzero(crossed) if any_kinks else ())]
-    if kinks:
-        warnings.append(
-            f"{len(kinks)} entr{'y' if len(kinks) == 1 else 'ies'} ({', '.join(e.label for e in kinks[:5])}"
-            f"{', ...' if len(kinks) > 5 else ''}) crossed a ReLU kink: a pre-activation changed sign between "
-            f"the perturbed evaluations, so the numerical derivative there is meaningless; they are left out of "
-            f"the verdict (a smaller epsilon avoids most crossings)."
-        )
+def _report(given: CheckInput, judgement: Judgement, method: str, threshold: float, top_k: int,
+            warnings: list[str]) -> GradientCheckReport:
+    """The report of a judged network check: the course's number, the verdict per block, the causes."""
+    layout, grad, numeric, bars = given.layout, given.grad, judgement.numeric, judgement.bars
+    keep = bars.kept
+    errors = np.where(keep, np.abs(grad - numeric), 0.0)  # entries left out count for nothing
+    verdicts = judgement.blocks
+    table = BlockTable(layout, np.array([v.difference for v in verdicts]), np.array([v.passed for v in verdicts]),
+                       grad, numeric, errors, keep, top_k, np.array([v.bar_difference for v in verdicts]),
+                       np.array([v.worst_ratio for v in verdicts]))
+    kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i]) for i in np.flatnonzero(~keep)]
     difference = relative_difference(grad, numeric)  # the course's number, to the bit
-    without = relative_difference(grad[keep], numeric[keep]) if kinks else difference  # formula 2 without kinks
-    failing = [] if passed.all() else [name for name, ok in zip(layout.names, passed, strict=True) if not ok]
+    without = relative_difference(grad[keep], numeric[keep]) if kinks else difference
     return GradientCheckReport(
         difference=difference,
-        passed=not failing and without <= bar.threshold,
-        failing_blocks=failing,
+        passed=judgement.passed,
+        failing_blocks=list(judgement.failing_blocks),
         _table=table,
-        epsilon=bar.epsilon,
-        method=bar.method,
-        threshold=bar.threshold,
+        epsilon=judgement.step,
+        method=method,
+        threshold=threshold,
         analytical_gradient=grad.reshape(-1, 1),
         numerical_gradient=numeric.reshape(-1, 1),
         warnings=warnings,
         kinks=kinks,
         difference_without_kinks=without,
+        verdict=judgement.verdict,
+        causes=list(judgement.causes),
+        noise=judgement.estimate.noise,
+        noise_evaluations=judgement.estimate.evaluations,
+        bar_difference=judgement.bar_difference,
+        error_bars=bars.bar.reshape(-1, 1),
     )
 
 
