@@ -107,9 +107,7 @@ MISSES: list[str] = []  # the planted bugs toynet passed in the last measure(), 
 # ---------------------------------------------------------------------------------------------- the hard rows
 def toynet_hard(case: hard_cases.HardCase, gradients: dict[str, np.ndarray]) -> tuple[str, list[str], list[str]]:
     """toynet's error-aware verdict ("passed", "failed" or "inconclusive"), the blamed blocks, the causes named."""
-    from toynet.gradcheck.aware import judge_network
-
-    found = judge_network(case.cost_fn, case.parameters, gradients)
+    found = gradient_check_n(case.cost_fn, case.parameters, gradients, progress=False)
     return found.verdict, list(found.failing_blocks), [cause.kind for cause in found.causes]
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from benchmarks import hard_cases
 from benchmarks.models import make_problem
-from toynet.gradcheck.aware import Judgement, judge_network
+from toynet.gradcheck import GradientCheckReport, gradient_check_n
 from toynet.network import Network
 
 SHAPES = [([6, 7, 4, 1], "relu"), ([4, 5, 3, 1], "tanh"), ([5, 8, 8, 6, 1], "relu"), ([3, 10, 1], "tanh"),
@@ -24,9 +24,8 @@ SHAPES = [([6, 7, 4, 1], "relu"), ([4, 5, 3, 1], "tanh"), ([5, 8, 8, 6, 1], "rel
 REFERENCE_BUGGY = 0.2850931567761623  # REFERENCE.md: the course's buggy backward at epsilon 1e-7
 
 
-def check(case: hard_cases.HardCase, gradients: dict[str, np.ndarray] | None = None, **options: object) -> Judgement:
-    return judge_network(case.cost_fn, case.parameters, case.gradients if gradients is None else gradients,
-                         **options)  # type: ignore[arg-type]
+def check(case: hard_cases.HardCase, gradients: dict[str, np.ndarray] | None = None) -> GradientCheckReport:
+    return gradient_check_n(case.cost_fn, case.parameters, case.gradients if gradients is None else gradients)
 
 
 def assert_names_exactly(case: hard_cases.HardCase, block: str, error: float) -> None:
@@ -109,7 +108,7 @@ def test_a_fixed_dropout_mask_is_an_ordinary_deterministic_cost() -> None:
     dZ1 = (problem.parameters["W2"].T @ dZ2) * mask * (problem.parameters["W1"] @ X + problem.parameters["b1"] > 0)
     gradients = {"dW1": dZ1 @ X.T, "db1": dZ1.sum(1, keepdims=True), "dW2": dZ2 @ A1.T,
                  "db2": dZ2.sum(1, keepdims=True)}
-    found = judge_network(cost, problem.parameters, gradients)
+    found = gradient_check_n(cost, problem.parameters, gradients)
     assert found.passed and found.cause("random") is None
     del net
 
@@ -132,7 +131,7 @@ def test_zero_entries_are_counted() -> None:
     net = problem.net
     _, caches = net.forward(problem.X, problem.Y, parameters)
     gradients = net.backward(caches)
-    found = judge_network(net.cost_function(problem.X, problem.Y), parameters, gradients)
+    found = gradient_check_n(net.cost_function(problem.X, problem.Y), parameters, gradients)
     cause = found.cause("zero-entries")
     # a dead unit leaves the cost exactly unchanged, so every exactly-zero analytic entry is a zero numerical one
     zeros = sum(int(np.count_nonzero(g == 0)) for g in gradients.values())
@@ -147,7 +146,7 @@ def test_the_course_case_keeps_its_headline_number_and_names_both_bugs(course_ca
     _, caches = net.forward(X, Y, parameters)
     gradients = net.backward(caches)
     buggy = dict(gradients, dW2=gradients["dW2"] * 2, db1=gradients["db1"] * 4)
-    found = judge_network(net.cost_function(X, Y), parameters, buggy, epsilon=1e-7)
+    found = gradient_check_n(net.cost_function(X, Y), parameters, buggy, epsilon=1e-7)
     assert found.difference == pytest.approx(REFERENCE_BUGGY, rel=1e-12)
-    assert found.step == 1e-7 and found.failing_blocks == ["b1", "W2"]
-    assert judge_network(net.cost_function(X, Y), parameters, gradients, epsilon=1e-7).passed
+    assert found.epsilon == 1e-7 and found.failing_blocks == ["b1", "W2"]
+    assert gradient_check_n(net.cost_function(X, Y), parameters, gradients, epsilon=1e-7).passed

@@ -43,7 +43,8 @@ def coordinate_costs(f, x0: np.ndarray):  # type: ignore[no-untyped-def]
 @given(st.sampled_from(sorted(SMOOTH)), st.floats(-12, -5), st.floats(-1, 1), st.integers(0, 2**31))
 def test_ecnoise_recovers_an_injected_noise_level(name: str, log_sigma: float, x0: float, seed: int) -> None:
     """Moré and Wild: one 7-point table estimates sigma from a few differences, so each estimate scatters
-    (chi-square with few degrees of freedom); over 100 tables the middle 90% lie within a factor ~4 (0.27 .. 1.7 measured)."""
+    (chi-square with few degrees of freedom); over 100 tables the middle 90% lie within a factor ~4
+    (0.27 .. 1.7 measured)."""
     sigma = 10.0**log_sigma
     rng = np.random.default_rng(seed)
     ratios = []

@@ -49,7 +49,8 @@ class Judgement:
     no block is blamed). step: the step used (chosen from the measurement when none was given); estimate: the
     measured noise; bars: per-entry error bars; blocks: per-block verdicts; causes: what may mislead, named.
     difference: formula 2 over every entry (the course's number); bar_difference: what the bars alone allow;
-    analytic: the analytic values judged (the gradient's chosen entries, or g . v per direction).
+    analytic: the analytic values judged (the gradient's chosen entries, or g . v per direction);
+    evaluations: how many costs the whole judgement evaluated (the noise measurement's included).
     """
 
     verdict: str
@@ -64,6 +65,7 @@ class Judgement:
     bar_difference: float
     causes: list[Cause] = field(default_factory=list)
     analytic: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    evaluations: int = 0
 
     @property
     def passed(self) -> bool:
@@ -104,6 +106,13 @@ def judge(
     scale: the size of theta that sets the largest step (default rms(theta)).
     """
     chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
+    counted = {"evaluations": 0}
+    per_entry = {"central": 2, "richardson": 4, "complex": 1}[method]
+
+    def measured(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:  # entries, counted
+        counted["evaluations"] += per_entry * indices.size
+        return entries(indices, step)
+
     starts, stops = [r[0] for r in ranges], [r[1] for r in ranges]
     probes = chosen[probe_entries(grad, starts, stops)]
     estimate = measure_noise(costs, theta, probes, cost)
@@ -117,7 +126,7 @@ def judge(
         from toynet.gradcheck.numerical import default_epsilon
 
         step = default_epsilon(theta, method, network=True)
-    numeric, crossed = entries(chosen, step)
+    numeric, crossed = measured(chosen, step)
     steps = np.full(grad.size, step)
 
     def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +134,7 @@ def judge(
         values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
         for h in np.unique(steps[indices]):
             group = np.flatnonzero(steps[indices] == h)
-            values[group], flags[group] = entries(chosen[indices[group]], float(h) * factor)
+            values[group], flags[group] = measured(chosen[indices[group]], float(h) * factor)
         return values, flags
 
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
@@ -166,14 +175,16 @@ def judge(
     matters = difference > threshold or allowed > threshold / 10
     causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
     if not failing and not inconclusive and difference > threshold:
-        causes.append(numeric_cause(difference, threshold, allowed))
+        kept = bars.kept
+        without = relative_difference(grad[kept], numeric[kept]) if kept.any() else 0.0
+        causes.append(numeric_cause(difference, threshold, allowed, without, int((~kept).sum())))
     for found in (kinks_cause([label(int(chosen[i])) for i in np.flatnonzero(~bars.kept)]),
                   zero_entries_cause([label(int(chosen[i])) for i in np.flatnonzero(bars.both_zero)])):
         if found is not None:
             causes.append(found)
     verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
     return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes,
-                     grad)
+                     grad, estimate.evaluations + counted["evaluations"])
 
 
 def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:

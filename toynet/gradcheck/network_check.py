@@ -253,9 +253,9 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
     picked = np.arange(layout.size) if chosen is None else chosen
     early: list[Cause] = []
     saturation: Callable[[NoiseEstimate], Cause | None] | None = None
-    if isinstance(cost_fn, CostFunction):
-        A = cost_fn.network.predict_proba(cost_fn.X, layout.split(theta))
-        Y = np.asarray(cost_fn.Y, dtype=np.float64).reshape(A.shape)
+    if isinstance(evaluator, IncrementalEvaluator):  # toynet's own network cost (or a wrapper of one)
+        A = cost_fn.network.predict_proba(cost_fn.X, layout.split(theta))  # type: ignore[attr-defined]
+        Y = np.asarray(cost_fn.Y, dtype=np.float64).reshape(A.shape)  # type: ignore[attr-defined]
 
         def saturation(estimate: NoiseEstimate) -> Cause | None:
             return saturated_cause(A, Y, estimate)
@@ -418,6 +418,7 @@ def _report(given: CheckInput, judgement: Judgement, method: str, threshold: flo
         causes=list(judgement.causes),
         noise=judgement.estimate.noise,
         noise_evaluations=judgement.estimate.evaluations,
+        evaluations=judgement.evaluations,
         bar_difference=judgement.bar_difference,
         error_bars=bars.bar.reshape(-1, 1),
     )

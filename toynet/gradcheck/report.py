@@ -115,7 +115,9 @@ class GradientCheckReport:
     in course order) or "inconclusive" (a random cost, or one that writes into its input: no block blamed);
     passed: verdict == "passed"; blocks: a BlockReport per block; causes: what may mislead, named, with what
     to do (`cause(kind)` finds one); noise: the cost's measured noise sigma, noise_evaluations what measuring
-    it cost; error_bars: (n, 1) each entry's bar (a block fails beyond twice it); bar_difference: the
+    it cost, evaluations every perturbed cost the check evaluated (2 per entry for central differences, the
+    noise measurement, the extra steps of entries whose truncation was estimated); error_bars: (n, 1) each
+    entry's bar (a block fails beyond twice it); bar_difference: the
     difference the bars alone could produce. analytical_gradient, numerical_gradient: (n, 1) vectors in
     `dictionary_to_vector` order.
     """
@@ -136,6 +138,7 @@ class GradientCheckReport:
     causes: list[Cause] = field(default_factory=list)
     noise: float | None = None
     noise_evaluations: int = 0
+    evaluations: int = 0
     bar_difference: float = 0.0
     error_bars: np.ndarray | None = field(default=None, repr=False)
 
