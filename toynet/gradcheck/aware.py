@@ -37,6 +37,7 @@ from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.noise import Costs, NoiseEstimate, chosen_step, measure_noise, probe_entries
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+SHARED_PROBES = 2000  # parameters above which the noise probes of different blocks do not share a call
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
 
 
@@ -114,8 +115,14 @@ def judge(
         return entries(indices, step)
 
     starts, stops = [r[0] for r in ranges], [r[1] for r in ranges]
-    probes = chosen[probe_entries(grad, starts, stops)]
-    estimate = measure_noise(costs, theta, probes, cost)
+    in_entries = probe_entries(grad, starts, stops)
+    probes = chosen[in_entries]
+    # Past a few thousand parameters, probes of one layer (W_l and b_l) share a call, the engine's cheap rank-one
+    # path, instead of one stack of every probe through every layer (a copy of theta per evaluation).
+    layer_of = [int(n[1:]) if n[:1] in ("W", "b") and n[1:].isdigit() else -1 - i for i, n in enumerate(names)]
+    blocks = np.searchsorted(np.asarray(stops), in_entries, side="right")
+    groups = np.asarray(layer_of)[blocks] if theta.size > SHARED_PROBES else None
+    estimate = measure_noise(costs, theta, probes, cost, groups)
     if scale is None:
         scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
     if epsilon is not None:
@@ -178,8 +185,9 @@ def judge(
         kept = bars.kept
         without = relative_difference(grad[kept], numeric[kept]) if kept.any() else 0.0
         causes.append(numeric_cause(difference, threshold, allowed, without, int((~kept).sum())))
-    for found in (kinks_cause([label(int(chosen[i])) for i in np.flatnonzero(~bars.kept)]),
-                  zero_entries_cause([label(int(chosen[i])) for i in np.flatnonzero(bars.both_zero)])):
+    left_out, zeros = np.flatnonzero(~bars.kept), np.flatnonzero(bars.both_zero)
+    for found in (kinks_cause(left_out.size, [label(int(chosen[i])) for i in left_out[:5]]),
+                  zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])):
         if found is not None:
             causes.append(found)
     verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")

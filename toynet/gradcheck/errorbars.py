@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from toynet.gradcheck.measures import norm
+
 NOISE_SIGMAS = 5.0
 TRUNCATION_SAFETY = 2.0
 ANALYTIC_ROUNDOFF = 100.0
@@ -196,9 +198,9 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
         part = slice(start, stop)
         keep = kept[part]
         g, a = grad[part][keep], numeric[part][keep]
-        scale = float(np.linalg.norm(g) + np.linalg.norm(a))
-        difference = float(np.linalg.norm(g - a)) / scale if scale > 0 else 0.0
-        bar_difference = float(np.linalg.norm(bar[part][keep])) / scale if scale > 0 else 0.0
+        scale = norm(g) + norm(a)
+        difference = norm(g - a) / scale if scale > 0 else 0.0
+        bar_difference = norm(bar[part][keep]) / scale if scale > 0 else 0.0
         worst = float(ratio[part][keep].max(initial=0.0))
         count = int(outside[part].sum())
         total, limit, refined = chi_square(bars, part)
@@ -220,8 +222,8 @@ def unrefined_blocks(bars: ErrorBars, ranges: list[tuple[int, int]]) -> list[int
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:
     """The formula-2 difference the numerical side's error alone could produce: ||bar|| / (||g|| + ||D||)."""
     keep = bars.kept
-    scale = float(np.linalg.norm(grad[keep]) + np.linalg.norm(numeric[keep]))
-    return float(np.linalg.norm(bars.bar[keep])) / scale if scale > 0 else 0.0
+    scale = norm(grad[keep]) + norm(numeric[keep])
+    return norm(bars.bar[keep]) / scale if scale > 0 else 0.0
 
 
 def replace_entries(bars: ErrorBars, indices: np.ndarray, part: ErrorBars) -> None:

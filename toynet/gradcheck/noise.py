@@ -106,11 +106,14 @@ class NoiseEstimate:
         return self.noise / self.cost if self.cost > 0 else np.inf
 
 
-def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: float) -> NoiseEstimate:
+def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: float,
+                  groups: np.ndarray | None = None) -> NoiseEstimate:
     """sigma and |f'''| of f at theta along the coordinates `probes` (a few, e.g. one or two per block).
 
     costs: the check's own evaluator; theta: (n,) float64; cost: f(theta). Each probe costs 8
-    evaluations per table (7 points and theta again, to catch a random f) and 4 per f''' attempt.
+    evaluations per table (7 points and theta again, to catch a random f) and 4 per f''' attempt; probes
+    that share a spacing (and a group, when `groups` (one id per probe) is given) share a call, so the whole
+    measurement is a handful of calls.
     A probe whose table stays flat up to MAX_SPACING is a direction f does not depend on (a dead ReLU
     unit) and is dropped: a larger table would only reach the kink where the unit comes alive. The
     largest level is then confirmed at 10 times and a tenth of its spacing: noise keeps its size when the
@@ -118,27 +121,34 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     may put in a table) grows or shrinks with it. An unconfirmed level is dropped and the next largest tried.
     """
     probes = np.asarray(probes, dtype=np.int64)
+    group_of = np.zeros(probes.size, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     scales = np.maximum(1.0, np.abs(theta[probes]))
     eps = float(np.finfo(np.float64).eps)
     per_probe = np.full(probes.size, np.nan)
     spacing = FIRST_SPACING * scales
-    pending = list(range(probes.size))
     counter = {"evaluations": 0.0, "gap": 0.0, "magnitude": abs(cost)}
+    with_theta = np.concatenate((TABLE, [0.0]))  # the 8th point: theta again
 
-    def table(p: int, h: float) -> TableNoise:
-        values, crossed = costs(probes[p : p + 1], np.concatenate((TABLE, [0.0])) * h)
-        counter["evaluations"] += TABLE.size + 1
-        row = np.asarray(values, dtype=np.float64)[0]
-        counter["gap"] = max(counter["gap"], abs(float(row[3] - row[-1])))
-        counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(row))))
-        if crossed is not None and bool(np.asarray(crossed)[0]):
-            return TableNoise(0.0, "too large")  # a ReLU kink inside the table: its jump is not noise
-        return ecnoise(row[:-1])
+    def tables(chosen: list[int], factor: float = 1.0) -> list[TableNoise]:
+        """ECnoise on the tables of probes `chosen` at factor times their spacings, one call per spacing."""
+        found: dict[int, TableNoise] = {}
+        for h, g in {(float(spacing[p] * factor), int(group_of[p])) for p in chosen}:
+            group = [p for p in chosen if spacing[p] * factor == h and group_of[p] == g]
+            values, crossed = costs(probes[group], with_theta * h)
+            counter["evaluations"] += with_theta.size * len(group)
+            rows = np.asarray(values, dtype=np.float64).reshape(len(group), with_theta.size)
+            counter["gap"] = max(counter["gap"], float(np.max(np.abs(rows[:, 3] - rows[:, -1]))))
+            counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(rows))))
+            flags = np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
+            for row, p, flag in zip(rows, group, flags, strict=True):
+                # a ReLU kink inside the table: its jump is not noise
+                found[p] = TableNoise(0.0, "too large") if flag else ecnoise(row[:-1])
+        return [found[p] for p in chosen]
 
+    pending = list(range(probes.size))
     for _ in range(RETRIES):
         retry = []
-        for p in pending:  # one probe per call: each has its own spacing
-            found = table(p, float(spacing[p]))
+        for p, found in zip(pending, tables(pending), strict=True):
             if found.status == "ok":
                 per_probe[p] = found.noise
             elif found.status == "too small" and spacing[p] * 100 <= MAX_SPACING * scales[p] * (1 + 1e-9):
@@ -153,45 +163,55 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
         if not np.isfinite(per_probe[p]) or per_probe[p] <= CONFIRM_ABOVE * floor:
             break
         level = per_probe[p]
-        checks = (table(int(p), float(spacing[p]) * factor) for factor in (10.0, 0.1))
+        checks = [c for factor in (10.0, 0.1) for c in tables([int(p)], factor)]
         if any(c.status == "ok" and level / 4 <= c.noise <= 4 * level for c in checks):
             break
         per_probe[p] = np.nan
     found_levels = per_probe[np.isfinite(per_probe)]
     repeat_gap = float(counter["gap"])
     noise = max(float(found_levels.max()) if found_levels.size else floor, floor, repeat_gap / np.sqrt(2))
-    third, extra = _third_derivative(costs, probes, scales, noise, float(counter["magnitude"]))
+    third, extra = _third_derivative(costs, probes, scales, noise, float(counter["magnitude"]), group_of)
     return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
                          float(counter["magnitude"]))
 
 
 def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float,
-                      magnitude: float) -> tuple[float, int]:
+                      magnitude: float, group_of: np.ndarray) -> tuple[float, int]:
     """max over probes of |f'''| from the 4-point stencil, at a spacing where the stencil resolves it (at
     least THIRD_RESOLVED times its own noise 1.6 sigma / s^3). The spacing starts where that noise is ~1e-6,
     shrinks past ReLU kinks and grows (up to 0.1) while unresolved. A probe still unresolved at 0.1 has a
     tiny f''' (counted as its bound); one that never resolves below a kink tells nothing. If no probe tells
-    anything, |f'''| is taken as max(1, |f|): the size of a smooth cost's derivatives on the unit scale."""
+    anything, |f'''| is taken as max(1, |f|): the size of a smooth cost's derivatives on the unit scale.
+    Probes that share a spacing share a call."""
+    largest = 1e-1 * scales
+    s = np.minimum(np.maximum(100 * max(noise, 1e-300) ** (1 / 3) * scales, 1e-5 * scales), largest)
     best, evaluations, informed = 0.0, 0, False
-    for p, scale in zip(probes, scales, strict=True):
-        largest = 1e-1 * scale
-        s = min(max(100 * max(noise, 1e-300) ** (1 / 3) * scale, 1e-5 * scale), largest)
-        for _ in range(4):
-            values, crossed = costs(np.array([p]), THIRD_STENCIL * s)
-            evaluations += THIRD_STENCIL.size
-            if crossed is not None and bool(np.asarray(crossed)[0]):
-                s /= 10  # a ReLU kink inside the stencil: its jump is not a third derivative
-                continue
-            f = np.asarray(values, dtype=np.float64)[0]
-            third = abs(float(f[3] - 2 * f[2] + 2 * f[1] - f[0])) / (2 * s**3)
-            stencil_noise = THIRD_NOISE * noise / s**3
-            if third >= THIRD_RESOLVED * stencil_noise:
-                best, informed = max(best, third), True
-                break
-            if s >= largest * (1 - 1e-9):
-                best, informed = max(best, third + stencil_noise), True
-                break
-            s = min(10 * s, largest)
+    active = list(range(probes.size))
+    for _ in range(4):
+        if not active:
+            break
+        still = []
+        for h, g in {(float(s[p]), int(group_of[p])) for p in active}:
+            group = [p for p in active if s[p] == h and group_of[p] == g]
+            values, crossed = costs(probes[group], THIRD_STENCIL * h)
+            evaluations += THIRD_STENCIL.size * len(group)
+            rows = np.asarray(values, dtype=np.float64).reshape(len(group), THIRD_STENCIL.size)
+            flags = np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
+            for f, p, flag in zip(rows, group, flags, strict=True):
+                if flag:  # a ReLU kink inside the stencil: its jump is not a third derivative
+                    s[p] /= 10
+                    still.append(p)
+                    continue
+                third = abs(float(f[3] - 2 * f[2] + 2 * f[1] - f[0])) / (2 * h**3)
+                stencil_noise = THIRD_NOISE * noise / h**3
+                if third >= THIRD_RESOLVED * stencil_noise:
+                    best, informed = max(best, third), True
+                elif h >= largest[p] * (1 - 1e-9):
+                    best, informed = max(best, third + stencil_noise), True
+                else:
+                    s[p] = min(10 * h, largest[p])
+                    still.append(p)
+        active = still
     return (best if informed else max(1.0, magnitude)), evaluations
 
 
