@@ -226,6 +226,41 @@ def run(section: Section, quick: bool = False) -> None:
     run_hard(section, points)
 
 
+def noise_cost(repeats: int = 5) -> dict[str, float]:
+    """What measuring the cost's noise costs inside a full check of the ~10k-parameter network (50-100-50-1,
+    m = 3): evaluations (the report's own count) and time, the measurement (on the check's own engine, warmed
+    by a first check) against the whole check, each the median of `repeats` runs interleaved."""
+    import statistics
+    import time
+
+    from benchmarks.models import CHECK_BATCH, SIZES
+    from toynet.gradcheck.network_check import make_evaluator
+    from toynet.gradcheck.noise import measure_noise, probe_entries
+    from toynet.params import ParamLayout
+
+    problem = make_problem(SIZES["~10k"], m=CHECK_BATCH, seed=0)
+    cost_fn = problem.net.cost_function(problem.X, problem.Y)
+    layout = ParamLayout.from_parameters(problem.parameters)
+    theta = layout.read(problem.parameters)[1]
+    grad = layout.read(problem.gradients, prefix="d", what="gradients")[1]
+    report = gradient_check_n(cost_fn, problem.parameters, problem.gradients, progress=False)
+    evaluator = make_evaluator(cost_fn, layout, theta)
+    probes = probe_entries(grad, [b.start for b in layout.blocks], [b.stop for b in layout.blocks])
+    groups = np.array([int(layout.block_of(int(p))[0].name[1:]) for p in probes])
+    measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)  # warm: the engine's forward at theta
+    checks, noises = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        gradient_check_n(cost_fn, problem.parameters, problem.gradients, progress=False)
+        checks.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)
+        noises.append(time.perf_counter() - start)
+    check, noise = statistics.median(checks), statistics.median(noises)
+    return {"parameters": float(layout.size), "noise evaluations": float(report.noise_evaluations),
+            "check evaluations": float(report.evaluations), "noise seconds": noise, "check seconds": check}
+
+
 def run_hard(section: Section, points: int) -> None:
     """Issue 10's hard rows: where a check's own numerical error used to decide its verdict."""
     results = measure_hard(points)
@@ -254,3 +289,12 @@ def run_hard(section: Section, points: int) -> None:
                    false_fail == 0)
     section.target("hard rows: toynet right block (or the random / in-place cause) every time (worst row)",
                    f"{right:.2f}", right == 1)
+    cost = noise_cost(3 if points < POINTS else 9)
+    share = cost["noise seconds"] / cost["check seconds"]
+    section.text(
+        f"**What measuring the noise costs** on the ~10k network ({cost['parameters']:,.0f} parameters, m = 3): "
+        f"{cost['noise evaluations']:.0f} of the check's {cost['check evaluations']:,.0f} evaluations "
+        f"({cost['noise evaluations'] / cost['check evaluations']:.1%}), {cost['noise seconds'] * 1e3:.1f} ms of "
+        f"{cost['check seconds'] * 1e3:.1f} ms (median of interleaved runs, 1 thread)."
+    )
+    section.target("noise estimate under 10% of a full check's time (~10k network)", f"{share:.1%}", share < 0.1)

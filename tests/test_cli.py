@@ -111,7 +111,10 @@ def test_demo_in_a_subprocess_prints_the_report_and_writes_the_figures(tmp_path)
     assert "1.19e-07" in out and "2e-7" in out
     # figures
     pngs = sorted(out_dir.glob("*.png"))
-    assert {p.name for p in pngs} == {"step_sweep.png", "block_differences.png"}
+    assert {p.name for p in pngs} == {"step_sweep.png", "block_differences.png", "error_bars.png"}
+    # the saturated case: a correct backward passes against its measured error, and the cause is named
+    saturated = out.split("5. When the check's own error is large")[1].split("6. Figures")[0]
+    assert "Verdict: passed" in saturated and "Cause (saturated)" in saturated and "LogisticCostFromLogits" in saturated
     for png in pngs:
         assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 10_000
         assert png.name in out
@@ -128,6 +131,7 @@ def test_check_course_backward_as_handed_out_fails_naming_W2_and_b1(capsys):
     assert all(len(line) <= 80 for line in out.splitlines())
     assert "There is a mistake in the backward propagation!" in out
     assert "W2" in out and "b1" in out
+    assert "error bar" in out and "FAIL" in out  # the report: each block against its numerical error
 
 
 def test_check_course_fixed_backward_passes_at_the_course_step(capsys):

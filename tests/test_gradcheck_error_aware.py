@@ -150,3 +150,73 @@ def test_the_course_case_keeps_its_headline_number_and_names_both_bugs(course_ca
     assert found.difference == pytest.approx(REFERENCE_BUGGY, rel=1e-12)
     assert found.epsilon == 1e-7 and found.failing_blocks == ["b1", "W2"]
     assert gradient_check_n(net.cost_function(X, Y), parameters, gradients, epsilon=1e-7).passed
+
+
+def test_the_cause_is_in_the_summary_the_text_table_and_the_html_table() -> None:
+    case = hard_cases.saturated(make_problem([6, 7, 4, 1], m=4, seed=5), 1e-8, np.random.default_rng(0))
+    case = case if confidently_wrong_near_one(case) else hard_cases.saturated(
+        make_problem([6, 7, 4, 1], m=4, seed=5), 1e-8, np.random.default_rng(1))
+    report = check(case)
+    assert report.cause("saturated") is not None
+    assert "Cause (saturated)" in report.summary()
+    text = str(report)
+    assert "error bar" in text.splitlines()[text.splitlines().index("") + 1]  # the table's header
+    assert "causes: saturated" in text
+    page = report._repr_html_()
+    assert "<th>error bar</th>" in page and "<li><b>saturated</b>" in page
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert repr(report).startswith("<GradientCheckReport") and "saturated" in repr(report)
+
+
+def test_sparse_and_directional_checks_use_the_same_verdict() -> None:
+    from toynet.gradcheck import directional_check, grad_check_sparse
+
+    case = hard_cases.float32_cost(make_problem([4, 5, 3, 1], m=4, seed=0, hidden="tanh"))
+    sparse = grad_check_sparse(case.cost_fn, case.parameters, case.gradients, num_checks=12, seed=0)
+    assert sparse.passed and sparse.relative_difference > 2e-7 and sparse.cause("float32") is not None
+    assert sparse.error_bars is not None and sparse.error_bars.shape == (12,)
+    bad = grad_check_sparse(case.cost_fn, case.parameters, hard_cases.planted(case.gradients, "W1", 0.05),
+                            num_checks=47, seed=0)
+    assert not bad.passed and bad.verdict == "failed"
+    direction = directional_check(case.cost_fn, case.parameters, case.gradients, num_directions=3, seed=0)
+    assert direction.passed and direction.cause("float32") is not None
+    wrong = directional_check(case.cost_fn, case.parameters, hard_cases.planted(case.gradients, "W2", 0.3),
+                              num_directions=3, seed=0)
+    assert not wrong.passed
+    dropout = hard_cases.dropout(make_problem([4, 5, 3, 1], m=4, seed=0))
+    for result in (grad_check_sparse(dropout.cost_fn, dropout.parameters, dropout.gradients, num_checks=5),
+                   directional_check(dropout.cost_fn, dropout.parameters, dropout.gradients)):
+        assert result.verdict == "inconclusive" and result.cause("random") is not None
+
+
+def test_the_array_forms_name_an_input_written_in_place() -> None:
+    """cs231n's softmax with `x -= x.max()`: the loss is unchanged, the caller's scores are not."""
+    from toynet.gradcheck import directional_check, grad_check_sparse, gradient_check
+
+    rng = np.random.default_rng(3)
+    scores, labels = rng.standard_normal((4, 3)), np.array([0, 2, 1, 1])
+
+    def loss(x: np.ndarray, in_place: bool) -> float:
+        if in_place:
+            x -= x.max(axis=1, keepdims=True)
+        else:
+            x = x - x.max(axis=1, keepdims=True)
+        p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+        return float(-np.mean(np.log(p[np.arange(4), labels])))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        p = np.exp(x - x.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(4), labels] -= 1
+        return p / 4
+
+    before = scores.copy()
+    assert gradient_check(lambda x: loss(x, False), grad, scores).passed
+    results = [gradient_check(lambda x: loss(x, True), grad, scores),
+               grad_check_sparse(lambda x: loss(x, True), scores, grad(scores), num_checks=5),
+               directional_check(lambda x: loss(x, True), scores, grad(scores))]
+    for result in results:
+        assert result.verdict == "inconclusive" and not result.passed
+        cause = result.cause("in-place")
+        assert cause is not None and "x" in cause.message
+    assert np.array_equal(scores, before)

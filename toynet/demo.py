@@ -8,9 +8,12 @@
    the course's first threshold 1e-7, which is why it moved to 2e-7) and at
    toynet's default step;
 4. the step-size sweep: the V of round-off (small h) against truncation
-   (large h).
+   (large h);
+5. a saturated output: the cost's measured noise, each entry's error bar,
+   and the cause named.
 
-The V-curve and the per-block bars are written as PNG files to --out.
+The V-curve, the per-block bars and the error bars are written as PNG files
+to --out.
 """
 
 from __future__ import annotations
@@ -82,15 +85,16 @@ def run(args: argparse.Namespace) -> int:
     _heading("3. The corrected backward pass")
     fixed = course.backward_propagation_n_fixed(X, Y, cache)
     at_course = course.gradient_check_n(parameters, fixed, X, Y, epsilon=course.COURSE_EPSILON)
-    default_epsilon = gradcheck.default_epsilon(course.dictionary_to_vector(parameters)[0], network=True)
     fixed_report = course.gradient_check_n_report(parameters, fixed, X, Y, epsilon=None)
+    default_epsilon = fixed_report.epsilon  # chosen from the cost's measured noise
     print(f"  {'h = 1e-07 (the course):':<28} difference = {at_course:.3e}")
-    print(f"  {f'h = {default_epsilon:.0e} (toynet default):':<28} difference = {fixed_report.difference:.3e}")
+    print(f"  {f'h = {default_epsilon:.0e} (toynet, measured):':<28} difference = {fixed_report.difference:.3e}")
     print()
     _say(f"At epsilon = 1e-7 the correct backward scores {at_course:.2e}: above 1e-7, the course's first "
          "threshold, although nothing is wrong. That error is round-off: the cost is only known to about "
          "1e-16 and the difference quotient divides it by 2 epsilon. That is why the course moved its "
-         f"threshold to 2e-7. With a better step ({default_epsilon:.0e}) the same backward scores "
+         f"threshold to 2e-7. toynet measures the cost's noise ({fixed_report.noise:.0e} here) and picks the step "
+         f"that balances it against truncation: with that step ({default_epsilon:.0e}) the same backward scores "
          f"{fixed_report.difference:.1e}, far below either threshold:")
     _say(course.course_message(fixed_report.difference))
 
@@ -103,14 +107,41 @@ def run(args: argparse.Namespace) -> int:
     _say("Large steps: truncation error, shrinking like h^2. Small steps: round-off, growing like "
          "1e-16 / h. The best step sits at the bottom of the V.")
 
-    _heading("5. Figures")
+    _heading("5. When the check's own error is large: a saturated output")
+    saturated = _saturated_report()
+    _say("The same network with its output bias pushed so that example 0 has A = 1 - 1e-8 while its label "
+         "is 0: the cost is right, but log(1 - A) loses half its digits, and a check that assumed the cost "
+         "known to round-off would blame every block of a correct backward. toynet measures the noise, puts "
+         "an error bar on every numerical entry, and judges each block against its bars:")
+    print(saturated)
+    print()
+    _say(f"Verdict: {saturated.verdict}. The difference {saturated.difference:.1e} is what the numerical "
+         f"gradient's own error allows (its bars alone: {saturated.bar_difference:.1e}), and the report names the "
+         "cause and the remedy.")
+
+    _heading("6. Figures")
     # The bars compare both backward passes at the same (default) step, so only the bugs stand out.
-    buggy_at_default = course.gradient_check_n_report(parameters, buggy, X, Y, epsilon=None)
-    paths = _draw(Path(args.out), sweep, buggy_at_default, fixed_report)
+    buggy_at_default = course.gradient_check_n_report(parameters, buggy, X, Y, epsilon=fixed_report.epsilon)
+    paths = _draw(Path(args.out), sweep, buggy_at_default, fixed_report, saturated)
     print(f"Written to {Path(args.out)}{os.sep}:")
     print(f"  {paths[0].name:<24}the V: difference vs step h, corrected backward")
     print(f"  {paths[1].name:<24}per-block differences, as handed out vs corrected")
+    print(f"  {paths[2].name:<24}difference vs error bar per block, saturated output")
     return 0
+
+
+def _saturated_report() -> gradcheck.GradientCheckReport:
+    """The course's network and test case with example 0 pushed to A = 1 - 1e-8 against its label 0."""
+    from toynet.network import Network
+
+    X, Y, parameters = course.gradient_check_n_test_case()
+    network = Network([4, 5, 3, 1])
+    labels = np.asarray(Y, dtype=np.float64).reshape(1, -1).copy()
+    labels[0, 0] = 0.0
+    A = network.predict_proba(X, parameters)
+    shifted = dict(parameters, b3=parameters["b3"] + np.log((1 - 1e-8) / 1e-8) - np.log(A[0, 0] / (1 - A[0, 0])))
+    _, caches = network.forward(X, labels, shifted)
+    return gradcheck.gradient_check_n(network.cost_function(X, labels), shifted, network.backward(caches))
 
 
 def _cost_function(X: np.ndarray, Y: np.ndarray) -> Callable[[Mapping[str, np.ndarray]], float]:
@@ -123,8 +154,8 @@ def _cost_function(X: np.ndarray, Y: np.ndarray) -> Callable[[Mapping[str, np.nd
 
 
 def _draw(out: Path, sweep: gradcheck.StepSweep, buggy: gradcheck.GradientCheckReport,
-          fixed: gradcheck.GradientCheckReport) -> list[Path]:
-    """The V-curve and the per-block bars, as PNG files in `out` (matplotlib's Agg backend: no display)."""
+          fixed: gradcheck.GradientCheckReport, saturated: gradcheck.GradientCheckReport) -> list[Path]:
+    """The V-curve, the per-block bars and the error-bar plot, as PNG files in `out` (Agg backend: no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -135,7 +166,9 @@ def _draw(out: Path, sweep: gradcheck.StepSweep, buggy: gradcheck.GradientCheckR
     ax = plots.plot_block_differences([("as handed out", buggy), ("corrected", fixed)])
     ax.set_title(f"Gradient check per parameter block (step h = {fixed.epsilon:.0e})")
     blocks = plots.save_figure(cast("Figure", ax.figure), out / "block_differences.png")
-    return [v_curve, blocks]
+    ax = plots.plot_error_bars(saturated)
+    bars = plots.save_figure(cast("Figure", ax.figure), out / "error_bars.png")
+    return [v_curve, blocks, bars]
 
 
 def _heading(title: str) -> None:

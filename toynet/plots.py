@@ -227,7 +227,7 @@ def plot_error_bars(report: Any, ax: Axes | None = None, margin: float = 2.0) ->
     ax.set_xticks(x, names)
     ax.set_xlabel("parameter block (course order)")
     ax.set_ylabel("relative difference (formula 2, no units)")
-    title = "Each block's difference against its error bar"
+    title = "Difference vs error bar per block"
     details = []
     if getattr(report, "epsilon", None) is not None:
         details.append(f"epsilon {float(report.epsilon):.1e}")

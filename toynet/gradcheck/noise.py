@@ -59,22 +59,36 @@ def ecnoise(values: np.ndarray) -> TableNoise:
     is left out here: near f = 0 (an odd function at 0, a cost at its minimum) it refuses every spacing,
     and a table that is too large already shows no plateau of levels.
     """
-    f = np.asarray(values, dtype=np.float64).reshape(-1)
-    nf = f.size
-    levels, sign_changes = np.zeros(nf - 1), np.zeros(nf - 1, dtype=bool)
+    return ecnoise_rows(np.asarray(values, dtype=np.float64).reshape(1, -1))[0]
+
+
+def ecnoise_rows(rows: np.ndarray) -> list[TableNoise]:
+    """`ecnoise` of every row of rows (t, nf) at once (the probes of one call)."""
+    f = np.asarray(rows, dtype=np.float64)
+    t, nf = f.shape
+    levels, sign_changes = np.zeros((t, nf - 1)), np.zeros((t, nf - 1), dtype=bool)
     gamma, differences = 1.0, f
+    flat = np.zeros(t, dtype=bool)
     for k in range(1, nf):
-        differences = np.diff(differences)
-        if k == 1 and np.count_nonzero(differences == 0) >= nf / 2:
-            return TableNoise(0.0, "too small")  # f did not move: the spacing is below f's resolution
+        differences = np.diff(differences, axis=1)
+        if k == 1:  # f did not move: the spacing is below f's resolution
+            flat = np.count_nonzero(differences == 0, axis=1) >= nf / 2
         gamma *= 0.5 * k / (2 * k - 1)  # (k!)^2 / (2k)!
-        levels[k - 1] = np.sqrt(gamma * np.mean(differences * differences))
-        sign_changes[k - 1] = differences.min() * differences.max() < 0
-    for k in range(nf - 3):
-        window = levels[k : k + 3]
-        if window.max() <= 4 * window.min() and sign_changes[k]:
-            return TableNoise(float(levels[k]), "ok")
-    return TableNoise(0.0, "too large")
+        levels[:, k - 1] = np.sqrt(gamma * np.mean(differences * differences, axis=1))
+        sign_changes[:, k - 1] = differences.min(axis=1) * differences.max(axis=1) < 0
+    found = []
+    for row in range(t):
+        if flat[row]:
+            found.append(TableNoise(0.0, "too small"))
+            continue
+        result = TableNoise(0.0, "too large")
+        for k in range(nf - 3):
+            window = levels[row, k : k + 3]
+            if window.max() <= 4 * window.min() and sign_changes[row, k]:
+                result = TableNoise(float(levels[row, k]), "ok")
+                break
+        found.append(result)
+    return found
 
 
 @dataclass(frozen=True)
@@ -140,9 +154,8 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
             counter["gap"] = max(counter["gap"], float(np.max(np.abs(rows[:, 3] - rows[:, -1]))))
             counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(rows))))
             flags = np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
-            for row, p, flag in zip(rows, group, flags, strict=True):
-                # a ReLU kink inside the table: its jump is not noise
-                found[p] = TableNoise(0.0, "too large") if flag else ecnoise(row[:-1])
+            for p, flag, table in zip(group, flags, ecnoise_rows(rows[:, :-1]), strict=True):
+                found[p] = TableNoise(0.0, "too large") if flag else table  # a kink's jump is not noise
         return [found[p] for p in chosen]
 
     pending = list(range(probes.size))
