@@ -42,14 +42,19 @@ class HardCase:
 
 
 def saturated(problem: Problem, closeness: float, rng: np.random.Generator) -> HardCase:
-    """min(A_k, 1 - A_k) = closeness for a random example k, its label on the far side."""
+    """min(A_k, 1 - A_k) = closeness for the example k nearest that side, its label on the far side.
+
+    The whole output layer's bias moves, so the other examples move the same way in Z, but less far: k is the
+    most saturated, and no output rounds to exactly 0 or 1 (where the course's cost is capped at log(TINY),
+    flat in every parameter, and no gradient of the formula is the gradient of what is computed)."""
     net, X = problem.net, problem.X
     parameters = {k: v.astype(np.float64) for k, v in problem.parameters.items()}
     Y = problem.Y.astype(np.float64).copy()
-    L, k = net.num_layers, int(rng.integers(X.shape[1]))
+    L = net.num_layers
     A = net.predict_proba(X, parameters)
-    Z_k = float(np.log(A[0, k]) - np.log1p(-A[0, k]))
     near_one = bool(rng.random() < 0.75)  # the side that loses digits (log(1 - A)), drawn more often
+    k = int(np.argmax(A[0]) if near_one else np.argmin(A[0]))
+    Z_k = float(np.log(A[0, k]) - np.log1p(-A[0, k]))
     target = np.log((1 - closeness) / closeness) * (1 if near_one else -1)
     parameters[f"b{L}"] = parameters[f"b{L}"] + (target - Z_k)
     Y[0, k] = 0.0 if near_one else 1.0
@@ -59,7 +64,9 @@ def saturated(problem: Problem, closeness: float, rng: np.random.Generator) -> H
 
 
 def float32_cost(problem: Problem) -> HardCase:
-    """The network's cost computed in float32 (parameters and X cast inside); it returns a Python float."""
+    """The network's cost computed in float32 (parameters and X cast inside); it returns a Python float.
+    Where a float32 output rounds to exactly 0 or 1 the float32 cost is flat (clipped), a different function
+    from the one whose gradient is given: `row_case` draws points where none does."""
     net, X32, Y = problem.net, problem.X.astype(np.float32), problem.Y
 
     def cost(parameters: dict[str, np.ndarray]) -> float:
@@ -151,6 +158,13 @@ def row_case(row: str, point: int) -> HardCase:
     problem = make_problem(sizes, m=BATCH, seed=1000 + point, hidden=hidden)
     if row.startswith("saturated"):
         return saturated(problem, float(row.split()[1]), np.random.default_rng(point))
+    if row == "float32 cost":  # a point where no float32 output rounds to exactly 0 or 1 (see float32_cost)
+        for attempt in range(1, 20):
+            A32 = problem.net.predict_proba(problem.X.astype(np.float32),
+                                            {k: v.astype(np.float32) for k, v in problem.parameters.items()})
+            if ((A32 > 0) & (A32 < 1)).all():
+                break
+            problem = make_problem(sizes, m=BATCH, seed=1000 + point + 7919 * attempt, hidden=hidden)
     builders: dict[str, Callable[[Problem], HardCase]] = {
         "float32 cost": float32_cost, "J + 1e6": large_constant, "L2 0.7": l2,
         "dropout": lambda p: dropout(p, seed=point), "in-place": in_place,

@@ -220,3 +220,19 @@ def test_the_array_forms_name_an_input_written_in_place() -> None:
         cause = result.cause("in-place")
         assert cause is not None and "x" in cause.message
     assert np.array_equal(scores, before)
+
+
+def test_an_output_rounded_to_exactly_one_is_named_and_blames_no_block() -> None:
+    """Past Z ~ 37, sigmoid(Z) is exactly 1.0: log(1 - A) is floored at log(TINY), the cost is flat, and no
+    numerical gradient can match the formula's (A - Y) / m. The check says so instead of blaming every block."""
+    problem = make_problem([5, 8, 8, 6, 1], m=4, seed=4)
+    net, X = problem.net, problem.X
+    parameters = {k: v.copy() for k, v in problem.parameters.items()}
+    parameters["b4"] = parameters["b4"] + 60.0  # every output rounds to 1.0
+    Y = np.array([[0.0, 1.0, 1.0, 1.0]])
+    assert (net.predict_proba(X, parameters) == 1.0).all()
+    _, caches = net.forward(X, Y, parameters)
+    found = gradient_check_n(net.cost_function(X, Y), parameters, net.backward(caches))
+    assert found.verdict == "inconclusive" and found.failing_blocks == []
+    cause = found.cause("saturated")
+    assert cause is not None and "exactly 0 or 1" in cause.message and "example 0" in cause.message

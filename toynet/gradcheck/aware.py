@@ -176,9 +176,10 @@ def judge(
     random = random_cost(estimate)
     if random is not None:
         causes.append(random)
-    inconclusive = any(c.kind in ("random", "in-place") for c in causes)
+    saturated = saturation(estimate) if saturation is not None and random is None else None
+    flagged = [*causes, saturated] if saturated is not None else causes
+    inconclusive = any(c.kind in ("random", "in-place") or c.inconclusive for c in flagged)
     failing = [] if inconclusive else [n for n, v in zip(names, verdicts, strict=True) if not v.passed]
-    saturated = saturation(estimate) if saturation is not None and not inconclusive else None
     matters = difference > threshold or allowed > threshold / 10
     causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
     if not failing and not inconclusive and difference > threshold:

@@ -33,6 +33,7 @@ class Cause:
     message: str
     advice: str
     blocks: tuple[str, ...] = field(default=())
+    inconclusive: bool = False  # nothing can be judged while it holds: no block is blamed
 
     def __str__(self) -> str:
         return f"{self.message} {self.advice}"
@@ -115,6 +116,20 @@ def saturated_cause(A: np.ndarray, Y: np.ndarray, estimate: NoiseEstimate) -> Ca
     a difference that lost about log10(1 / (1 - A)) digits; near 0 with Y > 0 the sigmoid itself rounds.
     """
     A, Y = np.asarray(A, dtype=np.float64).reshape(-1), np.asarray(Y, dtype=np.float64).reshape(-1)
+    capped = ((A == 1) & (Y < 1)) | ((A == 0) & (Y > 0))
+    if capped.any():
+        examples = np.flatnonzero(capped)
+        shown = ", ".join(f"example {k} (label {Y[k]:g}): A = {A[k]:g}" for k in examples[:5])
+        return Cause(
+            "saturated",
+            f"Outputs rounded to exactly 0 or 1 against their labels: {shown}. The course's cost takes log of 0 "
+            "there, floored at log(TINY) = -708: it is capped, flat in every parameter, while the backward "
+            "computes the formula's gradient (A - Y) / m. No numerical gradient of this cost can be compared "
+            "with it, so no block is blamed.",
+            "Compute the cost from the logits Z (toynet.losses.LogisticCostFromLogits), or check at a point where "
+            "no output is saturated (smaller initial weights, or fix the mislabelled example).",
+            inconclusive=True,
+        )
     closeness = np.minimum(A, 1 - A)
     wrong = (closeness < SATURATED) & (np.abs(A - Y) > 0.5)
     if not wrong.any() or estimate.noise <= NOISY * 0.5 * EPS * max(estimate.cost, 1e-300):
