@@ -65,8 +65,9 @@ def saturated(problem: Problem, closeness: float, rng: np.random.Generator) -> H
 
 def float32_cost(problem: Problem) -> HardCase:
     """The network's cost computed in float32 (parameters and X cast inside); it returns a Python float.
-    Where a float32 output rounds to exactly 0 or 1 the float32 cost is flat (clipped), a different function
-    from the one whose gradient is given: `row_case` draws points where none does."""
+    Where a float32 output rounds to exactly 0 or 1 the float32 cost is flat (clipped), and where a ReLU
+    pre-activation is within float32 round-off of 0 its kink may sit on the other side: either way a different
+    function from the one whose gradient is given, so `row_case` draws points where neither happens."""
     net, X32, Y = problem.net, problem.X.astype(np.float32), problem.Y
 
     def cost(parameters: dict[str, np.ndarray]) -> float:
@@ -76,6 +77,24 @@ def float32_cost(problem: Problem) -> HardCase:
         return float(-np.mean(Y * np.log(A) + (1 - Y) * np.log1p(-A)))
 
     return HardCase("float32 cost", cost, _float64(problem.parameters), _float64(problem.gradients))
+
+
+def _float32_faithful(problem: Problem) -> bool:
+    """The float32 cost is locally the function whose float64 gradient is given: no float32 output rounds to
+    exactly 0 or 1 (the cost would be clipped flat), and no hidden ReLU pre-activation lies within 1e-4 of 0
+    (float32 round-off, ~1e-7 of its terms, could put it on the other side of its kink than in float64)."""
+    net, X = problem.net, problem.X.astype(np.float64)
+    parameters = {k: np.asarray(v, dtype=np.float64) for k, v in problem.parameters.items()}
+    A32 = net.predict_proba(X.astype(np.float32), {k: v.astype(np.float32) for k, v in parameters.items()})
+    if not ((A32 > 0) & (A32 < 1)).all():
+        return False
+    A = X
+    for layer in range(1, net.num_layers):
+        Z = parameters[f"W{layer}"] @ A + parameters[f"b{layer}"]
+        if net.hidden == "relu" and np.abs(Z).min() < 1e-4:
+            return False
+        A = net.activations[layer - 1].forward(Z)[0]
+    return True
 
 
 def large_constant(problem: Problem, constant: float = 1e6) -> HardCase:
@@ -158,11 +177,9 @@ def row_case(row: str, point: int) -> HardCase:
     problem = make_problem(sizes, m=BATCH, seed=1000 + point, hidden=hidden)
     if row.startswith("saturated"):
         return saturated(problem, float(row.split()[1]), np.random.default_rng(point))
-    if row == "float32 cost":  # a point where no float32 output rounds to exactly 0 or 1 (see float32_cost)
+    if row == "float32 cost":  # a point where the float32 cost is the same function locally (see float32_cost)
         for attempt in range(1, 20):
-            A32 = problem.net.predict_proba(problem.X.astype(np.float32),
-                                            {k: v.astype(np.float32) for k, v in problem.parameters.items()})
-            if ((A32 > 0) & (A32 < 1)).all():
+            if _float32_faithful(problem):
                 break
             problem = make_problem(sizes, m=BATCH, seed=1000 + point + 7919 * attempt, hidden=hidden)
     builders: dict[str, Callable[[Problem], HardCase]] = {

@@ -25,6 +25,7 @@ from toynet.gradcheck.causes import (
     zero_entries_cause,
 )
 from toynet.gradcheck.errorbars import (
+    MARGIN,
     BlockVerdict,
     ErrorBars,
     bar_difference,
@@ -147,11 +148,22 @@ def judge(
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
     rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
     if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
+        within_at_first = bars.error <= MARGIN * bars.bar  # agreed at the chosen step, kink or not
         for factor in CLOSER:
-            again = np.flatnonzero(~bars.kept)
+            # Entries outside their bars are measured closer too: a bug keeps its error at any step, while a kink
+            # the cost cannot report (one far inside the step, which h/2, h and 2h all straddle alike) moves the
+            # numerical value as the step shrinks. Those that moved beyond noise and truncation are judged anew.
+            candidates = np.flatnonzero(~bars.kept | bars.outside)
+            if candidates.size == 0:
+                break
+            values, flags = at_steps(candidates, factor)
+            change = np.abs(values - numeric[candidates])
+            allowed = MARGIN * (bars.noise[candidates] * np.sqrt(1 + factor**-2) + bars.truncation[candidates]
+                                + bars.analytic[candidates])
+            stable = bars.kept[candidates] & ~flags & (change <= allowed)
+            again, values, flags = candidates[~stable], values[~stable], flags[~stable]
             if again.size == 0:
                 break
-            values, flags = at_steps(again, factor)
             numeric[again], crossed[again], steps[again] = values, flags, steps[again] * factor
 
             def closer(indices: np.ndarray, f: float, again: np.ndarray = again) -> tuple[np.ndarray, np.ndarray]:
@@ -159,6 +171,18 @@ def judge(
 
             part = error_bars(grad[again], values, ~flags, steps[again], method, estimate.noise, grad_eps, closer, rms)
             replace_entries(bars, again, part)
+        # An entry that agreed at the chosen step and disagrees only closer in has a kink between the two steps
+        # (its one-sided slopes differ): it is left out, not blamed. A bug disagrees at every step.
+        contradicted = bars.outside & within_at_first & (steps < step)
+        bars.kept[contradicted], bars.rough[contradicted] = False, True
+        # An entry still outside after moving must hold still at half its new step: one whose value keeps moving
+        # (kinks closer than any step tried, in a cost that cannot report them) cannot be judged, only named.
+        moved = np.flatnonzero(bars.outside & (steps < step))
+        if moved.size:
+            values, flags = at_steps(moved, 0.5)
+            allowed = MARGIN * (bars.noise[moved] * np.sqrt(5.0) + bars.truncation[moved] + bars.analytic[moved])
+            unsteady = moved[flags | (np.abs(values - numeric[moved]) > allowed)]
+            bars.kept[unsteady], bars.rough[unsteady] = False, True
     for number in unrefined_blocks(bars, list(ranges)):  # errors adding up beyond noise: estimate truncation
         start, stop = ranges[number]
         todo = start + np.flatnonzero(bars.kept[start:stop] & ~bars.refined[start:stop])
