@@ -5,10 +5,13 @@
     report.failing_blocks            # e.g. ["b1", "W2"]
 
 Read bottom up: measures (formula 2, rel_error) -> numerical (central, Richardson, complex step) ->
-perturbations (the incremental engine) -> network_check (evaluators -> verdict, and the network forms of
+noise (the cost's measured noise, ECnoise, and the step it implies) -> errorbars (each entry's error bar and
+the verdicts against it) -> causes (what may mislead, named) -> aware (the error-aware judgement, any evaluator)
+-> perturbations (the incremental engine) -> network_check (evaluators -> judgement, and the network forms of
 every check) -> report (the results and their tables) -> check (the array forms, any f(x)).
 """
 
+from toynet.gradcheck.causes import Cause
 from toynet.gradcheck.check import GradientCheckResult, directional_check, grad_check_sparse, gradient_check, step_sweep
 from toynet.gradcheck.measures import rel_error, relative_difference
 from toynet.gradcheck.network_check import gradient_check_n, numerical_gradient_n, step_sweep_n
@@ -24,6 +27,7 @@ from toynet.gradcheck.report import (
 
 __all__ = [
     "BlockReport",
+    "Cause",
     "DirectionalCheck",
     "Entry",
     "GradientCheckReport",

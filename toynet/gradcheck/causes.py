@@ -234,27 +234,27 @@ def numerical_causes(estimate: NoiseEstimate, cost_dtype: Any, step: float, satu
 
 def kinks_cause(count: int, labels: Sequence[str]) -> Cause | None:
     """`count` entries left out of the verdict; labels: the first few of them, to show."""
-    if not count:
-        return None
-    shown = ", ".join(labels[:5]) + (", ..." if count > 5 else "")
-    return Cause(
-        "kinks",
-        f"{count} entr{'y' if count == 1 else 'ies'} ({shown}) crossed a ReLU kink (a pre-activation "
-        "changed sign between the perturbed evaluations) or a point where the cost is not smooth (its values at "
-        "h/2, h and 2h do not follow a smooth function's pattern), so the numerical derivative there is no "
-        "gradient; they are left out of the verdict.",
+    return _entries_cause(
+        "kinks", count, labels,
+        "crossed a ReLU kink (a pre-activation changed sign between the perturbed evaluations) or a point where "
+        "the cost is not smooth (its values at h/2, h and 2h do not follow a smooth function's pattern), so the "
+        "numerical derivative there is no gradient; they are left out of the verdict.",
         "A smaller epsilon avoids most crossings; with epsilon=None they are measured again at h/10 and h/100.",
     )
 
 
 def zero_entries_cause(count: int, labels: Sequence[str]) -> Cause | None:
     """`count` entries with both gradients exactly 0; labels: the first few of them, to show."""
+    return _entries_cause(
+        "zero-entries", count, labels,
+        "have analytic and numerical gradients both exactly 0 (e.g. weights of a ReLU unit dead on the whole "
+        "batch): the check cannot see a bug there.",
+        "Check again on another batch or point where those units are active.",
+    )
+
+
+def _entries_cause(kind: str, count: int, labels: Sequence[str], what: str, advice: str) -> Cause | None:
     if not count:
         return None
     shown = ", ".join(labels[:5]) + (", ..." if count > 5 else "")
-    return Cause(
-        "zero-entries",
-        f"{count} entr{'y' if count == 1 else 'ies'} ({shown}) have analytic and numerical gradients "
-        "both exactly 0 (e.g. weights of a ReLU unit dead on the whole batch): the check cannot see a bug there.",
-        "Check again on another batch or point where those units are active.",
-    )
+    return Cause(kind, f"{count} entr{'y' if count == 1 else 'ies'} ({shown}) {what}", advice)
