@@ -35,7 +35,7 @@ from toynet.gradcheck.errorbars import (
     unrefined_blocks,
 )
 from toynet.gradcheck.measures import relative_difference
-from toynet.gradcheck.noise import Costs, NoiseEstimate, chosen_step, measure_noise, probe_entries
+from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 SHARED_PROBES = 2000  # parameters above which the noise probes of different blocks do not share a call
@@ -134,6 +134,11 @@ def judge(
         from toynet.gradcheck.numerical import default_epsilon
 
         step = default_epsilon(theta, method, network=True)
+    if method != "complex":  # the noise a difference of this step inherits, stairs included (noise.at_step)
+        first = estimate.noise
+        estimate = at_step(costs, estimate, step, groups)
+        if epsilon is None and method == "central" and estimate.noise > 2 * first:
+            step = chosen_step(estimate.noise, estimate.third, scale)
     numeric, crossed = measured(chosen, step)
     steps = np.full(grad.size, step)
 

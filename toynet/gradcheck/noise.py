@@ -22,7 +22,7 @@ step that balances the two errors, noise / h against h^2 |f'''| / 6:  h* = (3 si
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -141,22 +141,8 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     per_probe = np.full(probes.size, np.nan)
     spacing = FIRST_SPACING * scales
     counter = {"evaluations": 0.0, "gap": 0.0, "magnitude": abs(cost)}
-    with_theta = np.concatenate((TABLE, [0.0]))  # the 8th point: theta again
-
     def tables(chosen: list[int], factor: float = 1.0) -> list[TableNoise]:
-        """ECnoise on the tables of probes `chosen` at factor times their spacings, one call per spacing."""
-        found: dict[int, TableNoise] = {}
-        for h, g in {(float(spacing[p] * factor), int(group_of[p])) for p in chosen}:
-            group = [p for p in chosen if spacing[p] * factor == h and group_of[p] == g]
-            values, crossed = costs(probes[group], with_theta * h)
-            counter["evaluations"] += with_theta.size * len(group)
-            rows = np.asarray(values, dtype=np.float64).reshape(len(group), with_theta.size)
-            counter["gap"] = max(counter["gap"], float(np.max(np.abs(rows[:, 3] - rows[:, -1]))))
-            counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(rows))))
-            flags = np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
-            for p, flag, table in zip(group, flags, ecnoise_rows(rows[:, :-1]), strict=True):
-                found[p] = TableNoise(0.0, "too large") if flag else table  # a kink's jump is not noise
-        return [found[p] for p in chosen]
+        return _tables(costs, probes, chosen, spacing * factor, group_of, counter)
 
     pending = list(range(probes.size))
     for _ in range(RETRIES):
@@ -186,6 +172,42 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     third, extra = _third_derivative(costs, probes, scales, noise, float(counter["magnitude"]), group_of)
     return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
                          float(counter["magnitude"]))
+
+
+def _tables(costs: Costs, probes: np.ndarray, chosen: list[int], spacing: np.ndarray, group_of: np.ndarray,
+            counter: dict[str, float]) -> list[TableNoise]:
+    """ECnoise on the tables of probes `chosen` at their spacings, one call per (spacing, group); counter
+    collects the evaluations, the largest gap between the two costs at theta, and the largest |f| seen."""
+    with_theta = np.concatenate((TABLE, [0.0]))  # the 8th point: theta again
+    found: dict[int, TableNoise] = {}
+    for h, g in {(float(spacing[p]), int(group_of[p])) for p in chosen}:
+        group = [p for p in chosen if spacing[p] == h and group_of[p] == g]
+        values, crossed = costs(probes[group], with_theta * h)
+        counter["evaluations"] += with_theta.size * len(group)
+        rows = np.asarray(values, dtype=np.float64).reshape(len(group), with_theta.size)
+        counter["gap"] = max(counter["gap"], float(np.max(np.abs(rows[:, 3] - rows[:, -1]))))
+        counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(rows))))
+        flags = np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
+        for p, flag, table in zip(group, flags, ecnoise_rows(rows[:, :-1]), strict=True):
+            found[p] = TableNoise(0.0, "too large") if flag else table  # a kink's jump is not noise
+    return [found[p] for p in chosen]
+
+
+def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarray | None = None) -> NoiseEstimate:
+    """The estimate, with its noise raised to what tables spaced like the check itself (step / 2) see.
+
+    A staircase cost (a float32 output whose 1 - A moves in steps of one float32 ulp, a rounded
+    intermediate) looks smooth in a table spaced far inside one stair, and its stairs are the noise a
+    central difference of that step inherits. One table per probe at the check's own scale catches them.
+    """
+    probes = estimate.probes
+    group_of = np.zeros(probes.size, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    counter = {"evaluations": 0.0, "gap": estimate.repeat_gap, "magnitude": estimate.cost}
+    found = _tables(costs, probes, list(range(probes.size)), np.full(probes.size, step / 2), group_of, counter)
+    levels = [t.noise for t in found if t.status == "ok"]
+    noise = max([estimate.noise, *levels])
+    return replace(estimate, noise=noise, repeat_gap=float(counter["gap"]),
+                   evaluations=estimate.evaluations + int(counter["evaluations"]))
 
 
 def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float,
