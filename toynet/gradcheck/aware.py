@@ -136,7 +136,7 @@ def judge(
         step = default_epsilon(theta, method, network=True)
     if method != "complex":  # the noise a difference of this step inherits, stairs included (noise.at_step)
         first = estimate.noise
-        estimate = at_step(costs, estimate, step, groups)
+        estimate = at_step(costs, estimate, step, groups, one_per_group=groups is not None)
         if epsilon is None and method == "central" and estimate.noise > 2 * first:
             step = chosen_step(estimate.noise, estimate.third, scale)
     numeric, crossed = measured(chosen, step)

@@ -193,22 +193,28 @@ def _tables(costs: Costs, probes: np.ndarray, chosen: list[int], spacing: np.nda
     return [found[p] for p in chosen]
 
 
-def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarray | None = None) -> NoiseEstimate:
+def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarray | None = None,
+            one_per_group: bool = False) -> NoiseEstimate:
     """The estimate, with its noise raised to what tables spaced like the check itself (step / 2) see.
 
     A staircase cost (a float32 output whose 1 - A moves in steps of one float32 ulp, a rounded
     intermediate) looks smooth in a table spaced far inside one stair, and its stairs are the noise a
-    central difference of that step inherits. One table per probe at the check's own scale catches them; a
-    level that would raise the noise is believed once a table ten times wider confirms it.
+    central difference of that step inherits. One table per probe (per group with one_per_group) at the
+    check's own scale catches them; a level that would raise the noise is believed once a table ten times
+    wider confirms it.
     """
     probes = estimate.probes
     group_of = np.zeros(probes.size, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     counter = {"evaluations": 0.0, "gap": estimate.repeat_gap, "magnitude": estimate.cost}
-    found = _tables(costs, probes, list(range(probes.size)), np.full(probes.size, step / 2), group_of, counter)
+    chosen = list(range(probes.size))
+    if one_per_group:  # a large network: one table per layer keeps this a few calls of a few evaluations
+        chosen = [int(np.flatnonzero(group_of == g)[0]) for g in np.unique(group_of)]
+    found = dict(zip(chosen, _tables(costs, probes, chosen, np.full(probes.size, step / 2), group_of, counter),
+                     strict=True))
     noise = estimate.noise
     # A level that would raise the noise must hold at ten times the spacing: stairs keep their height, while a
     # kink inside the table (a cost that cannot report its kinks) shows a level that grows with the spacing.
-    raising = sorted((t.noise, p) for p, t in enumerate(found) if t.status == "ok" and t.noise > 2 * noise)
+    raising = sorted((t.noise, p) for p, t in found.items() if t.status == "ok" and t.noise > 2 * noise)
     for level, p in reversed(raising[-CONFIRMATIONS:]):
         check = _tables(costs, probes, [p], np.full(probes.size, 5 * step), group_of, counter)[0]
         if check.status == "ok" and level / 4 <= check.noise <= 4 * level:
