@@ -237,7 +237,7 @@ def noise_cost(repeats: int = 5) -> dict[str, float]:
 
     from benchmarks.models import CHECK_BATCH, SIZES
     from toynet.gradcheck.network_check import make_evaluator
-    from toynet.gradcheck.noise import measure_noise, probe_entries
+    from toynet.gradcheck.noise import at_step, measure_noise, probe_entries
     from toynet.params import ParamLayout
 
     problem = make_problem(SIZES["~10k"], m=CHECK_BATCH, seed=0)
@@ -249,14 +249,18 @@ def noise_cost(repeats: int = 5) -> dict[str, float]:
     evaluator = make_evaluator(cost_fn, layout, theta)
     probes = probe_entries(grad, [b.start for b in layout.blocks], [b.stop for b in layout.blocks])
     groups = np.array([int(layout.block_of(int(p))[0].name[1:]) for p in probes])
-    measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)  # warm: the engine's forward at theta
+    def measure() -> None:  # what the check does before its entries: the noise, then again at its step
+        estimate = measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)
+        at_step(evaluator.costs, estimate, report.epsilon, groups, one_per_group=True)
+
+    measure()  # warm: the engine's forward at theta
     checks, noises = [], []
     for _ in range(repeats):
         start = time.perf_counter()
         gradient_check_n(cost_fn, problem.parameters, problem.gradients, progress=False)
         checks.append(time.perf_counter() - start)
         start = time.perf_counter()
-        measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)
+        measure()
         noises.append(time.perf_counter() - start)
     check, noise = statistics.median(checks), statistics.median(noises)
     return {"parameters": float(layout.size), "noise evaluations": float(report.noise_evaluations),
