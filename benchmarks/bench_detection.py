@@ -251,7 +251,8 @@ def noise_cost(repeats: int = 5) -> dict[str, float]:
     groups = np.array([int(layout.block_of(int(p))[0].name[1:]) for p in probes])
     def measure() -> None:  # what the check does before its entries: the noise, then again at its step
         estimate = measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)
-        at_step(evaluator.costs, estimate, report.epsilon, groups, one_per_group=True)
+        if report.epsilon / 2 > 10 * estimate.spacing:  # as the check does (aware.judge)
+            at_step(evaluator.costs, estimate, report.epsilon, groups, one_per_group=True)
 
     measure()  # warm: the engine's forward at theta
     checks, noises = [], []

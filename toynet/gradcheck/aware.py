@@ -134,7 +134,9 @@ def judge(
         from toynet.gradcheck.numerical import default_epsilon
 
         step = default_epsilon(theta, method, network=True)
-    if method != "complex":  # the noise a difference of this step inherits, stairs included (noise.at_step)
+    # The noise at the check's own scale (noise.at_step): stairs wider than the tables' spacing show there, so it
+    # is measured again when the step is far wider than that spacing.
+    if method != "complex" and step / 2 > 10 * estimate.spacing:
         first = estimate.noise
         estimate = at_step(costs, estimate, step, groups, one_per_group=groups is not None)
         if epsilon is None and method == "central" and estimate.noise > 2 * first:

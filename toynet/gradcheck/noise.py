@@ -99,7 +99,8 @@ class NoiseEstimate:
     below the round-off of |cost| itself); third: |f'''| along the probes (the largest, 0 if f looked
     cubic-free); repeat_gap: the largest |f(theta) - f(theta)| of two evaluations at the same point;
     probes: the coordinates used; per_probe: each probe's sigma (nan where its table found no level);
-    evaluations: how many costs the measurement took; cost: |f| at theta as the probes saw it.
+    evaluations: how many costs the measurement took; cost: |f| at theta as the probes saw it;
+    spacing: the widest spacing at which a table found its level.
     """
 
     noise: float
@@ -109,6 +110,7 @@ class NoiseEstimate:
     per_probe: np.ndarray
     evaluations: int
     cost: float
+    spacing: float = 0.0  # the widest spacing of a table that found the noise level
 
     @property
     def random(self) -> bool:
@@ -170,8 +172,9 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     repeat_gap = float(counter["gap"])
     noise = max(float(found_levels.max()) if found_levels.size else floor, floor, repeat_gap / np.sqrt(2))
     third, extra = _third_derivative(costs, probes, scales, noise, float(counter["magnitude"]), group_of)
+    widest = float(spacing[np.isfinite(per_probe)].max()) if np.isfinite(per_probe).any() else 0.0
     return NoiseEstimate(noise, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
-                         float(counter["magnitude"]))
+                         float(counter["magnitude"]), widest)
 
 
 def _tables(costs: Costs, probes: np.ndarray, chosen: list[int], spacing: np.ndarray, group_of: np.ndarray,
