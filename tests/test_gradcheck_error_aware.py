@@ -236,3 +236,16 @@ def test_an_output_rounded_to_exactly_one_is_named_and_blames_no_block() -> None
     assert found.verdict == "inconclusive" and found.failing_blocks == []
     cause = found.cause("saturated")
     assert cause is not None and "exactly 0 or 1" in cause.message and "example 0" in cause.message
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex"])
+@pytest.mark.parametrize("shape", [([4, 5, 3, 1], "relu"), ([5, 8, 8, 6, 1], "tanh")])
+def test_every_method_passes_a_correct_backward_and_names_a_one_percent_bug(method: str, shape) -> None:  # type: ignore[no-untyped-def]
+    sizes, hidden = shape
+    problem = make_problem(sizes, m=4, seed=3, hidden=hidden)
+    cost_fn = problem.net.cost_function(problem.X, problem.Y)
+    correct = gradient_check_n(cost_fn, problem.parameters, problem.gradients, method=method)
+    assert correct.passed, str(correct)
+    for block in ("W1", "b2"):
+        buggy = hard_cases.planted(problem.gradients, block, 0.01)
+        assert gradient_check_n(cost_fn, problem.parameters, buggy, method=method).failing_blocks == [block]

@@ -41,7 +41,7 @@ MARGIN = 2.0
 CHI_MARGIN = 1.5  # the same for a whole block's chi-square (see chi_square)
 # the noise of one numerical entry in units of sigma / h: central sqrt(2) / 2; Richardson (4 D(h/2) - D(h)) / 3
 # with D(h/2) = (f(h/2) - f(-h/2)) / h: sqrt((4/3)^2 2 + (1/3)^2 / 2) = sqrt(65 / 18); the complex step
-# subtracts nothing (its round-off is relative to the entry, inside the analytic term's eps |g_i|).
+# subtracts nothing: its round-off is relative to the entry, ANALYTIC_ROUNDOFF eps (|D_i| + rms(D)) (error_bars).
 NOISE_UNITS = {"central": np.sqrt(0.5), "richardson": np.sqrt(65 / 18), "complex": 0.0}
 ORDER = {"central": 2, "richardson": 4, "complex": 2}
 
@@ -120,6 +120,8 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
     analytic = analytic_bars(grad, eps, rms)
     noise_part = np.broadcast_to(np.asarray(noise_bar(noise, np.asarray(step, dtype=np.float64), method),
                                             dtype=np.float64), grad.shape).copy()
+    if method == "complex":  # nothing subtracted: its round-off is relative to the derivative, like a backward's
+        noise_part = analytic_bars(numeric, float(np.finfo(np.float64).eps))
     truncation = np.zeros(grad.size)
     refined = np.zeros(grad.size, dtype=bool)
     rough = np.zeros(grad.size, dtype=bool)
