@@ -167,7 +167,7 @@ class BlockVerdict:
     chi_limit: float = np.inf
 
 
-def chi_square(bars: ErrorBars, part: slice) -> tuple[float, float, bool]:
+def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A block's errors taken together: sum_i (excess_i / s_i)^2 over its kept entries, where excess_i is
     what the error exceeds the deterministic parts by (truncation + analytic round-off, both bounds) and
     s_i the noise's standard deviation (noise bar / NOISE_SIGMAS). Without a bug each term is at most a
@@ -176,17 +176,21 @@ def chi_square(bars: ErrorBars, part: slice) -> tuple[float, float, bool]:
     where it is 26), with CHI_MARGIN^2 = 2.25 for a sigma underestimated up to 1.5x (sigma is the largest of
     a dozen probes' levels; over 300 correct hard cases, 5 shapes x 12 seeds x saturated 1e-6 / 1e-8 /
     1e-10, float32 cost, J + 1e6, the largest sum was 0.72 of the unmargined limit). A 1% error spread over
-    a block shows here ~3x sooner than in any single entry. Returns (sum, limit, all entries refined)."""
-    keep = bars.kept[part]
-    n = int(keep.sum())
-    if n == 0:
-        return 0.0, np.inf, True
-    excess = np.maximum(0.0, bars.error[part] - bars.truncation[part] - bars.analytic[part])[keep]
-    sigma = bars.noise[part][keep] / NOISE_SIGMAS
+    a block shows here ~3x sooner than in any single entry. Returns per block (B,): the sums, their limits,
+    and whether all kept entries were refined."""
+    excess = np.maximum(0.0, bars.error - bars.truncation - bars.analytic)
+    sigma = bars.noise / NOISE_SIGMAS
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
-    limit = CHI_MARGIN**2 * (n + 5 * np.sqrt(2 * n) + 18)
-    return float(terms.sum()), float(limit), bool(bars.refined[part][keep].all())
+    terms = np.where(bars.kept, terms, 0.0)
+    unrefined = bars.kept & ~bars.refined
+    totals, counts, refined = np.zeros(len(ranges)), np.zeros(len(ranges)), np.ones(len(ranges), dtype=bool)
+    for number, (start, stop) in enumerate(ranges):
+        totals[number] = terms[start:stop].sum()
+        counts[number] = np.count_nonzero(bars.kept[start:stop])
+        refined[number] = not unrefined[start:stop].any()
+    limits = np.where(counts > 0, CHI_MARGIN**2 * (counts + 5 * np.sqrt(2 * counts) + 18), np.inf)
+    return totals, limits, refined
 
 
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
@@ -196,7 +200,8 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
     noise): `unrefined_blocks` lists the blocks to refine first."""
     verdicts = []
     kept, ratio, bar, outside = bars.kept, bars.ratio, bars.bar, bars.outside
-    for start, stop in ranges:
+    totals, limits, refined = chi_squares(bars, ranges)
+    for number, (start, stop) in enumerate(ranges):
         part = slice(start, stop)
         keep = kept[part]
         g, a = grad[part][keep], numeric[part][keep]
@@ -205,20 +210,16 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
         bar_difference = norm(bar[part][keep]) / scale if scale > 0 else 0.0
         worst = float(ratio[part][keep].max(initial=0.0))
         count = int(outside[part].sum())
-        total, limit, refined = chi_square(bars, part)
-        passed = count == 0 and (total <= limit or not refined)
+        total, limit = float(totals[number]), float(limits[number])
+        passed = count == 0 and (total <= limit or not refined[number])
         verdicts.append(BlockVerdict(passed, worst, difference, bar_difference, count, total, limit))
     return verdicts
 
 
 def unrefined_blocks(bars: ErrorBars, ranges: list[tuple[int, int]]) -> list[int]:
     """Blocks whose chi-square exceeds its limit while some kept entry's truncation is not yet estimated."""
-    found = []
-    for number, (start, stop) in enumerate(ranges):
-        total, limit, refined = chi_square(bars, slice(start, stop))
-        if total > limit and not refined:
-            found.append(number)
-    return found
+    totals, limits, refined = chi_squares(bars, ranges)
+    return [int(number) for number in np.flatnonzero((totals > limits) & ~refined)]
 
 
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:

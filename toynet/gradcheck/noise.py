@@ -66,29 +66,21 @@ def ecnoise_rows(rows: np.ndarray) -> list[TableNoise]:
     """`ecnoise` of every row of rows (t, nf) at once (the probes of one call)."""
     f = np.asarray(rows, dtype=np.float64)
     t, nf = f.shape
-    levels, sign_changes = np.zeros((t, nf - 1)), np.zeros((t, nf - 1), dtype=bool)
+    levels, sign_changes = np.empty((t, nf - 1)), np.empty((t, nf - 1), dtype=bool)
     gamma, differences = 1.0, f
-    flat = np.zeros(t, dtype=bool)
     for k in range(1, nf):
-        differences = np.diff(differences, axis=1)
+        differences = differences[:, 1:] - differences[:, :-1]
         if k == 1:  # f did not move: the spacing is below f's resolution
             flat = np.count_nonzero(differences == 0, axis=1) >= nf / 2
         gamma *= 0.5 * k / (2 * k - 1)  # (k!)^2 / (2k)!
-        levels[:, k - 1] = np.sqrt(gamma * np.mean(differences * differences, axis=1))
+        levels[:, k - 1] = np.sqrt(gamma * (differences * differences).sum(axis=1) / (nf - k))
         sign_changes[:, k - 1] = differences.min(axis=1) * differences.max(axis=1) < 0
-    found = []
-    for row in range(t):
-        if flat[row]:
-            found.append(TableNoise(0.0, "too small"))
-            continue
-        result = TableNoise(0.0, "too large")
-        for k in range(nf - 3):
-            window = levels[row, k : k + 3]
-            if window.max() <= 4 * window.min() and sign_changes[row, k]:
-                result = TableNoise(float(levels[row, k]), "ok")
-                break
-        found.append(result)
-    return found
+    windows = np.lib.stride_tricks.sliding_window_view(levels, 3, axis=1)  # (t, nf - 3, 3): levels k .. k + 2
+    plateau = (windows.max(axis=2) <= 4 * windows.min(axis=2)) & sign_changes[:, : nf - 3]
+    first = np.argmax(plateau, axis=1)
+    return [TableNoise(0.0, "too small") if flat[row] else
+            TableNoise(float(levels[row, first[row]]), "ok") if plateau[row, first[row]] else
+            TableNoise(0.0, "too large") for row in range(t)]
 
 
 @dataclass(frozen=True)
