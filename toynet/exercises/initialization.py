@@ -66,12 +66,12 @@ def initialize_parameters_zeros(layers_dims: Sequence[int]) -> dict[str, np.ndar
 
 def initialize_parameters_random(layers_dims: Sequence[int]) -> dict[str, np.ndarray]:
     """W_l = 10 randn(n_l, n_{l-1}) (too large on purpose), b_l = 0; np.random.seed(3) first."""
-    return seeded_parameters(layers_dims, seed=3, scale=lambda n_in: 10.0)
+    return seeded_parameters(layers_dims, seed=3, scale=lambda W, n_in: W * 10)
 
 
 def initialize_parameters_he(layers_dims: Sequence[int]) -> dict[str, np.ndarray]:
     """He et al. 2015: W_l = randn(n_l, n_{l-1}) sqrt(2 / n_{l-1}), b_l = 0; np.random.seed(3) first."""
-    return seeded_parameters(layers_dims, seed=3, scale=lambda n_in: np.sqrt(2.0 / n_in))
+    return seeded_parameters(layers_dims, seed=3, scale=lambda W, n_in: W * np.sqrt(2.0 / n_in))
 
 
 def load_dataset() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -56,18 +56,19 @@ __all__ = [
 
 
 def seeded_parameters(
-    layer_dims: Sequence[int], seed: int, scale: Callable[[int], float]
+    layer_dims: Sequence[int], seed: int, scale: Callable[[np.ndarray, int], np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """The course's draw: np.random.seed(seed), then for l = 1..L: W_l = randn(n_l, n_{l-1}) * scale(n_{l-1}).
+    """The course's draw: np.random.seed(seed), then for l = 1..L: W_l = scale(randn(n_l, n_{l-1}), n_{l-1}).
 
-    b_l = zeros((n_l, 1)). Uses (and reseeds) numpy's global generator, as every course initializer does.
-    Returns {"W1": (n_1, n_0), "b1": (n_1, 1), ...}.
+    `scale` does the course's arithmetic to the draw (e.g. `lambda W, n_in: W * 0.01`, or `W / np.sqrt(n_in)`:
+    dividing and multiplying by the inverse differ in the last bit). b_l = zeros((n_l, 1)). Uses (and
+    reseeds) numpy's global generator, as every course initializer does. Returns {"W1": (n_1, n_0), ...}.
     """
     dims = check_layer_dims(layer_dims)
     np.random.seed(seed)
     parameters = {}
     for layer in range(1, len(dims)):
-        parameters[f"W{layer}"] = np.random.randn(dims[layer], dims[layer - 1]) * scale(dims[layer - 1])
+        parameters[f"W{layer}"] = scale(np.random.randn(dims[layer], dims[layer - 1]), dims[layer - 1])
         parameters[f"b{layer}"] = np.zeros((dims[layer], 1))
     return parameters
 
@@ -77,7 +78,7 @@ def initialize_parameters(n_x: int, n_h: int, n_y: int) -> dict[str, np.ndarray]
 
     np.random.seed(1), then W1 and W2 drawn in that order (the course's numbers).
     """
-    return seeded_parameters([n_x, n_h, n_y], seed=1, scale=lambda n_in: 0.01)
+    return seeded_parameters([n_x, n_h, n_y], seed=1, scale=lambda W, n_in: W * 0.01)
 
 
 def initialize_parameters_deep(layer_dims: Sequence[int]) -> dict[str, np.ndarray]:
@@ -85,7 +86,7 @@ def initialize_parameters_deep(layer_dims: Sequence[int]) -> dict[str, np.ndarra
 
     np.random.seed(3), then W1, W2, ... drawn in order (the course's numbers).
     """
-    return seeded_parameters(layer_dims, seed=3, scale=lambda n_in: 0.01)
+    return seeded_parameters(layer_dims, seed=3, scale=lambda W, n_in: W * 0.01)
 
 
 # ---------------------------------------------------------------------------------------------- forward
