@@ -3,7 +3,7 @@
     gradient_checking          the 1-D and N-D gradient-checking assignment (with its planted bugs)
     cs231n                     cs231n's gradient_check.py helpers (eval_numerical_gradient, rel_error, ...)
     numerical_gradient_check   the numerical-gradient-check exercise (numerical_gradient, gradient_check)
-    step_by_step               "Building your Deep Neural Network: Step by Step" (L_model_forward, L_model_backward, ...)
+    step_by_step               "Building your Deep Neural Network: Step by Step" (L_model_forward, ...)
     initialization             zeros, large random and He initialization, and the model they train
     regularization             L2 and dropout (compute_cost_with_regularization, ..._with_dropout) and its model
     three_layer                the 3-layer forward, backward, cost and predict those two share (init/reg_utils)
