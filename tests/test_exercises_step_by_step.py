@@ -343,6 +343,9 @@ def test_bad_input_is_named():
     AL, Y, caches = L_model_backward_case()
     with pytest.raises(ValueError, match=r"AL must keep dAL .* finite .* at example 0 AL = 0\.0 and Y = 1\.0"):
         sbs.L_model_backward(np.array([[0.0, 0.5]]), Y, caches)
+    # a saturated, correct output is not an error: its term of the cost is 0 and so is its gradient
+    saturated = sbs.L_model_backward(np.array([[1.0, 0.0]]), Y, caches)
+    assert all(np.isfinite(value).all() for value in saturated.values())
     with pytest.raises(ValueError, match=r"Y must hold m = 2 labels"):
         sbs.L_model_backward(AL, np.array([[1, 0, 1]]), caches)
     with pytest.raises(ValueError, match=r"AL must be finite"):

@@ -181,7 +181,8 @@ def L_model_backward(
     Starts from dAL = -(Y/AL - (1-Y)/(1-AL)) (no 1/m: linear_backward applies it) and returns the
     course's keys: dA{l-1}, dW{l}, db{l} for l = L..1, so dA0 (the gradient with respect to X) included.
     AL is not required to hold probabilities (the course's own test case uses randn values); it must
-    only keep dAL finite, i.e. AL != 0 where Y = 1 and AL != 1 where Y = 0.
+    only keep dAL finite, i.e. AL != 0 where Y > 0 and AL != 1 where Y < 1 (a saturated AL = Y is fine:
+    0/0 counts as 0, where the course's formula would give nan).
     """
     if not isinstance(caches, (list, tuple)) or len(caches) == 0:
         raise TypeError(f"caches must be the non-empty list returned by L_model_forward, but got {_describe(caches)}")
@@ -194,11 +195,12 @@ def L_model_backward(
         raise ValueError(f"Y must hold m = {AL.shape[1]} labels like AL {AL.shape}, but got shape {Y.shape}")
     Y = Y.reshape(AL.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+        # 0/0 counts as 0: a label's own term y log a vanishes when y = 0 (so AL = 1 is fine where Y = 1)
+        dAL = -(np.where(Y == 0, 0.0, Y / AL) - np.where(Y == 1, 0.0, (1 - Y) / (1 - AL)))
     if not np.isfinite(dAL).all():
         column = int(np.argwhere(~np.isfinite(dAL))[0][1])
         raise ValueError(
-            "AL must keep dAL = -(Y/AL - (1-Y)/(1-AL)) finite (AL != 0 where Y = 1, AL != 1 where Y = 0), "
+            "AL must keep dAL = -(Y/AL - (1-Y)/(1-AL)) finite (AL != 0 where Y > 0, AL != 1 where Y < 1), "
             f"but at example {column} AL = {float(AL[0, column])} and Y = {float(Y[0, column])}"
         )
     grads: dict[str, np.ndarray] = {}
