@@ -74,6 +74,10 @@ def compute_cost_with_regularization(
     """
     _check_lambd(lambd)
     check_three_layers(parameters)
+    return _cost_with_l2(A3, Y, parameters, lambd)
+
+
+def _cost_with_l2(A3: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray], lambd: float) -> np.float64:
     cross_entropy_cost = compute_cost(A3, Y)
     m = np.shape(A3)[1]
     squares = sum(np.sum(np.square(as_array(name, parameters[name]))) for name in ("W1", "W2", "W3"))
@@ -205,7 +209,7 @@ def train(
             return compute_cost(a3, Y), backward_propagation_with_dropout(X, Y, dropout_cache, keep_prob)
         a3, cache = forward_layers(X, current)
         if lambd != 0:
-            cost = compute_cost_with_regularization(a3, Y, current, lambd)
+            cost = _cost_with_l2(a3, Y, current, lambd)  # parameters checked once, below
             return cost, backward_propagation_with_regularization(X, Y, cache, lambd)
         return compute_cost(a3, Y), backward_propagation(X, Y, cache)
 
