@@ -7,6 +7,8 @@ plus one that shows the cascade). Hidden tests run on inputs other than the visi
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -54,10 +56,14 @@ def test_solution_full_marks_and_untouched_student_copy_zero(bundles: dict[str, 
 @pytest.mark.parametrize("name", sorted(FULL))
 def test_hidden_tests_are_not_in_the_student_copy(bundles: dict[str, Path], name: str) -> None:
     student = (bundles[name] / "student" / f"{name}.ipynb").read_text()
-    assert "HIDDEN TESTS" not in student and "np.random.RandomState(2" not in student  # the hidden inputs
     solution = nbformat.read(ASSIGNMENTS / f"{name}.ipynb", as_version=4)
     graded = [cell for cell in solution.cells if "toynet" in cell.metadata]
     assert len(graded) == len(FULL[name]) and all("### BEGIN HIDDEN TESTS" in cell.source for cell in graded)
+    assert "HIDDEN TESTS" not in student
+    for cell in graded:  # the hidden inputs (their RandomState seeds, their arrays) never reach the student
+        hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+        inputs = [line.strip() for line in hidden.splitlines() if re.search(r"RandomState|np\.array", line)]
+        assert inputs and not [line for line in inputs if json.dumps(line)[1:-1] in student]
 
 
 BUGS = {
