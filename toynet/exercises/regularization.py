@@ -27,8 +27,9 @@ import numpy as np
 
 from toynet._validate import as_array
 from toynet.datasets import football_field
-from toynet.exercises.step_by_step import check_layer_dims, linear_backward, seeded_parameters
+from toynet.exercises.step_by_step import check_layer_dims, seeded_parameters
 from toynet.exercises.three_layer import (
+    backward_layers,
     backward_propagation,
     check_labels,
     check_three_layers,
@@ -40,7 +41,7 @@ from toynet.exercises.three_layer import (
     predict_dec,
     unpack_cache,
 )
-from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
+from toynet.layers import Linear, ReLU, Sigmoid
 from toynet.network import TrainingResult
 
 DropoutCache = tuple[np.ndarray, ...]  # (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3)
@@ -146,19 +147,7 @@ def backward_propagation_with_dropout(
     """
     _check_keep_prob(keep_prob)
     Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3 = unpack_cache(cache, 14)
-    dZ3 = A3 - check_labels(Y, A3.shape[1])
-    dA2, dW3, db3 = linear_backward(dZ3, LinearCache(A2, W3, b3))
-    dA2 = dA2 * D2 / keep_prob  # the units shut down forward get no gradient; the kept ones were scaled
-    dZ2 = ReLU.backward(dA2, Z2)
-    dA1, dW2, db2 = linear_backward(dZ2, LinearCache(A1, W2, b2))
-    dA1 = dA1 * D1 / keep_prob
-    dZ1 = ReLU.backward(dA1, Z1)
-    _, dW1, db1 = linear_backward(dZ1, LinearCache(X, W1, b1))
-    return {
-        "dZ3": dZ3, "dW3": dW3, "db3": db3,
-        "dA2": dA2, "dZ2": dZ2, "dW2": dW2, "db2": db2,
-        "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1,
-    }  # fmt: skip
+    return backward_layers(X, Y, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3), (D1, D2), keep_prob)
 
 
 # ---------------------------------------------------------------------------------------------- model

@@ -20,6 +20,7 @@ from toynet.network import TrainingResult
 Cache = tuple[np.ndarray, ...]
 
 __all__ = [
+    "backward_layers",
     "backward_propagation",
     "check_labels",
     "check_three_layers",
@@ -74,11 +75,23 @@ def backward_propagation(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str
 
     Returns the course's keys dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1, db1.
     """
-    Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = unpack_cache(cache, 12)
+    return backward_layers(X, Y, unpack_cache(cache, 12))
+
+
+def backward_layers(
+    X: np.ndarray, Y: np.ndarray, cache: Cache, masks: tuple[np.ndarray, np.ndarray] | None = None,
+    keep_prob: float = 1.0,
+) -> dict[str, np.ndarray]:
+    """backward_propagation for a checked 12-tuple cache; with masks (D1, D2), dA_l <- dA_l * D_l / keep_prob."""
+    Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = cache
     dZ3 = A3 - check_labels(Y, A3.shape[1])
     dA2, dW3, db3 = linear_backward(dZ3, LinearCache(A2, W3, b3))
+    if masks is not None:  # the units shut down forward get no gradient; the kept ones were scaled
+        dA2 = dA2 * masks[1] / keep_prob
     dZ2 = ReLU.backward(dA2, Z2)
     dA1, dW2, db2 = linear_backward(dZ2, LinearCache(A1, W2, b2))
+    if masks is not None:
+        dA1 = dA1 * masks[0] / keep_prob
     dZ1 = ReLU.backward(dA1, Z1)
     _, dW1, db1 = linear_backward(dZ1, LinearCache(X, W1, b1))
     return {
