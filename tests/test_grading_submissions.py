@@ -137,7 +137,7 @@ HOSTILE = {
     "monkeypatching": (
         replace("dW = dZ @ A_prev.T", "dW = dZ @ A_prev.T * 2"), {"linear_backward"}, "wrong values"),
     "reads_bundle_and_reference": (
-        replace("dW = dZ @ A_prev.T", "dW = steal()"), {"linear_backward"}, "Permission"),
+        replace("dW = dZ @ A_prev.T", "dW = steal()"), {"linear_backward"}, "No such file"),  # not in its root
     "writes_grader_files": (replace("dW = dZ @ A_prev.T", "vandalise(); dW = dZ @ A_prev.T"), set(), "blocked"),
     "calls_reference": (
         replace("dW = dZ @ A_prev.T\n        db = np.sum(dZ, axis=1, keepdims=True)\n        dA_prev = W.T @ dZ",

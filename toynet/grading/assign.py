@@ -15,10 +15,11 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toynet.grading.gives import GivesError, build_student_toynet
 from toynet.grading.grade import Bundle, Question, SubmissionResult, grade_submission
 from toynet.grading.markers import (
     defined_names,
@@ -28,7 +29,7 @@ from toynet.grading.markers import (
     split_hidden,
     strip_solutions,
 )
-from toynet.grading.sandbox import DEFAULT_STUBS
+from toynet.grading.sandbox import Limits
 
 CONFIG_FILE = "config.json"
 
@@ -44,14 +45,50 @@ class BuiltAssignment:
     gradescope: Path | None
     solution: SubmissionResult
     stubbed: SubmissionResult
+    given: list[str] = field(default_factory=list)  # what of toynet the student may use, as config.json says
+    carried: list[str] = field(default_factory=list)  # toynet code the given objects need (reachable too)
+
+
+CONFIG_KEYS = {
+    "gives": "what of toynet the student's process may import, e.g. ['toynet.params:dictionary_to_vector']",
+    "points": "points per question, overriding the notebook's metadata",
+    "limits": f"per-submission limits: {', '.join(Limits.__dataclass_fields__)}",
+}
 
 
 def load_config(source: Path) -> dict[str, Any]:
-    """The entry for this notebook in the `config.json` beside it ({} when there is none)."""
+    """The entry for this notebook in the `config.json` beside it ({} when there is none), checked.
+
+    An unknown key (a typo, or the retired denylist `stubs`), an unknown limit or a limit that is not a
+    positive number is an AssignmentError naming it: a misspelt setting must never be ignored silently.
+    """
     path = source.parent / CONFIG_FILE
     if not path.exists():
         return {}
-    return dict(json.loads(path.read_text()).get(source.stem, {}))
+    try:
+        entry = json.loads(path.read_text()).get(source.stem, {})
+    except (ValueError, AttributeError) as error:
+        raise AssignmentError(f"{path}: not a JSON object of assignments ({error})") from None
+    if not isinstance(entry, dict):
+        raise AssignmentError(f"{path}: the entry {source.stem!r} must be an object")
+    for key in entry:
+        if key not in CONFIG_KEYS:
+            hint = "; toynet is now an allowlist: list what the student may use under 'gives'" if key == "stubs" else ""
+            raise AssignmentError(f"{path}: {source.stem}: unknown key {key!r}{hint} "
+                                  f"(known: {', '.join(f'{k} ({v})' for k, v in CONFIG_KEYS.items())})")
+    limits = entry.get("limits", {})
+    if not isinstance(limits, dict):
+        raise AssignmentError(f"{path}: {source.stem}: 'limits' must be an object")
+    for name, value in limits.items():
+        if name not in Limits.__dataclass_fields__:
+            raise AssignmentError(f"{path}: {source.stem}: unknown limit {name!r} "
+                                  f"(known: {', '.join(Limits.__dataclass_fields__)})")
+        if type(value) not in (int, float) or not value > 0:
+            raise AssignmentError(f"{path}: {source.stem}: limit {name!r} must be a positive number, got {value!r}")
+    points = entry.get("points", {})
+    if not isinstance(points, dict) or not all(type(v) in (int, float) and v >= 0 for v in points.values()):
+        raise AssignmentError(f"{path}: {source.stem}: 'points' must map question names to non-negative numbers")
+    return dict(entry)
 
 
 def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescope: bool = False) -> BuiltAssignment:
@@ -78,60 +115,126 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
                 cell.source = strip_solutions(cell.source)
     if not questions:
         raise AssignmentError(f"{source}: no question cells (metadata {{'toynet': {{'question': ...}}}})")
+    unknown = set(config.get("points", {})) - {q.name for q in questions}
+    if unknown:
+        raise AssignmentError(f"{source}: config.json gives points to unknown questions {sorted(unknown)}")
+    try:
+        toynet_copy = build_student_toynet(config.get("gives", []))
+    except GivesError as error:
+        raise AssignmentError(f"{source}: config.json: {error}") from None
     bundle = Bundle(
         name=source.stem,
         questions=questions,
         functions=defined_names(given),
-        stubs=list(config.get("stubs", DEFAULT_STUBS)),
+        gives=list(config.get("gives", [])),
         limits=dict(config.get("limits", {})),
     )
     student_path = out / "student" / f"{source.stem}.ipynb"
     student_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(student, student_path)
     bundle.save(out / "autograder")
-    solution = grade_submission(source, bundle, out / "autograder", protect=[out])
+    solution = grade_submission(source, bundle, out / "autograder", toynet_files=toynet_copy.files, protect=[out])
     lost = [q for q in solution.questions if q.score < q.max_score]
     if lost:
         details = "\n".join(f"- {q.name}: {q.feedback}" for q in lost)
         raise AssignmentError(f"{source}: the solution does not score full marks:\n{details}\n{solution.output}")
-    stubbed = grade_submission(student_path, bundle, out / "autograder", protect=[out])
+    stubbed = grade_submission(student_path, bundle, out / "autograder", toynet_files=toynet_copy.files,
+                               protect=[out])
     if stubbed.score > 0:
         passing = [q.name for q in stubbed.questions if q.score > 0]
         raise AssignmentError(f"{source}: the student copy earns points on {passing}: those tests cannot fail")
     zip_path = write_gradescope_zip(out, source.stem) if gradescope else None
-    return BuiltAssignment(student_path, out / "autograder", zip_path, solution, stubbed)
+    return BuiltAssignment(student_path, out / "autograder", zip_path, solution, stubbed,
+                           toynet_copy.given, toynet_copy.carried)
 
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
+# AUTOGRADER_ROOT (default /autograder) and TOYNET_SKIP_INSTALL (skip apt-get and pip: the caller provides
+# TOYNET_PYTHON with toynet installed) exist so that a test can run this script in a scratch root.
 set -euo pipefail
-apt-get install -y python3 python3-pip python3-venv util-linux
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install "/autograder/source/toynet-src[grading]"
-chmod 700 /autograder/source/autograder
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+if [ -z "${TOYNET_SKIP_INSTALL:-}" ]; then
+    apt-get update
+    apt-get install -y python3 python3-pip python3-venv util-linux
+    python3 -m venv "$ROOT/venv"
+    # A copy in site-packages (not editable), so the source below can go.
+    "$ROOT/venv/bin/pip" install --no-cache-dir "$ROOT/source/toynet-src[grading]"
+    # The installed reference is root's alone: student code runs under other uids and never needs it.
+    package=$("$ROOT/venv/bin/python" -I -c 'import os, toynet; print(os.path.dirname(toynet.__file__))')
+    chmod -R go-rwx "$package"
+fi
+rm -rf "$ROOT/source/toynet-src"
+chmod 700 "$ROOT/source"  # the bundle (tests and expected values): root only
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission, as root; the grader drops the student's code to `nobody`.
+# Gradescope runs this for every submission, as root. `toynet grade` runs the student's code in a sandbox
+# under its own unprivileged uid. Whatever happens, results/results.json is written (score 0 with the reason
+# when the upload is ambiguous or the grader fails). AUTOGRADER_ROOT and TOYNET_PYTHON: see setup.sh.
 set -uo pipefail
-mkdir -p /autograder/results
-submission=$(ls /autograder/submission/*.ipynb 2>/dev/null | head -n 1)
-/autograder/venv/bin/toynet grade "${submission:-/autograder/submission/missing.ipynb}" \\
-    --assignment /autograder/source/autograder --out /autograder/results/results.json --no-progress
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PY="${TOYNET_PYTHON:-$ROOT/venv/bin/python}"
+NAME="__ASSIGNMENT__"
+RESULTS="$ROOT/results/results.json"
+mkdir -p "$ROOT/results"
+chmod 700 "$ROOT/results" "$ROOT/submission"  # read by the grader, never by student code
+rm -f "$RESULTS"
+
+zero() {  # results.json with no points and $1 as the message the student sees
+    "$PY" -I -c 'import json, sys
+result = {"score": 0, "output": sys.argv[1], "stdout_visibility": "hidden", "tests": []}
+open(sys.argv[2], "w").write(json.dumps(result))' "$1" "$RESULTS" ||
+    printf '{"score": 0, "output": "The autograder failed: please tell your instructor.", "tests": []}\\n' > "$RESULTS"
+}
+
+mapfile -t named < <(find "$ROOT/submission" -type f -name "$NAME.ipynb" -not -path '*/.ipynb_checkpoints/*')
+mapfile -t all < <(find "$ROOT/submission" -type f -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*')
+if [ "${#named[@]}" -eq 1 ]; then
+    notebook="${named[0]}"
+elif [ "${#named[@]}" -eq 0 ] && [ "${#all[@]}" -eq 1 ]; then
+    notebook="${all[0]}"
+else
+    if [ "${#all[@]}" -eq 0 ]; then
+        zero "No notebook was found in your submission: upload $NAME.ipynb."
+    else
+        zero "Your submission holds ${#all[@]} notebooks: which to grade is unclear. Upload only $NAME.ipynb."
+    fi
+    echo "not graded: ${#named[@]} notebooks named $NAME.ipynb, ${#all[@]} in all"
+    exit 0
+fi
+
+cd "$ROOT"
+"$PY" -I -m toynet grade "$notebook" --assignment "$ROOT/source/autograder" --out "$RESULTS" --no-progress
+status=$?
+if [ ! -s "$RESULTS" ]; then
+    echo "toynet grade exited with status $status and wrote no results (its messages are above)"
+    zero "The autograder failed on this submission (its fault, not your code's): your instructor can see why."
+fi
+exit 0
 """
 
 
 def write_gradescope_zip(out: Path, name: str) -> Path:
-    """OUT/gradescope/<name>_autograder.zip: setup.sh, run_autograder, the bundle and toynet's source."""
+    """OUT/gradescope/<name>_autograder.zip (mode 0600): setup.sh, run_autograder, the bundle, toynet's source.
+
+    The zip holds the reference, so it is private to its owner; setup.sh installs toynet from it and removes it.
+    """
+    import re
+
     import toynet
 
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise AssignmentError(f"assignment name {name!r}: use letters, digits, '_', '.' and '-' only (it names files)")
     package = Path(toynet.__file__).resolve().parent
     project = package.parent
     zip_path = out / "gradescope" / f"{name}_autograder.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(zip_path.parent, 0o700)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        os.chmod(zip_path, 0o600)
         _add(archive, "setup.sh", SETUP_SH)
-        _add(archive, "run_autograder", RUN_AUTOGRADER)
+        _add(archive, "run_autograder", RUN_AUTOGRADER.replace("__ASSIGNMENT__", name))
         archive.write(out / "autograder" / "assignment.json", "autograder/assignment.json")
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:

@@ -6,14 +6,21 @@ from the student process, so the objects compared are always the grader's own (a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 
 def expect_array(got: Any, expected: Any, name: str, rtol: float = 1e-7, atol: float = 1e-12) -> None:
-    """Assert `got` is a plain ndarray with the dtype kind, shape and (within tolerance) values of `expected`."""
+    """Assert `got` is a plain ndarray with the dtype kind, shape and (within tolerance) values of `expected`.
+
+    When `expected` is 0-d, a number of the right kind (a Python or numpy scalar) is the same answer typed
+    differently and passes too.
+    """
     expected = np.asarray(expected)
+    if expected.ndim == 0 and _is_number(got):
+        got = np.asarray(got)
     if type(got) is not np.ndarray:
         raise AssertionError(f"{name}: expected a numpy array of shape {expected.shape}, but got {_kind(got)}")
     if got.dtype.kind != expected.dtype.kind or (expected.dtype.kind == "f" and got.dtype != expected.dtype):
@@ -31,19 +38,29 @@ def expect_array(got: Any, expected: Any, name: str, rtol: float = 1e-7, atol: f
 
 
 def expect_number(got: Any, expected: float, name: str, rtol: float = 1e-7, atol: float = 0.0) -> None:
-    """Assert `got` is a real number (int or float, not an array or a bool) close to `expected`."""
-    if isinstance(got, np.generic):
-        got = got.item()
-    if type(got) not in (int, float):
+    """Assert `got` is a real number close to `expected`: an int or float, a numpy scalar or a 0-d array
+    (what `np.squeeze` of a (1, 1) array gives), but not a bool, a complex, or an array with elements."""
+    if isinstance(got, np.ndarray) and got.ndim == 0:
+        got = got[()]
+    if not _is_number(got):
         raise AssertionError(f"{name}: expected a number close to {expected!r}, but got {_kind(got)}")
-    if not np.isfinite(got) or not np.isclose(got, expected, rtol=rtol, atol=atol):
-        raise AssertionError(f"{name}: expected {expected!r}, but got {got!r}")
+    try:
+        value = float(got)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value) or not np.isclose(value, expected, rtol=rtol, atol=atol):
+        raise AssertionError(f"{name}: expected {expected!r}, but got {value!r}")
 
 
 def expect_tuple(got: Any, length: int, name: str) -> None:
     """Assert `got` is a tuple of `length` items (what a backward returns, or a cache)."""
     if type(got) is not tuple or len(got) != length:
         raise AssertionError(f"{name}: expected a tuple of {length} items, but got {_kind(got)}")
+
+
+def _is_number(value: Any) -> bool:
+    """A real int or float, Python or numpy; bools and complex numbers are not."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _kind(value: Any) -> str:

@@ -2,81 +2,136 @@
 
 Started by `sandbox.StudentProcess` as `python -I -S child.py FD_IN FD_OUT` (inside `unshare` when the grader
 is root). It imports nothing from toynet's grader and never sees tests or expected values: it receives code
-cells, then requests {"call": "Linear.backward", "args": [...], "kwargs": {...}} and answers each with
+cells (run one top-level statement at a time, each announced, so the grader can stop and skip just the one
+that hangs), then requests {"call": "Linear.backward", "args": [...], "kwargs": {...}} and answers each with
 {"ok": true, "value": ...} or {"ok": false, "error": "..."}. Whatever the student's code does to this
 process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
-Sandbox set-up, in order, when started as root: expose the Python install and its site-packages where an
-ancestor is private (e.g. a checkout under /root), hide the grader's folders under empty read-only tmpfs
-mounts, set resource limits, drop to an unprivileged user.
+Sandbox set-up, in order, when started as root inside new namespaces (config "root"): build a root of its own
+on an empty tmpfs from the grader's allowlist (read-only binds of the Python runtime, numpy and the student's
+toynet; private size-limited tmpfs for /sandbox, /tmp and /dev/shm; a few /dev nodes; a fresh /proc), then
+pivot_root into it and detach the old root, so nothing else of the machine is reachable. Then, in every mode:
+resource limits, and a switch to the submission's own unprivileged uid (config "user") with no way back.
 """
 
 import json
 import os
 import sys
-from typing import Any
 
 
-def _read_line(fd):
-    chunks: list = []
-    while True:
-        byte = os.read(fd, 1)
-        if not byte or byte == b"\n":
-            return b"".join(chunks)
-        chunks.append(byte)
+class _Lines:
+    """Lines from a pipe, read in chunks (a byte at a time would cost a system call per byte)."""
+
+    def __init__(self, fd):
+        self.fd, self.buffer = fd, bytearray()
+
+    def read(self):
+        """The next line without its newline; b"" once the grader has closed the pipe."""
+        while (end := self.buffer.find(b"\n")) < 0:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
+        return line
 
 
-def _mount(*args):
-    import subprocess
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+)
+MNT_DETACH = 2
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 217}
 
-    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
-def _expose(paths, stage):
-    """Make each of `paths` reachable by other users, however many share a private ancestor (e.g. /root).
+def _mount(libc, source, target, fstype, flags, data=None):
+    def encode(text):
+        return None if text is None else os.fsencode(text)
 
-    Each private ancestor is re-rooted as a tmpfs that holds only the wanted paths, bind-mounted back in place
-    (staged first, since the tmpfs covers the originals). Returns the paths that could not be exposed.
-    """
-    plan: dict[str, list[str]] = {}  # first private ancestor -> the paths below it to keep reachable
-    for path in paths:
-        real = os.path.realpath(path)
-        parts = real.split(os.sep)[1:]
-        for depth in range(1, len(parts)):
-            ancestor = os.sep + os.path.join(*parts[:depth])
-            if not os.stat(ancestor).st_mode & 0o001:
-                plan.setdefault(ancestor, []).append(real)
-                break
-    failed = []
-    for number, (ancestor, targets) in enumerate(plan.items()):
-        staged = []
-        for index, target in enumerate(targets):
-            place = os.path.join(stage, f"{number}-{index}")
-            os.makedirs(place, exist_ok=True)
-            if _mount("--bind", target, place):
-                staged.append((target, place))
-            else:
-                failed.append(target)
-        if not _mount("-t", "tmpfs", "-o", "mode=0755,size=64k", "tmpfs", ancestor):
-            return failed + [target for target, _ in staged]
-        for target, place in staged:
-            os.makedirs(target, mode=0o755, exist_ok=True)
-            if not _mount("--bind", place, target):
-                failed.append(target)
-    return failed
+    if libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
+        import ctypes
+
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+
+
+def _build_root(root, work, user):
+    """Make `work`/.root an allowlisted root (module doc) and pivot into it; the old root is detached."""
+    libc = _libc()
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates back to the grader
+    new = os.path.join(work, ".root")
+    os.mkdir(new, 0o755)
+    _mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    size, uid, gid = root["scratch"], user[0] if user else 0, user[1] if user else 0
+
+    def place(inside, folder):
+        target = new + inside
+        if folder:
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        return target
+
+    def bind(host, inside, read_only=True):
+        target = place(inside, os.path.isdir(host))
+        _mount(libc, host, target, None, MS_BIND)  # not MS_REC: mounts below `host` stay out of view
+        if read_only:
+            _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+    def scratch(inside, mode):  # a private tmpfs the student owns, `size` bytes at most
+        options = f"mode={mode},uid={uid},gid={gid},size={size}"
+        _mount(libc, "tmpfs", place(inside, True), "tmpfs", MS_NOSUID | MS_NODEV, options)
+
+    home = "/sandbox"
+    scratch(home, "0700")
+    for host, inside in root["mounts"]:
+        bind(host, inside)
+    for inside in root["empty"]:
+        _mount(libc, "tmpfs", place(inside, True), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=4k")
+    scratch("/tmp", "1777")
+    _mount(libc, "tmpfs", place("/dev", True), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
+    for device in root["devices"]:
+        bind(device, device, read_only=False)
+    for name, target in {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+                         "stderr": "/proc/self/fd/2"}.items():
+        os.symlink(target, f"{new}/dev/{name}")
+    scratch("/dev/shm", "1777")
+    _mount(libc, "proc", place("/proc", True), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for link, target in root["links"].items():
+        if not os.path.lexists(new + link):
+            os.symlink(target, new + link)
+    import platform
+
+    os.chdir(new)
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is not None and libc.syscall(number, b".", b".") == 0:
+        if libc.umount2(b".", MNT_DETACH) != 0:  # the old root, now stacked on "/": gone from this namespace
+            raise OSError("could not detach the old root")
+    else:
+        os.chroot(".")  # an unprivileged uid cannot leave a chroot; mountinfo names more, but none is reachable
+    os.chdir("/")
+    _mount(libc, None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return home
 
 
 def _sandbox(config):
-    """Apply the limits the grader asked for; returns notes on anything that could not be applied."""
+    """Confine this process as the grader asked (module doc); returns notes on anything not applied."""
     import resource
 
-    notes = []
-    if os.getuid() == 0:
-        for path in _expose(config.get("expose", []), os.path.join(config["workdir"], ".stage")):
-            notes.append(f"could not expose {path}")
-        for path in config.get("hide", []):
-            if os.path.isdir(path) and not _mount("-t", "tmpfs", "-o", "ro,mode=000,size=4k", "tmpfs", path):
-                notes.append(f"could not hide {path}")
+    notes: list = []
+    libc = _libc()  # loaded now: after the switch of user the standard library may be out of reach
+    home = config.get("home", config["workdir"])
+    if config.get("root") is not None:
+        home = _build_root(config["root"], config["workdir"], config.get("user"))
     for name, value in config.get("rlimits", {}).items():
         limit = getattr(resource, "RLIMIT_" + name)
         resource.setrlimit(limit, (value, value))
@@ -85,9 +140,14 @@ def _sandbox(config):
         os.setgroups([])
         os.setgid(user[1])
         os.setuid(user[0])
-        if os.getuid() == 0 or os.geteuid() == 0:
+        if os.getuid() == 0 or os.geteuid() == 0 or os.getgid() == 0:
             raise SystemExit("could not drop root privileges")
-    os.chdir(config["workdir"])
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        # A change of user clears the parent-death signal `unshare --kill-child` set: set it again, so this
+        # process (the PID namespace's init: all the submission's processes with it) dies with the grader.
+        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    os.chdir(home)
+    os.environ["HOME"] = home
     os.umask(0o077)
     return notes
 
@@ -107,11 +167,44 @@ def _short_traceback(error, limit=12):
     return text[-4000:]
 
 
+def _run_cell(number, source, skip, namespace, send, index):
+    """Run a cell one top-level statement at a time, as the grader asked; the first error ends the cell.
+
+    Each statement is announced first, so a statement that hangs or kills the process is stopped and skipped
+    on its own: the definitions before and after it in the same cell survive (Jupyter would lose them all).
+    """
+    import ast
+
+    filename = f"<cell {number}>"
+    try:
+        tree = ast.parse(_strip_magics(source), filename)
+    except BaseException as caught:  # SyntaxError, or a parser overwhelmed (MemoryError, RecursionError)
+        return _short_traceback(caught)
+    for statement, node in enumerate(tree.body):
+        if statement in skip:
+            continue
+        send({"event": "statement", "index": index, "statement": statement})
+        try:
+            exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), namespace)
+        except BaseException as caught:  # SystemExit and KeyboardInterrupt too: one cell must not end the run
+            return _short_traceback(caught)
+    return None
+
+
+def _resolve(namespace, name):
+    target = namespace[name.split(".")[0]]
+    for attribute in name.split(".")[1:]:
+        target = getattr(target, attribute)
+    return target
+
+
 def main():
     fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
-    config = json.loads(_read_line(fd_in))
-    sys.path[:0] = config["sys_path"]
+    lines = _Lines(fd_in)
+    config = json.loads(lines.read())
     notes = _sandbox(config)
+    sys.path[:0] = config["sys_path"]
+    sys.dont_write_bytecode = True  # `-I` ignores PYTHONDONTWRITEBYTECODE
     import protocol  # the copy beside this file: stdlib + numpy only
 
     def send(message):
@@ -122,31 +215,35 @@ def main():
 
     send({"event": "sandbox", "notes": notes, "uid": os.getuid()})
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    skip = set(config.get("skip", []))
-    for index, source in enumerate(config["cells"]):
-        if index in skip:
+    skip: dict = {}
+    for index, statement in config.get("skip", []):
+        skip.setdefault(index, set()).add(statement)
+    for index, (number, source) in enumerate(config["cells"]):
+        if -1 in skip.get(index, ()):
             continue
         send({"event": "start", "index": index})
-        error = None
+        error = _run_cell(number, source, skip.get(index, set()), namespace, send, index)
         try:
-            code = compile(_strip_magics(source), f"<cell {index + 1}>", "exec")
-            exec(code, namespace)
-        except BaseException as caught:  # SystemExit and KeyboardInterrupt too: one cell must not end the run
-            error = _short_traceback(caught)
-        send({"event": "cell", "index": index, "error": error})
+            send({"event": "cell", "index": index, "error": error})
+        except BaseException:  # the student's code broke json or the protocol module: a plain report
+            send({"event": "cell", "index": index, "error": "the cell's error could not be reported"})
     send({"event": "ready"})
     while True:
-        line = _read_line(fd_in)
+        line = lines.read()
         if not line:
             return
-        request = protocol.loads(line)
-        target: Any
         try:
-            target = namespace[request["call"].split(".")[0]]
-            for attribute in request["call"].split(".")[1:]:
-                target = getattr(target, attribute)
+            request = protocol.loads(line)
+        except protocol.ProtocolError as error:  # the grader's own limits: say so rather than die
+            send({"ok": False, "error": f"the grader's request was refused: {error}"})
+            continue
+        try:
+            target = _resolve(namespace, request["call"])
         except (KeyError, AttributeError):
             send({"ok": False, "error": f"NameError: {request['call']} is not defined in the notebook"})
+            continue
+        except BaseException as caught:  # a class whose attribute lookup raises something else
+            send({"ok": False, "error": _short_traceback(caught)})
             continue
         try:
             value = target(*request["args"], **request["kwargs"])
@@ -156,7 +253,7 @@ def main():
         try:
             send({"ok": True, "value": value})
         except BaseException as caught:
-            send({"ok": False, "error": f"{type(caught).__name__}: the answer could not be sent: {caught}"})
+            send({"ok": False, "error": f"{type(caught).__name__}: the answer could not be sent: {str(caught)[:300]}"})
 
 
 if __name__ == "__main__":

@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default 1)")
     grade.add_argument("--out", default=None, help="results.json (one submission) or folder (default build/grades)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument(
+        "--unsafe-trusted",
+        action="store_true",
+        help="grade even where submissions cannot be isolated (not root, or files readable by others): "
+        "only for notebooks you trust, e.g. your own",
+    )
     grade.set_defaults(run=run_grade)
 
 
@@ -46,18 +52,38 @@ def run_assign(args: argparse.Namespace) -> int:
         print(f"gradescope zip: {built.gradescope}")
     print(f"checked: solution {built.solution.score:g}/{built.solution.max_score:g}, "
           f"student copy {built.stubbed.score:g}/{built.stubbed.max_score:g}")
+    print(f"toynet given to students: {', '.join(built.given) or 'nothing'}")
+    if built.carried:
+        print(f"carried with it (reachable too): {', '.join(built.carried)}")
     return 0
 
 
 def run_grade(args: argparse.Namespace) -> int:
     from toynet.grading.grade import grade_many, summary_table, write_results
-    from toynet.grading.sandbox import Limits
+    from toynet.grading.outputs import UnsafeOutput, prepare_folder
+    from toynet.grading.sandbox import Limits, isolation_problems
 
-    out = args.out or ("build/grades/results.json" if len(args.submissions) == 1 else "build/grades")
+    out = Path(args.out or ("build/grades/results.json" if len(args.submissions) == 1 else "build/grades"))
+    one_file = len(args.submissions) == 1 and out.suffix == ".json"
+    try:  # before any student code runs: no submission may plant anything on the way to the results
+        folder = prepare_folder(out.parent if one_file else out)
+    except (UnsafeOutput, OSError) as error:
+        print(f"toynet grade: --out {out}: {error}", file=sys.stderr)
+        return 2
+    private = [args.assignment, folder, *{Path(p).resolve().parent for p in args.submissions}]
+    problems = isolation_problems(private)
     print(Limits.describe(), file=sys.stderr)
+    if problems:
+        detail = "\n".join(f"- {problem}" for problem in problems)
+        if not args.unsafe_trusted:
+            print(f"toynet grade: refusing to grade untrusted submissions without isolation:\n{detail}\n"
+                  "Fix the above, or pass --unsafe-trusted to grade notebooks you trust (e.g. your own).",
+                  file=sys.stderr)
+            return 2
+        print(f"toynet grade: --unsafe-trusted: grading without isolation:\n{detail}", file=sys.stderr)
     results = grade_many(args.submissions, args.assignment, jobs=args.jobs, progress=not args.no_progress,
-                         protect=[Path(out).resolve().parent if Path(out).suffix else Path(out).resolve()])
-    written = write_results(results, out)
+                         protect=[folder])
+    written = write_results(results, folder / out.name if one_file else folder)
     print(summary_table(results))
-    print(f"results: {written[0] if len(written) == 1 else Path(out)}")
+    print(f"results: {written[0] if len(written) == 1 else folder}")
     return 0

@@ -4,6 +4,11 @@ A question's test code (public part, then hidden part) is executed in this proce
 assignment defines bound to a `Remote` proxy: calling it sends the inputs to the student process and returns
 the decoded answer. So the checks, the expected values and the hidden tests never leave the grader, and a
 submission's monkeypatching, exits, loops or crashes cost only the questions they touch.
+
+Every public part runs before any hidden part, and what the cells printed or raised is read before the first
+call (a restart reruns them later, unseen): nothing the student's code saw during a hidden call can reach its
+feedback. A hidden part reports one fixed sentence. The wall clock bounds everything, restarts included, and
+`grade_submission` returns a result whatever the submission does.
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import toynet
-from toynet.grading import checks
+from toynet.grading import checks, outputs
+from toynet.grading.gives import student_toynet
 from toynet.grading.markers import question_of, strip_magics
-from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, student_toynet
+from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
 
 BUNDLE_FILE = "assignment.json"
-FEEDBACK_CHARS = 2000
+FEEDBACK_CHARS = 2000  # the student's printed output, or one failure message, as shown
+OUTPUT_CHARS = 8000  # the whole run's notes (cell errors), as shown
+MAX_NOTEBOOK_BYTES = 16 << 20  # a submission larger than this is refused unread
+HIDDEN_FAILED = "a hidden test failed"
 
 
 @dataclass
@@ -45,7 +54,7 @@ class Bundle:
     name: str
     questions: list[Question]
     functions: list[str]
-    stubs: list[str]
+    gives: list[str]
     limits: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -132,17 +141,28 @@ class Remote:
         return f"<student's {self._name}>"
 
 
-def read_cells(path: str | os.PathLike[str]) -> list[str]:
-    """The code cells of a notebook that run in the student process (question cells stay with the grader)."""
+def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """The code cells of a notebook that run in the student process (question cells stay with the grader).
+
+    Each as (its number, its source): the number counts every cell of the notebook, markdown included, from
+    1, as a student scrolling the notebook counts them, so "cell 7" in feedback is the seventh cell they see.
+    """
     import nbformat
 
+    size = Path(path).stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"the notebook takes {size >> 20} MB; at most {MAX_NOTEBOOK_BYTES >> 20} MB are graded")
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     notebook = nbformat.reads(text, as_version=4)
-    return [
-        strip_magics(cell.source)
-        for cell in notebook.cells
-        if cell.cell_type == "code" and question_of(cell) is None
-    ]
+    cells = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.get("cell_type") == "code" and question_of(cell) is None:
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            if not isinstance(source, str):
+                raise ValueError(f"cell {number} has no text source")
+            cells.append((number, strip_magics(source)))
+    return cells
 
 
 def grade_submission(
@@ -153,35 +173,48 @@ def grade_submission(
     toynet_files: dict[str, str] | None = None,
     protect: Sequence[str | os.PathLike[str]] = (),
 ) -> SubmissionResult:
-    """Grade one notebook; never raises for anything the submission does."""
+    """Grade one notebook; never raises for anything the submission does (a failure is a zero with its reason)."""
     started = time.monotonic()
+    name = Path(path).name
+    try:
+        return _grade(path, bundle, bundle_dir, limits, toynet_files, protect, started)
+    except Exception as error:  # a grader bug a submission provoked: this submission's zero, not the batch's
+        reason = f"the submission could not be graded ({type(error).__name__}); please report this to the staff"
+        return _all_failed(name, bundle, reason, started)
+
+
+def _grade(
+    path: str | os.PathLike[str],
+    bundle: Bundle,
+    bundle_dir: str | os.PathLike[str],
+    limits: Limits | None,
+    toynet_files: dict[str, str] | None,
+    protect: Sequence[str | os.PathLike[str]],
+    started: float,
+) -> SubmissionResult:
     limits = limits or Limits.from_dict(bundle.limits)
     name = Path(path).name
     try:
         cells = read_cells(path)
     except Exception as error:  # not JSON, not a notebook, unreadable: zero, with the reason
-        reason = f"the submission is not a valid notebook: {type(error).__name__}: {str(error)[:300]}"
+        reason = f"the submission is not a valid notebook: {type(error).__name__}: {shorten(str(error), 300)}"
         return _all_failed(name, bundle, reason, started)
-    files = toynet_files if toynet_files is not None else student_toynet(bundle.stubs)
+    files = toynet_files if toynet_files is not None else student_toynet(bundle.gives)
     hide = [bundle_dir, Path(toynet.__file__).resolve().parent, *protect]
+    wall_deadline = started + limits.wall_clock
     with StudentProcess(cells, limits, files, hide=hide) as process:
         try:
-            startup = process.start()
+            startup = process.start(deadline=wall_deadline)
         except SubmissionFault as fault:
             return _all_failed(name, bundle, str(fault), started)
-        # Only what the cells printed is shown: output during calls could echo hidden-test inputs.
+        # What the cells printed and raised is read now, before any test call: later output and later
+        # restarts could carry hidden-test inputs (a call can save them; a restart reruns the cells).
         printed = process.printed_so_far()[:FEEDBACK_CHARS]
-        wall_deadline = started + limits.wall_clock
-        results = []
-        for question in bundle.questions:
-            if time.monotonic() > wall_deadline:
-                results.append(QuestionResult(question.name, 0.0, question.points, "not graded: wall-clock limit"))
-                continue
-            results.append(_run_question(process, bundle, question, limits, wall_deadline))
-        notes = [f"cell {c.index + 1} raised:\n{c.error}" for c in startup.cells if c.error]
-        output = "\n".join(notes + startup.notes)
+        notes = [text for c in startup.cells if (text := c.describe())] + list(startup.notes)
+        output = shorten("\n".join(notes), OUTPUT_CHARS)
         if printed:
             output += f"\n--- your notebook printed (first {FEEDBACK_CHARS} characters) ---\n{printed}"
+        results = _run_questions(process, bundle, limits, wall_deadline)
     return SubmissionResult(name, results, output.strip(), time.monotonic() - started)
 
 
@@ -190,45 +223,87 @@ def _all_failed(name: str, bundle: Bundle, reason: str, started: float) -> Submi
     return SubmissionResult(name, questions, reason, time.monotonic() - started)
 
 
-def _run_question(
-    process: StudentProcess, bundle: Bundle, question: Question, limits: Limits, wall_deadline: float
-) -> QuestionResult:
-    deadline = min(time.monotonic() + limits.question_timeout, wall_deadline)
-    printed = io.StringIO()
+def _run_questions(
+    process: StudentProcess, bundle: Bundle, limits: Limits, wall_deadline: float
+) -> list[QuestionResult]:
+    """Every question's public part first, then every hidden part: a call with hidden inputs comes after
+    every piece of feedback that could quote the student (a saved hidden input cannot reach a later public
+    test's traceback), and hidden parts report only pass or fail.
 
+    Each question has `question_timeout` seconds in all, public and hidden parts together.
+    """
+    budget = {q.name: limits.question_timeout for q in bundle.questions}
+    namespaces: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    for part in ("public", "hidden"):
+        for question in bundle.questions:
+            code = question.public if part == "public" else question.hidden
+            if question.name in failed or not code:
+                continue
+            if time.monotonic() >= wall_deadline:
+                failed[question.name] = "not graded: the wall-clock limit was reached"
+                continue
+            began = time.monotonic()
+            deadline = min(began + budget[question.name], wall_deadline)
+            printed = io.StringIO()
+            namespace = namespaces.setdefault(question.name, _test_namespace())
+            namespace["print"] = _printer(printed)
+            for function in bundle.functions:  # this part's deadline
+                namespace[function] = Remote(process, function, _remaining(deadline))
+            failure = _execute(code, namespace, f"<test {question.name}>", hidden=part == "hidden")
+            budget[question.name] -= time.monotonic() - began
+            if part == "public":
+                shown[question.name] = printed.getvalue()[-FEEDBACK_CHARS:]
+            if failure is not None:
+                failed[question.name] = failure if part == "hidden" else (shown[question.name] + failure).strip()
+    results = []
+    for question in bundle.questions:
+        if question.name in failed:
+            results.append(QuestionResult(question.name, 0.0, question.points, failed[question.name]))
+        else:
+            text = (shown.get(question.name, "") + "passed").strip()
+            results.append(QuestionResult(question.name, question.points, question.points, text))
+    return results
+
+
+def _remaining(deadline: float) -> Callable[[], float]:
+    return lambda: deadline - time.monotonic()
+
+
+def _printer(buffer: io.StringIO) -> Callable[..., None]:
     def test_print(*args: Any, **kwargs: Any) -> None:
         kwargs.pop("file", None)
-        print(*args, **kwargs, file=printed)
+        print(*args, **kwargs, file=buffer)
 
-    namespace: dict[str, Any] = {"__name__": "__grader__", "print": test_print}
+    return test_print
+
+
+def _test_namespace() -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "__grader__"}
     namespace.update({n: getattr(checks, n) for n in ("expect_array", "expect_number", "expect_tuple")})
-    namespace.update({n: Remote(process, n, lambda: deadline - time.monotonic()) for n in bundle.functions})
-    for part, code in (("public", question.public), ("hidden", question.hidden)):
-        if not code:
-            continue
-        failure = _execute(code, namespace, f"<test {question.name}>", hidden=part == "hidden")
-        if failure is not None:
-            shown = printed.getvalue()[-FEEDBACK_CHARS:] if part == "public" else ""
-            return QuestionResult(question.name, 0.0, question.points, (shown + failure).strip())
-    return QuestionResult(question.name, question.points, question.points, (printed.getvalue() + "passed").strip())
+    return namespace
 
 
 def _execute(code: str, namespace: dict[str, Any], filename: str, hidden: bool) -> str | None:
-    """Run test code in the grader; None if it passed, else feedback (hidden tests: no inputs, no values)."""
+    """Run test code in the grader; None if it passed, else feedback.
+
+    A hidden part's feedback is one fixed sentence, whatever went wrong: the student's words, values, exit
+    code, even the kind of failure are chosen by the student's code and could carry the hidden inputs out.
+    """
     try:
         exec(compile(code, filename, "exec"), namespace)
-    except SubmissionFault as fault:
-        return f"{'hidden test' if hidden else 'test'}: {fault}"
-    except RemoteError as error:
+    except Exception as error:
         if hidden:
-            return "a hidden test failed: your code raised an exception on the hidden inputs"
-        return f"your code raised:\n{str(error)[-FEEDBACK_CHARS:]}"
-    except AssertionError as error:
-        return "a hidden test failed" if hidden else f"test failed: {error}"
-    except Exception as error:  # the answer had the wrong structure, e.g. unpacking a float
-        if hidden:
-            return f"a hidden test failed ({type(error).__name__})"
-        return f"test failed: {type(error).__name__}: {error}"
+            return HIDDEN_FAILED
+        if isinstance(error, SubmissionFault):
+            return f"test: {error}"
+        if isinstance(error, RemoteError):
+            return f"your code raised:\n{shorten(str(error), FEEDBACK_CHARS)}"
+        if isinstance(error, AssertionError):
+            return f"test failed: {shorten(str(error), FEEDBACK_CHARS)}"
+        # the answer had the wrong structure, e.g. unpacking a float
+        return f"test failed: {type(error).__name__}: {shorten(str(error), FEEDBACK_CHARS)}"
     return None
 
 
@@ -244,12 +319,12 @@ def grade_many(
     from tqdm import tqdm
 
     bundle = Bundle.load(bundle_dir)
-    files = student_toynet(bundle.stubs)
+    files = student_toynet(bundle.gives)  # an instructor's error (a stale bundle) stops the batch before it starts
 
     names = _unique_names(paths)
 
     def one(index: int) -> SubmissionResult:
-        result = grade_submission(paths[index], bundle, bundle_dir, limits, files, protect)
+        result = grade_submission(paths[index], bundle, bundle_dir, limits, files, protect)  # never raises
         result.submission = names[index]
         return result
 
@@ -269,31 +344,31 @@ def _unique_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 
 def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[str]) -> list[Path]:
-    """One submission: `out` is its results.json. Several: `out` is a folder of <name>.json plus class.csv."""
+    """One submission: `out` is its results.json. Several: `out` is a folder of <name>.json plus class.csv.
+
+    Files are written by `outputs.write_text`: into folders no other user can change, never through a link.
+    """
     out = Path(out)
     if len(results) == 1 and out.suffix == ".json":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results[0].gradescope(), indent=1))
-        return [out]
-    out.mkdir(parents=True, exist_ok=True)
+        return [outputs.write_text(out, json.dumps(results[0].gradescope(), indent=1))]
+    folder = outputs.prepare_folder(out)
     written = []
     for result in results:
-        path = out / (result.submission.replace("/", "__").removesuffix(".ipynb") + ".json")
-        path.write_text(json.dumps(result.gradescope(), indent=1))
-        written.append(path)
-    written.append(write_csv(results, out / "class.csv"))
+        name = result.submission.replace("/", "__").removesuffix(".ipynb") + ".json"
+        written.append(outputs.write_text(folder / name, json.dumps(result.gradescope(), indent=1)))
+    written.append(write_csv(results, folder / "class.csv"))
     return written
 
 
 def write_csv(results: Sequence[SubmissionResult], path: Path) -> Path:
     """The class table: one row per submission, one column per question, then total and maximum."""
     names = [q.name for q in results[0].questions] if results else []
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", *names, "total", "max"])
-        for r in results:
-            writer.writerow([r.submission, *(f"{q.score:g}" for q in r.questions), f"{r.score:g}", f"{r.max_score:g}"])
-    return path
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["submission", *names, "total", "max"])
+    for r in results:
+        writer.writerow([r.submission, *(f"{q.score:g}" for q in r.questions), f"{r.score:g}", f"{r.max_score:g}"])
+    return outputs.write_text(path, table.getvalue())
 
 
 def summary_table(results: Sequence[SubmissionResult]) -> str:

@@ -20,8 +20,11 @@ import numpy as np
 DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
 )
-MAX_DEPTH = 32
-MAX_ELEMENTS = 2_000_000
+MAX_DEPTH = 32  # nesting of lists, tuples and dicts
+MAX_DIMS = 32  # an array's number of dimensions (numpy's own limit is 64)
+MAX_ELEMENTS = 500_000  # numbers in one array
+MAX_VALUES = 2 * MAX_ELEMENTS  # JSON values in one message (~40 MB once parsed, at worst)
+MAX_LINE = 8 << 20  # bytes in one message line: checked before a byte of it is parsed
 
 
 class ProtocolError(ValueError):
@@ -79,32 +82,65 @@ def decode(value: Any, _depth: int = 0) -> Any:
             return {str(k): decode(v, _depth + 1) for k, v in body.items()}
         if tag == "__ndarray__" and isinstance(body, dict):
             return _decode_array(body)
-    raise ProtocolError(f"not plain data: {str(value)[:80]}")
+    raise ProtocolError(f"not plain data: {_describe(value)}")
+
+
+def _describe(value: Any) -> str:
+    """What a refused JSON value was, without echoing its (sender-chosen) content."""
+    if isinstance(value, dict):
+        return f"an object with {len(value)} keys"
+    return type(value).__name__
 
 
 def _decode_array(body: dict[str, Any]) -> np.ndarray:
     dtype, shape, data = body.get("dtype"), body.get("shape"), body.get("data")
-    if dtype not in DTYPES:
-        raise ProtocolError(f"arrays must hold numbers, but got dtype {dtype!r}")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
-        raise ProtocolError(f"an array's shape must be a list of non-negative ints, but got {shape!r}")
-    size = math.prod(shape)
-    if not isinstance(data, list) or len(data) != size or size > MAX_ELEMENTS:
-        raise ProtocolError(f"an array of shape {tuple(shape)} needs {size} numbers")
-    if not all(isinstance(x, (int, float)) for x in data):
+    if set(body) != {"dtype", "shape", "data"}:
+        raise ProtocolError("an array must have exactly the keys dtype, shape and data")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        shown = dtype[:20] + "..." if isinstance(dtype, str) and len(dtype) > 20 else dtype
+        raise ProtocolError(f"arrays must hold numbers, but got dtype {shown!r:.40}")
+    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS
+            and all(type(d) is int and 0 <= d <= MAX_ELEMENTS for d in shape)):
+        raise ProtocolError(f"an array's shape must be a list of at most {MAX_DIMS} ints in [0, {MAX_ELEMENTS}]")
+    size = math.prod(shape)  # each factor is bounded, so this product is exact and cheap
+    if size > MAX_ELEMENTS:
+        raise ProtocolError(f"arrays may hold at most {MAX_ELEMENTS} numbers, but the shape asks for {size}")
+    if not isinstance(data, list) or len(data) != size:
+        raise ProtocolError(f"an array of {len(shape)} dimensions with {size} numbers needs a list of {size} numbers")
+    if not all(type(x) in (int, float, bool) for x in data):
         raise ProtocolError("array data must be numbers")
-    return np.array(data, dtype=dtype).reshape(shape)
+    try:
+        return np.array(data, dtype=dtype).reshape(shape)
+    except (OverflowError, ValueError, TypeError) as error:
+        raise ProtocolError(f"array data do not fit dtype {dtype}: {type(error).__name__}") from None
 
 
 def dumps(value: Any) -> bytes:
     """One message: encoded JSON on one line (NaN and inf allowed: a wrong answer may hold them)."""
-    return json.dumps(encode(value)).encode() + b"\n"
+    line = json.dumps(encode(value)).encode()
+    _check_size(line)
+    return line + b"\n"
+
+
+def _check_size(line: bytes) -> None:
+    """Refuse a line longer than MAX_LINE, or that may hold more than MAX_VALUES values, without parsing it.
+
+    Every JSON value but the first is preceded by one of `,` `[` `{` `:`, so their count bounds the values
+    (separators inside strings only make the bound looser): a line of a million tiny lists is refused
+    before a million lists are built.
+    """
+    if len(line) > MAX_LINE:
+        raise ProtocolError(f"a message may take at most {MAX_LINE >> 20} MB, but got {len(line) / 2**20:.1f} MB")
+    values = sum(line.count(separator) for separator in (b",", b"[", b"{", b":")) + 1
+    if values > MAX_VALUES:
+        raise ProtocolError(f"a message may hold at most {MAX_VALUES} values, but this one may hold {values}")
 
 
 def loads(line: bytes) -> Any:
-    """Parse one message line; ProtocolError if it is not JSON or not plain data."""
+    """Parse one message line; ProtocolError if it is too large (checked first), not JSON or not plain data."""
+    _check_size(line)
     try:
         raw = json.loads(line)
     except (ValueError, RecursionError) as error:
-        raise ProtocolError(f"not JSON: {error}") from None
+        raise ProtocolError(f"not JSON ({type(error).__name__})") from None
     return decode(raw)

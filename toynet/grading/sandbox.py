@@ -1,31 +1,39 @@
 """Run one submission in its own unprivileged process, with limits, and talk to it in plain data.
 
-What the student process can see (the boundary this module draws):
-- a fresh working folder holding `child.py`, `protocol.py` and `lib/toynet`: a copy of toynet in which the
-  graded functions (and whole modules such as `toynet.exercises` and `toynet.gradcheck`) raise
-  NotImplementedError, so calling toynet's reference earns nothing; `toynet.grading` is left out;
-- the Python standard library and the site-packages that hold numpy (no site hooks: `python -I -S`);
-- its own code cells, then the inputs of each call. Never tests, expected values or the grader's files.
-
-Limits, when the grader runs as root on Linux (`unshare` available): new network namespace (no network),
-new mount namespace (the autograder bundle, the real toynet and the grader's output folder are covered by
-empty tmpfs mounts), new PID namespace (the grader's processes are invisible; killing the child kills them
-all), then RLIMIT_AS / CPU / FSIZE / NPROC / CORE and a switch to the user `nobody`. Without root the
-resource limits still apply, but the process keeps the grader's user and network: `Limits.describe` says so.
+What the student process can see is an allowlist (`isolation()` says which of three modes this machine gives):
+- "namespaces" (the grader is root and may create namespaces): new network, mount, PID, IPC and UTS
+  namespaces; the child builds a root of its own on an empty tmpfs holding, read-only, exactly the Python
+  standard library, the shared libraries the interpreter maps, numpy (at /site) and the student's toynet copy
+  (/sandbox/lib), plus a private, size-limited /sandbox (its working folder), /tmp, /dev/shm, a few /dev nodes
+  and its own /proc; then pivot_root detaches everything else. Nothing of the reference, the repository, the
+  bundle, the grader's output or other students exists in that root. Killing the child ends the PID
+  namespace, and every process the submission started with it.
+- "permissions" (root, but namespaces refused, e.g. some containers): Unix permissions are the floor. The
+  child runs under its own uid; the grader's files must be unreadable to other users (`exposed_paths` checks
+  the ones that matter and `toynet grade` refuses otherwise); on close every process of that uid is killed
+  and its files in the shared temporary folders removed.
+- "none" (the grader is not root): resource limits only. `toynet grade` refuses untrusted work here.
+In every mode each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
+so `--jobs N` submissions cannot signal or read each other, and RLIMIT_AS / CPU / FSIZE / NPROC / CORE apply.
+The student's toynet is `gives.student_toynet(...)`: the objects the assignment gives and what they need;
+every other name raises ImportError. Its own code cells and the inputs of each call are all it receives:
+never tests or expected values.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
+import itertools
 import json
+import math
 import os
-import pwd
+import re
 import select
 import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -41,7 +49,13 @@ from toynet.grading import protocol
 HERE = Path(__file__).resolve().parent
 MAX_MESSAGE = 64 * 1024 * 1024  # one answer line; a bigger one is refused
 OUTPUT_KEPT = 16 * 1024  # bytes of the student's printed output kept for feedback (the rest is drained)
-DEFAULT_STUBS = ("toynet.exercises", "toynet.gradcheck")
+# Student identities: uid = UID_BASE + (grader pid mod 2**20) * 1024 + a counter, so concurrent graders on one
+# machine never hand out the same uid, and no uid collides with a real account (those live far below 2**31).
+UID_BASE = 1 << 31
+SCRATCH_BYTES = 64 << 20  # size of each private tmpfs (/sandbox, /tmp, /dev/shm) in namespaces mode
+SANDBOX_HOME = "/sandbox"  # the student's working folder inside its own root
+SANDBOX_SITE = "/site"  # where numpy appears inside the student's root
+DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 @dataclass(frozen=True)
@@ -63,28 +77,55 @@ class Limits:
     @staticmethod
     def describe() -> str:
         """One line saying which isolation this machine gives a submission."""
-        if _can_isolate():
-            return "isolated: own network/mount/PID namespaces, user nobody, rlimits on memory, CPU and file size"
-        if _is_root():
-            return ("partly isolated: user nobody and rlimits, but no namespaces (unshare not permitted): "
-                    "network open, files readable by everyone stay readable")
+        mode = isolation()
+        if mode == "namespaces":
+            return ("isolated: own root holding only Python, numpy and the student's toynet (no network, own "
+                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits")
+        if mode == "permissions":
+            return ("isolated by Unix permissions only (namespaces refused): a distinct unprivileged uid per "
+                    "submission, rlimits; the grader's files must be unreadable to other users")
         return "NOT isolated (grader not root): rlimits only; the submission runs as the grader's user"
 
 
 class SubmissionFault(Exception):
-    """The student process failed to answer: timeout, crash, exit, or an answer that is not plain data."""
+    """The student process failed to answer: timeout, crash, exit, or an answer that is not plain data.
+
+    `reason` is the grader's own wording of what happened; `detail` may quote student-controlled data and is
+    always truncated to DETAIL_CHARS. Neither is shown under a hidden test.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason, self.detail = reason, shorten(detail, DETAIL_CHARS)
+        super().__init__(f"{reason}: {self.detail}" if self.detail else reason)
 
 
 class RemoteError(Exception):
     """The student's code raised; `str(error)` is the student's traceback (may contain the call's inputs)."""
 
 
+DETAIL_CHARS = 300  # student-controlled text quoted inside a grader message
+TRACEBACK_CHARS = 2000  # a student's traceback or error message, as shown
+MAX_NOTES = 20
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters of `text` (its end, where a traceback says what went wrong)."""
+    return text if len(text) <= limit else f"[{len(text) - limit} characters cut]..." + text[-limit:]
+
+
 @dataclass
 class CellReport:
-    """How one code cell of the submission ran in the student process."""
+    """How one code cell of the submission ran: its number as the notebook shows it, and what went wrong."""
 
     index: int
     error: str | None = None
+    number: int = 0  # 1-based position among all the notebook's cells (0: not known, use index + 1)
+    stopped: list[str] = field(default_factory=list)  # statements stopped and skipped, with the reason
+
+    def describe(self) -> str | None:
+        """The feedback for this cell, or None when it ran cleanly."""
+        parts = [*self.stopped, *([f"raised:\n{self.error}"] if self.error else [])]
+        return f"cell {self.number or self.index + 1} " + "\n".join(parts) if parts else None
 
 
 @dataclass
@@ -104,153 +145,318 @@ def _can_isolate() -> bool:
     """Root, and `unshare` may create namespaces here (containers often forbid it even to root)."""
     if not _is_root() or shutil.which("unshare") is None:
         return False
-    probe = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", "true"]
     try:
-        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([*_UNSHARE, "true"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
-def _nobody() -> tuple[int, int]:
-    try:
-        entry = pwd.getpwnam("nobody")
-        return entry.pw_uid, entry.pw_gid
-    except KeyError:
-        return 65534, 65534
+def _is_int(value: object) -> bool:
+    return type(value) is int
 
 
-# ---------------------------------------------------------------- the student's build of toynet
+_UNSHARE = ["unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--mount-proc", "--kill-child"]
 
 
-class _Stubber(ast.NodeTransformer):
-    """Replace the bodies of chosen functions (by qualified name, or all) with `raise NotImplementedError`."""
-
-    def __init__(self, module: str, targets: set[str], everything: bool) -> None:
-        self.module, self.targets, self.everything, self.stack = module, targets, everything, []  # type: ignore[var-annotated]
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
-        self.stack.append(node.name)
-        self.generic_visit(node)
-        self.stack.pop()
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
-        qualname = ".".join([*self.stack, node.name])
-        if self.everything or qualname in self.targets:
-            message = f"{self.module}.{qualname} is toynet's reference: while grading, write your own"
-            raise_node = ast.parse(f"raise NotImplementedError({message!r})").body[0]
-            node.body = [raise_node]
-        return node
+def isolation() -> str:
+    """"namespaces", "permissions" or "none": how much this machine can confine a submission (module doc)."""
+    if _can_isolate():
+        return "namespaces"
+    return "permissions" if _is_root() else "none"
 
 
-def student_toynet(stubs: Iterable[str] = DEFAULT_STUBS) -> dict[str, str]:
-    """The sources of toynet as the student process sees them: {relative path: source}.
+_identities = itertools.count()
 
-    stubs: "toynet.module" (every function in it, or in the package) or "toynet.module:Class.method".
+
+def student_identity() -> tuple[int, int]:
+    """A fresh (uid, gid) for one student process: distinct from every other live submission on the machine."""
+    uid = UID_BASE + (os.getpid() % (1 << 20)) * 1024 + next(_identities) % 1024
+    return uid, uid
+
+
+def exposed_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Those of `paths` an unprivileged student uid could read (or, for a folder, enter). Root only.
+
+    Checked the way the kernel checks the student: a forked child switches to a fresh student uid and asks
+    `access()`, which walks every ancestor folder's permissions too.
     """
+    wanted = [str(Path(p).resolve()) for p in paths]
+    uid, gid = student_identity()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (runs in the forked child)
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            found = [p for p in wanted if os.access(p, os.R_OK) or (os.path.isdir(p) and os.access(p, os.X_OK))]
+            os.write(write_end, json.dumps(found).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise OSError(f"could not check file permissions as a student uid (status {status})")
+    return list(json.loads(data))
+
+
+def kill_identity(uid: int, gid: int) -> None:
+    """Kill every process running as `uid` (a forked child takes that uid and signals -1: all of its own)."""
+    for _ in range(3):  # a fork racing the first sweep is caught by the next (RLIMIT_NPROC bounds the race)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (runs in the forked child)
+            try:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+
+def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
+    """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Why untrusted submissions cannot be graded safely here ([] when they can).
+
+    private: what a student must not read (the bundle, the output folder, the submissions' folders); the real
+    toynet package is always added. In "namespaces" mode none of it is in the student's root; in "permissions"
+    mode each is checked as a student uid would see it; in "none" mode nothing confines the student.
+    """
+    mode = isolation()
+    if mode == "namespaces":
+        return [] if (failure := self_test()) is None else [failure]
+    if mode == "none":
+        return ["the grader is not root, so each submission would run as your own user and could read, change "
+                "or kill anything you can (run `toynet grade` as root on Linux)"]
     import toynet
 
-    root = Path(toynet.__file__).resolve().parent
-    whole = {s for s in stubs if ":" not in s}
-    picked: dict[str, set[str]] = {}
-    for stub in stubs:
-        if ":" in stub:
-            module, qualname = stub.split(":", 1)
-            picked.setdefault(module, set()).add(qualname)
-    files = {}
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root.parent)
-        if relative.parts[1] == "grading" or "__pycache__" in relative.parts:
-            continue
-        module = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
-        everything = any(module == w or module.startswith(w + ".") for w in whole)
-        source = path.read_text()
-        if everything or module in picked:
-            tree = _Stubber(module, picked.get(module, set()), everything).visit(ast.parse(source))
-            source = ast.unparse(ast.fix_missing_locations(tree))
-        files[str(relative)] = source
-    return files
+    problems = [] if (failure := self_test()) is None else [failure]
+    secret = [*private, Path(toynet.__file__).resolve().parent]
+    problems += [f"{path} is readable by other users (chmod go-rwx it, or a folder above it)"
+                 for path in exposed_paths(secret)]
+    needed = [os.path.realpath(sys.executable), str(Path(np.__file__).resolve().parent)]
+    unreadable = sorted(set(needed) - set(exposed_paths(needed)))
+    problems += [f"{path} is not readable by other users: student code could not run" for path in unreadable]
+    return problems
+
+
+def self_test() -> str | None:
+    """None if a trivial submission runs in this machine's sandbox; else why not (so no class scores 0 for it)."""
+    with StudentProcess(["def answer():\n    return 42"], Limits(), {}) as process:
+        try:
+            process.start()
+            if process.call("answer", [], {}, timeout=10) == 42:
+                return None
+            problem = "it answered wrongly"
+        except (SubmissionFault, RemoteError) as error:
+            problem = str(error)
+        printed = process.printed_so_far()[-1000:].strip()
+    return f"the sandbox cannot run a trivial submission here: {problem}" + (f"\n{printed}" if printed else "")
+
+
+_MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
+
+
+@functools.lru_cache(maxsize=1)
+def runtime_mounts() -> tuple[list[tuple[str, str]], list[str]]:
+    """What the student's root holds read-only, as (host path, path inside), and the folders left empty in it.
+
+    Exactly: the standard library (its site-packages emptied), numpy and its vendored libraries at /site, and
+    the shared libraries this interpreter maps (whole multiarch folders such as /usr/lib/x86_64-linux-gnu,
+    other libraries one file at a time, e.g. a pyenv's libpython, so nothing else of their folders shows).
+    """
+    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    numpy_dir = Path(np.__file__).resolve().parent
+    mounts = [(stdlib, stdlib), (str(numpy_dir), f"{SANDBOX_SITE}/numpy")]
+    if (numpy_dir.parent / "numpy.libs").is_dir():
+        mounts.append((str(numpy_dir.parent / "numpy.libs"), f"{SANDBOX_SITE}/numpy.libs"))
+    folders, files = set(), set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            if len(fields) < 6 or not fields[5].startswith("/") or ".so" not in fields[5]:
+                continue
+            path = os.path.realpath(fields[5].strip())
+            parts = Path(path).parts
+            if "site-packages" in parts or "dist-packages" in parts or path.startswith(stdlib + os.sep):
+                continue
+            if not os.path.isfile(path):
+                continue
+            folder = os.path.dirname(path)
+            if _MULTIARCH.match(os.path.basename(folder)):
+                folders.add(folder)
+            else:
+                files.add(path)
+    mounts += [(f, f) for f in sorted(folders)]
+    mounts += [(f, f) for f in sorted(files) if not any(f.startswith(d + os.sep) for d in folders)]
+    empty = [os.path.join(stdlib, name) for name in ("site-packages", "dist-packages")]
+    return mounts, [e for e in empty if os.path.isdir(e)]
 
 
 # ---------------------------------------------------------------- the process
 
 
 class StudentProcess:
-    """One submission's code running in a sandboxed child; `call` sends inputs and returns decoded answers."""
+    """One submission's code running in a sandboxed child; `call` sends inputs and returns decoded answers.
+
+    hide: grader paths the student must not see. None of them is in the student's root ("namespaces" mode);
+    in "permissions" mode `toynet grade` checks them with `exposed_paths` before grading starts.
+    """
 
     def __init__(
         self,
-        cells: Sequence[str],
+        cells: Sequence[str | tuple[int, str]],
         limits: Limits,
         toynet_files: dict[str, str],
         hide: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
-        self.cells, self.limits, self.toynet_files = list(cells), limits, toynet_files
+        # each cell as (its number in the notebook, its source); a bare source is numbered by position
+        self.cells = [(c[0], c[1]) if isinstance(c, tuple) else (n, c) for n, c in enumerate(cells, start=1)]
+        self.limits, self.toynet_files = limits, toynet_files
         self.hide = [str(Path(p).resolve()) for p in hide]
-        self.skip: set[int] = set()  # cells that hung or killed the process: left out on restart
+        self.skip: set[tuple[int, int]] = set()  # (cell, statement) that hung or killed the process (-1: the cell)
         self.output = bytearray()  # the first OUTPUT_KEPT bytes the student printed
         self.output_dropped = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.workdir: str | None = None
         self.startup = Startup()
         self.restarts = 0
+        self.deadline = math.inf  # monotonic time when the submission's wall clock runs out
+        self.identity: tuple[int, int] | None = None  # the uid/gid of the running child (root graders only)
+        self.mode = "none"
 
     # -- lifecycle
 
-    def start(self) -> Startup:
-        """Run the cells (restarting past any cell that hangs or crashes the process); return their reports."""
+    def start(self, deadline: float | None = None) -> Startup:
+        """Run the cells (restarting past any statement that hangs or kills the process); return their reports.
+
+        `deadline` (time.monotonic()) bounds everything this process does from now on, restarts included.
+        Every message is checked: an event out of order or of the wrong shape is a SubmissionFault, which
+        costs the statement that was running (or, outside any cell, the whole start).
+        """
+        if deadline is not None:
+            self.deadline = deadline
         reports: dict[int, CellReport] = {}
         while True:
-            self._spawn()
             current: int | None = None
+            statement = -1
+            cell_started = time.monotonic()
             try:
+                self._spawn()
                 sandbox = self._receive(self.limits.cell_timeout)
-                self.startup.notes = list(sandbox.get("notes", []))
+                if not isinstance(sandbox, dict) or sandbox.get("event") != "sandbox" \
+                        or not isinstance(sandbox.get("notes"), list):
+                    raise SubmissionFault("the student process sent a malformed message", "expected the sandbox report")
+                self.startup.notes = [shorten(str(n), DETAIL_CHARS) for n in sandbox["notes"][:MAX_NOTES]]
+                last = -1
                 while True:
-                    event = self._receive(self.limits.cell_timeout)
-                    if event["event"] == "start":
-                        current = event["index"]
-                    elif event["event"] == "cell":
-                        reports[event["index"]] = CellReport(event["index"], event["error"])
+                    budget = self.limits.cell_timeout - (time.monotonic() - cell_started) if current is not None \
+                        else self.limits.cell_timeout
+                    event = self._receive(max(budget, 0.0), stated=self.limits.cell_timeout)
+                    kind = event.get("event") if isinstance(event, dict) else None
+                    index: Any = event.get("index") if isinstance(event, dict) else None
+                    if kind == "start" and current is None and _is_int(index) and last < index < len(self.cells):
+                        current, statement, last, cell_started = index, -1, index, time.monotonic()
+                    elif kind == "statement" and index == current and _is_int(event.get("statement")) \
+                            and event["statement"] > statement:
+                        statement = event["statement"]
+                    elif kind == "cell" and index == current and (event.get("error") is None
+                                                                   or isinstance(event.get("error"), str)):
+                        report = reports.setdefault(index, CellReport(index, number=self.cells[index][0]))
+                        report.error = shorten(event["error"], TRACEBACK_CHARS) if event["error"] else None
                         current = None
-                    elif event["event"] == "ready":
+                    elif kind == "ready" and current is None:
                         break
+                    else:
+                        raise SubmissionFault("the student process sent a malformed message",
+                                              f"unexpected {shorten(repr(event), 80)}")
             except SubmissionFault as fault:
                 self.close()
-                if current is None or self.restarts >= len(self.cells):
-                    raise SubmissionFault(f"the notebook could not be started: {fault}") from None
-                reports[current] = CellReport(current, f"this cell was stopped and skipped: {fault}")
-                self.skip.add(current)
+                if time.monotonic() >= self.deadline:
+                    raise SubmissionFault(self._wall_clock_note(current, statement)) from None
+                if current is None or self.restarts >= self.limits_restarts:
+                    raise SubmissionFault("the notebook could not be started", str(fault)) from None
+                report = reports.setdefault(current, CellReport(current, number=self.cells[current][0]))
+                report.stopped.append(f"{self._where(current, statement)} was stopped and skipped: {fault}")
+                self.skip.add((current, statement))
                 self.restarts += 1
                 continue
             self.startup.cells = [reports[i] for i in sorted(reports)]
             return self.startup
 
+    @property
+    def limits_restarts(self) -> int:
+        """Restarts allowed past hanging or crashing statements (each reruns the cells before them)."""
+        return 2 * len(self.cells) + 2
+
+    def _where(self, index: int, statement: int) -> str:
+        """'the statement at line 3 (`while True:`)' or 'the cell', from the grader's own copy of the source."""
+        if statement < 0:
+            return "the cell"
+        import ast
+
+        try:
+            node = ast.parse(self.cells[index][1]).body[statement]
+            text = self.cells[index][1].split("\n")[node.lineno - 1].strip()
+            return f"the statement at line {node.lineno} (`{shorten(text, 60)}`)"
+        except (SyntaxError, IndexError, ValueError):
+            return f"statement {statement + 1}"
+
+    def _wall_clock_note(self, index: int | None, statement: int) -> str:
+        where = "" if index is None else f" while cell {self.cells[index][0]} ran ({self._where(index, statement)})"
+        return f"the wall-clock limit of {self.limits.wall_clock:g} s was reached{where}: stopped"
+
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], timeout: float) -> Any:
         """Call `name(*args, **kwargs)` in the student process; return the decoded plain-data answer.
 
         Raises RemoteError when the student's code raised, SubmissionFault when the process hung (it is
-        killed), died, or answered with something that is not plain data.
+        killed), died, or answered with something that is not a well-formed answer of plain data.
         """
+        timeout = min(timeout, self.deadline - time.monotonic())
+        if timeout <= 0:
+            raise SubmissionFault(f"the wall-clock limit of {self.limits.wall_clock:g} s was reached: stopped")
         if self.proc is None or self.proc.poll() is not None:
             self.close()
             self.start()
-        assert self.proc is not None and self._to_child is not None
+            timeout = min(timeout, self.deadline - time.monotonic())
         try:
-            os.write(self._to_child, protocol.dumps({"call": name, "args": list(args), "kwargs": dict(kwargs)}))
-        except OSError:
-            raise SubmissionFault(self._death_reason()) from None
-        try:
+            self._send(protocol.dumps({"call": name, "args": list(args), "kwargs": dict(kwargs)}), timeout)
             answer = self._receive(timeout)
         except SubmissionFault:
             self.close()
             raise
-        if not isinstance(answer, dict) or "ok" not in answer:
-            self.close()
-            raise SubmissionFault("the student process sent a malformed answer")
-        if not answer["ok"]:
-            raise RemoteError(str(answer.get("error")))
-        return answer.get("value")
+        ok = answer.get("ok") if isinstance(answer, dict) else None
+        if ok is True and set(answer) == {"ok", "value"}:
+            return answer["value"]
+        if ok is False and set(answer) == {"ok", "error"} and isinstance(answer["error"], str):
+            raise RemoteError(shorten(answer["error"], TRACEBACK_CHARS))
+        self.close()
+        raise SubmissionFault("the student process sent a malformed answer",
+                              f"expected {{ok, value}} or {{ok, error}}, got {shorten(repr(answer), 80)}")
 
     def printed_so_far(self, settle: float = 0.02, limit: float = 0.5) -> str:
         """The student's printed output read so far, once the drain has caught up (no new bytes for `settle` s)."""
@@ -261,7 +467,7 @@ class StudentProcess:
         return bytes(self.output).decode(errors="replace")
 
     def close(self) -> None:
-        """Kill the student process (and, through its PID namespace or group, everything it started)."""
+        """Kill the student process and everything it started (its PID namespace, or every process of its uid)."""
         if self.proc is not None:
             if self.proc.poll() is None:
                 try:
@@ -275,6 +481,10 @@ class StudentProcess:
                 except OSError:
                     pass
             self.proc = None
+        if self.identity is not None and self.mode == "permissions":
+            kill_identity(*self.identity)  # daemons that left the process group, or called setsid()
+            remove_files_of(self.identity[0])
+        self.identity = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -292,41 +502,65 @@ class StudentProcess:
         work = Path(self.workdir)
         shutil.copy(HERE / "child.py", work / "child.py")
         shutil.copy(HERE / "protocol.py", work / "protocol.py")
+        (work / "lib").mkdir()
         for relative, source in self.toynet_files.items():
             target = work / "lib" / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source)
-        isolate = _can_isolate()
-        user = _nobody() if _is_root() else None
-        if user is not None:
-            for path in [work, *work.rglob("*")]:
-                os.chown(path, *user)
+        self.mode = isolation()
+        self.identity = student_identity() if self.mode != "none" else None
         numpy_site = str(Path(np.__file__).resolve().parent.parent)
+        if self.mode == "namespaces":
+            for path in [work / "protocol.py", work / "lib", *(work / "lib").rglob("*")]:
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable in the student's root whatever the umask
+            # The child builds its root from these and pivots into it; the host work folder is not in it.
+            mounts, empty = runtime_mounts()
+            home, sys_path = SANDBOX_HOME, [f"{SANDBOX_HOME}/lib", SANDBOX_HOME, SANDBOX_SITE]
+            root = {
+                "mounts": [
+                    *mounts,
+                    (str(work / "lib"), f"{home}/lib"),
+                    (str(work / "protocol.py"), f"{home}/protocol.py"),
+                ],
+                "empty": empty,
+                "devices": [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")],
+                "scratch": SCRATCH_BYTES,
+                "links": {p: os.readlink(p) for p in ("/lib", "/lib64", "/bin", "/sbin") if os.path.islink(p)},
+            }
+        else:
+            home, sys_path, root = str(work), [str(work / "lib"), str(work), numpy_site], None
+            if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
+                for path in [work, *work.rglob("*")]:
+                    os.chown(path, *self.identity)
         config = {
-            "sys_path": [str(work / "lib"), str(work), numpy_site],
+            "sys_path": sys_path,
             "workdir": str(work),
-            "cells": self.cells,
+            "home": home,
+            "cells": [[number, source] for number, source in self.cells],
             "skip": sorted(self.skip),
-            "expose": [sys.base_prefix, numpy_site] if isolate else [],
-            "hide": self.hide if isolate else [],
-            "user": list(user) if user else None,
+            "root": root,
+            "user": list(self.identity) if self.identity else None,
             "rlimits": {
                 "AS": self.limits.memory,
                 "CPU": int(self.limits.wall_clock) + 1,
                 "FSIZE": self.limits.file_size,
                 "CORE": 0,
-                **({"NPROC": self.limits.processes} if user else {}),
+                **({"NPROC": self.limits.processes} if self.identity else {}),
             },
         }
-        command = [sys.executable, "-I", "-S", "-u", str(work / "child.py")]
-        if isolate:
-            command = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", *command]
+        # The real interpreter, not the venv's link to it: `-I -S` ignores the venv anyway.
+        command = [os.path.realpath(sys.executable), "-I", "-S", "-u", str(work / "child.py")]
+        if self.mode == "namespaces":
+            command = [*_UNSHARE, *command]
+        if shutil.which("setpriv") is not None:  # the grader dying (even by SIGKILL) kills the submission too
+            command = ["setpriv", "--pdeathsig", "KILL", *command]
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         command += [str(to_child_r), str(from_child_w)]
         env = {
             "PATH": "/usr/bin:/bin",
-            "HOME": str(work),
+            "HOME": home,
+            "TMPDIR": "/tmp",
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
             "MPLBACKEND": "Agg",
@@ -344,9 +578,10 @@ class StudentProcess:
         )
         os.close(to_child_r)
         os.close(from_child_w)
-        self._buffer = b""
+        self._buffer = bytearray()
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
-        os.write(self._to_child, json.dumps(config).encode() + b"\n")
+        os.set_blocking(self._to_child, False)
+        self._send(json.dumps(config).encode() + b"\n", max(self.limits.cell_timeout, 1.0))
 
     def _drain(self, proc: subprocess.Popen[bytes]) -> None:
         """Read everything the student prints so it never blocks; keep only the beginning."""
@@ -357,13 +592,42 @@ class StudentProcess:
             self.output_dropped += max(len(chunk) - max(room, 0), 0)
         proc.stdout.close()
 
-    def _receive(self, timeout: float) -> Any:
-        """The next message from the child, waiting at most `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
+    def _send(self, data: bytes, timeout: float) -> None:
+        """Write one request, waiting at most `timeout` s: a child that stops reading cannot block the grader."""
+        view, deadline = memoryview(data), time.monotonic() + timeout
+        while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise SubmissionFault(f"no answer within {timeout:g} s (infinite loop or too slow): stopped")
+                raise SubmissionFault(f"no answer within {timeout:g} s (the student process stopped reading)")
+            _, ready, _ = select.select([], [self._to_child], [], remaining)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(self._to_child, view[: 1 << 16]) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise SubmissionFault(self._death_reason()) from None
+
+    def _receive(self, timeout: float, stated: float | None = None) -> Any:
+        """The next message from the child, waiting at most `timeout` seconds (and never past the deadline).
+
+        `stated`: the limit to name if time runs out (a cell's whole limit, when `timeout` is what is left of it).
+
+        A line longer than protocol.MAX_LINE is refused as soon as that many bytes have arrived, before any
+        of it is parsed; parsing bounds the number of values (see protocol.loads).
+        """
+        timeout = max(min(timeout, self.deadline - time.monotonic()), 0.0)
+        deadline = time.monotonic() + timeout
+        while (end := self._buffer.find(b"\n")) < 0:
+            if len(self._buffer) > protocol.MAX_LINE:
+                raise SubmissionFault(f"an answer larger than {protocol.MAX_LINE >> 20} MB was refused")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if time.monotonic() >= self.deadline:
+                    raise SubmissionFault(f"the wall-clock limit of {self.limits.wall_clock:g} s was reached: stopped")
+                waited = stated or timeout
+                raise SubmissionFault(f"no answer within {waited:.3g} s (infinite loop or too slow): stopped")
             ready, _, _ = select.select([self._from_child], [], [], remaining)
             if not ready:
                 continue
@@ -371,13 +635,12 @@ class StudentProcess:
             if not chunk:
                 raise SubmissionFault(self._death_reason())
             self._buffer += chunk
-            if len(self._buffer) > MAX_MESSAGE:
-                raise SubmissionFault(f"an answer larger than {MAX_MESSAGE >> 20} MB was refused")
-        line, self._buffer = self._buffer.split(b"\n", 1)
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
         try:
             return protocol.loads(line)
         except protocol.ProtocolError as error:
-            raise SubmissionFault(f"the answer was not plain data: {error}") from None
+            raise SubmissionFault("the answer was not plain data", str(error)) from None
 
     def _death_reason(self) -> str:
         assert self.proc is not None
