@@ -1,11 +1,11 @@
 # Two commands from a fresh machine: `make demo` and `make test`.
-# Each creates .venv from plain python3 when missing and installs what it needs.
+# Each creates .venv from plain python3 when missing and installs what it needs (`make test`: nothing heavy).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= build/demo
 
-.PHONY: demo test lint typecheck pytest bench lab assets clean
+.PHONY: demo test lint typecheck pytest bench bench-check lab assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,13 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The tests also check that every benchmark peer (PyTorch CPU, SciPy, numdifftools) computes the same
-# function as toynet, so `make test` installs the bench extra too: no peer test is ever skipped.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The benchmark peers (PyTorch CPU, SciPy, numdifftools) only where they are compared: `make bench-check` and
+# `make bench`. torch stays pinned in the bench extra (an unpinned torch pulls gigabytes of CUDA libraries).
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
@@ -30,7 +34,7 @@ demo: $(VENV)/.base
 	$(BIN)/toynet demo --out $(DEMO_OUT)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check toynet tests benchmarks
+	$(BIN)/ruff check toynet tests benchmarks notebooks
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
@@ -40,7 +44,11 @@ pytest: $(VENV)/.dev
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.dev
+# Every peer computes the same function as toynet (benchmarks/tests/), checked before anything is timed.
+bench-check: $(VENV)/.bench
+	$(BIN)/python -m pytest -n 2 benchmarks/tests
+
+bench: bench-check
 	$(BIN)/python -m benchmarks
 
 # Served from the repository root (not notebooks/) so the notebooks' ../assets/ figures resolve.

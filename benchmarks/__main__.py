@@ -3,6 +3,9 @@
     python -m benchmarks            # everything, ~10 minutes on 2 cores
     python -m benchmarks --quick    # smaller sizes and fewer points, a smoke run (~1 minute)
     python -m benchmarks --only training accuracy
+
+`make bench` first runs `make bench-check` (pytest benchmarks/tests): every peer must compute the same function
+as toynet before any of them is timed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The step-through notebooks: committed clean, and every one runs top to bottom (its own asserts included).
+"""The step-through notebooks: text and notebook in sync, committed clean, and every one runs top to bottom.
+
+Each notebook is authored as a jupytext pair (notebooks/jupytext.toml): `NN_name.py` in percent format, the text
+that is reviewed and linted, and `NN_name.ipynb`, which is opened, executed and handed out. A pair whose cells
+disagree (a .py edited without `jupytext --sync`, an .ipynb edited outside JupyterLab's jupytext extension)
+fails here.
 
 Each notebook is executed with nbclient in a kernel started from *this* interpreter (the project's .venv,
 where toynet is installed), with the notebook's folder as working directory, so `../assets/...` resolves
@@ -11,13 +16,17 @@ from __future__ import annotations
 import json
 import re
 import sys
+from itertools import zip_longest
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
+from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+TEXTS = sorted(NOTEBOOKS_DIR.glob("*.py"))
 EXPECTED = [
     "01_gradient_checking_1d",
     "02_gradient_checking_nd",
@@ -34,6 +43,60 @@ def _ids(paths: list[Path]) -> list[str]:
 
 def test_every_notebook_of_the_course_is_there():
     assert [path.stem for path in NOTEBOOKS] == EXPECTED
+
+
+def cell_differences(text_path: Path, notebook_path: Path) -> list[str]:
+    """Where a percent-format .py and its .ipynb disagree (cell type or source), one line each; [] when in sync."""
+    text_cells = jupytext.read(text_path, fmt="py:percent").cells
+    notebook_cells = nbformat.read(notebook_path, as_version=4).cells
+    differences = []
+    for i, (ours, theirs) in enumerate(zip(text_cells, notebook_cells, strict=False)):
+        if ours.cell_type != theirs.cell_type:
+            differences.append(f"cell {i}: {ours.cell_type} in the .py, {theirs.cell_type} in the .ipynb")
+        elif ours.source != theirs.source:
+            lines = zip_longest(ours.source.splitlines(), theirs.source.splitlines())
+            py_line, ipynb_line = next((pair for pair in lines if pair[0] != pair[1]), (ours.source, theirs.source))
+            differences.append(f"cell {i}: the .py has {py_line!r} where the .ipynb has {ipynb_line!r}")
+    if len(text_cells) != len(notebook_cells):
+        differences.append(f"{text_path.name} has {len(text_cells)} cells, {notebook_path.name} {len(notebook_cells)}")
+    return differences
+
+
+def test_jupytext_pairs_every_notebook_with_its_percent_script():
+    config_file = find_jupytext_configuration_file(str(NOTEBOOKS_DIR))
+    assert config_file == str(NOTEBOOKS_DIR / "jupytext.toml"), f"jupytext would read {config_file}"
+    assert load_jupytext_configuration_file(config_file).formats == ["ipynb,py:percent"]
+    assert [path.stem for path in TEXTS] == [path.stem for path in NOTEBOOKS], "every .ipynb needs its .py, and back"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_and_its_percent_script_hold_the_same_cells(path: Path):
+    differences = cell_differences(path.with_suffix(".py"), path)
+    assert not differences, (
+        "out of sync; run `jupytext --sync` on the file you edited:\n" + "\n".join(differences)
+    )
+
+
+def test_a_drifted_pair_is_caught(tmp_path: Path):
+    """The sync check itself can fail: edit a line, turn a cell's type, drop a cell, each on one side only."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    notebook_path, text_path = tmp_path / "00_pair.ipynb", tmp_path / "00_pair.py"
+    cells = [new_markdown_cell("# A pair\n\nWith $J = \\theta x$."), new_code_cell("x, theta = 2, 4\nJ = theta * x"),
+             new_code_cell("assert J == 8")]
+
+    def write_pair(text_cells: list, notebook_cells: list) -> list[str]:
+        jupytext.write(new_notebook(cells=text_cells), text_path, fmt="py:percent")
+        nbformat.write(new_notebook(cells=notebook_cells), notebook_path)
+        return cell_differences(text_path, notebook_path)
+
+    assert write_pair(cells, cells) == []
+    edited = [cells[0], new_code_cell("x, theta = 3, 4\nJ = theta * x"), cells[2]]
+    assert write_pair(edited, cells) == ["cell 1: the .py has 'x, theta = 3, 4' where the .ipynb has 'x, theta = 2, 4'"]
+    retyped = [cells[0], cells[1], new_markdown_cell("assert J == 8")]
+    assert write_pair(cells, retyped) == ["cell 2: code in the .py, markdown in the .ipynb"]
+    assert write_pair(cells, cells[:2]) == ["00_pair.py has 3 cells, 00_pair.ipynb 2"]
+    assert write_pair(cells, [*cells, new_code_cell("")]) == ["00_pair.py has 3 cells, 00_pair.ipynb 4"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
