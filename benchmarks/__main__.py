@@ -23,13 +23,14 @@ import numpy as np
 from benchmarks.common import Section, have, match_torch_threads, numpy_threads, single_thread
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("gradcheck", "accuracy", "detection", "training", "grading")
+SUITES = ("gradcheck", "accuracy", "detection", "training", "grading", "cs231n")
 TITLES = {
     "gradcheck": "1. Full gradient check, and scaling with the number of parameters",
     "accuracy": "2. Accuracy of numerical derivatives",
     "detection": "3. Detection: false failures and planted bugs",
     "training": "4. Training throughput against PyTorch",
     "grading": "5. Grading throughput",
+    "cs231n": "6. cs231n's gradient-check helpers against cs231n's own loop",
 }
 
 
@@ -44,7 +45,7 @@ def _versions() -> str:
 
 
 def run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
-    if name in ("gradcheck", "detection"):
+    if name in ("gradcheck", "detection", "cs231n"):
         section.text(
             "Run with numpy's OpenBLAS and torch both pinned to 1 thread: a check evaluates thousands of tiny "
             "(m = 3) forwards that no thread pool speeds up, and on a shared machine idle pool threads only "
@@ -73,6 +74,10 @@ def _run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
         from benchmarks import bench_training
 
         bench_training.run(section, quick)
+    elif name == "cs231n":
+        from benchmarks import bench_cs231n
+
+        bench_cs231n.run(section, quick)
     elif name == "grading":
         if importlib.util.find_spec("benchmarks.bench_grading") is None:
             section.text("benchmarks/bench_grading.py does not exist yet: skipped.")

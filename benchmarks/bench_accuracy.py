@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Counter, Section, have
-from toynet.gradcheck import default_step, numerical_gradient
+from toynet.gradcheck import default_epsilon, numerical_gradient
 from toynet.network import Network
 from toynet.params import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
 
@@ -90,8 +90,8 @@ def methods() -> dict[str, Callable[[Callable[[np.ndarray], Any], np.ndarray], n
         for m in ("central", "richardson", "complex")
     }
     # the explicit steps the step sweep favours, shown beside the defaults (see RESULTS.md)
-    found["toynet central, h=1e-5"] = lambda f, x: numerical_gradient(f, x, h=1e-5 * _scale(x), method="central")
-    found["toynet richardson, h=2e-3"] = lambda f, x: numerical_gradient(f, x, h=2e-3 * _scale(x), method="richardson")
+    found["toynet central, h=1e-5"] = lambda f, x: numerical_gradient(f, x, 1e-5 * _scale(x), method="central")
+    found["toynet richardson, h=2e-3"] = lambda f, x: numerical_gradient(f, x, 2e-3 * _scale(x), method="richardson")
     if have("numdifftools"):
         import numdifftools as nd
 
@@ -143,13 +143,13 @@ def run(section: Section, quick: bool = False) -> None:
     notes = []
     if worst["toynet central"] > TARGETS["toynet central"]:
         notes.append(
-            f"central at its default step {default_step(np.zeros(DIM)):.0e}: the truncation error h^2 |f3| / 6 "
+            f"central at its default step {default_epsilon(np.zeros(DIM)):.0e}: the truncation error h^2 |f3| / 6 "
             f"(f3: third derivative) dominates; at h = 1e-5 the worst median is "
             f"{worst.get('toynet central, h=1e-5', float('nan')):.1e}."
         )
     if worst["toynet richardson"] > TARGETS["toynet richardson"]:
         notes.append(
-            f"Richardson at its default step {default_step(np.zeros(DIM), 'richardson'):.0e} sits at the round-off "
+            f"Richardson at its default step {default_epsilon(np.zeros(DIM), 'richardson'):.0e} sits at the round-off "
             "floor of one extrapolation level, ~3 eps |f| / h relative to |g| (largest where |f| / |g| is large: "
             "log-sum-exp, the network cost); a larger step (2e-3: worst "
             f"{worst.get('toynet richardson, h=2e-3', float('nan')):.1e}) trades it for truncation error on the "

@@ -78,7 +78,7 @@ def make_problem(
 
 
 def course_problem() -> Problem:
-    """The course's N-D test case (REFERENCE.md): np.random.seed(1), X (4, 3), 4-5-3-1, Y = [1, 1, 0]."""
+    """The course's N-D test case (docs/REFERENCE.md): np.random.seed(1), X (4, 3), 4-5-3-1, Y = [1, 1, 0]."""
     state = np.random.get_state()
     try:
         np.random.seed(1)

@@ -121,7 +121,7 @@ def J_line(theta):
     return course.forward_propagation(x, theta)
 
 line = gradcheck.step_sweep(J_line, np.array([4.0]), np.array([2.0]))
-for h, d in zip(line.steps, line.differences, strict=True):
+for h, d in zip(line.epsilons, line.differences, strict=True):
     print(f"epsilon {h:.0e}   difference {d:.2e}")
 # a line: large steps are (nearly) exact, small steps lose digits to round-off
 assert line.differences[-1] > 1e-8 > line.differences[0]
@@ -140,8 +140,8 @@ def J_cubic(theta):
 sweep = gradcheck.step_sweep(J_cubic, np.array([4.0]), np.array([3 * 4.0**2 * x]))
 ax = plots.plot_step_sweep(sweep, threshold=1e-7)
 ax.set_title("J(theta) = theta^3 x at theta = 4: difference vs step")
-print(f"best step {sweep.best_step:.0e}, difference {sweep.best_difference:.1e}")
-assert 1e-7 <= sweep.best_step <= 1e-3 and sweep.best_difference < 1e-9
+print(f"best step {sweep.best_epsilon:.0e}, difference {sweep.best_difference:.1e}")
+assert 1e-7 <= sweep.best_epsilon <= 1e-3 and sweep.best_difference < 1e-9
 assert sweep.differences[0] > 1e3 * sweep.best_difference   # truncation at epsilon = 1e-1
 assert sweep.differences[-1] > 1e3 * sweep.best_difference  # round-off at epsilon = 1e-10
 

@@ -33,7 +33,7 @@ def cost_fn(params):
 
 def at(sweep, h):
     # the sweep's difference at the step nearest to h
-    return sweep.differences[np.argmin(np.abs(np.log10(sweep.steps / h)))]
+    return sweep.differences[np.argmin(np.abs(np.log10(sweep.epsilons / h)))]
 
 
 # %% [markdown]
@@ -56,8 +56,8 @@ def f32(x):
 sweep64 = gradcheck.step_sweep(f64, x0, exact)
 sweep32 = gradcheck.step_sweep(f32, x0, exact)
 at_course_step = at(sweep32, 1e-7)
-print(f"float64 best {sweep64.best_difference:.1e} at {sweep64.best_step:.0e}")
-print(f"float32 best {sweep32.best_difference:.1e} at {sweep32.best_step:.0e}; at 1e-7: {at_course_step:.1e}")
+print(f"float64 best {sweep64.best_difference:.1e} at {sweep64.best_epsilon:.0e}")
+print(f"float32 best {sweep32.best_difference:.1e} at {sweep32.best_epsilon:.0e}; at 1e-7: {at_course_step:.1e}")
 assert sweep64.best_difference < 1e-9
 assert sweep32.best_difference > 1e-6   # float32 cannot do better
 assert at_course_step > 1e-2            # and the course's step is hopeless in float32

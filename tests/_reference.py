@@ -1,4 +1,5 @@
-"""Independent references for the foundation tests (deliberately not toynet.gradcheck, a higher floor).
+"""Independent references for the tests (deliberately not toynet.gradcheck, a higher floor), and the course's
+N-D test case, drawn here once for every test file (docs/REFERENCE.md).
 
 five_point_gradient is the fourth-order central difference
     f'(x) ~ (-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h,
@@ -8,8 +9,29 @@ whose truncation error is O(h^4): with h = 1e-3 it is ~1e-12, well below the 1e-
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
+
+
+class CourseCase(NamedTuple):
+    """The course's N-D test case: X (4, 3), Y (3,) = [1, 1, 0], the parameters of a 4-5-3-1 network."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    parameters: dict[str, np.ndarray]
+
+
+def course_case() -> CourseCase:
+    """Drawn as docs/REFERENCE.md says: seed 1, then X, W1, b1, W2, b2, W3, b3 in that order; Y fixed, not drawn.
+
+    From a private RandomState(1) (the numbers np.random.seed(1) gives), so numpy's global state is left alone.
+    """
+    rng = np.random.RandomState(1)
+    X = rng.randn(4, 3)
+    shapes = (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)), ("b3", (1, 1)))
+    parameters = {name: rng.randn(*shape) for name, shape in shapes}
+    return CourseCase(X, np.array([1, 1, 0]), parameters)
 
 
 def five_point_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3) -> np.ndarray:

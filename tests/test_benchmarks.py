@@ -2,7 +2,7 @@
 
 Quick, tiny sizes, no timing asserts. The sides that need a peer (PyTorch, SciPy, numdifftools: the `bench` extra,
 which `make test` does not install) are checked in benchmarks/tests/ by `make bench-check`, before every `make bench`.
-Expected values come from REFERENCE.md, the course's code, or an independent formula (tests/_reference.py).
+Expected values come from docs/REFERENCE.md, the course's code, or an independent formula (tests/_reference.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import bench_accuracy, bench_detection
+from benchmarks import bench_accuracy, bench_cs231n, bench_detection
 from benchmarks.bench_gradcheck import CountingCost, toynet_full
 from benchmarks.common import Section, fmt, time_it
 from benchmarks.models import (
@@ -218,3 +218,24 @@ def test_course_verbatim_code_reproduces_the_reference_and_agrees_with_toynet() 
     ours = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients,
                             epsilon=1e-7).difference
     assert abs(corrected - ours) < 1e-9 and corrected < 2e-7
+
+
+# ------------------------------------------------------------------ cs231n's helpers against cs231n's loop
+@pytest.mark.parametrize("helper", bench_cs231n.HELPERS)
+@pytest.mark.parametrize("cost", ["cheap", "costly"])
+def test_cs231n_rows_compare_the_same_computation(helper, cost) -> None:
+    """Both sides of every row give the same gradients (or printed lines) to the bit and leave x as it was."""
+    x = bench_cs231n.point(200)
+    before = x.copy()
+    calls, theirs, mine = bench_cs231n.sides(helper, cost, x)
+    assert calls == (20 if helper == "grad_check_sparse" else 2 * x.size + (helper == "eval_numerical_gradient"))
+    expected, got = theirs(), mine()
+    if helper == "grad_check_sparse":
+        assert got == expected and len(got.splitlines()) == 10
+    else:
+        for a, b in zip(expected if isinstance(expected, list) else [expected], got if isinstance(got, list) else [got],
+                        strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        gradient = got[0] if isinstance(got, list) else got
+        assert np.count_nonzero(gradient) > 0  # the f reads x: a gradient that is all zeros would measure nothing
+    np.testing.assert_array_equal(x, before)

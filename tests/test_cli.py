@@ -100,7 +100,7 @@ def test_demo_in_a_subprocess_prints_the_report_and_writes_the_figures(tmp_path)
     assert result.returncode == 0, result.stderr
     assert all(len(line) <= 80 for line in result.stdout.splitlines()), max(result.stdout.splitlines(), key=len)
     out = " ".join(result.stdout.split())  # long sentences are wrapped to fit 80 columns
-    # 1-D: REFERENCE.md
+    # 1-D: docs/REFERENCE.md
     assert "Your backward propagation works perfectly fine! difference = 2.91933588" in out
     # N-D buggy: the course's sentence and number (0.2850931567761623, to 1e-9 absolute: 8 decimals shown)
     assert "There is a mistake in the backward propagation! difference = 0.28509315" in out

@@ -1,6 +1,6 @@
-"""The course's gradient-checking assignment: the numbers of REFERENCE.md, on any 3-layer shape.
+"""The course's gradient-checking assignment: the numbers of docs/REFERENCE.md, on any 3-layer shape.
 
-Expected values come from REFERENCE.md, from the course's code typed out again below (plain numpy, not
+Expected values come from docs/REFERENCE.md, from the course's code typed out again below (plain numpy, not
 toynet), or from an independent five-point difference.
 """
 
@@ -12,6 +12,7 @@ from _reference import five_point_gradient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from toynet import Network, dictionary_to_vector, gradcheck, gradients_to_vector, vector_to_dictionary
 from toynet.exercises import gradient_checking as gc
 
 COURSE_KEYS = {"dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"}
@@ -59,8 +60,12 @@ def formula_2(a, b):
 
 
 @pytest.fixture
-def case():
-    return gc.gradient_check_n_test_case()
+def case(course_case):
+    """The exercise's own test case, checked against the shared course_case fixture (same order: X, Y, parameters)."""
+    X, Y, parameters = gc.gradient_check_n_test_case()
+    assert np.array_equal(X, course_case.X) and np.array_equal(Y, course_case.Y)
+    assert all(np.array_equal(parameters[name], value) for name, value in course_case.parameters.items())
+    return X, Y, parameters
 
 
 # ------------------------------------------------------------------------------------------------- 1-D
@@ -178,6 +183,28 @@ def test_buggy_difference_is_the_course_number_and_a_float(case, capsys):
     assert out == f"There is a mistake in the backward propagation! difference = {difference}\n"
 
 
+@pytest.mark.parametrize(("dW2_factor", "db1_numerator"), [(2.0, 4.0), (2.0, 1.0), (1.0, 4.0), (1.0, 1.0)])
+def test_differences_are_the_course_loops_to_the_last_digit(case, dW2_factor, db1_numerator):
+    """The batched engine behind both checks gives the very float the course's own loop gives (docs/REFERENCE.md:
+    0.2850931567761623, 0.17344196893145924, 0.2544229712458523, ~1.189e-7), not merely a close one."""
+    X, Y, parameters = case
+    _, cache = course_forward(X, Y, parameters)
+    gradients = course_backward(X, Y, cache, dW2_factor, db1_numerator)
+    theta, _ = dictionary_to_vector(parameters)
+    approx = np.empty_like(theta)
+    for i in range(theta.size):  # the course's loop: copy theta, move entry i, vector_to_dictionary, forward
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += 1e-7
+        minus[i] -= 1e-7
+        J_plus = course_forward(X, Y, vector_to_dictionary(plus, parameters))[0]
+        J_minus = course_forward(X, Y, vector_to_dictionary(minus, parameters))[0]
+        approx[i] = (J_plus - J_minus) / (2 * 1e-7)
+    course = formula_2(gradients_to_vector(gradients, parameters), approx)
+    assert gc.gradient_check_n(parameters, gradients, X, Y) == course
+    report = gradcheck.gradient_check_n(Network([4, 5, 3, 1]).cost_function(X, Y), parameters, gradients, epsilon=1e-7)
+    assert report.difference == course
+
+
 @pytest.mark.parametrize(
     ("dW2_factor", "db1_numerator", "expected"),
     [(2.0, 1.0, 0.17344196893145924), (1.0, 4.0, 0.2544229712458523)],
@@ -195,10 +222,10 @@ def test_corrected_backward_passes_at_the_course_step_and_better_at_the_default(
     _, cache = gc.forward_propagation_n(X, Y, parameters)
     gradients = gc.backward_propagation_n_fixed(X, Y, cache)
     at_course_step = gc.gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=True)
-    assert 1e-8 < at_course_step < 2e-7  # REFERENCE.md: about 1.19e-7, above the course's first threshold
+    assert 1e-8 < at_course_step < 2e-7  # docs/REFERENCE.md: about 1.19e-7, above the course's first threshold
     assert capsys.readouterr().out.startswith("Your backward propagation works perfectly fine! difference = ")
     assert gc.gradient_check_n(parameters, gradients, X, Y, epsilon=None) <= 1e-9
-    # REFERENCE.md: epsilon 1e-4 -> 1.9e-10, 1e-5 -> 9.3e-10, 1e-6 -> 8.3e-9
+    # docs/REFERENCE.md: epsilon 1e-4 -> 1.9e-10, 1e-5 -> 9.3e-10, 1e-6 -> 8.3e-9
     for epsilon, expected in [(1e-4, 1.9e-10), (1e-5, 9.3e-10), (1e-6, 8.3e-9)]:
         assert gc.gradient_check_n(parameters, gradients, X, Y, epsilon=epsilon) == pytest.approx(expected, rel=0.1)
 

@@ -64,7 +64,7 @@ def test_numerical_gradient_matches_hand_derivation_and_gradcheck(f, df):
     grad = ngc.numerical_gradient(f, params)
     assert grad.dtype == np.float64 and grad.shape == params.shape
     np.testing.assert_allclose(grad, df(params), rtol=1e-6, atol=1e-8)  # h = 1e-7: round-off ~1e-9 relative
-    np.testing.assert_allclose(grad, gradcheck.numerical_gradient(f, params, h=1e-7), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(grad, gradcheck.numerical_gradient(f, params, epsilon=1e-7), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(grad, exercise_solution(f, df, params)[0], rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(params, before)
 
@@ -84,7 +84,7 @@ def test_gradient_check_dict(f, df):
     _, relative, passed = exercise_solution(f, df, params)
     assert result["relative_error"] == pytest.approx(relative, rel=1e-4, abs=1e-12)
     assert result["passed"] == passed
-    via_gradcheck = gradcheck.gradient_check(f, df, params, h=1e-7, tolerance=1e-5).as_dict()
+    via_gradcheck = gradcheck.gradient_check(f, df, params, epsilon=1e-7, threshold=1e-5).as_dict()
     assert via_gradcheck["relative_error"] == result["relative_error"]
     np.testing.assert_array_equal(params, before)
 

@@ -1,9 +1,10 @@
-"""toynet.gradcheck: expected numbers come from REFERENCE.md, closed-form derivatives or an independent loop."""
+"""toynet.gradcheck: expected numbers come from docs/REFERENCE.md, closed-form derivatives or an independent loop."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _reference import course_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -12,7 +13,7 @@ from toynet import Network, dictionary_to_vector, gradients_to_vector, vector_to
 from toynet.gradcheck import (
     GradientCheckReport,
     StepSweep,
-    default_step,
+    default_epsilon,
     directional_check,
     grad_check_sparse,
     gradient_check,
@@ -26,20 +27,12 @@ from toynet.gradcheck import (
 )
 from toynet.layers import Linear
 
-# ---------------------------------------------------------------- the course's N-D test case (REFERENCE.md)
-
-
-def course_case() -> tuple[Network, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    np.random.seed(1)
-    X = np.random.randn(4, 3)
-    parameters = {}
-    for name, shape in (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)), ("b3", (1, 1))):
-        parameters[name] = np.random.randn(*shape)
-    return Network([4, 5, 3, 1]), parameters, X, np.array([1, 1, 0])
+# ---------------------------------------------------------------- the course's N-D test case (docs/REFERENCE.md)
 
 
 def correct_and_buggy() -> tuple[object, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    net, parameters, X, Y = course_case()
+    X, Y, parameters = course_case()
+    net = Network([4, 5, 3, 1])
     _, caches = net.forward(X, Y, parameters)
     grads = net.backward(caches)
     buggy = dict(grads, dW2=grads["dW2"] * 2, db1=grads["db1"] * 4)  # the course's two planted bugs
@@ -186,19 +179,12 @@ def test_one_percent_error_in_a_small_block_is_caught(sizes: list[int], hidden: 
             assert report.failing_blocks == [name] and not report.passed, f"seed {seed}, {name}\n{report}"
 
 
-def test_batched_loop_and_stacked_evaluations_agree_on_a_deeper_network() -> None:
+def test_incremental_and_loop_evaluations_agree_on_a_deeper_network() -> None:
     net, parameters, X, Y, grads = network_case([6, 12, 9, 5, 1], "relu", 11, seed=5)
     cost_fn = net.cost_function(X, Y)
-
-    class Stacked:  # accepts stacks but cannot recompute incrementally
-        accepts_stacks = True
-
-        def __call__(self, p):
-            return cost_fn(p)
-
     reports = [gradient_check_n(cost_fn, parameters, grads, epsilon=1e-6),
                gradient_check_n(cost_fn, parameters, grads, epsilon=1e-6, batch=False),
-               gradient_check_n(Stacked(), parameters, grads, epsilon=1e-6)]
+               gradient_check_n(lambda p: cost_fn(p), parameters, grads, epsilon=1e-6)]  # a plain function
     for other in reports[1:]:
         np.testing.assert_allclose(reports[0].numerical_gradient, other.numerical_gradient, rtol=0, atol=1e-8)
 
@@ -330,8 +316,8 @@ def test_gradient_shape_mismatch_names_block_and_shapes() -> None:
 
 
 def test_course_1d_case() -> None:
-    """J(theta) = theta * x at theta = 4, x = 2, epsilon 1e-7: REFERENCE.md's gradapprox and difference."""
-    result = gradient_check(lambda t: t * 2, lambda t: np.full_like(t, 2.0), np.array([4.0]), h=1e-7)
+    """J(theta) = theta * x at theta = 4, x = 2, epsilon 1e-7: docs/REFERENCE.md's gradapprox and difference."""
+    result = gradient_check(lambda t: t * 2, lambda t: np.full_like(t, 2.0), np.array([4.0]), epsilon=1e-7)
     assert result.numerical_gradient[0] == pytest.approx(2.0000000011677344, abs=1e-15)
     assert result.relative_error == pytest.approx(2.919335883291695e-10, rel=1e-6)
     d = result.as_dict()
@@ -376,15 +362,15 @@ def test_numerical_gradient_array_against_linear_backward() -> None:
     assert rel_error(numerical_gradient_array(lambda c: Linear.forward(A, W, c)[0], b, dZ), db) < 1e-8
 
 
-def test_default_step_scales_with_x_and_method() -> None:
-    assert default_step(np.ones(5)) == pytest.approx(1e-5)  # any smooth f: near eps^(1/3)
-    assert default_step(np.ones(5), network=True) == pytest.approx(2e-5)  # a network cost's extra round-off
-    assert default_step(1000 * np.ones(5)) == pytest.approx(1e-2)
-    assert default_step(0.5 * np.ones(5), network=True) == pytest.approx(2e-5)  # never below the base
-    assert 1e-6 <= default_step(np.ones(3)) <= 1e-4
-    assert default_step(np.ones(3), "richardson") > default_step(np.ones(3))
-    assert default_step(np.ones(3), "complex") <= 1e-15
-    assert default_step(np.ones(3), dtype=np.float32) > 100 * default_step(np.ones(3))
+def test_default_epsilon_scales_with_x_and_method() -> None:
+    assert default_epsilon(np.ones(5)) == pytest.approx(1e-5)  # any smooth f: near eps^(1/3)
+    assert default_epsilon(np.ones(5), network=True) == pytest.approx(2e-5)  # a network cost's extra round-off
+    assert default_epsilon(1000 * np.ones(5)) == pytest.approx(1e-2)
+    assert default_epsilon(0.5 * np.ones(5), network=True) == pytest.approx(2e-5)  # never below the base
+    assert 1e-6 <= default_epsilon(np.ones(3)) <= 1e-4
+    assert default_epsilon(np.ones(3), "richardson") > default_epsilon(np.ones(3))
+    assert default_epsilon(np.ones(3), "complex") <= 1e-15
+    assert default_epsilon(np.ones(3), dtype=np.float32) > 100 * default_epsilon(np.ones(3))
 
 
 def test_float32_input_warns_and_does_not_fail_a_correct_gradient() -> None:
@@ -462,9 +448,9 @@ def test_step_sweeps_show_the_v() -> None:
     x = np.linspace(0.2, 1.5, 6)
     sweep = step_sweep(lambda v: np.sum(np.exp(v) * np.sin(v)), x, np.exp(x) * (np.sin(x) + np.cos(x)))
     assert isinstance(sweep, StepSweep)
-    assert sweep.steps[0] == pytest.approx(1e-1) and sweep.steps[-1] == pytest.approx(1e-10)
+    assert sweep.epsilons[0] == pytest.approx(1e-1) and sweep.epsilons[-1] == pytest.approx(1e-10)
     assert sweep.differences.shape == (10,)
-    assert 1e-7 <= sweep.best_step <= 1e-3  # truncation wins at large steps, round-off at small ones
+    assert 1e-7 <= sweep.best_epsilon <= 1e-3  # truncation wins at large steps, round-off at small ones
     assert sweep.differences[0] > 100 * sweep.best_difference < sweep.differences[-1] / 100
     cost_fn, parameters, grads, _ = correct_and_buggy()
     network_sweep = step_sweep_n(cost_fn, parameters, grads)

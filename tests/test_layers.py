@@ -104,21 +104,12 @@ def test_integer_inputs_are_computed_in_float() -> None:
     np.testing.assert_allclose(dW, [[0.5, 1.0]])
 
 
-def test_stacked_parameters_broadcast() -> None:
-    rng = np.random.default_rng(0)
-    A_prev, W, b = rng.standard_normal((3, 4)), rng.standard_normal((5, 2, 3)), rng.standard_normal((5, 2, 1))
-    Z, _ = Linear.forward(A_prev, W, b)
-    assert Z.shape == (5, 2, 4)
-    for k in range(5):
-        np.testing.assert_allclose(Z[k], W[k] @ A_prev + b[k])
-
-
 @pytest.mark.parametrize(
     ("A_prev", "W", "b", "message"),
     [
         (np.ones((3, 2)), np.ones((2, 4)), np.ones((2, 1)), r"A_prev must have shape \(4, \?\), but got \S+ \(3, 2\)"),
         (np.ones((4, 2)), np.ones((2, 4)), np.ones((3, 1)), r"b must have shape \(2, 1\), but got shape \(3, 1\)"),
-        (np.ones((4, 2)), np.ones(4), np.ones((2, 1)), r"W must have at least 2 dimensions, but got shape \(4,\)"),
+        (np.ones((4, 2)), np.ones(4), np.ones((2, 1)), r"W must have shape \(\?, \?\), but got shape \(4,\)"),
         (np.array([["a"]]), np.ones((1, 1)), np.ones((1, 1)), r"A_prev must be a numeric array, but got dtype <U1"),
     ],
 )

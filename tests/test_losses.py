@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from toynet import LogisticCost, LogisticCostFromLogits, Network, logistic_cost, sigmoid
 
-COURSE_COST = 2.407833389834357  # REFERENCE.md
+COURSE_COST = 2.407833389834357  # docs/REFERENCE.md
 
 
 def course_predictions(course_case: tuple) -> np.ndarray:
@@ -81,7 +81,7 @@ def test_stable_form_keeps_the_true_cost_of_a_confident_mistake() -> None:
         (np.array([[0.5, 0.2]]), [1, np.inf], r"Y must be finite"),
         (np.array([[0.5, 1.2]]), [1, 0], r"A must hold probabilities in \[0, 1\]"),
         (np.array([[0.5, 0.2]]), [1, 2], r"Y must hold labels in \[0, 1\]"),
-        (np.array([[0.5, 0.2]]), [1, 0, 1], r"Y must have shape \(1, 2\), but got shape \(1, 3\)"),
+        (np.array([[0.5, 0.2]]), [1, 0, 1], r"Y must have shape \(m,\) or \(1, m\) with m = 2, but got shape \(3,\)"),
         (np.array([0.5, 0.2]), [1, 0], r"A must have shape \(1, m\), but got shape \(2,\)"),
         (np.array([[0.5, 0.2]]), ["a", "b"], r"Y must be a numeric array"),
     ],

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toynet import ParamLayout, dictionary_to_vector, gradients_to_vector, stack_to_dictionary, vector_to_dictionary
+from toynet import ParamLayout, dictionary_to_vector, gradients_to_vector, vector_to_dictionary
 
 
 @st.composite
@@ -69,14 +69,6 @@ def test_course_network_has_47_parameters(course_case: tuple) -> None:
     block, index = layout.block_of(27)
     assert (block.name, index) == ("W2", (0, 2))  # 27 - 25 = 2: row 0, column 2 of W2 (3, 5)
     assert theta[27, 0] == parameters["W2"][0, 2]
-
-
-def test_stack_to_dictionary_gives_views_per_stacked_vector() -> None:
-    layout = ParamLayout.from_layer_sizes([2, 3, 1])
-    thetas = np.arange(2 * layout.size, dtype=float).reshape(2, layout.size)
-    blocks = stack_to_dictionary(thetas, layout)
-    assert blocks["W1"].shape == (2, 3, 2) and blocks["b2"].shape == (2, 1, 1)
-    np.testing.assert_array_equal(blocks["W1"][1], thetas[1, :6].reshape(3, 2))
 
 
 def test_unflattened_blocks_do_not_share_memory_with_theta(course_case: tuple) -> None:

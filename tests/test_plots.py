@@ -15,6 +15,7 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _reference import course_case  # noqa: E402
 
 from toynet import Network, datasets, plots  # noqa: E402
 
@@ -32,8 +33,8 @@ def v_sweep() -> SimpleNamespace:
     steps = np.logspace(-1, -10, 10)
     differences = 0.1 * steps**2 + 1e-16 / steps
     best = int(np.argmin(differences))
-    return SimpleNamespace(steps=steps, differences=differences, method="central",
-                           best_step=float(steps[best]), best_difference=float(differences[best]))
+    return SimpleNamespace(epsilons=steps, differences=differences, method="central",
+                           best_epsilon=float(steps[best]), best_difference=float(differences[best]))
 
 
 def block_report(values: dict[str, float], threshold: float = 2e-7) -> SimpleNamespace:
@@ -50,9 +51,9 @@ def assert_labelled(ax) -> None:
     assert ax.get_xlabel() and ax.get_ylabel(), "every figure needs labelled axes"
 
 
-def test_step_sweep_is_log_log_with_regimes_best_step_and_threshold():
+def test_step_sweep_is_log_log_with_regimes_best_epsilon_and_threshold():
     sweep = v_sweep()
-    steps_before, diffs_before = sweep.steps.copy(), sweep.differences.copy()
+    steps_before, diffs_before = sweep.epsilons.copy(), sweep.differences.copy()
     ax = plots.plot_step_sweep(sweep, threshold=2e-7)
     assert_labelled(ax)
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
@@ -62,13 +63,13 @@ def test_step_sweep_is_log_log_with_regimes_best_step_and_threshold():
     assert len(star) == 1 and star[0].get_xdata()[0] == pytest.approx(1e-5)
     assert any(np.allclose(line.get_ydata(), 2e-7) for line in ax.get_lines() if line.get_linestyle() == "--")
     assert ax.get_legend() is not None
-    np.testing.assert_array_equal(sweep.steps, steps_before)  # never mutates the caller's arrays
+    np.testing.assert_array_equal(sweep.epsilons, steps_before)  # never mutates the caller's arrays
     np.testing.assert_array_equal(sweep.differences, diffs_before)
 
 
-def test_step_sweep_finds_the_best_step_itself_and_draws_exact_zeros():
+def test_step_sweep_finds_the_best_epsilon_itself_and_draws_exact_zeros():
     # A linear J has no truncation error: the central difference can be exactly right at large h.
-    sweep = SimpleNamespace(steps=np.array([1e-1, 1e-4, 1e-7]), differences=np.array([0.0, 1e-12, 1e-9]),
+    sweep = SimpleNamespace(epsilons=np.array([1e-1, 1e-4, 1e-7]), differences=np.array([0.0, 1e-12, 1e-9]),
                             method="central")
     ax = plots.plot_step_sweep(sweep)
     star = [line for line in ax.get_lines() if line.get_marker() == "*"]
@@ -79,9 +80,9 @@ def test_step_sweep_finds_the_best_step_itself_and_draws_exact_zeros():
 
 def test_step_sweep_rejects_mismatched_or_non_positive_steps():
     with pytest.raises(ValueError, match="equal length"):
-        plots.plot_step_sweep(SimpleNamespace(steps=[1e-3, 1e-4], differences=[1.0], method="central"))
+        plots.plot_step_sweep(SimpleNamespace(epsilons=[1e-3, 1e-4], differences=[1.0], method="central"))
     with pytest.raises(ValueError, match="positive"):
-        plots.plot_step_sweep(SimpleNamespace(steps=[1e-3, 0.0], differences=[1.0, 1.0], method="central"))
+        plots.plot_step_sweep(SimpleNamespace(epsilons=[1e-3, 0.0], differences=[1.0, 1.0], method="central"))
 
 
 def _bar_colors(ax) -> list[str]:
@@ -155,17 +156,6 @@ def test_importing_toynet_does_not_import_pyplot():
 # ------------------------------------------------------------------ drawn from toynet.gradcheck's real objects
 
 
-def course_case():
-    """The course's N-D test case (REFERENCE.md): seed 1, X then W1, b1, W2, b2, W3, b3 drawn in that order."""
-    np.random.seed(1)
-    X = np.random.randn(4, 3)
-    parameters = {}
-    for name, shape in (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)),
-                        ("b3", (1, 1))):
-        parameters[name] = np.random.randn(*shape)
-    return X, np.array([[1, 1, 0]]), parameters
-
-
 def test_block_bars_from_a_real_report_flag_the_courses_planted_bugs():
     from toynet import gradcheck
 
@@ -188,18 +178,18 @@ def test_block_bars_from_a_real_report_flag_the_courses_planted_bugs():
     assert "epsilon 1e-07" in ax.get_title()
 
 
-def test_step_sweep_from_a_real_sweep_marks_its_best_step():
+def test_step_sweep_from_a_real_sweep_marks_its_best_epsilon():
     from toynet import gradcheck
 
     x = np.linspace(0.5, 2.0, 4)
     sweep = gradcheck.step_sweep(lambda v: float(np.sum(np.exp(v))), x, np.exp(x))
     ax = plots.plot_step_sweep(sweep)
     curve = ax.get_lines()[0]
-    order = np.argsort(sweep.steps)
-    np.testing.assert_allclose(curve.get_xdata(), sweep.steps[order])
+    order = np.argsort(sweep.epsilons)
+    np.testing.assert_allclose(curve.get_xdata(), sweep.epsilons[order])
     np.testing.assert_allclose(curve.get_ydata(), sweep.differences[order])
     star = [line for line in ax.get_lines() if line.get_marker() == "*"][0]
-    assert star.get_xdata()[0] == sweep.best_step
+    assert star.get_xdata()[0] == sweep.best_epsilon
 
 
 def test_make_figures_draws_every_asset(tmp_path):

@@ -27,7 +27,6 @@ from toynet.params import (
     ParamLayout,
     dictionary_to_vector,
     gradients_to_vector,
-    stack_to_dictionary,
     vector_to_dictionary,
 )
 
@@ -67,6 +66,5 @@ __all__ = [
     "gradients_to_vector",
     "logistic_cost",
     "sigmoid",
-    "stack_to_dictionary",
     "vector_to_dictionary",
 ]

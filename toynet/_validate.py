@@ -30,19 +30,9 @@ def as_array(name: str, value: Any) -> np.ndarray:
     raise TypeError(f"{name} must be a numeric array, but got dtype {array.dtype}")
 
 
-def check_ndim(name: str, array: np.ndarray, ndim: int) -> None:
-    """Raise ValueError unless `array` has at least `ndim` dimensions."""
-    if array.ndim < ndim:
-        raise ValueError(f"{name} must have at least {ndim} dimensions, but got shape {array.shape}")
-
-
-def check_trailing_shape(name: str, array: np.ndarray, expected: tuple[int | None, ...]) -> None:
-    """Raise ValueError unless the last dimensions of `array` match `expected` (None matches anything).
-
-    Leading dimensions are a stack (k parameter sets evaluated at once) and are not checked here.
-    """
-    tail = array.shape[len(array.shape) - len(expected) :] if array.ndim >= len(expected) else None
-    if tail is None or any(e is not None and e != t for e, t in zip(expected, tail, strict=True)):
+def check_shape(name: str, array: np.ndarray, expected: tuple[int | None, ...]) -> None:
+    """Raise ValueError unless `array` has exactly the shape `expected` (None matches any length)."""
+    if array.ndim != len(expected) or any(e is not None and e != n for e, n in zip(expected, array.shape, strict=True)):
         shown = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
         raise ValueError(f"{name} must have shape {shown}, but got shape {array.shape}")
 

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     _heading("1. One parameter: J(theta) = theta * x, so dJ/dtheta = x")
     x, theta, epsilon = 2, 4, course.COURSE_EPSILON
     gradapprox = float(gradcheck.numerical_gradient(
-        lambda t: course.forward_propagation(x, float(t)), np.array(float(theta)), h=epsilon
+        lambda t: course.forward_propagation(x, float(t)), np.array(float(theta)), epsilon=epsilon
     ))
     _say(f"x = {x}, theta = {theta}, epsilon = {epsilon:g}: the backward pass gives dtheta = "
          f"{course.backward_propagation(x, theta)}, the central difference gives {gradapprox!r}.")
@@ -82,24 +82,24 @@ def run(args: argparse.Namespace) -> int:
     _heading("3. The corrected backward pass")
     fixed = course.backward_propagation_n_fixed(X, Y, cache)
     at_course = course.gradient_check_n(parameters, fixed, X, Y, epsilon=course.COURSE_EPSILON)
-    default_step = gradcheck.default_step(course.dictionary_to_vector(parameters)[0], network=True)
+    default_epsilon = gradcheck.default_epsilon(course.dictionary_to_vector(parameters)[0], network=True)
     fixed_report = course.gradient_check_n_report(parameters, fixed, X, Y, epsilon=None)
     print(f"  {'h = 1e-07 (the course):':<28} difference = {at_course:.3e}")
-    print(f"  {f'h = {default_step:.0e} (toynet default):':<28} difference = {fixed_report.difference:.3e}")
+    print(f"  {f'h = {default_epsilon:.0e} (toynet default):':<28} difference = {fixed_report.difference:.3e}")
     print()
     _say(f"At epsilon = 1e-7 the correct backward scores {at_course:.2e}: above 1e-7, the course's first "
          "threshold, although nothing is wrong. That error is round-off: the cost is only known to about "
          "1e-16 and the difference quotient divides it by 2 epsilon. That is why the course moved its "
-         f"threshold to 2e-7. With a better step ({default_step:.0e}) the same backward scores "
+         f"threshold to 2e-7. With a better step ({default_epsilon:.0e}) the same backward scores "
          f"{fixed_report.difference:.1e}, far below either threshold:")
     _say(course.course_message(fixed_report.difference))
 
     _heading("4. How the difference depends on the step (corrected backward)")
     sweep = gradcheck.step_sweep_n(_cost_function(X, Y), parameters, fixed)
-    print(f"  {'step h':>8}  {'difference':>10}")
-    for step, value in zip(sweep.steps, sweep.differences, strict=True):
-        marker = "  <- best" if step == sweep.best_step else ""
-        print(f"  {step:8.0e}  {value:10.2e}{marker}")
+    print(f"  {'epsilon':>8}  {'difference':>10}")
+    for epsilon, value in zip(sweep.epsilons, sweep.differences, strict=True):
+        marker = "  <- best" if epsilon == sweep.best_epsilon else ""
+        print(f"  {epsilon:8.0e}  {value:10.2e}{marker}")
     _say("Large steps: truncation error, shrinking like h^2. Small steps: round-off, growing like "
          "1e-16 / h. The best step sits at the bottom of the V.")
 

@@ -4,10 +4,6 @@ Conventions (the course's): examples are columns, so an activation `A` has shape
 and `m` examples; `Z = W @ A_prev + b` with `W` of shape `(n_out, n_in)` and `b` of shape `(n_out, 1)`.
 Layers hold no parameters: `W` and `b` live in the network's `parameters` dict and are passed in.
 
-Every array may carry extra leading dimensions, a *stack* of `k` independent copies (`W` of shape
-`(k, n_out, n_in)`, `A` of shape `(k, n, m)`): numpy's matmul broadcasts over them. The gradient checker
-uses this to evaluate many perturbed parameter sets in one vectorised call.
-
 Backward passes do not divide by `m`: the `1/m` of the mean cost enters once, in the cost's backward.
 """
 
@@ -17,7 +13,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from toynet._validate import as_array, check_ndim, check_trailing_shape
+from toynet._validate import as_array, check_shape
 
 
 class Activation(Protocol):
@@ -50,11 +46,10 @@ class Linear:
         Returns Z: (n_out, m) and the cache `LinearCache(A_prev, W, b)`.
         """
         A_prev, W, b = as_array("A_prev", A_prev), as_array("W", W), as_array("b", b)
-        check_ndim("A_prev", A_prev, 2)
-        check_ndim("W", W, 2)
-        n_out, n_in = W.shape[-2:]
-        check_trailing_shape("A_prev", A_prev, (n_in, None))
-        check_trailing_shape("b", b, (n_out, 1))
+        check_shape("W", W, (None, None))
+        n_out, n_in = W.shape
+        check_shape("A_prev", A_prev, (n_in, None))
+        check_shape("b", b, (n_out, 1))
         Z = W @ A_prev + b
         return Z, LinearCache(A_prev, W, b)
 
@@ -66,9 +61,7 @@ class Linear:
         Returns dA_prev: (n_in, m), dW: (n_out, n_in), db: (n_out, 1).
         """
         dW, db = Linear.backward_params(dZ, cache)
-        W = cache[1]
-        dA_prev = np.swapaxes(W, -1, -2) @ dZ
-        return dA_prev, dW, db
+        return cache[1].T @ dZ, dW, db
 
     @staticmethod
     def backward_params(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.ndarray]:
@@ -78,12 +71,13 @@ class Linear:
         wide input (784 pixels) that product is the costliest matmul of the whole backward pass.
         dZ: (n_out, m).  Returns dW: (n_out, n_in), db: (n_out, 1).
         """
-        A_prev, W, b = _unpack(cache, LinearCache, "Linear")
+        if not (isinstance(cache, tuple) and len(cache) == 3):
+            raise TypeError(f"cache must be the (A_prev, W, b) tuple returned by Linear.forward, but got "
+                            f"{type(cache).__name__}")
+        A_prev, W, _ = cache
         dZ = as_array("dZ", dZ)
-        check_trailing_shape("dZ", dZ, (W.shape[-2], A_prev.shape[-1]))
-        dW = dZ @ np.swapaxes(A_prev, -1, -2)
-        db = dZ.sum(axis=-1, keepdims=True)
-        return dW, db
+        check_shape("dZ", dZ, (W.shape[0], A_prev.shape[1]))
+        return dZ @ A_prev.T, dZ.sum(axis=1, keepdims=True)
 
 
 class ReLU:
@@ -104,9 +98,7 @@ class ReLU:
     @staticmethod
     def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
         """dZ = dA * 1[Z > 0].  dA: (n, m), cache Z: (n, m) -> dZ: (n, m)."""
-        Z = as_array("cache", cache)
-        dA = as_array("dA", dA)
-        _check_same_shape("dA", dA, "the cached Z", Z)
+        dA, Z = _with_cache(dA, cache, "Z")
         if np.iscomplexobj(Z) or np.iscomplexobj(dA):
             return np.where(Z.real > 0, dA, 0).astype(np.result_type(dA, Z), copy=False)
         # dA * mask, not where(mask, dA, 0): same values for finite dA, ~8x faster on random-sign Z
@@ -125,9 +117,7 @@ class Sigmoid:
     @staticmethod
     def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
         """dZ = dA * A * (1 - A).  dA: (n, m), cache A: (n, m) -> dZ: (n, m)."""
-        A = as_array("cache", cache)
-        dA = as_array("dA", dA)
-        _check_same_shape("dA", dA, "the cached A", A)
+        dA, A = _with_cache(dA, cache, "A")
         return dA * A * (1 - A)
 
 
@@ -137,16 +127,13 @@ class Tanh:
     @staticmethod
     def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A = tanh(Z), elementwise.  Z: (n, m) -> A: (n, m); the cache is A (tanh' = 1 - A^2)."""
-        Z = as_array("Z", Z)
-        A = np.tanh(Z)
+        A = np.tanh(as_array("Z", Z))
         return A, A
 
     @staticmethod
     def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
         """dZ = dA * (1 - A^2).  dA: (n, m), cache A: (n, m) -> dZ: (n, m)."""
-        A = as_array("cache", cache)
-        dA = as_array("dA", dA)
-        _check_same_shape("dA", dA, "the cached A", A)
+        dA, A = _with_cache(dA, cache, "A")
         return dA * (1 - A * A)
 
 
@@ -159,17 +146,14 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
     if np.iscomplexobj(Z):
         return 1.0 / (1.0 + np.exp(-Z))
     e = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
-    return np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(Z, np.float16), copy=False)
+    denominator = 1.0 + e
+    A = np.where(Z >= 0, 1.0 / denominator, e / denominator)
+    return A if A.dtype == Z.dtype else A.astype(np.result_type(Z, np.float16), copy=False)
 
 
-def _unpack(cache: object, kind: type[LinearCache], layer: str) -> LinearCache:
-    if not (isinstance(cache, tuple) and len(cache) == 3):
-        raise TypeError(
-            f"cache must be the (A_prev, W, b) tuple returned by {layer}.forward, but got {type(cache).__name__}"
-        )
-    return kind(*cache)
-
-
-def _check_same_shape(name: str, array: np.ndarray, other_name: str, other: np.ndarray) -> None:
-    if array.shape != other.shape:
-        raise ValueError(f"{name} must have the shape of {other_name}, {other.shape}, but got shape {array.shape}")
+def _with_cache(dA: np.ndarray, cache: np.ndarray, cached: str) -> tuple[np.ndarray, np.ndarray]:
+    """An activation backward's dA and cache (Z or A) as arrays, or an error unless they have one shape."""
+    dA, cache = as_array("dA", dA), as_array("cache", cache)
+    if dA.shape != cache.shape:
+        raise ValueError(f"dA must have the shape of the cached {cached}, {cache.shape}, but got shape {dA.shape}")
+    return dA, cache

@@ -3,7 +3,7 @@
     J = -(1/m) * sum_i ( y_i log a_i + (1 - y_i) log(1 - a_i) )
 
 `A` holds the predicted probabilities, shape `(1, m)`; labels `Y` may be `(m,)` or `(1, m)` and lie in
-[0, 1]. A leading stack dimension `(k, 1, m)` gives one cost per stacked parameter set (shape `(k,)`).
+[0, 1]. `row_costs` is the same arithmetic for many outputs at once, one row each (the gradient checker).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toynet._validate import as_array, check_finite, check_trailing_shape
+from toynet._validate import as_array, check_finite
 from toynet.layers import sigmoid
 
 # log(TINY) ~ -708: the floor that keeps log(0) finite. It only touches A < 2.2e-308 (or 1 - A below it).
@@ -30,16 +30,16 @@ class LogisticCost:
     """Mean binary cross-entropy of probabilities `A` against labels `Y` (the course's cost)."""
 
     @staticmethod
-    def forward(A: np.ndarray, Y: np.ndarray) -> tuple[float | np.ndarray, CostCache]:
+    def forward(A: np.ndarray, Y: np.ndarray) -> tuple[float, CostCache]:
         """J = -(1/m) sum(Y log A + (1 - Y) log(1 - A)).
 
-        A: (1, m) probabilities in [0, 1] (or a stack (k, 1, m)).  Y: (m,) or (1, m) labels in [0, 1].
-        Returns the cost (a float; shape (k,) for a stack) and the cache `CostCache(A, Y)`.
+        A: (1, m) probabilities in [0, 1].  Y: (m,) or (1, m) labels in [0, 1].
+        Returns the cost (a float; complex for the complex step) and the cache `CostCache(A, Y)`.
         Saturated predictions give the correct limit: 0 * log 0 counts as 0, so A = Y = 1 costs exactly 0;
         a confidently wrong A = 0 for Y = 1 costs a large but finite 708 instead of inf.
         """
         A, Y = _check_inputs(as_array("A", A), Y)
-        return _scalar_if_unstacked(logistic_costs(A, Y)), CostCache(A, Y)
+        return _number(row_costs(A, Y)[0]), CostCache(A, Y)
 
     @staticmethod
     def backward(dcost: float, cache: CostCache) -> np.ndarray:
@@ -64,12 +64,11 @@ class LogisticCostFromLogits:
     """
 
     @staticmethod
-    def forward(Z: np.ndarray, Y: np.ndarray) -> tuple[float | np.ndarray, CostCache]:
-        """J from logits Z: (1, m) (or (k, 1, m)); Y: (m,) or (1, m).  Returns the cost and `CostCache(Z, Y)`."""
+    def forward(Z: np.ndarray, Y: np.ndarray) -> tuple[float, CostCache]:
+        """J from logits Z: (1, m); Y: (m,) or (1, m).  Returns the cost (a float) and `CostCache(Z, Y)`."""
         Z, Y = _check_inputs(as_array("Z", Z), Y, probabilities=False)
-        m = Z.shape[-1]
         terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
-        return _scalar_if_unstacked(terms.sum(axis=(-2, -1)) / m), CostCache(Z, Y)
+        return float(terms.sum() / Z.shape[1]), CostCache(Z, Y)
 
     @staticmethod
     def backward(dcost: float, cache: CostCache) -> np.ndarray:
@@ -80,15 +79,15 @@ class LogisticCostFromLogits:
 
 def logistic_cost(A: np.ndarray, Y: np.ndarray) -> float:
     """The course's cost as a plain function: `LogisticCost.forward(A, Y)[0]`."""
-    cost, _ = LogisticCost.forward(A, Y)
-    return cost  # type: ignore[return-value]
+    return LogisticCost.forward(A, Y)[0]
 
 
-def logistic_costs(A: np.ndarray, Y: np.ndarray, not_Y: np.ndarray | None = None) -> np.ndarray:
-    """The course's cost of every prediction in a stack, A: (..., 1, m) -> (...), for labels already checked.
+def row_costs(A: np.ndarray, Y: np.ndarray, not_Y: np.ndarray | None = None) -> np.ndarray:
+    """The course's cost of each row of A: (s, m) -> (s,), against labels Y: (1, m) already checked.
 
-    LogisticCost.forward's arithmetic without its input checks, for callers that check Y once and then cost
-    thousands of stacks (the gradient checker); not_Y = 1 - Y may be passed precomputed. The course's order
+    LogisticCost.forward's arithmetic (it calls this with s = 1) without its input checks, for callers that
+    check Y once and then cost thousands of outputs (the gradient checker); not_Y = 1 - Y may be passed
+    precomputed. The course's order
     (logprobs, then 1./m * sum) gives the same float as the course's notebook to the last bit, so its printed
     differences come out exactly. log is floored at log(TINY), so where a label is 0, 0 * log(>= TINY) = 0:
     the 0 log 0 = 0 limit, with no nan.
@@ -98,22 +97,20 @@ def logistic_costs(A: np.ndarray, Y: np.ndarray, not_Y: np.ndarray | None = None
         logprobs = -Y * np.log(A) - not_Y * np.log(1 - A)
     else:
         logprobs = -Y * np.log(np.maximum(A, TINY)) - not_Y * np.log(np.maximum(1 - A, TINY))
-    return (1.0 / A.shape[-1]) * logprobs.sum(axis=(-2, -1))
+    return (1.0 / A.shape[1]) * logprobs.sum(axis=1)
 
 
 def _check_inputs(
     A: np.ndarray, Y: object, *, probabilities: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     name = "A" if probabilities else "Z"
-    if A.ndim < 2 or A.shape[-2] != 1:
+    if A.ndim != 2 or A.shape[0] != 1:
         raise ValueError(f"{name} must have shape (1, m), but got shape {A.shape}")
-    m = A.shape[-1]
+    m = A.shape[1]
     Y = as_array("Y", Y)
-    if Y.ndim == 1:
-        Y = Y.reshape(1, -1)
-    check_trailing_shape("Y", Y, (1, m))
-    if Y.ndim != 2:
+    if Y.shape not in ((m,), (1, m)):
         raise ValueError(f"Y must have shape (m,) or (1, m) with m = {m}, but got shape {Y.shape}")
+    Y = Y.reshape(1, m)
     if not np.iscomplexobj(A):  # the complex step carries a tiny imaginary part: checks are for real data
         check_finite(name, A)
         if probabilities and ((A < 0).any() or (A > 1).any()):
@@ -131,5 +128,6 @@ def _safe_ratio(y: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.where(y == 0, 0.0, y / np.maximum(a, TINY))
 
 
-def _scalar_if_unstacked(cost: np.ndarray) -> float | np.ndarray:
-    return float(cost) if cost.ndim == 0 and not np.iscomplexobj(cost) else (cost[()] if cost.ndim == 0 else cost)
+def _number(cost: np.generic) -> float:
+    """A real cost as a Python float; the complex step's complex cost as it is."""
+    return cost if np.iscomplexobj(cost) else float(cost)  # type: ignore[return-value]

@@ -102,10 +102,10 @@ class Network:
     ) -> tuple[float, NetworkCache]:
         """Cost and caches.  X: (n_x, m), Y: (m,) or (1, m), parameters: W1 (n_1, n_x), b1 (n_1, 1), ..."""
         X = self._check_X(X)
-        _check_parameters(self.layout, parameters)
+        self.layout.read(parameters)  # the one check of a parameters dict
         A_L, layer_caches = self._forward_layers(X, parameters)
         cost, cost_cache = LogisticCost.forward(A_L, Y)
-        return cost, NetworkCache(layer_caches, cost_cache)  # type: ignore[return-value]
+        return cost, NetworkCache(layer_caches, cost_cache)
 
     def backward(self, caches: NetworkCache) -> dict[str, np.ndarray]:
         """Gradients {"dW1": (n_1, n_x), "db1": (n_1, 1), ...} of the cost at the forward's point."""
@@ -133,7 +133,7 @@ class Network:
         return self.forward(X, Y, parameters)[0]
 
     def cost_function(self, X: np.ndarray, Y: np.ndarray) -> CostFunction:
-        """`cost_fn(parameters) -> float` on this batch, for the gradient checker (also takes stacks)."""
+        """`cost_fn(parameters) -> float` on this batch, for the gradient checker."""
         return CostFunction(self, self._check_X(X), Y)
 
     def predict(self, X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -143,7 +143,7 @@ class Network:
     def predict_proba(self, X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
         """Output probabilities A_L: (1, m)."""
         X = self._check_X(X)
-        _check_parameters(self.layout, parameters)
+        self.layout.read(parameters)  # the one check of a parameters dict
         return self._forward_layers(X, parameters)[0]
 
     def accuracy(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> float:
@@ -177,7 +177,7 @@ class Network:
             raise ValueError(f"learning_rate must be a positive number, but got {learning_rate!r}")
         if parameters is None:
             parameters = self.initialize_parameters(seed=seed)
-        _check_parameters(self.layout, parameters)
+        self.layout.read(parameters)  # the one check of a parameters dict
         current = {name: as_array(name, value).copy() for name, value in parameters.items()}
         costs: list[float] = []
         steps = range(num_iterations)
@@ -217,32 +217,15 @@ class Network:
 
 
 class CostFunction:
-    """The network's cost on a fixed batch (X, Y) as a function of the parameters alone.
+    """The network's cost on a fixed batch (X, Y) as a function of the parameters alone: `cost_fn(parameters)`.
 
-    `cost_fn(parameters)` returns a float. It also accepts *stacked* parameters, every block with a
-    leading dimension k (k parameter sets), and then returns the k costs at once, shape (k,): the
-    gradient checker uses this to evaluate a whole chunk of perturbations in one vectorised call.
+    The gradient checker recognises it and computes perturbed costs incrementally (gradcheck.perturbations).
     """
-
-    accepts_stacks = True
 
     def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray) -> None:
         self.network, self.X, self.Y = network, X, Y
         self.layout = network.layout
 
-    def __call__(self, parameters: Mapping[str, np.ndarray]) -> float | np.ndarray:
-        first = parameters.get("W1") if isinstance(parameters, Mapping) else None
-        if first is not None and np.ndim(first) == 3:  # a stack: shapes checked on the trailing dims
-            A_L, _ = self.network._forward_layers(self.X, parameters)
-            return LogisticCost.forward(A_L, self.Y)[0]
+    def __call__(self, parameters: Mapping[str, np.ndarray]) -> float:
         return self.network.forward(self.X, self.Y, parameters)[0]
 
-
-def _check_parameters(layout: ParamLayout, parameters: Mapping[str, np.ndarray]) -> None:
-    if not isinstance(parameters, Mapping):
-        raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
-    layout.check_blocks(parameters, what="parameters")
-    for name in layout.names:
-        block = as_array(f"parameters[{name!r}]", parameters[name])
-        if not np.iscomplexobj(block):
-            check_finite(f"parameters[{name!r}]", block)

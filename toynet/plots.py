@@ -38,21 +38,21 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.4)) -> Axe
 
 
 def plot_step_sweep(sweep: Any, ax: Axes | None = None, threshold: float | None = None) -> Axes:
-    """Log-log relative difference vs step h from a `StepSweep` (.steps, .differences, .method).
+    """Log-log relative difference vs the step epsilon from a `StepSweep` (.epsilons, .differences, .method).
 
     The curve is a V: on the right (large h) the truncation error of the difference formula grows like
     h^2 (central); on the left (small h) round-off grows like eps/h. Both regimes are shaded, the best
     step is marked, and `threshold` (e.g. 2e-7) is drawn as a horizontal line when given.
     """
-    steps = np.asarray(sweep.steps, dtype=float).reshape(-1)
+    steps = np.asarray(sweep.epsilons, dtype=float).reshape(-1)
     differences = np.asarray(sweep.differences, dtype=float).reshape(-1)
     if steps.shape != differences.shape or steps.size == 0:
         raise ValueError(
-            f"sweep.steps and sweep.differences must be non-empty and of equal length, "
+            f"sweep.epsilons and sweep.differences must be non-empty and of equal length, "
             f"but got {steps.shape} and {differences.shape}"
         )
     if np.any(steps <= 0) or not np.all(np.isfinite(steps)):
-        raise ValueError(f"sweep.steps must be positive and finite, but got {steps}")
+        raise ValueError(f"sweep.epsilons must be positive and finite, but got {steps}")
     method = str(getattr(sweep, "method", "central"))
     order = np.argsort(steps)
     steps, differences = steps[order], differences[order]
@@ -65,7 +65,7 @@ def plot_step_sweep(sweep: Any, ax: Axes | None = None, threshold: float | None 
         ax.loglog(steps[exact], shown[exact], "v", color="black", ms=7, label="exactly 0 (drawn at 1e-17)")
 
     finite = np.isfinite(differences)
-    best = getattr(sweep, "best_step", None)
+    best = getattr(sweep, "best_epsilon", None)
     if best is None and finite.any():
         best = float(steps[finite][np.argmin(differences[finite])])
     best_difference = getattr(sweep, "best_difference", None)

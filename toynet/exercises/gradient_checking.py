@@ -21,12 +21,14 @@ first called a difference below 1e-7 correct; the corrected backward gives about
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 
 from toynet import gradcheck, params
 from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
 from toynet.losses import LogisticCost
+from toynet.network import Network
 from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector
 
 COURSE_EPSILON = 1e-7
@@ -72,7 +74,7 @@ def backward_propagation(x: float, theta: float) -> float:
 def gradient_check(x: float, theta: float, epsilon: float = COURSE_EPSILON, print_msg: bool = False) -> float:
     """Formula 2 between backward_propagation(x, theta) and the central difference of J with step epsilon."""
     gradapprox = gradcheck.numerical_gradient(
-        lambda t: forward_propagation(x, float(t)), np.array(theta, dtype=np.float64), h=epsilon
+        lambda t: forward_propagation(x, float(t)), np.array(theta, dtype=np.float64), epsilon=epsilon
     )
     grad = backward_propagation(x, theta)
     difference = gradcheck.relative_difference(np.array(grad, dtype=np.float64), gradapprox)
@@ -138,7 +140,7 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray, parameters: Mapping[str,
     Z3, _ = Linear.forward(A2, W3, b3)
     A3, _ = Sigmoid.forward(Z3)
     cost, _ = LogisticCost.forward(A3, Y)
-    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)  # type: ignore[return-value]
+    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
 
 
 def backward_propagation_n_fixed(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
@@ -194,18 +196,15 @@ def gradient_check_n(
     parameters: W1 .. b3 (any sizes of this architecture); gradients: what backward_propagation_n returns
     (the dZ/dA keys are ignored); X: (n_x, m); Y: (m,) or (1, m). Neither dict is modified.
     epsilon: the course's 1e-7 by default; None uses toynet's default step for a network cost
-    (gradcheck.default_step(theta, network=True), as gradient_check_n_report does).
+    (gradcheck.default_epsilon(theta, network=True), as gradient_check_n_report does).
+    The course's loop computes J(theta +- epsilon e_i) with a whole forward pass per entry; this computes the
+    same costs, to the bit on the course's case, with toynet's batched engine on the same network
+    (`Network(sizes).cost_function(X, Y)`, LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID).
     """
-    layout = ParamLayout.from_parameters(parameters)  # block shapes come from `parameters`, none hard-coded
-    parameters_values, _ = dictionary_to_vector(parameters)
+    layout = _check_three_layers(parameters)
     grad = gradients_to_vector(gradients, layout)
-
-    def J(theta: np.ndarray) -> float:
-        return forward_propagation_n(X, Y, vector_to_dictionary(theta, layout))[0]
-
-    if epsilon is None:
-        epsilon = gradcheck.default_step(parameters_values, network=True)
-    gradapprox = gradcheck.numerical_gradient(J, parameters_values, h=epsilon)  # one +eps and one -eps per entry
+    cost_fn = _network(tuple(layout[name].shape for name in ("W1", "W2", "W3"))).cost_function(X, Y)
+    gradapprox = gradcheck.numerical_gradient_n(cost_fn, parameters, epsilon)  # one +eps and one -eps per entry
     difference = gradcheck.relative_difference(grad, gradapprox)
     if print_msg:
         print(course_message(difference))
@@ -260,7 +259,13 @@ def _check_layer_sizes(layer_sizes: list[int]) -> None:
         raise ValueError(f"layer_sizes must be four positive ints [n_x, n_1, n_2, 1], but got {sizes}")
 
 
-def _check_three_layers(parameters: Mapping[str, np.ndarray]) -> None:
+@lru_cache(maxsize=16)
+def _network(shapes: tuple[tuple[int, ...], ...]) -> Network:
+    """The course's architecture as a toynet Network, from the shapes of W1, W2, W3 (built once per shape)."""
+    return Network([shapes[0][1], shapes[0][0], shapes[1][0], shapes[2][0]], hidden="relu")
+
+
+def _check_three_layers(parameters: Mapping[str, np.ndarray]) -> ParamLayout:
     layout = ParamLayout.from_parameters(parameters)
     if layout.num_layers != 3 or layout["W3"].shape[0] != 1:
         shapes = {block.name: block.shape for block in layout.blocks}
@@ -268,6 +273,7 @@ def _check_three_layers(parameters: Mapping[str, np.ndarray]) -> None:
             "parameters must be those of a 3-layer network W1, b1, W2, b2, W3 (1, n_2), b3 (1, 1), "
             f"but got shapes {shapes}"
         )
+    return layout
 
 
 def _unpack_cache(cache: Cache) -> Cache:

@@ -21,7 +21,7 @@ __all__ = ["gradient_check", "numerical_gradient"]
 
 def numerical_gradient(f: Callable[[np.ndarray], float], params: np.ndarray, h: float = 1e-7) -> np.ndarray:
     """Central differences of the scalar f at params, step h.  Returns a float64 array shaped like params."""
-    return gradcheck.numerical_gradient(f, params, h=h)
+    return gradcheck.numerical_gradient(f, params, epsilon=h)
 
 
 def gradient_check(
@@ -36,4 +36,4 @@ def gradient_check(
     Returns {"analytical_gradient", "numerical_gradient", "absolute_difference" (|g - g_num|, elementwise),
     "relative_error" (float, formula 2), "passed" (bool: relative_error < tolerance)}.
     """
-    return gradcheck.gradient_check(f, analytical_grad_fn, params, h=h, tolerance=tolerance).as_dict()
+    return gradcheck.gradient_check(f, analytical_grad_fn, params, epsilon=h, threshold=tolerance).as_dict()

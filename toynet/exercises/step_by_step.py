@@ -224,7 +224,7 @@ def update_parameters(
     check_network_parameters(params, name="params")
     check_learning_rate(learning_rate)
     layout = ParamLayout.from_parameters(params)
-    layout.check_blocks(grads, prefix="d", what="grads")
+    layout.read(grads, prefix="d", what="grads")
     return {name: as_array(name, params[name]) - learning_rate * as_array(f"d{name}", grads[f"d{name}"])
             for name in layout.names}  # fmt: skip
 

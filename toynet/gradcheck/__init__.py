@@ -5,24 +5,22 @@
     report.failing_blocks            # e.g. ["b1", "W2"]
 
 Read bottom up: measures (formula 2, rel_error) -> numerical (central, Richardson, complex step) ->
-network_check (the batched check of every entry of theta) -> report (the table) -> check (any f).
+perturbations (the incremental engine) -> network_check (evaluators -> verdict, and the network forms of
+every check) -> report (the results and their tables) -> check (the array forms, any f(x)).
 """
 
-from toynet.gradcheck.check import (
+from toynet.gradcheck.check import GradientCheckResult, directional_check, grad_check_sparse, gradient_check, step_sweep
+from toynet.gradcheck.measures import rel_error, relative_difference
+from toynet.gradcheck.network_check import gradient_check_n, numerical_gradient_n, step_sweep_n
+from toynet.gradcheck.numerical import default_epsilon, numerical_gradient, numerical_gradient_array
+from toynet.gradcheck.report import (
+    BlockReport,
     DirectionalCheck,
-    GradientCheckResult,
+    Entry,
+    GradientCheckReport,
     SparseCheck,
     StepSweep,
-    directional_check,
-    grad_check_sparse,
-    gradient_check,
-    step_sweep,
-    step_sweep_n,
 )
-from toynet.gradcheck.measures import rel_error, relative_difference
-from toynet.gradcheck.network_check import gradient_check_n
-from toynet.gradcheck.numerical import default_step, numerical_gradient, numerical_gradient_array
-from toynet.gradcheck.report import BlockReport, Entry, GradientCheckReport
 
 __all__ = [
     "BlockReport",
@@ -32,13 +30,14 @@ __all__ = [
     "GradientCheckResult",
     "SparseCheck",
     "StepSweep",
-    "default_step",
+    "default_epsilon",
     "directional_check",
     "grad_check_sparse",
     "gradient_check",
     "gradient_check_n",
     "numerical_gradient",
     "numerical_gradient_array",
+    "numerical_gradient_n",
     "rel_error",
     "relative_difference",
     "step_sweep",

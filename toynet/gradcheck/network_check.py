@@ -1,11 +1,12 @@
-"""The gradient check of a network: every entry of theta = dictionary_to_vector(parameters), batched.
+"""The gradient check of a network: every entry of theta = dictionary_to_vector(parameters), and its sparse,
+directional and epsilon-sweep forms.
 
-Three ways to evaluate J(theta + delta e_i), fastest first:
+Read in order: an evaluator gives J(theta + delta e_i) -> `numerical_entries` turns those costs into derivatives
+-> `_verdict` judges them block by block -> report.py presents the result. Two evaluators:
   incremental  toynet's own network cost (Network.cost_function): `Perturbations` recomputes only the
                layers at and above entry i, for a whole chunk of entries in one matrix product; it also
                tells which perturbations crossed a ReLU kink. (A cost function may also offer its own
                engine as `cost_fn.perturbations(parameters)`, e.g. a wrapper that counts evaluations.)
-  stacked      cost_fn.accepts_stacks: a chunk of perturbed copies of theta in one vectorised call.
   loop         any cost_fn(parameters) -> float: one call per evaluation, the course's algorithm.
 Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
 """
@@ -14,27 +15,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
 
-from toynet._validate import as_array
-from toynet.gradcheck.measures import relative_difference
+from toynet.gradcheck.measures import directional_errors, norm, relative_difference
 from toynet.gradcheck.numerical import (
+    check_epsilon,
+    check_epsilons,
     check_method,
-    check_step,
+    check_positive_int,
+    check_threshold,
     combine,
-    default_step,
+    default_epsilon,
     evaluate_complex,
     perturbation_offsets,
     scalar_value,
 )
 from toynet.gradcheck.perturbations import Perturbations
-from toynet.gradcheck.report import BlockTable, Entry, GradientCheckReport, entry_at
+from toynet.gradcheck.report import (
+    BlockTable,
+    DirectionalCheck,
+    GradientCheckReport,
+    SparseCheck,
+    StepSweep,
+    entry_at,
+)
 from toynet.network import CostFunction
-from toynet.params import ParamLayout, stack_to_dictionary, vector_to_dictionary
+from toynet.params import ParamLayout
 
 CostFn = Callable[[Mapping[str, np.ndarray]], Any]
 MEMORY_BUDGET = 64 * 2**20  # bytes of temporaries per chunk
@@ -43,15 +53,50 @@ PROGRESS_CHUNKS = 200  # show a progress bar (progress=None) when a check takes 
 # The round-off a correct block may carry, per entry (see gradient_check_n): the backward's, in units of its
 # dtype's eps times rms(gradient) (measured: at most ~40 on correct float32 gradients of nine network shapes,
 # 150 points each, while a 1% error in any one block measured 300 or more), and the central difference's, in
-# units of eps |J| / h (on the course's case the difference grows like 20 eps |J| / h as h shrinks).
+# units of eps |J| / epsilon (on the course's case the difference grows like 20 eps |J| / epsilon as it shrinks).
 ANALYTIC_ROUNDOFF = 100.0
 NUMERIC_ROUNDOFF = 20.0
+
+
+# ------------------------------------------------------------------------------------------ the inputs
+
+
+@dataclass
+class CheckInput:
+    """A check's validated inputs: the layout, theta and the gradient as fresh float64 (n,) vectors, and the
+    lowest float precision among the caller's arrays (None when every one is float64 or complex)."""
+
+    layout: ParamLayout
+    theta: np.ndarray
+    grad: np.ndarray
+    low_precision: np.dtype | None
+
+
+def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray]) -> CheckInput:
+    """The one validation of a network check's parameters and gradients dicts (params.ParamLayout.read)."""
+    layout = ParamLayout.from_parameters(parameters)
+    blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
+    grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
+    theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)
+    lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
+    return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
+
+
+@lru_cache(maxsize=16)
+def _eps(dtype: Any) -> float:
+    """np.finfo(dtype).eps as a float, cached: a check asks it several times, and np.finfo costs a microsecond."""
+    return float(np.finfo(dtype).eps)
+
+
+# ------------------------------------------------------------------------------------------ evaluators
 
 
 class Evaluator(Protocol):
     """Costs at theta + offsets[j] e_i: costs(indices, offsets) -> ((k, D) values, (k,) kink flags or None)."""
 
-    cost: float
+    @property
+    def cost(self) -> float: ...  # J(theta)
+
     cost_dtype: np.dtype
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]: ...
@@ -62,9 +107,14 @@ class Evaluator(Protocol):
 class IncrementalEvaluator:
     """Wraps a `Perturbations` engine: recomputes only the layers above each entry."""
 
+    cost_dtype = np.dtype(np.float64)
+
     def __init__(self, perturbations: Perturbations) -> None:
         self.perturbations = perturbations
-        self.cost, self.cost_dtype = float(perturbations.cost), np.dtype(np.float64)
+
+    @property
+    def cost(self) -> float:  # read after the costs: the engine computes J(theta) alongside them
+        return self.perturbations.cost
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
         return list(self.perturbations.chunks(indices, num_offsets, MEMORY_BUDGET))
@@ -74,40 +124,15 @@ class IncrementalEvaluator:
         return values, crossed if self.perturbations.detects_kinks else None
 
 
-class StackEvaluator:
-    """For cost functions with `accepts_stacks`: k perturbed copies of theta, one call per chunk."""
-
-    def __init__(self, cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray) -> None:
-        self.cost_fn, self.layout, self.theta = cost_fn, layout, theta
-        value = cost_fn(vector_to_dictionary(theta, layout))
-        self.cost, self.cost_dtype = float(scalar_value(value, lambda: "theta was not perturbed").real), _dtype(value)
-
-    def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
-        size = max(1, MEMORY_BUDGET // (16 * 4 * num_offsets * max(1, self.layout.size)))
-        return [indices[start : start + size] for start in range(0, indices.size, size)]
-
-    def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        k, D = indices.size, offsets.size
-        thetas = np.repeat(self.theta[None, :].astype(offsets.dtype), k * D, axis=0)
-        thetas[np.arange(k * D), np.repeat(indices, D)] += np.tile(offsets, k)
-        values = self.cost_fn(stack_to_dictionary(thetas, self.layout))
-        array = np.asarray(values)
-        if array.shape != (k * D,):
-            raise ValueError(f"cost_fn accepts_stacks, so a stack of {k * D} parameter sets must give {k * D} costs, "
-                             f"but it returned shape {array.shape}")
-        if np.iscomplexobj(offsets) and not np.iscomplexobj(array):
-            raise ValueError("method='complex' needs cost_fn to be complex-safe, but it returned real costs for "
-                             "complex parameters; use method='central' or 'richardson'")
-        return array.reshape(k, D), None
-
-
 class LoopEvaluator:
-    """Any cost_fn(parameters) -> float: one call per perturbed theta (parameters rebuilt each time)."""
+    """Any cost_fn(parameters) -> float: one call per perturbed theta, on a fresh parameters dict each time."""
 
     def __init__(self, cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray) -> None:
         self.cost_fn, self.layout, self.theta = cost_fn, layout, theta
-        value = cost_fn(vector_to_dictionary(theta, layout))
-        self.cost, self.cost_dtype = float(scalar_value(value, lambda: "theta was not perturbed").real), _dtype(value)
+        value = cost_fn(layout.split(theta))
+        self.cost = float(scalar_value(value, lambda: "theta was not perturbed").real)
+        dtype = np.asarray(value).dtype
+        self.cost_dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
         return [indices[start : start + LOOP_CHUNK] for start in range(0, indices.size, LOOP_CHUNK)]
@@ -118,7 +143,7 @@ class LoopEvaluator:
         for row, i in enumerate(indices):
             for j, offset in enumerate(offsets):
                 work[i] = self.theta[i] + offset
-                parameters = vector_to_dictionary(work, self.layout)
+                parameters = self.layout.split(work)
                 where = _where(self.layout, int(i), offset)
                 if np.iscomplexobj(offsets):
                     values[row, j] = evaluate_complex(self.cost_fn, parameters, where)
@@ -128,28 +153,24 @@ class LoopEvaluator:
         return values, None
 
 
-def make_evaluator(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], layout: ParamLayout,
-                   theta: np.ndarray, batch: bool = True) -> Evaluator:
-    """The fastest evaluator cost_fn supports (batch=False forces the plain loop)."""
+def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batch: bool = True) -> Evaluator:
+    """The fastest evaluator cost_fn supports (batch=False forces the plain loop); theta already validated."""
     if not callable(cost_fn):
         raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
-    if batch and getattr(cost_fn, "layout", None) == layout:
-        # theta was validated by _prepare: the engine works on views of it, in course order
-        blocks = {name: theta[b.start : b.stop].reshape(b.shape) for name, b in zip(layout.names, layout.blocks,
-                                                                                   strict=True)}
+    own = getattr(cost_fn, "layout", None)
+    if batch and (own is layout or own == layout):
+        blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # views, course order
         if isinstance(cost_fn, CostFunction):
-            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks))
+            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks, theta))
         if hasattr(cost_fn, "perturbations"):
             return IncrementalEvaluator(cost_fn.perturbations(blocks))
-    if batch and getattr(cost_fn, "accepts_stacks", False):
-        return StackEvaluator(cost_fn, layout, theta)
     return LoopEvaluator(cost_fn, layout, theta)
 
 
-def numerical_entries(evaluator: Evaluator, layout: ParamLayout, indices: np.ndarray, step: float, method: str,
+def numerical_entries(evaluator: Evaluator, layout: ParamLayout, indices: np.ndarray, epsilon: float, method: str,
                       progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The numerical derivative dJ/dtheta_i for i in indices, and which of them crossed a ReLU kink."""
-    offsets = perturbation_offsets(step, method)
+    offsets = perturbation_offsets(epsilon, method)
     chunks = evaluator.chunks(indices, offsets.size)
     numeric, crossed = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
     steps: Any = chunks
@@ -161,11 +182,14 @@ def numerical_entries(evaluator: Evaluator, layout: ParamLayout, indices: np.nda
     for chunk in steps:
         values, flags = evaluator.costs(chunk, offsets)
         _check_values(values, layout, chunk, offsets)
-        numeric[start : start + chunk.size] = combine(values, step, method)
+        numeric[start : start + chunk.size] = combine(values, epsilon, method)
         if flags is not None:
             crossed[start : start + chunk.size] = flags
         start += chunk.size
     return numeric, crossed
+
+
+# ------------------------------------------------------------------------------------------ the checks
 
 
 def gradient_check_n(
@@ -184,7 +208,7 @@ def gradient_check_n(
 
     cost_fn: parameters dict -> cost (toynet's `network.cost_function(X, Y)` is fastest).  parameters:
     {"W1", "b1", ...}; gradients: {"dW1", "db1", ...} (other keys ignored), same shapes.  epsilon: the
-    step (None -> `default_step(theta, network=True)`, 2e-5 at |theta| ~ 1; 1e-7 reproduces the course).
+    step (None -> `default_epsilon(theta, network=True)`, 2e-5 at |theta| ~ 1; 1e-7 reproduces the course).
     threshold: on formula 2 (the course's 2e-7), raised to sqrt(eps) of the dtype for float32 inputs.
     A block fails when its own relative difference is above the (raised) threshold *and* its error
     ||error_b|| is above both of
@@ -196,12 +220,13 @@ def gradient_check_n(
     of a float32 backward still is (a floor scaled by the raised threshold hid it at 3% of points).
     """
     method = check_method(method)
-    threshold = check_step(threshold, "threshold")
+    threshold = check_threshold(threshold)
     if not (isinstance(top_k, (int, np.integer)) and top_k >= 0):
         raise ValueError(f"top_k must be a non-negative int, but got {top_k!r}")
-    layout, theta, grad, low_precision = _prepare(parameters, gradients)
+    given = _prepare(parameters, gradients)
+    layout, theta, grad, low_precision = given.layout, given.theta, given.grad, given.low_precision
     warnings: list[str] = []
-    given = threshold
+    raised = threshold
     if low_precision is not None:
         raised = max(threshold, float(np.sqrt(np.finfo(low_precision).eps)))
         warnings.append(
@@ -209,113 +234,130 @@ def gradient_check_n(
             f"the threshold is raised from {threshold:.1e} to {raised:.1e} (sqrt of {low_precision.name} eps), "
             f"since the analytic gradient itself carries {low_precision.name} round-off."
         )
-        threshold = raised
-    evaluator = make_evaluator(cost_fn, parameters, layout, theta, batch)
+    evaluator = make_evaluator(cost_fn, layout, theta, batch)
     eval_dtype = evaluator.cost_dtype
     if _eps(eval_dtype) > _eps(np.float64):
         warnings.append(f"cost_fn computes in {eval_dtype.name}: the default step is scaled for that precision.")
-    default = default_step(theta, method, eval_dtype, network=True)
-    step = default if epsilon is None else check_step(epsilon, "epsilon")
-    numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), step, method, progress)
-    warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, step, method, threshold)
+    default = default_epsilon(theta, method, eval_dtype, network=True)
+    epsilon = default if epsilon is None else check_epsilon(epsilon)
+    numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), epsilon, method, progress)
+    warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, epsilon, method, raised)
     mean_square = np.sum(grad * grad) / grad.size  # np.mean's arithmetic, without its wrapper's overhead
     noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * float(np.sqrt(mean_square))
     if method != "complex":  # the complex step subtracts nothing: no round-off is divided by the step
-        noise += NUMERIC_ROUNDOFF * _eps(eval_dtype) * max(abs(evaluator.cost), 1.0) / step
-    return _report(layout, grad, numeric, crossed, step, method, threshold, given, noise, top_k, warnings)
+        noise += NUMERIC_ROUNDOFF * _eps(eval_dtype) * max(abs(evaluator.cost), 1.0) / epsilon
+    bar = Bar(epsilon, method, raised, threshold, noise, top_k)
+    return _verdict(layout, grad, numeric, crossed, bar, warnings)
 
 
-def step_sweep_values(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
-                      steps: np.ndarray, method: str) -> np.ndarray:
-    """Formula 2 between the gradients and the numerical gradient at each step (one base forward shared)."""
-    layout, theta, grad, _ = _prepare(parameters, gradients)
-    evaluator = make_evaluator(cost_fn, parameters, layout, theta)
-    indices = np.arange(layout.size)
-    return np.array([
-        relative_difference(grad, numerical_entries(evaluator, layout, indices, float(h), method, False)[0])
-        for h in steps
+def numerical_gradient_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], epsilon: float | None = None,
+                         method: str = "central") -> np.ndarray:
+    """dJ/dtheta for every entry of theta = dictionary_to_vector(parameters): (n, 1), batched like gradient_check_n
+    (toynet's `network.cost_function(X, Y)` is fastest). epsilon: None -> `default_epsilon(theta, network=True)`."""
+    method = check_method(method)
+    layout = ParamLayout.from_parameters(parameters)
+    theta = layout.read(parameters)[1].astype(np.float64, copy=False)
+    evaluator = make_evaluator(cost_fn, layout, theta)
+    if epsilon is None:
+        epsilon = default_epsilon(theta, method, evaluator.cost_dtype, network=True)
+    numeric, _ = numerical_entries(evaluator, layout, np.arange(layout.size), check_epsilon(epsilon), method, False)
+    return numeric.reshape(-1, 1)
+
+
+def step_sweep_n(
+    cost_fn: CostFn,
+    parameters: Mapping[str, np.ndarray],
+    gradients: Mapping[str, np.ndarray],
+    epsilons: Any = None,
+    method: str = "central",
+) -> StepSweep:
+    """Formula 2 over theta at each epsilon (default 1e-1 .. 1e-10), batched like gradient_check_n."""
+    method = check_method(method)
+    grid = check_epsilons(epsilons)
+    given = _prepare(parameters, gradients)
+    evaluator = make_evaluator(cost_fn, given.layout, given.theta)
+    indices = np.arange(given.layout.size)
+    differences = np.array([
+        relative_difference(given.grad, numerical_entries(evaluator, given.layout, indices, float(e), method, False)[0])
+        for e in grid
     ])
+    return StepSweep(grid, differences, method)
 
 
-def sparse_entries(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
-                   num_checks: int, step: float | None, method: str, seed: int | None
-                   ) -> tuple[list[Entry], float]:
-    """Numerical vs analytic for `num_checks` random entries of theta (seeded); the step used."""
-    layout, theta, grad, _ = _prepare(parameters, gradients)
-    evaluator = make_evaluator(cost_fn, parameters, layout, theta)
-    h = default_step(theta, method, evaluator.cost_dtype, network=True) if step is None else check_step(step)
+def sparse_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
+                   num_checks: int = 10, epsilon: float | None = None, seed: int | None = 0,
+                   method: str = "central", threshold: float = 2e-7) -> SparseCheck:
+    """Numerical vs analytic for `num_checks` random entries of theta (seeded, without repetition): the network
+    form of `grad_check_sparse`; passed: formula 2 over the chosen entries within `threshold`."""
+    method = check_method(method)
+    num_checks = check_positive_int(num_checks, "num_checks")
+    threshold = check_threshold(threshold)
+    given = _prepare(parameters, gradients)
+    layout, grad = given.layout, given.grad
+    evaluator = make_evaluator(cost_fn, layout, given.theta)
+    if epsilon is None:
+        epsilon = default_epsilon(given.theta, method, evaluator.cost_dtype, network=True)
+    epsilon = check_epsilon(epsilon)
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(layout.size, size=min(num_checks, layout.size), replace=False))
-    numeric, _ = numerical_entries(evaluator, layout, indices, h, method, False)
+    numeric, _ = numerical_entries(evaluator, layout, indices, epsilon, method, False)
     entries = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[n]) for n, i in enumerate(indices)]
-    return entries, h
+    return SparseCheck.of(entries, threshold, epsilon)
 
 
-def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray]
-             ) -> tuple[ParamLayout, np.ndarray, np.ndarray, np.dtype | None]:
-    """Layout, theta and the gradient vector as fresh float64 (n,) arrays; the lowest float precision seen."""
-    if not isinstance(parameters, Mapping):
-        raise TypeError(f"parameters must be a dict of arrays, but got {type(parameters).__name__}")
-    if not isinstance(gradients, Mapping):
-        raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
-    layout = _layout(tuple((name, np.shape(value)) for name, value in parameters.items()),
-                     tuple((name, np.shape(value)) for name, value in gradients.items()
-                           if isinstance(name, str) and name[1:2] in ("W", "b")))  # dZ, dA: not checked
-    blocks = [_floats(parameters, n, "parameters[{!r}]") for n in layout.names]
-    grad_blocks = [_floats(gradients, "d" + n, "gradients[{!r}]") for n in layout.names]
-    # np.concatenate always copies: theta and grad are ours, the caller's arrays are never written.
-    theta = np.concatenate([block.reshape(-1) for block in blocks]).astype(np.float64, copy=False)
-    grad = np.concatenate([block.reshape(-1) for block in grad_blocks]).astype(np.float64, copy=False)
-    for name, vector in (("parameters", theta), ("gradients", grad)):
-        if not np.isfinite(vector).all():
-            block, index = layout.block_of(int(np.flatnonzero(~np.isfinite(vector))[0]))
-            prefix = "d" if name == "gradients" else ""
-            raise ValueError(f"{name} must be finite, but {name}[{prefix + block.name!r}][{index}] is not")
-    lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
-    low = lowest if _eps(lowest) > _eps(np.float64) else None
-    return layout, theta, grad, low
+def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
+                        num_directions: int = 3, epsilon: float | None = None, seed: int | None = 0,
+                        threshold: float = 1e-6) -> DirectionalCheck:
+    """(J(theta + epsilon v) - J(theta - epsilon v)) / 2 epsilon against g . v along `num_directions` seeded
+    random unit vectors v: the network form of `directional_check` (two plain calls of cost_fn per direction)."""
+    num_directions = check_positive_int(num_directions, "num_directions")
+    threshold = check_threshold(threshold)
+    given = _prepare(parameters, gradients)
+    layout, theta = given.layout, given.theta
+    LoopEvaluator(cost_fn, layout, theta)  # cost_fn at theta: a bad cost_fn fails here, with the usual message
+    epsilon = default_epsilon(theta, network=True) if epsilon is None else check_epsilon(epsilon)
+    rng = np.random.default_rng(seed)
+    numeric, analytic = np.empty(num_directions), np.empty(num_directions)
+    for d in range(num_directions):
+        v = rng.standard_normal(theta.size)
+        v /= np.linalg.norm(v)
+        plus = scalar_value(cost_fn(layout.split(theta + epsilon * v)), _moved("+", d))
+        minus = scalar_value(cost_fn(layout.split(theta - epsilon * v)), _moved("-", d))
+        numeric[d] = (plus.real - minus.real) / (2 * epsilon)
+        analytic[d] = float(given.grad @ v)
+    errors = directional_errors(numeric, analytic)
+    return DirectionalCheck(numeric, analytic, errors, bool((errors <= threshold).all()), epsilon)
 
 
-@lru_cache(maxsize=16)
-def _eps(dtype: Any) -> float:
-    """np.finfo(dtype).eps as a float, cached: a check asks it several times, and np.finfo costs a microsecond."""
-    return float(np.finfo(dtype).eps)
+# ------------------------------------------------------------------------------------------ the verdict
 
 
-@lru_cache(maxsize=64)
-def _layout(parameter_shapes: tuple[tuple[str, tuple[int, ...]], ...],
-            gradient_shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> ParamLayout:
-    """The layout of these parameter shapes, after checking the gradient blocks match them (naming the block
-    and both shapes if not). Cached by the shapes: a check of a small network takes ~0.2 ms, and building
-    and checking the layout again on every call was a tenth of that. Errors are never cached."""
-    layout = ParamLayout.from_shapes(dict(parameter_shapes))
-    shapes = {name: SimpleNamespace(shape=shape) for name, shape in gradient_shapes}  # np.shape reads .shape
-    layout.check_blocks(shapes, prefix="d", what="gradients")
-    return layout
+@dataclass
+class Bar:
+    """What a check is judged against: the step it used, its method, the threshold (raised for float32 inputs)
+    and as given, the round-off `noise` one entry may carry, and how many worst entries each block lists."""
 
-
-def _floats(arrays: Mapping[str, Any], key: str, name: str) -> np.ndarray:
-    """`as_array` of arrays[key] (named name.format(key) in errors); float and complex arrays, the usual case,
-    pass straight through (the full check and the name cost more than the rest of a small check's setup)."""
-    value = arrays[key]
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
-        return value
-    return as_array(name.format(key), value)
+    epsilon: float
+    method: str
+    threshold: float
+    given_threshold: float
+    noise: float
+    top_k: int
 
 
 def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarray, numeric: np.ndarray,
-                   step: float, method: str, threshold: float) -> list[str]:
+                   epsilon: float, method: str, threshold: float) -> list[str]:
     """Say when the step itself, not the backward, limits the difference (the round-off regime)."""
     if method == "complex":
         return []
     eps = _eps(dtype)
-    noise = eps * max(abs(cost), 1.0) / step  # round-off of one numerical entry, ~ eps |J| / h
-    scale = math.sqrt(grad.dot(grad)) + math.sqrt(numeric.dot(numeric))  # np.linalg.norm's formula for vectors
+    noise = eps * max(abs(cost), 1.0) / epsilon  # round-off of one numerical entry, ~ eps |J| / h
+    scale = norm(grad) + norm(numeric)
     expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
     found = []
-    if step < default / 10 or expected > threshold / 10:
+    if epsilon < default / 10 or expected > threshold / 10:
         found.append(
-            f"epsilon={step:.0e} is in the round-off regime for {dtype.name} {method} differences: the round-off "
+            f"epsilon={epsilon:.0e} is in the round-off regime for {dtype.name} {method} differences: the round-off "
             f"of J(theta +- epsilon) is divided by epsilon, so each numerical entry carries an error of at least "
             f"{noise:.1e} (a difference of at least {expected:.1e}), growing like 1/epsilon; the difference "
             f"may reflect the step, not the backward. The default step {default:.0e} is more accurate."
@@ -323,9 +365,8 @@ def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarra
     return found
 
 
-def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, step: float,
-            method: str, threshold: float, floor_threshold: float, noise: float, top_k: int,
-            warnings: list[str]) -> GradientCheckReport:
+def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, bar: Bar,
+             warnings: list[str]) -> GradientCheckReport:
     """The verdict per block from a few vectorised sums over the block boundaries (np.add.reduceat)."""
     keep, any_kinks = ~crossed, bool(crossed.any())
     g, a = (np.where(keep, grad, 0.0), np.where(keep, numeric, 0.0)) if any_kinks else (grad, numeric)
@@ -349,13 +390,13 @@ def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed:
     denominators = norm_g + norm_a
     rds = norm_e / np.where(denominators > 0, denominators, 1.0)  # 0 / 0 -> 0: both gradients are 0 there
     # A block whose own difference is large still passes if its error is within what it could be without a
-    # bug: its share of an overall difference of floor_threshold (the error spread evenly over the kept
+    # bug: its share of an overall difference of the threshold as given (the error spread evenly over the kept
     # entries), or the round-off `noise` of each of its entries, whichever is larger.
-    g2_total, a2_total, e2_total, kept_total = sums.sum(axis=1)
+    g2_total, a2_total, _, kept_total = sums.sum(axis=1)
     total_scale = math.sqrt(g2_total) + math.sqrt(a2_total)  # math.sqrt: numpy's overhead on scalars
-    floors = np.maximum(floor_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), noise * root_kept)
-    passed = (rds <= threshold) | (norm_e <= floors)
-    table = BlockTable(layout, rds, passed, grad, numeric, errors, keep, top_k)
+    floors = np.maximum(bar.given_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), bar.noise * root_kept)
+    passed = (rds <= bar.threshold) | (norm_e <= floors)
+    table = BlockTable(layout, rds, passed, grad, numeric, errors, keep, bar.top_k)
     kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i])
              for i in (np.flatnonzero(crossed) if any_kinks else ())]
     if kinks:
@@ -365,17 +406,17 @@ def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed:
             f"the perturbed evaluations, so the numerical derivative there is meaningless; they are left out of "
             f"the verdict (a smaller epsilon avoids most crossings)."
         )
-    without = math.sqrt(e2_total) / total_scale if total_scale > 0 else 0.0  # formula 2 without kinks
-    difference = _formula2(grad, numeric) if kinks else without
+    difference = relative_difference(grad, numeric)  # the course's number, to the bit
+    without = relative_difference(grad[keep], numeric[keep]) if kinks else difference  # formula 2 without kinks
     failing = [] if passed.all() else [name for name, ok in zip(layout.names, passed, strict=True) if not ok]
     return GradientCheckReport(
         difference=difference,
-        passed=not failing and without <= threshold,
+        passed=not failing and without <= bar.threshold,
         failing_blocks=failing,
         _table=table,
-        epsilon=step,
-        method=method,
-        threshold=threshold,
+        epsilon=bar.epsilon,
+        method=bar.method,
+        threshold=bar.threshold,
         analytical_gradient=grad.reshape(-1, 1),
         numerical_gradient=numeric.reshape(-1, 1),
         warnings=warnings,
@@ -384,10 +425,8 @@ def _report(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed:
     )
 
 
-def _formula2(a: np.ndarray, b: np.ndarray) -> float:
-    """relative_difference for two finite float64 vectors, without the argument checks (the hot path)."""
-    denominator = float(np.sqrt(np.sum(a * a)) + np.sqrt(np.sum(b * b)))  # no BLAS: it stalls on busy machines
-    return float(np.sqrt(np.sum((a - b) ** 2))) / denominator if denominator > 0 else 0.0
+def _moved(sign: str, direction: int) -> Callable[[], str]:
+    return lambda: f"theta was moved by {sign}epsilon along random direction {direction}"
 
 
 def _check_values(values: np.ndarray, layout: ParamLayout, chunk: np.ndarray, offsets: np.ndarray) -> None:
@@ -407,6 +446,3 @@ def _where(layout: ParamLayout, position: int, offset: Any) -> Callable[[], str]
     return describe
 
 
-def _dtype(value: Any) -> np.dtype:
-    dtype = np.asarray(value).dtype
-    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)

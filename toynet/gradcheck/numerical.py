@@ -26,15 +26,16 @@ except ImportError:  # pragma: no cover
 Method = Literal["central", "richardson", "complex"]
 METHODS: tuple[str, ...] = ("central", "richardson", "complex")
 
-# Default steps for float64 at |x| ~ 1 (see default_step for why these values).
-CENTRAL_STEP = 1e-5  # any smooth f: near the classical eps^(1/3) balance
-NETWORK_CENTRAL_STEP = 2e-5  # a network cost (gradient_check_n): more round-off, see default_step
-RICHARDSON_STEP = 1e-3
-COMPLEX_STEP = 1e-20
+# Default steps for float64 at |x| ~ 1 (see default_epsilon for why these values).
+CENTRAL_EPSILON = 1e-5  # any smooth f: near the classical eps^(1/3) balance
+NETWORK_CENTRAL_EPSILON = 2e-5  # a network cost (gradient_check_n): more round-off, see default_epsilon
+RICHARDSON_EPSILON = 1e-3
+COMPLEX_EPSILON = 1e-20
+SWEEP_EPSILONS = 10.0 ** -np.arange(1, 11)  # 1e-1 .. 1e-10: the default grid of step_sweep
 
 
-def default_step(x: Any, method: str = "central", dtype: Any = np.float64, network: bool = False) -> float:
-    """The step h used when none is given: base(method, dtype, network) * max(1, rms(x)).
+def default_epsilon(x: Any, method: str = "central", dtype: Any = np.float64, network: bool = False) -> float:
+    """The step epsilon used when none is given: base(method, dtype, network) * max(1, rms(x)).
 
     Central differences carry a truncation error ~ h^2 |f'''| / 6 and a round-off error ~ c eps |f| / h
     (eps = 2.2e-16 in float64). For c = 1 and a smooth f of size 1 the two balance near eps^(1/3) ~ 6e-6;
@@ -56,11 +57,11 @@ def default_step(x: Any, method: str = "central", dtype: Any = np.float64, netwo
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
     if method == "complex":
-        return COMPLEX_STEP
+        return COMPLEX_EPSILON
     eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind == "f" else float(np.finfo(float).eps)
     ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
-    central = NETWORK_CENTRAL_STEP if network else CENTRAL_STEP
-    base = central * ratio ** (1 / 3) if method == "central" else RICHARDSON_STEP * ratio ** (1 / 5)
+    central = NETWORK_CENTRAL_EPSILON if network else CENTRAL_EPSILON
+    base = central * ratio ** (1 / 3) if method == "central" else RICHARDSON_EPSILON * ratio ** (1 / 5)
     return float(base * max(1.0, _finite_rms(x)))
 
 
@@ -76,37 +77,62 @@ def _finite_rms(x: Any) -> float:
     return float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0
 
 
-def perturbation_offsets(h: float, method: str) -> np.ndarray:
-    """The offsets added to one coordinate at which f is evaluated: (+h, -h), (+h, -h, +h/2, -h/2) or (ih,)."""
+def perturbation_offsets(epsilon: float, method: str) -> np.ndarray:
+    """The offsets added to one coordinate at which f is evaluated: (+e, -e), (+e, -e, +e/2, -e/2) or (i e,)."""
     if method == "central":
-        return np.array([h, -h])
+        return np.array([epsilon, -epsilon])
     if method == "richardson":
-        return np.array([h, -h, h / 2, -h / 2])
+        return np.array([epsilon, -epsilon, epsilon / 2, -epsilon / 2])
     if method == "complex":
-        return np.array([1j * h])
+        return np.array([1j * epsilon])
     raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
 
 
-def combine(values: np.ndarray, h: float, method: str) -> np.ndarray:
+def combine(values: np.ndarray, epsilon: float, method: str) -> np.ndarray:
     """Derivatives from f at the offsets of `perturbation_offsets`: values (k, D) -> (k,)."""
     if method == "central":
-        return ((values[:, 0] - values[:, 1]) / (2 * h)).real
+        return ((values[:, 0] - values[:, 1]) / (2 * epsilon)).real
     if method == "richardson":
-        coarse = (values[:, 0] - values[:, 1]) / (2 * h)
-        fine = (values[:, 2] - values[:, 3]) / h
+        coarse = (values[:, 0] - values[:, 1]) / (2 * epsilon)
+        fine = (values[:, 2] - values[:, 3]) / epsilon
         return ((4 * fine - coarse) / 3).real
-    return values[:, 0].imag / h
+    return values[:, 0].imag / epsilon
 
 
-def check_step(h: Any, name: str = "h") -> float:
-    """A step must be a positive finite number."""
+def check_epsilon(epsilon: Any, name: str = "epsilon") -> float:
+    """The step as a float, or an error: it must be a positive finite number."""
+    return _positive_number(epsilon, name)
+
+
+def check_threshold(threshold: Any, name: str = "threshold") -> float:
+    """The bar a difference is judged against as a float, or an error: it must be a positive finite number."""
+    return _positive_number(threshold, name)
+
+
+def check_epsilons(epsilons: Any) -> np.ndarray:
+    """The steps of a sweep as a float64 vector (None: 1e-1 .. 1e-10), or an error unless positive and finite."""
+    if epsilons is None:
+        return SWEEP_EPSILONS.copy()
+    grid = np.array(as_array("epsilons", epsilons), dtype=np.float64).reshape(-1)
+    if grid.size == 0 or not (np.isfinite(grid).all() and (grid > 0).all()):
+        raise ValueError(f"epsilons must be positive finite numbers, but got {grid}")
+    return grid
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0):
+        raise ValueError(f"{name} must be a positive int, but got {value!r}")
+    return int(value)
+
+
+def _positive_number(value: Any, name: str) -> float:
     try:
-        step = float(h)
+        number = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, but got {h!r}") from None
-    if not (np.isfinite(step) and step > 0):
-        raise ValueError(f"{name} must be a positive finite number, but got {h!r}")
-    return step
+        raise TypeError(f"{name} must be a positive number, but got {value!r}") from None
+    if not (np.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a positive finite number, but got {value!r}")
+    return number
 
 
 def check_method(method: str) -> str:
@@ -157,17 +183,17 @@ def evaluate_complex(f: Callable[[Any], Any], z: Any, where: Callable[[], str]) 
 
 
 def numerical_gradient(
-    f: Callable[[np.ndarray], Any], x: Any, h: float | None = None, method: str = "central"
+    f: Callable[[np.ndarray], Any], x: Any, epsilon: float | None = None, method: str = "central"
 ) -> np.ndarray:
     """dF/dx by finite differences (or the complex step), shape of x, float64.
 
     f: scalar function of an array shaped like x.  x: any shape (ints are checked in float64).
-    h: the step (None -> `default_step(x, method)`).  method: "central", "richardson" or "complex".
+    epsilon: the step (None -> `default_epsilon(x, method)`).  method: "central", "richardson" or "complex".
     """
     method = check_method(method)
     point = np.array(as_array("x", x), dtype=np.float64)  # a private copy: the caller's x is never written
-    step = default_step(point, method) if h is None else check_step(h)
-    offsets = perturbation_offsets(step, method)
+    epsilon = default_epsilon(point, method) if epsilon is None else check_epsilon(epsilon)
+    offsets = perturbation_offsets(epsilon, method)
     work = point.astype(complex) if method == "complex" else point.copy()
     flat = work.reshape(-1)  # a view: writing flat[i] perturbs work
     values = np.empty((flat.size, offsets.size), dtype=work.dtype)
@@ -181,27 +207,27 @@ def numerical_gradient(
             else:
                 values[i, j] = scalar_value(f(work), where)
             flat[i] = original
-    return combine(values, step, method).reshape(point.shape)
+    return combine(values, epsilon, method).reshape(point.shape)
 
 
 def numerical_gradient_array(
-    f: Callable[[np.ndarray], Any], x: Any, dout: Any, h: float | None = None
+    f: Callable[[np.ndarray], Any], x: Any, dout: Any, epsilon: float | None = None
 ) -> np.ndarray:
-    """sum((f(x + h e_i) - f(x - h e_i)) * dout) / 2h for every i: the gradient of an array-valued f.
+    """sum((f(x + e e_i) - f(x - e e_i)) * dout) / 2e for every i (e = epsilon): the gradient of an array-valued f.
 
     f: array function of x; its output has the shape of dout.  x: any shape.  dout: the upstream
     gradient dL/df.  Returns dL/dx with the shape of x (float64).  cs231n's eval_numerical_gradient_array.
     """
     point = np.array(as_array("x", x), dtype=np.float64)
     upstream = as_array("dout", dout)
-    step = default_step(point, "central") if h is None else check_step(h)
+    epsilon = default_epsilon(point, "central") if epsilon is None else check_epsilon(epsilon)
     work = point.copy()
     flat = work.reshape(-1)
     grad = np.empty(flat.size)
     for i in range(flat.size):
         original = flat[i]
         outputs = []
-        for offset in (step, -step):
+        for offset in (epsilon, -epsilon):
             flat[i] = original + offset
             out = np.array(f(work), dtype=np.float64)  # a copy: f may return a buffer it reuses
             flat[i] = original
@@ -212,7 +238,7 @@ def numerical_gradient_array(
             if not np.isfinite(out).all():
                 raise FloatingPointError(f"f returned NaN or inf when {where}")
             outputs.append(out)
-        grad[i] = np.sum((outputs[0] - outputs[1]) * upstream) / (2 * step)
+        grad[i] = np.sum((outputs[0] - outputs[1]) * upstream) / (2 * epsilon)
     return grad.reshape(point.shape)
 
 

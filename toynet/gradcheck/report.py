@@ -14,6 +14,7 @@ from typing import cast
 
 import numpy as np
 
+from toynet.gradcheck.measures import rel_error, relative_difference
 from toynet.params import Block, ParamLayout
 
 METHOD_NAMES = {"central": "central differences", "richardson": "Richardson extrapolation", "complex": "complex step"}
@@ -53,7 +54,7 @@ class BlockReport:
     kinks: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class BlockTable:
     """The verdict's numbers per block, from which the `BlockReport`s are built when first read.
 
@@ -209,6 +210,72 @@ class GradientCheckReport:
             )
         summary = "<br>".join(html.escape(line) for line in self.summary().replace("\n  ", " ").split("\n"))
         return f"<div><p>{summary}</p><table><tr>{cells}</tr>{''.join(body)}</table></div>"
+
+
+@dataclass
+class SparseCheck:
+    """Numerical vs analytic at a few random coordinates: the entries, cs231n's rel_error and formula 2."""
+
+    entries: list[Entry]
+    relative_difference: float
+    max_rel_error: float
+    passed: bool
+    epsilon: float
+
+    @classmethod
+    def of(cls, entries: list[Entry], threshold: float, epsilon: float) -> SparseCheck:
+        """The verdict over the chosen entries: formula 2 against `threshold`, and cs231n's rel_error."""
+        analytic, numeric = np.array([e.analytic for e in entries]), np.array([e.numeric for e in entries])
+        difference = relative_difference(analytic, numeric)
+        return cls(entries, difference, rel_error(analytic, numeric), bool(difference <= threshold), epsilon)
+
+    def __str__(self) -> str:
+        lines = [f"{'entry':<16}{'analytic':>18}{'numeric':>18}{'rel. error':>12}"]
+        for e in self.entries:
+            rel = e.abs_error / max(1e-8, abs(e.analytic) + abs(e.numeric))
+            lines.append(f"{e.label:<16}{e.analytic:>18.10e}{e.numeric:>18.10e}{rel:>12.2e}")
+        verdict = "passed" if self.passed else "FAILED"
+        lines.append(f"{verdict}: relative difference {self.relative_difference:.2e} over {len(self.entries)} entries")
+        return "\n".join(lines)
+
+
+@dataclass
+class DirectionalCheck:
+    """(f(x + epsilon v) - f(x - epsilon v)) / 2 epsilon against g . v for a few random unit directions v."""
+
+    numeric: np.ndarray
+    analytic: np.ndarray
+    relative_errors: np.ndarray
+    passed: bool
+    epsilon: float
+
+    def __str__(self) -> str:
+        lines = [f"direction {i}: g.v {a:+.10e}  numeric {n:+.10e}  relative error {r:.2e}"
+                 for i, (a, n, r) in enumerate(zip(self.analytic, self.numeric, self.relative_errors, strict=True))]
+        return "\n".join(lines + ["passed" if self.passed else "FAILED"])
+
+
+@dataclass
+class StepSweep:
+    """Formula 2 at each epsilon: the V of truncation error (large epsilon) against round-off (small epsilon)."""
+
+    epsilons: np.ndarray
+    differences: np.ndarray
+    method: str
+
+    @property
+    def best_epsilon(self) -> float:
+        return float(self.epsilons[int(np.argmin(self.differences))])
+
+    @property
+    def best_difference(self) -> float:
+        return float(np.min(self.differences))
+
+    def __str__(self) -> str:
+        rows = [f"{'epsilon':>8}  {'difference':>10}"] + [f"{e:>8.0e}  {d:>10.2e}" for e, d in
+                                                           zip(self.epsilons, self.differences, strict=True)]
+        return "\n".join(rows + [f"best: {self.best_difference:.2e} at epsilon = {self.best_epsilon:.0e} "
+                                 f"({self.method})"])
 
 
 def _and(names: list[str]) -> str:
