@@ -23,7 +23,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from toynet import Network, plots
+from toynet import Network, gradcheck, plots
 from toynet.exercises import initialization as init
 from toynet.exercises import regularization as reg
 
@@ -118,5 +118,61 @@ assert l2[1] > plain[1] and dropout[1] > plain[1]  # both cures do better on the
 assert l2[0] < plain[0] and dropout[0] < plain[0]  # ... and worse on the training set
 
 # %% [markdown]
+# ## 4. The same in toynet's `Network`
+#
+# `Network.train(..., lambd=...)` adds the L2 term to the cost and $\frac{\lambda}{m} W^{[l]}$ to each
+# $dW^{[l]}$; `keep_prob=...` applies inverted dropout with fresh, seeded masks at every step (the course's
+# exercise draws the *same* masks at every step, since it reseeds with `np.random.seed(1)`). Prediction
+# never drops a unit. From the course's starting point, `Network` with L2 follows the exercise's run.
+
+# %%
+course_start = reg.initialize_parameters([2, 20, 3, 1])
+network_run = field_network.train(field_X, field_Y, course_start, learning_rate=0.3, num_iterations=2000,
+                                  lambd=0.7, progress=False)
+exercise_run = reg.train(field_X, field_Y, num_iterations=2000, lambd=0.7, print_cost=False)
+print(f"cost after 2000 steps: Network {network_run.costs[-1]:.12f}, exercise {exercise_run.costs[-1]:.12f}")
+assert np.allclose(network_run.costs, exercise_run.costs, rtol=1e-10)
+
+# %% [markdown]
+# ## 5. Gradient checks and dropout
+#
+# A gradient check compares the backward pass with $\frac{J(\theta + \varepsilon) - J(\theta - \varepsilon)}
+# {2 \varepsilon}$. With dropout, every forward pass draws new masks: $J$ is then not a function of
+# $\theta$ alone, and the differences measure the noise of the masks, not the slope. Switch dropout off for
+# the check, or hold the masks fixed: `network.dropout_masks(...)` draws them once and
+# `network.cost_function(X, Y, keep_prob=..., masks=...)` reuses them at every call.
+
+# %%
+small = Network([2, 5, 3, 1], hidden="tanh")
+theta = small.initialize_parameters(seed=0, method="xavier")
+X5, Y5 = field_X[:, :8], field_Y[:, :8]
+masks = small.dropout_masks(8, keep_prob=0.7, seed=1)
+_, caches = small.forward(X5, Y5, theta, keep_prob=0.7, masks=masks)
+grads = small.backward(caches)
+
+
+def fresh_masks_cost(parameters):  # what a careless check would differentiate: new masks at every call
+    return small.forward(X5, Y5, parameters, keep_prob=0.7)[0]
+
+
+noisy = gradcheck.gradient_check_n(fresh_masks_cost, theta, grads)
+fixed = gradcheck.gradient_check_n(small.cost_function(X5, Y5, keep_prob=0.7, masks=masks), theta, grads)
+print("fresh masks at every call:", f"{noisy.difference:.2e}")
+print("masks held fixed:         ", f"{fixed.difference:.2e}")
+assert not noisy.passed and fixed.passed
+
+# %% [markdown]
+# With the masks fixed, the check also finds a wrong dropout backward, and says where: here the backward
+# forgot to divide $dA^{[1]}$ by `keep_prob`, so only layer 1's gradients are wrong.
+
+# %%
+# Forgetting "/ keep_prob" on dA1 leaves dZ1, and so dW1 and db1, keep_prob times too small; the rest is right.
+buggy = {**grads, "dW1": grads["dW1"] * 0.7, "db1": grads["db1"] * 0.7}
+located = gradcheck.gradient_check_n(small.cost_function(X5, Y5, keep_prob=0.7, masks=masks), theta, buggy)
+print(located.summary())
+assert located.failing_blocks == ["W1", "b1"]
+
+# %% [markdown]
 # **Take-aways.** Random weights break symmetry, and their scale matters (He for ReLU). L2 and dropout trade
-# a little training accuracy for a better fit to new points.
+# a little training accuracy for a better fit to new points. Gradient-check with dropout switched off, or
+# with its masks held fixed.
