@@ -296,3 +296,25 @@ def test_bad_input_is_named():
         reg.compute_cost(np.full((1, 5), 1.5), Y_ASSESS)
     with pytest.raises(ValueError, match=r"one at a time as the course does"):
         reg.model(X, Y_ASSESS, lambd=0.7, keep_prob=0.8)
+
+
+def test_the_course_utils_helpers_are_there(tmp_path):
+    """reg_utils / init_utils also give sigmoid, relu, update_parameters and plot_decision_boundary(model, X, y)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from toynet.exercises import initialization as init
+
+    x = np.linspace(-3, 3, 7)
+    for module in (reg, init):
+        np.testing.assert_allclose(module.sigmoid(x), 1 / (1 + np.exp(-x)), rtol=1e-15)
+        np.testing.assert_array_equal(module.relu(x), np.maximum(0, x))
+    X, parameters = seed1_case()
+    grads = {"d" + name: np.ones_like(value) for name, value in parameters.items()}
+    updated = reg.update_parameters(parameters, grads, 0.5)
+    assert all(np.array_equal(updated[name], parameters[name] - 0.5) for name in NAMES)
+    train_X, train_Y, _, _ = reg.load_2D_dataset()
+    trained = reg.model(train_X, train_Y, num_iterations=200, print_cost=False)
+    ax = reg.plot_decision_boundary(lambda x: reg.predict_dec(trained, x.T), train_X, train_Y)
+    assert ax.collections and ax.get_title() == "Decision boundary"
+    ax.figure.savefig(tmp_path / "boundary.png")

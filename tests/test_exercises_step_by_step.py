@@ -359,3 +359,19 @@ def test_bad_input_is_named():
         sbs.update_parameters(parameters, grads, float("nan"))
     with pytest.raises(ValueError, match=r"A must hold probabilities in \[0, 1\]"):
         sbs.compute_cost(np.array([[1.5, 0.5]]), np.array([[1, 0]]))
+
+
+@given(shape=st.tuples(st.integers(1, 4), st.integers(1, 5)), seed=st.integers(0, 2**16))
+def test_dnn_utils_helpers_are_the_course_ones(shape, seed):
+    """sigmoid/relu return (A, cache = Z); relu_backward/sigmoid_backward read Z (the course's dnn_utils.py)."""
+    rng = np.random.default_rng(seed)
+    Z, dA = rng.standard_normal(shape) * 3, rng.standard_normal(shape)
+    A, cache = sbs.sigmoid(Z)
+    np.testing.assert_allclose(A, 1 / (1 + np.exp(-Z)), rtol=1e-15)
+    assert cache is Z
+    A, cache = sbs.relu(Z)
+    np.testing.assert_array_equal(A, np.maximum(0, Z))
+    assert cache is Z
+    np.testing.assert_array_equal(sbs.relu_backward(dA, Z), np.where(Z > 0, dA, 0))
+    s = 1 / (1 + np.exp(-Z))
+    np.testing.assert_allclose(sbs.sigmoid_backward(dA, Z), dA * s * (1 - s), rtol=1e-13, atol=1e-16)

@@ -29,8 +29,12 @@ from toynet.exercises.three_layer import (
     forward_layers,
     forward_propagation,
     gradient_descent,
+    plot_decision_boundary,
     predict,
     predict_dec,
+    relu,
+    sigmoid,
+    update_parameters,
 )
 from toynet.network import TrainingResult
 
@@ -46,9 +50,13 @@ __all__ = [
     "initialize_parameters_zeros",
     "load_dataset",
     "model",
+    "plot_decision_boundary",
     "predict",
     "predict_dec",
+    "relu",
+    "sigmoid",
     "train",
+    "update_parameters",
 ]
 
 compute_loss = compute_cost  # the course's init_utils name for the same cost

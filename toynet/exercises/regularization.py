@@ -37,9 +37,13 @@ from toynet.exercises.three_layer import (
     forward_layers,
     forward_propagation,
     gradient_descent,
+    plot_decision_boundary,
     predict,
     predict_dec,
+    relu,
+    sigmoid,
     unpack_cache,
+    update_parameters,
 )
 from toynet.layers import Linear, ReLU, Sigmoid
 from toynet.network import TrainingResult
@@ -57,9 +61,13 @@ __all__ = [
     "initialize_parameters",
     "load_2D_dataset",
     "model",
+    "plot_decision_boundary",
     "predict",
     "predict_dec",
+    "relu",
+    "sigmoid",
     "train",
+    "update_parameters",
 ]
 
 

@@ -28,7 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from toynet._validate import as_array, check_finite
-from toynet.layers import Linear, LinearCache, ReLU, Sigmoid, sigmoid
+from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
+from toynet.layers import sigmoid as stable_sigmoid
 from toynet.losses import LogisticCost
 from toynet.params import ParamLayout
 
@@ -47,9 +48,37 @@ __all__ = [
     "linear_activation_forward",
     "linear_backward",
     "linear_forward",
+    "relu",
+    "relu_backward",
     "seeded_parameters",
+    "sigmoid",
+    "sigmoid_backward",
     "update_parameters",
 ]
+
+
+# ---------------------------------------------------------------------------------------------- dnn_utils
+
+
+def sigmoid(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The course's dnn_utils form: A = 1 / (1 + exp(-Z)) and the cache Z."""
+    A, _ = Sigmoid.forward(Z)
+    return A, Z
+
+
+def relu(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The course's dnn_utils form: A = max(0, Z) and the cache Z."""
+    return ReLU.forward(Z)
+
+
+def relu_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
+    """dZ = dA where the cached Z > 0, else 0 (same shape)."""
+    return ReLU.backward(dA, cache)
+
+
+def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
+    """dZ = dA * s * (1 - s) with s = sigmoid of the cached Z."""
+    return Sigmoid.backward(dA, stable_sigmoid(as_array("cache", cache)))
 
 
 # ---------------------------------------------------------------------------------------------- initialization
@@ -168,7 +197,7 @@ def linear_activation_backward(
     linear_cache, Z = cache
     Z = as_array("the activation cache Z", Z)
     # toynet's Sigmoid caches A = sigma(Z) where the course caches Z: hand it the A that Z gives.
-    dZ = layer.backward(dA, sigmoid(Z) if layer is Sigmoid else Z)
+    dZ = layer.backward(dA, stable_sigmoid(Z) if layer is Sigmoid else Z)
     return linear_backward(dZ, linear_cache)
 
 

@@ -9,13 +9,23 @@ models share. The exercises themselves live in `initialization` and `regularizat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toynet._validate import as_array, check_finite
-from toynet.exercises.step_by_step import check_learning_rate, check_network_parameters, linear_backward
+from toynet.exercises.step_by_step import (
+    check_learning_rate,
+    check_network_parameters,
+    linear_backward,
+    update_parameters,
+)
 from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
+from toynet.layers import sigmoid as stable_sigmoid
 from toynet.network import TrainingResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
 
 Cache = tuple[np.ndarray, ...]
 
@@ -28,8 +38,12 @@ __all__ = [
     "forward_layers",
     "forward_propagation",
     "gradient_descent",
+    "plot_decision_boundary",
     "predict",
     "predict_dec",
+    "relu",
+    "sigmoid",
+    "update_parameters",
 ]
 
 
@@ -140,6 +154,36 @@ def gradient_descent(
         if print_cost and i % print_every == 0:
             print(f"Cost after iteration {i}: {cost}")
     return TrainingResult(parameters, costs)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The course's helper: 1 / (1 + exp(-x)) of a scalar or array (toynet's overflow-free form)."""
+    return stable_sigmoid(np.asarray(x, dtype=float))
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """The course's helper: max(0, x), elementwise."""
+    return np.maximum(0, x)
+
+
+def plot_decision_boundary(model: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.ndarray) -> Axes:
+    """The course's form: `model` maps points (k, 2) to 0/1 predictions, e.g. `lambda x: predict_dec(p, x.T)`.
+
+    X: (2, m), y: (1, m). Drawn by toynet.plots.plot_decision_boundary; returns its Axes.
+    """
+    from toynet import plots  # lazily: figures are drawn only when asked for
+
+    return plots.plot_decision_boundary(_PointsModel(model), {}, X, y)
+
+
+class _PointsModel:
+    """Adapts a course `model(points (k, 2)) -> predictions` to the `predict_proba(X (2, k), parameters)` plots use."""
+
+    def __init__(self, model: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.model = model
+
+    def predict_proba(self, X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self.model(X.T), dtype=float).reshape(1, -1)
 
 
 def check_three_layers(parameters: Mapping[str, np.ndarray]) -> None:
