@@ -8,6 +8,8 @@ that holds the dropout masks fixed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -108,6 +110,13 @@ def test_gradient_check_of_dropout_needs_fixed_masks_and_then_locates_a_wrong_ba
     buggy["dW1"], buggy["db1"] = grads["dW1"] * 0.6, grads["db1"] * 0.6
     located = gradcheck.gradient_check_n(cost_fn, parameters, buggy)
     assert not located.passed and located.failing_blocks == ["W1", "b1"]
+    # A backward that forgets layer 2's mask (every unit passes its gradient back): layers 1 and 2 are named.
+    unmasked = dataclasses.replace(caches, masks=[masks[0], np.ones_like(masks[1])])
+    located = gradcheck.gradient_check_n(cost_fn, parameters, network.backward(unmasked))
+    if masks[1].all():  # nothing was dropped in layer 2: then nothing is wrong either
+        assert located.passed
+    else:
+        assert not located.passed and located.failing_blocks == ["W1", "b1", "W2", "b2"]
     # Checked against the cost *without* dropout, the correct dropout backward looks wrong: switch it off.
     assert not gradcheck.gradient_check_n(network.cost_function(X, Y), parameters, grads).passed
     with pytest.raises(ValueError, match=r"masks must be given with keep_prob < 1"):
