@@ -26,7 +26,8 @@ from functools import lru_cache
 import numpy as np
 
 from toynet import gradcheck, params
-from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
+from toynet.exercises.three_layer import forward_layers
+from toynet.layers import Linear, LinearCache, ReLU
 from toynet.losses import LogisticCost
 from toynet.network import Network
 from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector
@@ -132,15 +133,9 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray, parameters: Mapping[str,
     cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3).
     """
     _check_three_layers(parameters)
-    W1, b1, W2, b2, W3, b3 = (parameters[name] for name in ("W1", "b1", "W2", "b2", "W3", "b3"))
-    Z1, _ = Linear.forward(X, W1, b1)
-    A1, _ = ReLU.forward(Z1)
-    Z2, _ = Linear.forward(A1, W2, b2)
-    A2, _ = ReLU.forward(Z2)
-    Z3, _ = Linear.forward(A2, W3, b3)
-    A3, _ = Sigmoid.forward(Z3)
+    A3, cache = forward_layers(X, parameters)  # the same layers as the Initialization/Regularization lessons
     cost, _ = LogisticCost.forward(A3, Y)
-    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+    return cost, cache
 
 
 def backward_propagation_n_fixed(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
