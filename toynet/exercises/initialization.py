@@ -24,7 +24,7 @@ from toynet.datasets import course_circles
 from toynet.exercises.step_by_step import check_layer_dims, seeded_parameters
 from toynet.exercises.three_layer import (
     backward_propagation,
-    check_labels,
+    check_data,
     compute_cost,
     forward_layers,
     forward_propagation,
@@ -109,10 +109,7 @@ def train(
     }
     if initialization not in initializers:
         raise ValueError(f"initialization must be one of {list(INITIALIZATIONS)}, but got {initialization!r}")
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (n_x, m), but got shape {X.shape}")
-    Y = check_labels(Y, X.shape[1])
+    X, Y = check_data(X, Y)
     parameters = initializers[initialization]([X.shape[0], 10, 5, 1])
 
     def step(current: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:

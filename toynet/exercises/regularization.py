@@ -31,7 +31,7 @@ from toynet.exercises.step_by_step import check_layer_dims, seeded_parameters
 from toynet.exercises.three_layer import (
     backward_layers,
     backward_propagation,
-    check_labels,
+    check_data,
     check_three_layers,
     compute_cost,
     forward_layers,
@@ -193,10 +193,7 @@ def train(
             f"use L2 (lambd) or dropout (keep_prob), one at a time as the course does, but got lambd={lambd!r} "
             f"and keep_prob={keep_prob!r}"
         )
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (n_x, m), but got shape {X.shape}")
-    Y = check_labels(Y, X.shape[1])
+    X, Y = check_data(X, Y)
     parameters = initialize_parameters([X.shape[0], 20, 3, 1])
     check_three_layers(parameters)
 

@@ -32,6 +32,7 @@ Cache = tuple[np.ndarray, ...]
 __all__ = [
     "backward_layers",
     "backward_propagation",
+    "check_data",
     "check_labels",
     "check_three_layers",
     "compute_cost",
@@ -192,6 +193,15 @@ def check_three_layers(parameters: Mapping[str, np.ndarray]) -> None:
     if layers != 3 or np.shape(parameters["W3"])[0] != 1:
         shapes = {name: np.shape(value) for name, value in parameters.items()}
         raise ValueError(f"parameters must be those of a 3-layer network with one output unit, but got {shapes}")
+
+
+def check_data(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """X as a finite (n_x, m) float array and Y as its (1, m) labels: what the lessons' models train on."""
+    X = as_array("X", X)
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n_x, m), but got shape {X.shape}")
+    check_finite("X", X)
+    return X, check_labels(Y, X.shape[1])
 
 
 def check_labels(Y: np.ndarray, m: int) -> np.ndarray:
