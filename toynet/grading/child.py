@@ -129,6 +129,9 @@ def _sandbox(config):
 
     notes: list = []
     libc = _libc()  # loaded now: after the switch of user the standard library may be out of reach
+    if config.get("cgroup"):  # first of all, as root: every process the submission starts is in its group
+        with open(config["cgroup"], "w") as procs:
+            procs.write("0")
     home = config.get("home", config["workdir"])
     if config.get("root") is not None:
         home = _build_root(config["root"], config["workdir"], config.get("user"))

@@ -220,6 +220,63 @@ def kill_identity(uid: int, gid: int) -> None:
         os.waitpid(pid, 0)
 
 
+CPU_CGROUP_ROOTS = ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")  # cgroup v1's cpu controller
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_cgroup_parent() -> Path | None:
+    """The grader's own group in a writable cgroup-v1 cpu hierarchy (submissions get groups below it), or None.
+
+    Without one (cgroup v2 only, or a container that hides /sys/fs/cgroup) nothing bounds a submission's
+    share of the CPU but RLIMIT_NPROC: its processes compete with its classmates' one by one.
+    """
+    if not _is_root():
+        return None
+    try:
+        with open("/proc/self/cgroup") as groups:
+            own = {c: path.strip() for line in groups if len(p := line.split(":", 2)) == 3
+                   for c, path in [(c, p[2]) for c in p[1].split(",")]}
+    except OSError:
+        return None
+    for root in map(Path, CPU_CGROUP_ROOTS):
+        parent = root / own.get("cpu", "/").lstrip("/")
+        if (parent / "cpu.cfs_quota_us").is_file() and os.access(parent, os.W_OK):
+            return parent
+    return None
+
+
+class CpuGroup:
+    """A cgroup-v1 cpu group for one student process: at most one CPU for all its processes together, and a
+    list of every process in it (however it detached itself) so that `kill` misses none."""
+
+    def __init__(self, parent: Path, name: str) -> None:
+        self.path = parent / name
+        self.path.mkdir(mode=0o755)
+        period = int((self.path / "cpu.cfs_period_us").read_text())
+        (self.path / "cpu.cfs_quota_us").write_text(str(period))
+
+    def kill(self, settle: float = 2.0) -> None:
+        """SIGKILL every process in the group until it is empty, then remove it."""
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                pids = [int(line) for line in (self.path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.path.rmdir()  # fails while a process (even a dying one) is still in the group
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.01)
+
+
 def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
     """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
     for folder in folders:
@@ -347,6 +404,7 @@ class StudentProcess:
         self.restarts = 0
         self.deadline = math.inf  # monotonic time when the submission's wall clock runs out
         self.identity: tuple[int, int] | None = None  # the uid/gid of the running child (root graders only)
+        self.cpu_group: CpuGroup | None = None
         self.mode = "none"
 
     # -- lifecycle
@@ -481,9 +539,15 @@ class StudentProcess:
                 except OSError:
                     pass
             self.proc = None
-        if self.identity is not None and self.mode == "permissions":
-            kill_identity(*self.identity)  # daemons that left the process group, or called setsid()
-            remove_files_of(self.identity[0])
+        if self.cpu_group is not None:
+            self.cpu_group.kill()
+            self.cpu_group = None
+        if self.identity is not None:
+            # Daemons that left the process group and cleared their parent-death signal: in "namespaces"
+            # mode such a process is the PID namespace's init and would keep it (and its memory) alive.
+            kill_identity(*self.identity)
+            if self.mode == "permissions":
+                remove_files_of(self.identity[0])
         self.identity = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -532,7 +596,14 @@ class StudentProcess:
             if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
                 for path in [work, *work.rglob("*")]:
                     os.chown(path, *self.identity)
+        parent = cpu_cgroup_parent() if self.identity is not None else None
+        if parent is not None:
+            try:
+                self.cpu_group = CpuGroup(parent, work.name)
+            except OSError:
+                self.cpu_group = None
         config = {
+            "cgroup": None if self.cpu_group is None else str(self.cpu_group.path / "cgroup.procs"),
             "sys_path": sys_path,
             "workdir": str(work),
             "home": home,
