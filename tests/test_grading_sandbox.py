@@ -528,3 +528,34 @@ def test_scratch_space_is_private_bounded_and_the_rest_read_only() -> None:
         for path in ("/new-file", "/site/numpy/__init__.py", "/sandbox/lib/toynet/layers.py", "/sandbox/protocol.py",
                      "/usr/lib/new-file", "/proc/sys/kernel/hostname"):
             assert process.call("write_into", [path], {}, 5) in {"EROFS", "EACCES", "EPERM", "ENOENT"}, path
+
+
+HOARDER = """
+import os, select, signal, time
+def hoard(children, megabytes):
+    \"\"\"Fork `children` processes that each touch `megabytes` MB and keep it; how many managed to.\"\"\"
+    read_end, write_end = os.pipe()
+    for _ in range(children):
+        if os.fork() == 0:
+            held = bytearray(megabytes << 20)
+            for page in range(0, len(held), 4096):
+                held[page] = 1
+            os.write(write_end, b"1")
+            while True:
+                signal.pause()
+    held, deadline = 0, time.monotonic() + 6
+    while held < children and (left := deadline - time.monotonic()) > 0:
+        if select.select([read_end], [], [], left)[0]:
+            held += len(os.read(read_end, 64))
+    return held
+"""
+
+
+def test_memory_is_bounded_for_all_of_a_submissions_processes_together() -> None:
+    """RLIMIT_AS bounds one process; 64 processes of one student could hold 64 times it and push the machine
+    (every classmate's grading, the grader itself) into its OOM killer. The limit holds for all of them."""
+    limit, each = 768 << 20, 200 << 20
+    with StudentProcess([HOARDER], Limits(cell_timeout=8, memory=limit), student_toynet()) as process:
+        process.start()
+        held = process.call("hoard", [6, each >> 20], {}, 20)
+    assert held * each <= limit, f"{held} processes held {each >> 20} MB each"

@@ -7,7 +7,8 @@ that hangs), then requests {"call": "Linear.backward", "args": [...], "kwargs": 
 {"ok": true, "value": ...} or {"ok": false, "error": "..."}. Whatever the student's code does to this
 process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
-Sandbox set-up, in order, when started as root inside new namespaces (config "root"): build a root of its own
+Sandbox set-up, in order: join the submission's cgroups (config "cgroups", while still root); then, when
+started as root inside new namespaces (config "root"), build a root of its own
 on an empty tmpfs from the grader's allowlist (read-only binds of the Python runtime, numpy and the student's
 toynet; private size-limited tmpfs for /sandbox, /tmp and /dev/shm; a few /dev nodes; a fresh /proc), then
 pivot_root into it and detach the old root, so nothing else of the machine is reachable. Then, in every mode:
@@ -129,9 +130,9 @@ def _sandbox(config):
 
     notes: list = []
     libc = _libc()  # loaded now: after the switch of user the standard library may be out of reach
-    if config.get("cgroup"):  # first of all, as root: every process the submission starts is in its group
-        with open(config["cgroup"], "w") as procs:
-            procs.write("0")
+    for procs in config.get("cgroups", []):  # first, as root: every process the submission starts is inside
+        with open(procs, "w") as joined:
+            joined.write("0")
     home = config.get("home", config["workdir"])
     if config.get("root") is not None:
         home = _build_root(config["root"], config["workdir"], config.get("user"))

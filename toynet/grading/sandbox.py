@@ -15,6 +15,9 @@ What the student process can see is an allowlist (`isolation()` says which of th
 - "none" (the grader is not root): resource limits only. `toynet grade` refuses untrusted work here.
 In every mode each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
 so `--jobs N` submissions cannot signal or read each other, and RLIMIT_AS / CPU / FSIZE / NPROC / CORE apply.
+Where root may write cgroup-v1 cpu and memory groups, each submission also gets its own: one CPU and `memory`
+bytes for all its processes together (60 spinning processes cannot starve a classmate graded beside them,
+64 processes cannot hold 64 GB), and the list of its processes that `close` kills, however they detached.
 The student's toynet is `gives.student_toynet(...)`: the objects the assignment gives and what they need;
 every other name raises ImportError. Its own code cells and the inputs of each call are all it receives:
 never tests or expected values.
@@ -220,61 +223,99 @@ def kill_identity(uid: int, gid: int) -> None:
         os.waitpid(pid, 0)
 
 
-CPU_CGROUP_ROOTS = ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")  # cgroup v1's cpu controller
+CGROUP_V1 = Path("/sys/fs/cgroup")  # one folder per controller (cgroup v1); "cpu" may be "cpu,cpuacct"
+CGROUP_FILES = {"cpu": "cpu.cfs_quota_us", "memory": "memory.limit_in_bytes"}
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_cgroup_parent() -> Path | None:
-    """The grader's own group in a writable cgroup-v1 cpu hierarchy (submissions get groups below it), or None.
+def cgroup_parents() -> dict[str, Path]:
+    """{controller: the grader's own group}, for the cgroup-v1 cpu and memory controllers root may write to.
 
-    Without one (cgroup v2 only, or a container that hides /sys/fs/cgroup) nothing bounds a submission's
-    share of the CPU but RLIMIT_NPROC: its processes compete with its classmates' one by one.
+    Each submission gets a group below it (`SubmissionGroups`). Where one is missing (cgroup v2 only, or a
+    container that hides /sys/fs/cgroup) nothing bounds what the submission's processes use *together*:
+    RLIMIT_AS and RLIMIT_CPU bound each process, RLIMIT_NPROC their number.
     """
     if not _is_root():
-        return None
+        return {}
     try:
         with open("/proc/self/cgroup") as groups:
-            own = {c: path.strip() for line in groups if len(p := line.split(":", 2)) == 3
-                   for c, path in [(c, p[2]) for c in p[1].split(",")]}
+            own = {controller: fields[2].strip() for line in groups if len(fields := line.split(":", 2)) == 3
+                   for controller in fields[1].split(",")}
     except OSError:
-        return None
-    for root in map(Path, CPU_CGROUP_ROOTS):
-        parent = root / own.get("cpu", "/").lstrip("/")
-        if (parent / "cpu.cfs_quota_us").is_file() and os.access(parent, os.W_OK):
-            return parent
-    return None
+        return {}
+    parents = {}
+    for controller, probe in CGROUP_FILES.items():
+        for folder in (CGROUP_V1 / controller, CGROUP_V1 / f"{controller},cpuacct"):
+            parent = folder / own.get(controller, "/").lstrip("/")
+            if (parent / probe).is_file() and os.access(parent, os.W_OK):
+                parents[controller] = parent
+                _remove_stale_groups(parent)
+                break
+    return parents
 
 
-class CpuGroup:
-    """A cgroup-v1 cpu group for one student process: at most one CPU for all its processes together, and a
-    list of every process in it (however it detached itself) so that `kill` misses none."""
+def _remove_stale_groups(parent: Path) -> None:
+    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...)."""
+    for group in parent.glob("toynet-*-*"):
+        pid = group.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            try:
+                group.rmdir()
+            except OSError:
+                pass
 
-    def __init__(self, parent: Path, name: str) -> None:
-        self.path = parent / name
-        self.path.mkdir(mode=0o755)
-        period = int((self.path / "cpu.cfs_period_us").read_text())
-        (self.path / "cpu.cfs_quota_us").write_text(str(period))
+
+class SubmissionGroups:
+    """One student process's cgroups: at most one CPU and `memory` bytes (tmpfs pages included) for all its
+    processes together, and a list of every one of them (however it detached itself), so `kill` misses none.
+
+    The student process joins them itself, first thing, while still root (`child.py`): whatever it starts
+    is born inside, and its uid cannot write to a cgroup file to leave.
+    """
+
+    def __init__(self, name: str, memory: int) -> None:
+        self.paths: list[Path] = []
+        try:
+            for controller, parent in cgroup_parents().items():
+                path = parent / name
+                path.mkdir(mode=0o755)
+                self.paths.append(path)
+                if controller == "cpu":
+                    period = int((path / "cpu.cfs_period_us").read_text())
+                    (path / "cpu.cfs_quota_us").write_text(str(period))
+                else:
+                    (path / "memory.limit_in_bytes").write_text(str(memory))
+        except OSError:
+            self.kill()
+            raise
+
+    @property
+    def procs(self) -> list[str]:
+        """The files the student process writes "0" to, to join each group."""
+        return [str(path / "cgroup.procs") for path in self.paths]
 
     def kill(self, settle: float = 2.0) -> None:
-        """SIGKILL every process in the group until it is empty, then remove it."""
+        """SIGKILL every process in the groups until they are empty, then remove them."""
         deadline = time.monotonic() + settle
-        while True:
-            try:
-                pids = [int(line) for line in (self.path / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
+        for path in self.paths:
+            while True:
                 try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                self.path.rmdir()  # fails while a process (even a dying one) is still in the group
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(0.01)
+                    pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                try:
+                    path.rmdir()  # fails while a process (even a dying one) is still in the group
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+        self.paths = []
 
 
 def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
@@ -404,7 +445,7 @@ class StudentProcess:
         self.restarts = 0
         self.deadline = math.inf  # monotonic time when the submission's wall clock runs out
         self.identity: tuple[int, int] | None = None  # the uid/gid of the running child (root graders only)
-        self.cpu_group: CpuGroup | None = None
+        self.groups: SubmissionGroups | None = None
         self.mode = "none"
 
     # -- lifecycle
@@ -539,9 +580,9 @@ class StudentProcess:
                 except OSError:
                     pass
             self.proc = None
-        if self.cpu_group is not None:
-            self.cpu_group.kill()
-            self.cpu_group = None
+        if self.groups is not None:
+            self.groups.kill()
+            self.groups = None
         if self.identity is not None:
             # Daemons that left the process group and cleared their parent-death signal: in "namespaces"
             # mode such a process is the PID namespace's init and would keep it (and its memory) alive.
@@ -596,14 +637,13 @@ class StudentProcess:
             if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
                 for path in [work, *work.rglob("*")]:
                     os.chown(path, *self.identity)
-        parent = cpu_cgroup_parent() if self.identity is not None else None
-        if parent is not None:
+        if self.identity is not None and cgroup_parents():
             try:
-                self.cpu_group = CpuGroup(parent, work.name)
-            except OSError:
-                self.cpu_group = None
+                self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory)
+            except OSError:  # a cgroup the kernel refused: per-process limits still hold
+                self.groups = None
         config = {
-            "cgroup": None if self.cpu_group is None else str(self.cpu_group.path / "cgroup.procs"),
+            "cgroups": [] if self.groups is None else self.groups.procs,
             "sys_path": sys_path,
             "workdir": str(work),
             "home": home,
