@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from toynet.grading.assign import build
+from toynet.grading.assign import AssignmentError, build
 from toynet.grading.grade import Bundle, SubmissionResult, grade_many, grade_submission, write_results
 from toynet.grading.sandbox import Limits
 
@@ -94,6 +95,24 @@ def test_gradient_checking_assignment_builds_and_scores(tmp_path: Path) -> None:
 
     names = zipfile.ZipFile(built.gradescope).namelist()  # type: ignore[arg-type]
     assert {"setup.sh", "run_autograder", "autograder/assignment.json", "toynet-src/pyproject.toml"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("gives", "held"),
+    [
+        # Network.forward's body names Linear, ReLU and Sigmoid: whole classes are carried, backward included,
+        # and `from toynet.layers import Linear` would score linear_backward without a line written
+        (["toynet.network:Network.forward"], "toynet.layers:Linear (carried)"),
+        (["toynet.layers:Sigmoid.forward"], "toynet.layers:Sigmoid.forward (given)"),
+    ],
+)
+def test_gives_that_hold_what_students_must_write_are_refused(tmp_path: Path, gives: list[str], held: str) -> None:
+    shutil.copy(ASSIGNMENTS / "layers.ipynb", tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"layers": {"gives": gives}}))
+    with pytest.raises(AssignmentError, match="the student's toynet would hold") as caught:
+        build(tmp_path / "layers.ipynb", tmp_path / "out")
+    assert held in str(caught.value)
+    assert not (tmp_path / "out").exists()  # refused before anything is written or graded
 
 
 @pytest.mark.parametrize(
