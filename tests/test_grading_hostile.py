@@ -186,6 +186,19 @@ ATTACKS: dict[str, tuple[Edit | None, set[str], str]] = {
         "os.setsid()\n"
         "HELD = bytearray(64 << 20)\n"
         "threading.Thread(target=time.sleep, args=(3600,)).start()"), set(), "passed"),
+    # floods from threads that outlive the cell: answers written ahead of every call (they cost their author
+    # every question), printing without end, and a fork bomb that spins in every process it can start
+    "answer_flood_thread": (  # started by the first call, which then never returns: every answer is the flood's
+        replace(LINEAR, "import os, sys, threading\n        def flood():\n            while True:\n"
+                        f"                os.write(int(sys.argv[2]), {ANSWER % b'1'!r})\n"
+                        "        threading.Thread(target=flood, daemon=True).start()\n"
+                        "        threading.Event().wait()\n        " + LINEAR),
+        set(LAYERS), "expected a tuple of 3 items"),
+    "print_flood_thread": (append(
+        "import sys, threading\ndef flood():\n    while True:\n        sys.stdout.write('x' * 65536)\n"
+        "threading.Thread(target=flood, daemon=True).start()"), set(), "first 2000 characters"),
+    "fork_bomb": (append("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"),
+                  set(), "stopped and skipped"),
     # fair idioms that must pass
     "zero_d_cost": (replace("return float(cost)", "return np.squeeze(np.array([[cost]]))"), set(), "passed"),
     "slow_demo_in_the_linear_cell": (
