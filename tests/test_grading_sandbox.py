@@ -559,3 +559,27 @@ def test_memory_is_bounded_for_all_of_a_submissions_processes_together() -> None
         process.start()
         held = process.call("hoard", [6, each >> 20], {}, 20)
     assert held * each <= limit, f"{held} processes held {each >> 20} MB each"
+
+
+def test_groups_left_by_a_killed_grader_are_removed_once_stale() -> None:
+    """A grader killed mid-batch cannot remove its submissions' cgroups: the next grader removes them, but only
+    old ones (a grader in another PID namespace may have made a group its student has not joined yet)."""
+    sandbox.cgroup_parents.cache_clear()
+    parents = sandbox.cgroup_parents()
+    if not parents:
+        pytest.skip("no writable cgroup v1 cpu or memory controller on this machine")
+    dead = 1 << 30  # above any pid_max: no such process
+    made = {(parent, age): parent / f"toynet-{dead}-{age}-{uuid.uuid4().hex[:8]}"
+            for parent in parents.values() for age in ("stale", "fresh")}
+    try:
+        for (_, age), group in made.items():
+            group.mkdir()
+            if age == "stale":
+                os.utime(group, (time.time() - 7200, time.time() - 7200))
+        sandbox.cgroup_parents.cache_clear()
+        sandbox.cgroup_parents()
+        assert {age for (_, age), group in made.items() if group.exists()} == {"fresh"}
+    finally:
+        for group in made.values():
+            if group.exists():
+                group.rmdir()

@@ -254,15 +254,19 @@ def cgroup_parents() -> dict[str, Path]:
     return parents
 
 
-def _remove_stale_groups(parent: Path) -> None:
-    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...)."""
+def _remove_stale_groups(parent: Path, age: float = 3600.0) -> None:
+    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...).
+
+    Only groups older than `age` seconds: a live grader in another PID namespace (its pid not in this /proc)
+    may have just made one that its student process has not joined yet.
+    """
     for group in parent.glob("toynet-*-*"):
         pid = group.name.split("-")[1]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            try:
+        try:
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and time.time() - group.stat().st_mtime > age:
                 group.rmdir()
-            except OSError:
-                pass
+        except OSError:
+            pass
 
 
 class SubmissionGroups:
