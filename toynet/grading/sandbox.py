@@ -25,6 +25,7 @@ never tests or expected values.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import json
@@ -290,36 +291,71 @@ class SubmissionGroups:
                 else:
                     (path / "memory.limit_in_bytes").write_text(str(memory))
         except OSError:
-            self.kill()
+            self.release()
             raise
+        remove_released_groups()
 
     @property
     def procs(self) -> list[str]:
         """The files the student process writes "0" to, to join each group."""
         return [str(path / "cgroup.procs") for path in self.paths]
 
-    def kill(self, settle: float = 2.0) -> None:
-        """SIGKILL every process in the groups until they are empty, then remove them."""
-        deadline = time.monotonic() + settle
+    def signal(self) -> None:
+        """SIGKILL every process in the groups (each is in all of them: the first group's list is enough)."""
+        for path in self.paths[:1]:
+            try:
+                pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def release(self) -> None:
+        """Kill every process in the groups now; remove the groups once empty, without waiting for it here.
+
+        A killed process leaves its group only when its exit is complete (its namespaces torn down, ~15 ms):
+        the groups wait in a list that every later `SubmissionGroups` and the grader's exit sweep again.
+        """
+        self.signal()
+        with _PENDING_LOCK:
+            _PENDING.append(self)
+        remove_released_groups()
+
+    def _remove(self) -> bool:
+        """One sweep: kill what is still inside (a fork may have raced the last sweep), remove what is empty."""
+        self.signal()
+        kept = []
         for path in self.paths:
-            while True:
-                try:
-                    pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
-                except OSError:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                try:
-                    path.rmdir()  # fails while a process (even a dying one) is still in the group
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
-        self.paths = []
+            try:
+                path.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:  # still holds a process, even a dying one
+                kept.append(path)
+        self.paths = kept
+        return not kept
+
+
+_PENDING: list[SubmissionGroups] = []
+_PENDING_LOCK = threading.Lock()
+
+
+def remove_released_groups(wait: float = 0.0) -> None:
+    """Remove the released groups that are empty now; with `wait`, keep sweeping for up to that many seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        with _PENDING_LOCK:
+            _PENDING[:] = [group for group in _PENDING if not group._remove()]
+            left = bool(_PENDING)
+        if not left or time.monotonic() >= deadline:
+            return
+        time.sleep(0.005)
+
+
+atexit.register(remove_released_groups, 2.0)
 
 
 def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
@@ -572,6 +608,8 @@ class StudentProcess:
     def close(self) -> None:
         """Kill the student process and everything it started (its PID namespace, or every process of its uid)."""
         if self.proc is not None:
+            if self.groups is not None:
+                self.groups.signal()  # first, so they die while the rest is torn down
             if self.proc.poll() is None:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
@@ -584,15 +622,17 @@ class StudentProcess:
                 except OSError:
                     pass
             self.proc = None
-        if self.groups is not None:
-            self.groups.kill()
-            self.groups = None
         if self.identity is not None:
             # Daemons that left the process group and cleared their parent-death signal: in "namespaces"
             # mode such a process is the PID namespace's init and would keep it (and its memory) alive.
-            kill_identity(*self.identity)
+            # Its cgroups list every one of them; without them, every process of its uid is killed.
+            if self.groups is not None:
+                self.groups.release()
+            else:
+                kill_identity(*self.identity)
             if self.mode == "permissions":
                 remove_files_of(self.identity[0])
+        self.groups = None
         self.identity = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
