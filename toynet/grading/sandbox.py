@@ -82,12 +82,17 @@ class Limits:
     def describe() -> str:
         """One line saying which isolation this machine gives a submission."""
         mode = isolation()
+        groups = cgroup_parents()
+        shared = ("; one CPU and the memory limit for all of a submission's processes together (cgroups)"
+                  if {"cpu", "memory"} <= set(groups) else
+                  f"; NOT bounded by cgroups ({', '.join(sorted({'cpu', 'memory'} - set(groups)))}): a submission's "
+                  "processes share the machine's CPUs and memory with its classmates'")
         if mode == "namespaces":
             return ("isolated: own root holding only Python, numpy and the student's toynet (no network, own "
-                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits")
+                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits" + shared)
         if mode == "permissions":
             return ("isolated by Unix permissions only (namespaces refused): a distinct unprivileged uid per "
-                    "submission, rlimits; the grader's files must be unreadable to other users")
+                    "submission, rlimits; the grader's files must be unreadable to other users" + shared)
         return "NOT isolated (grader not root): rlimits only; the submission runs as the grader's user"
 
 
