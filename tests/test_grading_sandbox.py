@@ -588,3 +588,31 @@ def test_groups_left_by_a_killed_grader_are_removed_once_stale() -> None:
         for group in made.values():
             if group.exists():
                 group.rmdir()
+
+
+NAMESPACES = """
+import ctypes, errno, os, threading
+def make_namespaces():
+    # What unshare() says to a user namespace (root inside it could mount an unbounded tmpfs, and reaches far
+    # more of the kernel), and whether threads and fork, which use clone/clone3 too, still work.
+    libc = ctypes.CDLL(None, use_errno=True)
+    said = {}
+    for name, flags in {"user": 0x10000000, "user+mount": 0x10020000, "net": 0x40000000}.items():
+        said[name] = "made" if libc.unshare(flags) == 0 else errno.errorcode[ctypes.get_errno()]
+    ran = []
+    thread = threading.Thread(target=ran.append, args=[1])
+    thread.start()
+    thread.join()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    said["thread"], said["fork"] = ran == [1], os.waitpid(pid, 0)[1] >> 8
+    return said
+"""
+
+
+def test_student_code_cannot_make_namespaces() -> None:
+    with StudentProcess([NAMESPACES], LIMITS, student_toynet()) as process:
+        process.start()
+        said = process.call("make_namespaces", [], {}, 10)
+    assert said == {"user": "EPERM", "user+mount": "EPERM", "net": "EPERM", "thread": True, "fork": 7}
