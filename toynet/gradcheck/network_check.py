@@ -78,7 +78,8 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
     blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
     grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
     theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)
-    lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
+    dtypes = {a.dtype for a in blocks}.union(a.dtype for a in grad_blocks)
+    lowest = max(dtypes, key=_eps) if len(dtypes) > 1 else dtypes.pop()
     return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
 
 
@@ -159,11 +160,11 @@ def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batc
         raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
     own = getattr(cost_fn, "layout", None)
     if batch and (own is layout or own == layout):
-        blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # views, course order
-        if isinstance(cost_fn, CostFunction):
-            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks, theta))
+        if isinstance(cost_fn, CostFunction):  # the engine takes its blocks as views of theta
+            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, theta=theta))
         if hasattr(cost_fn, "perturbations"):
-            return IncrementalEvaluator(cost_fn.perturbations(blocks))
+            views = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # course order
+            return IncrementalEvaluator(cost_fn.perturbations(views))
     return LoopEvaluator(cost_fn, layout, theta)
 
 
@@ -242,8 +243,8 @@ def gradient_check_n(
     epsilon = default if epsilon is None else check_epsilon(epsilon)
     numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), epsilon, method, progress)
     warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, epsilon, method, raised)
-    mean_square = np.sum(grad * grad) / grad.size  # np.mean's arithmetic, without its wrapper's overhead
-    noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * float(np.sqrt(mean_square))
+    mean_square = np.add.reduce(grad * grad) / grad.size  # np.mean's arithmetic, without its wrappers' overhead
+    noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * math.sqrt(mean_square)
     if method != "complex":  # the complex step subtracts nothing: no round-off is divided by the step
         noise += NUMERIC_ROUNDOFF * _eps(eval_dtype) * max(abs(evaluator.cost), 1.0) / epsilon
     bar = Bar(epsilon, method, raised, threshold, noise, top_k)
@@ -353,7 +354,7 @@ def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarra
     eps = _eps(dtype)
     noise = eps * max(abs(cost), 1.0) / epsilon  # round-off of one numerical entry, ~ eps |J| / h
     scale = norm(grad) + norm(numeric)
-    expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
+    expected = noise * math.sqrt(grad.size) / scale if scale > 0 else math.inf
     found = []
     if epsilon < default / 10 or expected > threshold / 10:
         found.append(
