@@ -379,23 +379,23 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
     np.multiply(a, a, out=rows[1])
     np.multiply(errors, errors, out=rows[2])
     rows[3] = keep
-    starts = [block.start for block in layout.blocks if block.size]  # reduceat sums rows[:, at[j] : at[j + 1]]
+    starts = _nonempty_starts(layout)  # reduceat sums rows[:, at[j] : at[j + 1]]
     if len(starts) == len(layout.blocks) and grad.size:
         sums = np.add.reduceat(rows, starts, axis=1)
     else:  # empty blocks have no range of their own: their sums stay 0
         sums = np.zeros((4, len(layout.blocks)))
         if grad.size:
             sums[:, [n for n, block in enumerate(layout.blocks) if block.size]] = np.add.reduceat(rows, starts, axis=1)
-    kept = sums[3]
     norm_g, norm_a, norm_e, root_kept = np.sqrt(sums)
     denominators = norm_g + norm_a
     rds = norm_e / np.where(denominators > 0, denominators, 1.0)  # 0 / 0 -> 0: both gradients are 0 there
     # A block whose own difference is large still passes if its error is within what it could be without a
     # bug: its share of an overall difference of the threshold as given (the error spread evenly over the kept
     # entries), or the round-off `noise` of each of its entries, whichever is larger.
-    g2_total, a2_total, _, kept_total = sums.sum(axis=1)
+    g2_total, a2_total, _, kept_total = np.add.reduce(sums, axis=1).tolist()
     total_scale = math.sqrt(g2_total) + math.sqrt(a2_total)  # math.sqrt: numpy's overhead on scalars
-    floors = np.maximum(bar.given_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), bar.noise * root_kept)
+    # Both floors grow like sqrt(kept): threshold * scale * sqrt(kept / kept_total) and noise * sqrt(kept).
+    floors = root_kept * max(bar.given_threshold * total_scale / math.sqrt(max(1.0, kept_total)), bar.noise)
     passed = (rds <= bar.threshold) | (norm_e <= floors)
     table = BlockTable(layout, rds, passed, grad, numeric, errors, keep, bar.top_k)
     kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i])
@@ -424,6 +424,14 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
         kinks=kinks,
         difference_without_kinks=without,
     )
+
+
+@lru_cache(maxsize=64)
+def _nonempty_starts(layout: ParamLayout) -> np.ndarray:
+    """Where each non-empty block starts in theta, once per layout (an index array for np.add.reduceat)."""
+    starts = np.array([block.start for block in layout.blocks if block.size], dtype=np.intp)
+    starts.flags.writeable = False
+    return starts
 
 
 def _moved(sign: str, direction: int) -> Callable[[], str]:
