@@ -140,7 +140,7 @@ def _positive_number(value: Any, name: str) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a positive number, but got {value!r}") from None
-    if not (np.isfinite(number) and number > 0):
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a positive finite number, but got {value!r}")
     return number
 
