@@ -47,10 +47,8 @@ class Perturbations:
             self.theta = theta
         self.X = np.asarray(X, dtype=np.float64)
         self.m = self.X.shape[1]
-        self.Y = _labels(Y, self.m)  # checked once: every stack reuses it (and 1 - Y)
-        self.label_weights = np.empty((2, 1, self.m))  # -Y and 1 - Y: sigmoid_costs weighs both logs in one call
-        np.negative(self.Y, out=self.label_weights[0])
-        self.not_Y = np.subtract(1, self.Y, out=self.label_weights[1])
+        self.labels = _labels(Y, self.m)  # Y and 1 - Y, (2, 1, m), checked once: every stack reuses them
+        self.Y, self.not_Y = self.labels
         self.detects_kinks = network.hidden == "relu"
         self.plan = _entry_plan(self.layout)
         self.layer_of, self.row_of, self.col_of = self.plan.layer_of, self.plan.row_of, self.plan.col_of
@@ -257,8 +255,9 @@ class Perturbations:
         np.subtract(1, probabilities[0], out=probabilities[1])
         np.maximum(probabilities, TINY, out=probabilities)
         np.log(probabilities, out=probabilities)
-        probabilities *= self.label_weights  # -Y log A and (1 - Y) log(1 - A)
-        return (1.0 / Z.shape[1]) * np.add.reduce(probabilities[0] - probabilities[1], axis=1)
+        probabilities *= self.labels  # Y log A and (1 - Y) log(1 - A)
+        # -Y log A - (1 - Y) log(1 - A) is -(Y log A + (1 - Y) log(1 - A)) exactly: negation never rounds
+        return (-1.0 / Z.shape[1]) * np.add.reduce(probabilities[0] + probabilities[1], axis=1)
 
 
 class EntryPlan:
@@ -288,13 +287,17 @@ def _entry_plan(layout: ParamLayout) -> EntryPlan:
 
 
 def _labels(Y: np.ndarray, m: int) -> np.ndarray:
-    """Y as a checked (1, m) array: a quick test passes the usual labels, LogisticCost's own checks (and error
-    messages) handle everything else."""
+    """Y and 1 - Y, checked, in one (2, 1, m) float64 array: a quick test passes the usual labels, LogisticCost's
+    own checks (and error messages) handle everything else."""
     labels = as_array("Y", Y)
-    # min and max: two reductions (NaN fails both comparisons, so it takes the slow path to its error)
-    if labels.shape in ((m,), (1, m)) and labels.dtype.kind == "f" and labels.min() >= 0 and labels.max() <= 1:
-        return labels.reshape(1, m)
-    return LogisticCost.forward(np.full((1, m), 0.5), Y)[1].Y
+    if not (labels.shape in ((m,), (1, m)) and labels.dtype.kind == "f"):
+        labels = LogisticCost.forward(np.full((1, m), 0.5), Y)[1].Y
+    both = np.empty((2, 1, m))
+    both[0] = labels.reshape(1, m)
+    np.subtract(1, both[0], out=both[1])
+    if not np.minimum.reduce(both, axis=None) >= 0:  # Y in [0, 1] is Y >= 0 and 1 - Y >= 0 (NaN fails too)
+        LogisticCost.forward(np.full((1, m), 0.5), Y)  # raises, naming the bad labels
+    return both
 
 
 def _checked_cost(cost: np.number) -> float:
