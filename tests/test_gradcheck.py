@@ -116,6 +116,8 @@ def test_engine_costs_are_the_forward_pass_costs_to_the_bit(offsets: list[float]
             assert costs[i, j] == net.cost(X, Y, vector_to_dictionary(moved, parameters)), (i, delta)
     assert engine.cost == net.cost(X, Y, parameters)
     assert not crossed.any()  # the course's point is >= 1e-3 away from every kink
+    some = np.array([46, 3, 20, 3, 0])  # any entries, in any order, repeated: the same costs
+    np.testing.assert_array_equal(Perturbations(net, X, Y, parameters).costs(some, np.array(offsets))[0], costs[some])
 
 
 @given(arrays(np.float64, (7, 5), elements=st.floats(-800, 800)), st.lists(st.sampled_from([0.0, 1.0, 0.25]),
