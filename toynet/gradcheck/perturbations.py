@@ -193,8 +193,8 @@ class Perturbations:
             else:
                 A[...] = activation.forward(Z)[0]
         if hidden.shape[1]:
-            by_offset = (hidden[:k_D].real > 0).reshape(k, D, -1)
-            differs = (by_offset[:, 1:] != by_offset[:, :1]).reshape(k, -1)  # (k, (D - 1) N): contiguous
+            by_offset = (hidden[:k_D].real > 0).reshape(k, D, hidden.shape[1])
+            differs = (by_offset[:, 1:] != by_offset[:, :1]).reshape(k, (D - 1) * hidden.shape[1])  # contiguous
             crossed = np.logical_or.reduce(differs, axis=1)  # a sign differs between two offsets
         else:
             crossed = np.zeros(k, dtype=bool)
