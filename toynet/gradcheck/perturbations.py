@@ -132,12 +132,14 @@ class Perturbations:
         A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets.
         """
         indices, offsets = np.asarray(indices, dtype=np.int64), np.asarray(offsets)
-        layers = self.layer_of[indices]
         # More distinct entries than the largest layer holds span two layers: no need to look (a full check).
-        if 0 < indices.size <= self.plan.largest_layer and (layers == layers[0]).all():
-            return self._layer_costs(int(layers[0]), self.row_of[indices], self.col_of[indices], offsets)
+        if 0 < indices.size <= self.plan.largest_layer:
+            layer = int(self.layer_of[indices[0]])
+            if (self.layer_of[indices] == layer).all():
+                return self._layer_costs(layer, self.row_of[indices], self.col_of[indices], offsets)
         if 16 * indices.size * offsets.size * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
             return self._stack_costs(indices, offsets)
+        layers = self.layer_of[indices]
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
         crossed = np.zeros(indices.size, dtype=bool)
         for layer in np.unique(layers):
@@ -257,9 +259,9 @@ class Perturbations:
         np.negative(e, out=e)
         np.exp(e, out=e)
         denominator = e + 1.0
-        np.copyto(e, 1.0, where=Z >= 0)  # the numerator: 1 where Z >= 0, e elsewhere
+        numerator = np.exp(np.minimum(Z, 0.0))  # 1 where Z >= 0, e = exp(Z) elsewhere: the same floats
         probabilities = np.empty((2, *Z.shape))  # A and 1 - A
-        np.divide(e, denominator, out=probabilities[0])
+        np.divide(numerator, denominator, out=probabilities[0])
         np.subtract(1, probabilities[0], out=probabilities[1])
         np.maximum(probabilities, TINY, out=probabilities)
         np.log(probabilities, out=probabilities)
