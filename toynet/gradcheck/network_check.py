@@ -78,7 +78,8 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
     blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
     grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
     theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)
-    lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
+    dtypes = {a.dtype for a in blocks}.union(a.dtype for a in grad_blocks)
+    lowest = max(dtypes, key=_eps) if len(dtypes) > 1 else dtypes.pop()
     return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
 
 
@@ -159,11 +160,11 @@ def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batc
         raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
     own = getattr(cost_fn, "layout", None)
     if batch and (own is layout or own == layout):
-        blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # views, course order
-        if isinstance(cost_fn, CostFunction):
-            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks, theta))
+        if isinstance(cost_fn, CostFunction):  # the engine takes its blocks as views of theta
+            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, theta=theta))
         if hasattr(cost_fn, "perturbations"):
-            return IncrementalEvaluator(cost_fn.perturbations(blocks))
+            views = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # course order
+            return IncrementalEvaluator(cost_fn.perturbations(views))
     return LoopEvaluator(cost_fn, layout, theta)
 
 
@@ -242,8 +243,8 @@ def gradient_check_n(
     epsilon = default if epsilon is None else check_epsilon(epsilon)
     numeric, crossed = numerical_entries(evaluator, layout, np.arange(layout.size), epsilon, method, progress)
     warnings += _step_warnings(evaluator.cost, eval_dtype, default, grad, numeric, epsilon, method, raised)
-    mean_square = np.sum(grad * grad) / grad.size  # np.mean's arithmetic, without its wrapper's overhead
-    noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * float(np.sqrt(mean_square))
+    mean_square = np.add.reduce(grad * grad) / grad.size  # np.mean's arithmetic, without its wrappers' overhead
+    noise = ANALYTIC_ROUNDOFF * _eps(low_precision or np.float64) * math.sqrt(mean_square)
     if method != "complex":  # the complex step subtracts nothing: no round-off is divided by the step
         noise += NUMERIC_ROUNDOFF * _eps(eval_dtype) * max(abs(evaluator.cost), 1.0) / epsilon
     bar = Bar(epsilon, method, raised, threshold, noise, top_k)
@@ -353,7 +354,7 @@ def _step_warnings(cost: float, dtype: np.dtype, default: float, grad: np.ndarra
     eps = _eps(dtype)
     noise = eps * max(abs(cost), 1.0) / epsilon  # round-off of one numerical entry, ~ eps |J| / h
     scale = norm(grad) + norm(numeric)
-    expected = noise * np.sqrt(grad.size) / scale if scale > 0 else np.inf
+    expected = noise * math.sqrt(grad.size) / scale if scale > 0 else math.inf
     found = []
     if epsilon < default / 10 or expected > threshold / 10:
         found.append(
@@ -378,23 +379,23 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
     np.multiply(a, a, out=rows[1])
     np.multiply(errors, errors, out=rows[2])
     rows[3] = keep
-    starts = [block.start for block in layout.blocks if block.size]  # reduceat sums rows[:, at[j] : at[j + 1]]
+    starts = _nonempty_starts(layout)  # reduceat sums rows[:, at[j] : at[j + 1]]
     if len(starts) == len(layout.blocks) and grad.size:
         sums = np.add.reduceat(rows, starts, axis=1)
     else:  # empty blocks have no range of their own: their sums stay 0
         sums = np.zeros((4, len(layout.blocks)))
         if grad.size:
             sums[:, [n for n, block in enumerate(layout.blocks) if block.size]] = np.add.reduceat(rows, starts, axis=1)
-    kept = sums[3]
     norm_g, norm_a, norm_e, root_kept = np.sqrt(sums)
     denominators = norm_g + norm_a
     rds = norm_e / np.where(denominators > 0, denominators, 1.0)  # 0 / 0 -> 0: both gradients are 0 there
     # A block whose own difference is large still passes if its error is within what it could be without a
     # bug: its share of an overall difference of the threshold as given (the error spread evenly over the kept
     # entries), or the round-off `noise` of each of its entries, whichever is larger.
-    g2_total, a2_total, _, kept_total = sums.sum(axis=1)
+    g2_total, a2_total, _, kept_total = np.add.reduce(sums, axis=1).tolist()
     total_scale = math.sqrt(g2_total) + math.sqrt(a2_total)  # math.sqrt: numpy's overhead on scalars
-    floors = np.maximum(bar.given_threshold * total_scale * np.sqrt(kept / max(1.0, kept_total)), bar.noise * root_kept)
+    # Both floors grow like sqrt(kept): threshold * scale * sqrt(kept / kept_total) and noise * sqrt(kept).
+    floors = root_kept * max(bar.given_threshold * total_scale / math.sqrt(max(1.0, kept_total)), bar.noise)
     passed = (rds <= bar.threshold) | (norm_e <= floors)
     table = BlockTable(layout, rds, passed, grad, numeric, errors, keep, bar.top_k)
     kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i])
@@ -423,6 +424,14 @@ def _verdict(layout: ParamLayout, grad: np.ndarray, numeric: np.ndarray, crossed
         kinks=kinks,
         difference_without_kinks=without,
     )
+
+
+@lru_cache(maxsize=64)
+def _nonempty_starts(layout: ParamLayout) -> np.ndarray:
+    """Where each non-empty block starts in theta, once per layout (an index array for np.add.reduceat)."""
+    starts = np.array([block.start for block in layout.blocks if block.size], dtype=np.intp)
+    starts.flags.writeable = False
+    return starts
 
 
 def _moved(sign: str, direction: int) -> Callable[[], str]:
