@@ -304,3 +304,22 @@ def test_wrong_architecture_and_cache_are_refused(case):
         gc.backward_propagation_n(X, Y, (1, 2, 3))
     with pytest.raises(ValueError, match="must hold exactly"):
         gc.gradient_check_n(parameters, {"dW1": np.zeros((5, 4))}, X, Y)
+
+
+def test_vector_to_dictionary_takes_the_course_skeletons_one_argument_call(case):
+    # gc_utils.vector_to_dictionary(theta) unrolls the course's 4-5-3-1 network: theta[:20] is W1 (5, 4),
+    # theta[20:25] b1, theta[25:40] W2 (3, 5), theta[40:43] b2, theta[43:46] W3 (1, 3), theta[46:47] b3.
+    _, _, parameters = case
+    theta = np.arange(47.0).reshape(47, 1)
+    unrolled = gc.vector_to_dictionary(theta)
+    slices = {"W1": (0, 20, (5, 4)), "b1": (20, 25, (5, 1)), "W2": (25, 40, (3, 5)),
+              "b2": (40, 43, (3, 1)), "W3": (43, 46, (1, 3)), "b3": (46, 47, (1, 1))}  # fmt: skip
+    for name, (start, stop, shape) in slices.items():
+        np.testing.assert_array_equal(unrolled[name], theta[start:stop].reshape(shape))
+    theta_course, _ = gc.dictionary_to_vector(parameters)
+    assert all(np.array_equal(gc.vector_to_dictionary(theta_course)[k], parameters[k]) for k in parameters)
+    # the two-argument general form still works for other shapes, and a wrong length is named
+    other = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((1, 2)), "b2": np.ones((1, 1))}
+    assert gc.vector_to_dictionary(np.zeros(11), other)["W2"].shape == (1, 2)
+    with pytest.raises(ValueError, match=r"theta must have shape \(47, 1\) or \(47,\), but got \(11,\)"):
+        gc.vector_to_dictionary(np.zeros(11))

@@ -25,7 +25,9 @@ from toynet.gradcheck import (
     step_sweep,
     step_sweep_n,
 )
-from toynet.layers import Linear
+from toynet.gradcheck.perturbations import Perturbations
+from toynet.layers import Linear, sigmoid
+from toynet.losses import row_costs
 
 # ---------------------------------------------------------------- the course's N-D test case (docs/REFERENCE.md)
 
@@ -98,6 +100,42 @@ def test_batched_check_matches_the_course_loop() -> None:
     grad = gradients_to_vector(grads)
     loop_difference = np.linalg.norm(grad - approx) / (np.linalg.norm(grad) + np.linalg.norm(approx))
     assert report.difference == pytest.approx(loop_difference, abs=1e-10)
+
+
+@pytest.mark.parametrize("offsets", [[1e-7, -1e-7], [2e-5, -2e-5, 1e-5, -1e-5]])
+def test_engine_costs_are_the_forward_pass_costs_to_the_bit(offsets: list[float]) -> None:
+    """Every J(theta + delta e_i) of the one-stack engine is the float the lesson's own forward pass gives."""
+    X, Y, parameters = course_case()
+    net = Network([4, 5, 3, 1])
+    theta = dictionary_to_vector(parameters)[0].reshape(-1)
+    engine = Perturbations(net, X, Y, theta=theta)
+    costs, crossed = engine.costs(np.arange(theta.size), np.array(offsets))
+    for i in range(theta.size):
+        for j, delta in enumerate(offsets):
+            moved = theta.copy()
+            moved[i] += delta
+            assert costs[i, j] == net.cost(X, Y, vector_to_dictionary(moved, parameters)), (i, delta)
+    assert engine.cost == net.cost(X, Y, parameters)
+    assert not crossed.any()  # the course's point is >= 1e-3 away from every kink
+    some = np.array([46, 3, 20, 3, 0])  # any entries, in any order, repeated: the same costs
+    np.testing.assert_array_equal(Perturbations(net, X, Y, parameters).costs(some, np.array(offsets))[0], costs[some])
+
+
+@given(arrays(np.float64, (7, 5), elements=st.floats(-800, 800)), st.lists(st.sampled_from([0.0, 1.0, 0.25]),
+                                                                           min_size=5, max_size=5))
+@settings(max_examples=80, deadline=None)
+def test_fused_sigmoid_costs_match_sigmoid_then_row_costs_to_the_bit(Z: np.ndarray, labels: list[float]) -> None:
+    net = Network([2, 1])
+    engine = Perturbations(net, np.zeros((2, 5)), np.array(labels), theta=np.zeros(3))
+    Y = np.array([labels])
+    np.testing.assert_array_equal(engine.sigmoid_costs(Z), row_costs(sigmoid(Z), Y))
+
+
+def test_relative_difference_refuses_nan_and_inf() -> None:
+    with pytest.raises(ValueError, match="b must be finite"):
+        relative_difference(np.ones(3), np.array([1.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match="a must be finite"):
+        relative_difference(np.array([np.inf, 0.0]), np.ones(2))
 
 
 # ---------------------------------------------------------------- several shapes, planted bugs, float32

@@ -10,7 +10,10 @@ the questions it touched, and the honest notebook in the same batch keeps its fu
 from __future__ import annotations
 
 import json
+import os
 import resource
+import signal
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +31,7 @@ LAYERS = {"linear_backward": 3, "relu_backward": 1, "sigmoid_backward": 1, "logi
 GRADIENT_CHECKING = {"forward_propagation": 1, "backward_propagation": 1, "gradient_check": 2, "gradient_check_n": 4}
 LIMITS = Limits(question_timeout=5, cell_timeout=3, wall_clock=40)
 LEAK_FILE = f"/tmp/toynet-hostile-{uuid.uuid4().hex}"
+DAEMON_NAME = f"toynet-{uuid.uuid4().hex[:8]}"  # the name a surviving daemon gives itself (/proc/PID/comm)
 
 Edit = Callable[[list[str]], list[str]]
 
@@ -152,6 +156,8 @@ ATTACKS: dict[str, tuple[Edit | None, set[str], str]] = {
               replace(RELU, "if SAVED: raise ValueError('SECRET' + str(SAVED))\n        " + RELU),
               lambda sources: ["SAVED = []\n" + sources[0], *sources[1:]]),
         {"relu_backward"}, HIDDEN_FAILED),
+    "exfiltrate_by_timing": (replace(LINEAR, f"if {HIDDEN_CALL}: __import__('time').sleep(dZ.shape[1] / 20)\n        "
+                                             + LINEAR), set(), "passed"),
     "exfiltrate_by_exit_code": (replace(LINEAR, f"if {HIDDEN_CALL}: __import__('os')._exit(dZ.shape[0])\n        "
                                                 + LINEAR), {"linear_backward"}, HIDDEN_FAILED),
     "exfiltrate_through_a_restart": (
@@ -171,6 +177,28 @@ ATTACKS: dict[str, tuple[Edit | None, set[str], str]] = {
               replace(RELU, f"import toynet.exercises.cs231n as ref\n        ref.rel_error\n        {RELU}")),
         {"linear_backward", "logistic_cost", "logistic_cost_backward", "relu_backward"},
         "not given in this assignment"),
+    # a process that outlives its grading: the parent-death signal cleared, out of the process group, a
+    # non-daemon thread keeping the interpreter up once the grader hangs up, and memory held all along
+    "outlives_its_grading": (append(
+        "import ctypes, os, threading, time\n"
+        f"ctypes.CDLL(None).prctl(15, {DAEMON_NAME.encode()!r}, 0, 0, 0)  # PR_SET_NAME\n"
+        "ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG: none\n"
+        "os.setsid()\n"
+        "HELD = bytearray(64 << 20)\n"
+        "threading.Thread(target=time.sleep, args=(3600,)).start()"), set(), "passed"),
+    # floods from threads that outlive the cell: answers written ahead of every call (they cost their author
+    # every question), printing without end, and a fork bomb that spins in every process it can start
+    "answer_flood_thread": (  # started by the first call, which then never returns: every answer is the flood's
+        replace(LINEAR, "import os, sys, threading\n        def flood():\n            while True:\n"
+                        f"                os.write(int(sys.argv[2]), {ANSWER % b'1'!r})\n"
+                        "        threading.Thread(target=flood, daemon=True).start()\n"
+                        "        threading.Event().wait()\n        " + LINEAR),
+        set(LAYERS), "expected a tuple of 3 items"),
+    "print_flood_thread": (append(
+        "import sys, threading\ndef flood():\n    while True:\n        sys.stdout.write('x' * 65536)\n"
+        "threading.Thread(target=flood, daemon=True).start()"), set(), "first 2000 characters"),
+    "fork_bomb": (append("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"),
+                  set(), "stopped and skipped"),
     # fair idioms that must pass
     "zero_d_cost": (replace("return float(cost)", "return np.squeeze(np.array([[cost]]))"), set(), "passed"),
     "slow_demo_in_the_linear_cell": (
@@ -193,6 +221,10 @@ def layers_batch(layers: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     finally:
         Path(LEAK_FILE).unlink(missing_ok=True)
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    survivors = _processes_named(DAEMON_NAME)
+    for pid in survivors:  # never leave one behind, whatever the test says
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "a submission's process outlived its grading"
     # a 30 MB answer once took the grader from 74 MB to 1.56 GB: it is now refused before it is parsed
     assert (peak_after - peak_before) * 1024 < 300 << 20
     return dict(zip(names, results, strict=True))
@@ -209,6 +241,24 @@ def test_an_attack_costs_exactly_the_questions_it_touched(layers_batch: dict[str
     shown = json.dumps(result.gradescope())
     assert "SECRET" not in shown  # no hidden input reaches any feedback
     assert len(shown) < 30_000  # student-controlled text is truncated everywhere
+    # a hidden call lasts as long as the student's code likes: no duration is shown (Gradescope's is optional)
+    assert "execution_time" not in result.gradescope()
+
+
+def _processes_named(name: str, settle: float = 2.0) -> list[int]:
+    """Pids whose /proc/PID/comm is `name`, once any being killed have had `settle` seconds to go."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def test_hidden_failures_say_one_fixed_sentence(layers_batch: dict[str, SubmissionResult]) -> None:
@@ -219,18 +269,29 @@ def test_hidden_failures_say_one_fixed_sentence(layers_batch: dict[str, Submissi
 
 def test_stalls_across_many_cells_are_bounded_by_the_wall_clock(layers: Path, tmp_path: Path) -> None:
     """Each cell stays under its own limit, but their total does not: the wall clock stops them, and
-    slow-plus-hanging pairs (each hang restarts the process, which reruns every slow cell) cannot grow."""
+    slow-plus-hanging pairs (each hang restarts the process, which reruns every slow cell) cannot grow.
+
+    A submission that starts 60 spinning processes, each in a session of its own, must not starve the
+    classmates graded beside it (--jobs 2) into their cell limits: it gets at most one CPU in all.
+    """
     limits = Limits(question_timeout=3, cell_timeout=2, wall_clock=10)
     slow = "import time\ntime.sleep(1.5)"
+    spin = ("import os\nfor _ in range(60):\n    try:\n        if os.fork() == 0:\n            os.setsid()\n"
+            "            while True:\n                pass\n    except OSError:\n        break")
     stalls = {
+        "spinner": append(spin, *[slow] * 14),
         "honest": None,
+        "honest_2": None,
+        "honest_3": None,
         "many_slow_cells": append(*[slow] * 14),
         "slow_and_hanging_pairs": append(*[slow, "while True:\n    pass"] * 6),
     }
     paths = [variant(ASSIGNMENTS / "layers.ipynb", tmp_path, name, edit) for name, edit in stalls.items()]
-    honest, many, pairs = grade_many(paths, layers, jobs=2, progress=False, limits=limits)
-    assert honest.score == sum(LAYERS.values())
-    for result in (many, pairs):
+    results = dict(zip(stalls, grade_many(paths, layers, jobs=2, progress=False, limits=limits), strict=True))
+    for name in ("honest", "honest_2", "honest_3"):
+        assert results[name].score == sum(LAYERS.values()), (name, results[name].output)
+    for name in ("spinner", "many_slow_cells", "slow_and_hanging_pairs"):
+        result = results[name]
         assert result.score == 0
         assert result.seconds < limits.wall_clock + 3, result.seconds
         assert "the wall-clock limit of 10 s was reached" in result.output

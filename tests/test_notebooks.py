@@ -33,6 +33,8 @@ EXPECTED = [
     "03_layers_from_scratch",
     "04_training_a_network",
     "05_when_gradient_checks_lie",
+    "06_step_by_step",
+    "07_initialization_regularization_dropout",
 ]
 CELL_TIMEOUT = 60  # seconds per cell; each notebook runs in a few seconds
 

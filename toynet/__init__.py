@@ -21,7 +21,7 @@ from toynet.gradcheck import (
 )
 from toynet.layers import Linear, LinearCache, ReLU, Sigmoid, Tanh, sigmoid
 from toynet.losses import CostCache, LogisticCost, LogisticCostFromLogits, logistic_cost
-from toynet.network import CostFunction, Network, NetworkCache, TrainingResult
+from toynet.network import CostFunction, Network, NetworkCache, RegularizedCostFunction, TrainingResult
 from toynet.params import (
     Block,
     ParamLayout,
@@ -57,6 +57,7 @@ __all__ = [
     "NetworkCache",
     "ParamLayout",
     "ReLU",
+    "RegularizedCostFunction",
     "Sequential",
     "Sigmoid",
     "Tanh",

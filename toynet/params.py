@@ -123,8 +123,7 @@ class ParamLayout:
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
         wanted = self.keys_by_prefix[prefix]
-        present = _block_keys(frozenset(arrays), prefix)
-        if present != frozenset(wanted):
+        if arrays.keys() != set(wanted) and (present := _block_keys(frozenset(arrays), prefix)) != set(wanted):
             raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
         blocks = []
         for block, key in zip(self.blocks, wanted, strict=True):

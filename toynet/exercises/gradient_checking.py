@@ -25,19 +25,22 @@ from functools import lru_cache
 
 import numpy as np
 
-from toynet import gradcheck
-from toynet.layers import Linear, LinearCache, ReLU, Sigmoid
+from toynet import gradcheck, params
+from toynet.exercises.three_layer import forward_layers
+from toynet.layers import Linear, LinearCache, ReLU
 from toynet.losses import LogisticCost
 from toynet.network import Network
-from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector
 
 COURSE_EPSILON = 1e-7
 THRESHOLD = 2e-7  # the latest course version's threshold (the first one used 1e-7)
 
 Cache = tuple[np.ndarray, ...]  # (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+COURSE_LAYOUT = ParamLayout.from_layer_sizes([4, 5, 3, 1])  # the course's network: 47 parameters
 
 __all__ = [
     "COURSE_EPSILON",
+    "COURSE_LAYOUT",
     "THRESHOLD",
     "backward_propagation",
     "backward_propagation_n",
@@ -130,15 +133,9 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray, parameters: Mapping[str,
     cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3).
     """
     _check_three_layers(parameters)
-    W1, b1, W2, b2, W3, b3 = (parameters[name] for name in ("W1", "b1", "W2", "b2", "W3", "b3"))
-    Z1, _ = Linear.forward(X, W1, b1)
-    A1, _ = ReLU.forward(Z1)
-    Z2, _ = Linear.forward(A1, W2, b2)
-    A2, _ = ReLU.forward(Z2)
-    Z3, _ = Linear.forward(A2, W3, b3)
-    A3, _ = Sigmoid.forward(Z3)
+    A3, cache = forward_layers(X, parameters)  # the same layers as the Initialization/Regularization lessons
     cost, _ = LogisticCost.forward(A3, Y)
-    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+    return cost, cache
 
 
 def backward_propagation_n_fixed(X: np.ndarray, Y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
@@ -226,6 +223,18 @@ def gradient_check_n_report(
         return forward_propagation_n(X, Y, params)[0]
 
     return gradcheck.gradient_check_n(cost, parameters, gradients, epsilon=epsilon, threshold=THRESHOLD)
+
+
+def vector_to_dictionary(
+    theta: np.ndarray, layout: ParamLayout | Mapping[str, np.ndarray] = COURSE_LAYOUT
+) -> dict[str, np.ndarray]:
+    """theta (n, 1) -> {"W1", "b1", ..., "b3"}; with one argument, the course's gc_utils form.
+
+    `vector_to_dictionary(theta)` unrolls the course's 4-5-3-1 network (theta of 47 entries: W1 (5, 4),
+    b1 (5, 1), W2 (3, 5), b2 (3, 1), W3 (1, 3), b3 (1, 1)) as the course's skeleton calls it; pass a
+    layout (or template parameters) for any other shape, as `toynet.vector_to_dictionary` requires.
+    """
+    return params.vector_to_dictionary(theta, layout)
 
 
 # ---------------------------------------------------------------------------------------------- checks

@@ -20,19 +20,22 @@ BLAS_LIMIT = 8192  # entries: OpenBLAS runs a dot on one thread below ~10k, wher
 
 def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     """||a - b||_2 / (||a||_2 + ||b||_2), 0.0 when both are 0.  a, b: any shapes holding the same number of entries."""
-    a_flat, b_flat = _paired("a", a, "b", b)
+    a_flat, b_flat = _paired("a", a, "b", b, finite=False)
     denominator = norm(a_flat) + norm(b_flat)
-    if denominator == 0.0:
-        return 0.0
-    return norm(a_flat - b_flat) / denominator
+    difference = 0.0 if denominator == 0.0 else norm(a_flat - b_flat) / denominator
+    if not math.isfinite(difference):  # NaN or inf in a or b make it nan: checked only then, to name the culprit
+        _paired("a", a_flat, "b", b_flat)
+    return difference
 
 
 def norm(x: np.ndarray) -> float:
     """||x||_2 of a real vector: np.linalg.norm's sqrt(x . x) (the course's number to the bit) up to BLAS_LIMIT
     entries, sqrt(sum(x * x)) above, where a threaded BLAS dot stalls on a busy machine (16 ms for 10k entries)."""
-    if x.size <= BLAS_LIMIT:
-        return float(np.linalg.norm(x))
-    return math.sqrt(float(np.sum(x * x)))
+    if x.size > BLAS_LIMIT:
+        return math.sqrt(float(np.sum(x * x)))
+    if x.ndim == 1 and x.dtype == np.float64:  # np.linalg.norm's own steps, without its microseconds of checks
+        return math.sqrt(x.dot(x))
+    return float(np.linalg.norm(x))
 
 
 def directional_errors(numeric: np.ndarray, analytic: np.ndarray) -> np.ndarray:
@@ -49,12 +52,14 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a_flat - b_flat) / np.maximum(1e-8, np.abs(a_flat) + np.abs(b_flat))))
 
 
-def _paired(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both arrays flattened; (n, 1) against (n,) is fine, a different number of entries or NaN is not."""
+def _paired(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray, finite: bool = True
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays flattened; (n, 1) against (n,) is fine, a different number of entries or (finite=True) NaN is
+    not."""
     a_arr, b_arr = as_array(name_a, a), as_array(name_b, b)
     if a_arr.size != b_arr.size or (a_arr.shape != b_arr.shape and a_arr.squeeze().shape != b_arr.squeeze().shape):
         raise ValueError(f"{name_a} and {name_b} must have the same shape, but got {a_arr.shape} and {b_arr.shape}")
-    for name, array in ((name_a, a_arr), (name_b, b_arr)):
+    for name, array in ((name_a, a_arr), (name_b, b_arr)) if finite else ():
         if not np.isfinite(array).all():
             raise ValueError(f"{name} must be finite to be compared, but holds NaN or inf")
     return a_arr.reshape(-1), b_arr.reshape(-1)

@@ -2,7 +2,7 @@
 directional and epsilon-sweep forms.
 
 Read in order: an evaluator gives J(theta + delta e_i) -> `numerical_entries` turns those costs into derivatives
--> `_verdict` judges them block by block -> report.py presents the result. Two evaluators:
+-> `aware.judge` judges them against measured error bars -> report.py presents the result. Two evaluators:
   incremental  toynet's own network cost (Network.cost_function): `Perturbations` recomputes only the
                layers at and above entry i, for a whole chunk of entries in one matrix product; it also
                tells which perturbations crossed a ReLU kink. (A cost function may also offer its own
@@ -74,7 +74,8 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
     blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
     grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
     theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)
-    lowest = max({a.dtype for a in blocks + grad_blocks}, key=_eps)
+    dtypes = {a.dtype for a in blocks}.union(a.dtype for a in grad_blocks)
+    lowest = max(dtypes, key=_eps) if len(dtypes) > 1 else dtypes.pop()
     return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
 
 
@@ -155,11 +156,11 @@ def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batc
         raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
     own = getattr(cost_fn, "layout", None)
     if batch and (own is layout or own == layout):
-        blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # views, course order
-        if isinstance(cost_fn, CostFunction):
-            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, blocks, theta))
+        if isinstance(cost_fn, CostFunction):  # the engine takes its blocks as views of theta
+            return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, theta=theta))
         if hasattr(cost_fn, "perturbations"):
-            return IncrementalEvaluator(cost_fn.perturbations(blocks))
+            views = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # course order
+            return IncrementalEvaluator(cost_fn.perturbations(views))
     return LoopEvaluator(cost_fn, layout, theta)
 
 

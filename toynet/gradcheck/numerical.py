@@ -10,8 +10,10 @@ raises half way. Integer arrays are checked in float64 (never a silently zero gr
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -58,20 +60,28 @@ def default_epsilon(x: Any, method: str = "central", dtype: Any = np.float64, ne
         raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
     if method == "complex":
         return COMPLEX_EPSILON
-    eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind == "f" else float(np.finfo(float).eps)
+    return float(_base_epsilon(method, np.dtype(dtype), network) * max(1.0, _finite_rms(x)))
+
+
+@lru_cache(maxsize=32)
+def _base_epsilon(method: str, dtype: np.dtype, network: bool) -> float:
+    """default_epsilon's step at |x| ~ 1, worked out once per (method, dtype): np.finfo costs microseconds."""
+    eps = float(np.finfo(dtype).eps) if dtype.kind == "f" else float(np.finfo(float).eps)
     ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
     central = NETWORK_CENTRAL_EPSILON if network else CENTRAL_EPSILON
-    base = central * ratio ** (1 / 3) if method == "central" else RICHARDSON_EPSILON * ratio ** (1 / 5)
-    return float(base * max(1.0, _finite_rms(x)))
+    return central * ratio ** (1 / 3) if method == "central" else RICHARDSON_EPSILON * ratio ** (1 / 5)
 
 
 def _finite_rms(x: Any) -> float:
     """sqrt(mean |x_i|^2) over the finite entries of x (1 if there are none)."""
-    values = np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1)
+    if type(x) is np.ndarray and x.dtype == np.float64:  # the usual case: no conversion, no complex test
+        values = x.reshape(-1)
+    else:
+        values = np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1)
     if values.dtype.kind == "f" and values.size:  # the usual case, without abs and the finite-entries mask:
-        total = np.sum(values * values)  # x^2 = |x|^2 for reals, and a finite sum means every entry is finite
-        if np.isfinite(total):
-            return float(np.sqrt(total / values.size))
+        total = np.add.reduce(values * values)  # x^2 = |x|^2 for reals, and a finite sum means every entry is finite
+        if math.isfinite(total):
+            return math.sqrt(total / values.size)  # math's sqrt and np.sqrt both round correctly: the same float
     values = np.abs(values)
     values = values[np.isfinite(values)]
     return float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0
@@ -130,7 +140,7 @@ def _positive_number(value: Any, name: str) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a positive number, but got {value!r}") from None
-    if not (np.isfinite(number) and number > 0):
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a positive finite number, but got {value!r}")
     return number
 

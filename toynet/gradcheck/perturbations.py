@@ -7,13 +7,14 @@ the whole network once per perturbation: a perturbation only changes the layers 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
 
 import numpy as np
 
 from toynet._validate import as_array
-from toynet.losses import LogisticCost, row_costs
+from toynet.losses import TINY, LogisticCost, row_costs
 from toynet.network import Network
 from toynet.params import ParamLayout
 
@@ -28,30 +29,48 @@ class Perturbations:
     Row r of A_l then changes by dA, so Z_{l+1} changes by the outer product W_{l+1}[:, r] dA (rank one),
     and only the layers above l are recomputed, for a whole stack of perturbations in one matrix product.
     Stacks are laid out (n_l, s, m), s perturbed copies side by side, so each layer is a single `W @ A`.
-    Small networks skip the bookkeeping: all s perturbed copies of theta go through every layer together,
-    one batched matmul per layer (`SMALL_STACK`).
+    Small networks skip the bookkeeping: all s perturbed copies of theta, and one unperturbed copy for J(theta),
+    go through every layer together, one batched matmul per layer (`SMALL_STACK`); there the count of numpy calls
+    is the cost, so the output's sigmoid and the cost are fused (`sigmoid_costs`), giving the very floats of the
+    lesson's own forward pass (tests/test_gradcheck.py holds them to it, bit for bit).
     Everything is computed in float64 (complex128 for complex steps), whatever the dtype of the inputs.
     """
 
     SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
 
-    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray],
-                 theta: np.ndarray | None = None) -> None:
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray,
+                 parameters: Mapping[str, np.ndarray] | None = None, theta: np.ndarray | None = None) -> None:
         """parameters: the blocks W1, b1, ... (float64 views are not copied); theta: the same numbers flattened in
-        course order, when the caller has them (the small-network path starts from it)."""
-        self.network, self.layout = network, network.layout
+        course order, when the caller has them (then parameters may be None: the blocks are views of theta)."""
+        if parameters is None and theta is None:
+            raise TypeError("Perturbations needs the parameters dict or theta")
+        self.network, self.layout, self.parameters = network, network.layout, parameters
         if theta is not None:
             self.theta = theta
-        L = network.num_layers
-        self.W = [np.asarray(parameters[f"W{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
-        self.b = [np.asarray(parameters[f"b{layer}"], dtype=np.float64) for layer in range(1, L + 1)]
         self.X = np.asarray(X, dtype=np.float64)
         self.m = self.X.shape[1]
-        self.Y = _labels(Y, self.m)  # checked once: every stack reuses it (and 1 - Y)
-        self.not_Y = 1 - self.Y
+        self.labels = _labels(Y, self.m)  # Y and 1 - Y, (2, 1, m), checked once: every stack reuses them
+        self.Y, self.not_Y = self.labels[0], self.labels[1]
         self.detects_kinks = network.hidden == "relu"
         self.plan = _entry_plan(self.layout)
         self.layer_of, self.row_of, self.col_of = self.plan.layer_of, self.plan.row_of, self.plan.col_of
+
+    @cached_property
+    def W(self) -> list[np.ndarray]:
+        """W1 .. WL as float64 arrays. Built on first use: a small check's one stack reads theta alone."""
+        return self._blocks("W")
+
+    @cached_property
+    def b(self) -> list[np.ndarray]:
+        """b1 .. bL as float64 arrays (see W)."""
+        return self._blocks("b")
+
+    def _blocks(self, kind: str) -> list[np.ndarray]:
+        names = [f"{kind}{layer}" for layer in range(1, self.network.num_layers + 1)]
+        if self.parameters is None:  # views of theta
+            return [self.theta[self.layout[name].start : self.layout[name].stop].reshape(self.layout[name].shape)
+                    for name in names]
+        return [np.asarray(self.parameters[name], dtype=np.float64) for name in names]
 
     @cached_property
     def theta(self) -> np.ndarray:
@@ -113,11 +132,14 @@ class Perturbations:
         A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets.
         """
         indices, offsets = np.asarray(indices, dtype=np.int64), np.asarray(offsets)
-        layers = self.layer_of[indices]
-        if layers.size and (layers == layers[0]).all():
-            return self._layer_costs(int(layers[0]), self.row_of[indices], self.col_of[indices], offsets)
+        # More distinct entries than the largest layer holds span two layers: no need to look (a full check).
+        if 0 < indices.size <= self.plan.largest_layer:
+            layer = int(self.layer_of[indices[0]])
+            if (self.layer_of[indices] == layer).all():
+                return self._layer_costs(layer, self.row_of[indices], self.col_of[indices], offsets)
         if 16 * indices.size * offsets.size * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
             return self._stack_costs(indices, offsets)
+        layers = self.layer_of[indices]
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
         crossed = np.zeros(indices.size, dtype=bool)
         for layer in np.unique(layers):
@@ -130,44 +152,59 @@ class Perturbations:
 
     def _stack_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All k D perturbed copies of the parameters through every layer together: Z = W A + b, a batched
-        matmul of (k D, n_l, n_{l-1}) weight stacks, so a small network costs a handful of numpy calls."""
+        matmul of (k D, n_l, n_{l-1}) weight stacks, so a small network costs a few dozen numpy calls (each
+        ~1-3 us on these tiny arrays: the count of calls, not the arithmetic, is the cost here)."""
         k, D = indices.size, offsets.size
-        theta = self.theta
-        base = int("cost" not in self.__dict__)  # one more, unperturbed copy gives J(theta) for free
-        thetas = np.empty((k * D + base, theta.size), dtype=np.result_type(offsets, Z_DTYPE))
-        thetas[...] = theta  # copies (filling an empty array is cheaper than broadcast_to(...).astype)
-        thetas[: k * D].reshape(k, D, -1)[np.arange(k), :, indices] += offsets  # copy (i, j): theta + offsets[j] e_i
-        k_D = k * D + base
-        signs = []  # each ReLU layer's 1[Z > 0], (k, D, n_l m): compared across the D offsets once, at the end
-        A = self.A[0]  # X, shared by every copy
-        blocks = self.layout.blocks
+        k_D = k * D
+        copies = k_D + ("cost" not in self.__dict__)  # one more, unperturbed copy gives J(theta) for free
+        dtype = np.complex128 if offsets.dtype.kind == "c" else Z_DTYPE
+        thetas = np.empty((copies, self.theta.size), dtype=dtype)
+        thetas[...] = self.theta  # copies (filling an empty array is cheaper than broadcast_to(...).astype)
+        n = self.theta.size
+        if k == n and (indices == self.plan.entries).all():  # every entry, in order: a full check
+            flat = thetas.reshape(-1)  # copy (i, j) = row i D + j moves entry i: flat j n + i (D n + 1)
+            for j, offset in enumerate(offsets):
+                flat[j * n : k_D * n : D * n + 1] += offset  # a strided view: cheaper than fancy indexing
+        else:
+            thetas[:k_D].reshape(k, D, n)[np.arange(k), :, indices] += offsets  # copy (i, j): theta + offsets[j] e_i
+        m, L, blocks = self.m, self.network.num_layers, self.layout.blocks
+        # The ReLU layers write their activations side by side into one buffer, so that the signs of all their
+        # pre-activations (A > 0 exactly where Z > 0) are taken, and compared across offsets, once at the end.
+        hidden = np.empty((copies, sum(self.network.layer_sizes[1:L]) * m if self.detects_kinks else 0), dtype=dtype)
+        width = 0
+        A = self.X  # shared by every copy
         for layer, activation in enumerate(self.network.activations, start=1):
             W_block, b_block = blocks[2 * layer - 2], blocks[2 * layer - 1]
-            W = thetas[:, W_block.start : W_block.stop].reshape(k_D, *W_block.shape)
+            n_out = W_block.shape[0]
+            W = thetas[:, W_block.start : W_block.stop].reshape(copies, *W_block.shape)
             if layer == 1:  # every copy multiplies the same X: one 2-D product, twice as fast as a batched one
-                W_times_A = (W.reshape(-1, A.shape[0]) @ A).reshape(k_D, W_block.shape[0], A.shape[1])
+                Z = (W.reshape(-1, A.shape[0]) @ A).reshape(copies, n_out, m)
             else:
-                W_times_A = W @ A
-            Z = W_times_A  # (k D, n_l, m), a fresh product: b is added in place
-            Z += thetas[:, b_block.start : b_block.stop, None]
-            if layer < len(blocks) // 2 and self.detects_kinks:
-                real = Z.dtype.kind != "c"
-                positive = (Z if real else Z.real) > 0
-                signs.append(positive[: k * D].reshape(k, D, -1))
-                if real:
-                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-                    continue
-            A = activation.forward(Z)[0]
-        if signs:
-            positive = np.concatenate(signs, axis=2) if len(signs) > 1 else signs[0]
-            differs = positive[:, 1:] != positive[:, :1]  # (k, D - 1, N), contiguous: one pass decides each copy
-            crossed = differs.reshape(k, -1).any(axis=1)  # a sign differs between two offsets
+                Z = W @ A
+            Z += thetas[:, b_block.start : b_block.stop, None]  # Z is a fresh product: b is added in place
+            if layer == L:
+                break
+            if not hidden.shape[1]:
+                A = activation.forward(Z)[0]
+                continue
+            # A view (copies, n_out, m) of this layer's columns: splitting a row's contiguous slice never copies.
+            A = hidden[:, width : width + n_out * m].reshape(copies, n_out, m)
+            width += n_out * m
+            if dtype is Z_DTYPE:
+                np.maximum(Z, 0, out=A)  # ReLU.forward's arithmetic, written straight into the buffer
+            else:
+                A[...] = activation.forward(Z)[0]
+        if hidden.shape[1]:
+            by_offset = (hidden[:k_D].real > 0).reshape(k, D, hidden.shape[1])
+            differs = (by_offset[:, 1:] != by_offset[:, :1]).reshape(k, (D - 1) * hidden.shape[1])  # contiguous
+            crossed = np.logical_or.reduce(differs, axis=1)  # a sign differs between two offsets
         else:
             crossed = np.zeros(k, dtype=bool)
-        costs = self.output_costs(A.reshape(k_D, -1))
-        if base:
+        outputs = Z.reshape(copies, m)
+        costs = self.sigmoid_costs(outputs) if dtype is Z_DTYPE else self.output_costs(activation.forward(outputs)[0])
+        if copies > k_D:
             self.cost = _checked_cost(costs[-1])
-        return costs[: k * D].reshape(k, D), crossed
+        return costs[:k_D].reshape(k, D), crossed
 
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
@@ -210,13 +247,37 @@ class Perturbations:
         """
         return row_costs(A, self.Y, self.not_Y)
 
+    def sigmoid_costs(self, Z: np.ndarray) -> np.ndarray:
+        """output_costs(sigmoid(Z)) for real pre-activations Z: (s, m) -> (s,), in fewer numpy calls, to the bit.
+
+        layers.sigmoid's arithmetic (exp only of -|Z|, then 1 / (1 + e) or e / (1 + e)) and row_costs's
+        (log of A and of 1 - A floored at TINY, weighted by -Y and 1 - Y, summed, times 1 / m), with A and 1 - A
+        in one array so that each step is one call. A small check spent a fifth of its time in the two functions'
+        separate calls; tests/test_gradcheck.py holds this to both of them, bit for bit.
+        """
+        e = np.abs(Z)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        denominator = e + 1.0
+        numerator = np.exp(np.minimum(Z, 0.0))  # 1 where Z >= 0, e = exp(Z) elsewhere: the same floats
+        probabilities = np.empty((2, *Z.shape))  # A and 1 - A
+        np.divide(numerator, denominator, out=probabilities[0])
+        np.subtract(1, probabilities[0], out=probabilities[1])
+        np.maximum(probabilities, TINY, out=probabilities)
+        np.log(probabilities, out=probabilities)
+        probabilities *= self.labels  # Y log A and (1 - Y) log(1 - A)
+        # -Y log A - (1 - Y) log(1 - A) is -(Y log A + (1 - Y) log(1 - A)) exactly: negation never rounds
+        return (-1.0 / Z.shape[1]) * np.add.reduce(probabilities[0] + probabilities[1], axis=1)
+
 
 class EntryPlan:
     """Where each entry of theta acts, worked out once per layout: layer_of (1-based), row_of (the row of Z_l
-    it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`)."""
+    it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`); entries:
+    0 .. n - 1; largest_layer: the most entries one layer holds (W_l and b_l)."""
 
     def __init__(self, layout: ParamLayout) -> None:
         self.layer_of, self.row_of, self.col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
+        self.entries = np.arange(layout.size)
         for block in layout.blocks:
             entries, part = np.arange(block.size), slice(block.start, block.stop)
             self.layer_of[part] = int(block.name[1:])
@@ -224,31 +285,39 @@ class EntryPlan:
                 self.row_of[part], self.col_of[part] = np.divmod(entries, block.shape[1])
             else:
                 self.row_of[part], self.col_of[part] = entries, -1
-        for array in (self.layer_of, self.row_of, self.col_of):
+        for array in (self.layer_of, self.row_of, self.col_of, self.entries):
             array.flags.writeable = False
+        pairs = zip(layout.blocks[::2], layout.blocks[1::2], strict=True)
+        self.largest_layer = max((W.size + b.size for W, b in pairs), default=0)
 
 
 @lru_cache(maxsize=64)
 def _entry_plan(layout: ParamLayout) -> EntryPlan:
-    """The EntryPlan of a layout, built once per layout (a check of a small network runs in ~0.3 ms)."""
+    """The EntryPlan of a layout, built once per layout (a check of the course network runs in ~0.15 ms)."""
     return EntryPlan(layout)
 
 
 def _labels(Y: np.ndarray, m: int) -> np.ndarray:
-    """Y as a checked (1, m) array: a quick test passes the usual labels, LogisticCost's own checks (and error
-    messages) handle everything else."""
+    """Y and 1 - Y, checked, in one (2, 1, m) float64 array: a quick test passes the usual labels, LogisticCost's
+    own checks (and error messages) handle everything else."""
     labels = as_array("Y", Y)
-    if labels.shape in ((m,), (1, m)) and labels.dtype.kind == "f" and ((labels >= 0) & (labels <= 1)).all():
-        return labels.reshape(1, m)
-    return LogisticCost.forward(np.full((1, m), 0.5), Y)[1].Y
+    if not (labels.shape in ((m,), (1, m)) and labels.dtype.kind == "f"):
+        labels = LogisticCost.forward(np.full((1, m), 0.5), Y)[1].Y
+    both = np.empty((2, 1, m))
+    both[0] = labels.reshape(1, m)
+    np.subtract(1, both[0], out=both[1])
+    if not np.minimum.reduce(both, axis=None) >= 0:  # Y in [0, 1] is Y >= 0 and 1 - Y >= 0 (NaN fails too)
+        LogisticCost.forward(np.full((1, m), 0.5), Y)  # raises, naming the bad labels
+    return both
 
 
 def _checked_cost(cost: np.number) -> float:
     """J(theta) as a float (a complex-step stack's unperturbed copy has no imaginary part), or an error if it is
     not finite (the parameters' scale, not a perturbation)."""
-    if not np.isfinite(cost):
+    value = float(cost.real)
+    if not (math.isfinite(value) and math.isfinite(float(cost.imag))):
         raise FloatingPointError(f"the cost at the given parameters is {cost}: check their scale")
-    return float(np.real(cost))
+    return value
 
 
 def _sign_flips(positive: np.ndarray) -> np.ndarray:

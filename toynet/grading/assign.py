@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toynet.grading.gives import GivesError, build_student_toynet
+from toynet.grading.gives import GivesError, StudentToynet, build_student_toynet
 from toynet.grading.grade import Bundle, Question, SubmissionResult, grade_submission
 from toynet.grading.markers import (
     defined_names,
@@ -122,6 +122,7 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
         toynet_copy = build_student_toynet(config.get("gives", []))
     except GivesError as error:
         raise AssignmentError(f"{source}: config.json: {error}") from None
+    _check_nothing_asked_is_held(source, given, toynet_copy)
     bundle = Bundle(
         name=source.stem,
         questions=questions,
@@ -146,6 +147,25 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
     zip_path = write_gradescope_zip(out, source.stem) if gradescope else None
     return BuiltAssignment(student_path, out / "autograder", zip_path, solution, stubbed,
                            toynet_copy.given, toynet_copy.carried)
+
+
+def _check_nothing_asked_is_held(source: Path, cells: list[str], toynet_copy: StudentToynet) -> None:
+    """Refuse gives that put, in the student's toynet, an object named like one the students must write.
+
+    What is given or carried is importable by name (`from toynet.layers import Linear`), so a reference class
+    or function that shares its name with a solution cell's definition is a full answer for free. Grading the
+    stubbed notebook cannot see this (it never imports them); checking names can, though not a reference kept
+    under another name (say `logistic_costs` for `logistic_cost`): read `carried` when you change `gives`.
+    """
+    asked = set(defined_names([cell for cell in cells if has_solution(cell)]))
+    held = [(entry, "given") for entry in toynet_copy.given] + [(entry, "carried") for entry in toynet_copy.carried]
+    clashes = [f"{entry} ({how})" for entry, how in held if entry.partition(":")[2].split(".")[0] in asked]
+    if clashes:
+        raise AssignmentError(
+            f"{source}: config.json: the student's toynet would hold {', '.join(clashes)}, toynet's own version of "
+            f"what this notebook asks students to write ({', '.join(sorted(asked))}), importable by that name: "
+            "give less (a carried name comes with a given one whose code refers to it)"
+        )
 
 
 SETUP_SH = """#!/usr/bin/env bash

@@ -7,11 +7,13 @@ that hangs), then requests {"call": "Linear.backward", "args": [...], "kwargs": 
 {"ok": true, "value": ...} or {"ok": false, "error": "..."}. Whatever the student's code does to this
 process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
-Sandbox set-up, in order, when started as root inside new namespaces (config "root"): build a root of its own
+Sandbox set-up, in order: join the submission's cgroups (config "cgroups", while still root); then, when
+started as root inside new namespaces (config "root"), build a root of its own
 on an empty tmpfs from the grader's allowlist (read-only binds of the Python runtime, numpy and the student's
 toynet; private size-limited tmpfs for /sandbox, /tmp and /dev/shm; a few /dev nodes; a fresh /proc), then
 pivot_root into it and detach the old root, so nothing else of the machine is reachable. Then, in every mode:
-resource limits, and a switch to the submission's own unprivileged uid (config "user") with no way back.
+resource limits, a switch to the submission's own unprivileged uid (config "user") with no way back, and a
+seccomp filter that refuses new namespaces (a user namespace would make the student root of a world of its own).
 """
 
 import json
@@ -123,12 +125,62 @@ def _build_root(root, work, user):
     return home
 
 
+# A seccomp filter that refuses new namespaces: root inside a user namespace of its own could mount a tmpfs
+# without a size limit and reaches far more of the kernel. Per architecture: its audit number and the numbers
+# of unshare, setns, clone and clone3.
+SECCOMP_ARCH = {"x86_64": (0xC000003E, 272, 308, 56, 435), "aarch64": (0xC00000B7, 97, 268, 220, 435)}
+CLONE_NEW_ANY = 0x20000 | 0x80 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+
+def _forbid_namespaces(libc):
+    """Install the filter (after no_new_privs); a note when this machine's architecture has no table here."""
+    import ctypes
+    import platform
+
+    numbers = SECCOMP_ARCH.get(platform.machine())
+    if numbers is None:
+        return f"new namespaces are not refused on {platform.machine()}"
+    arch, unshare, setns, clone, clone3 = numbers
+    load, equal, at_least, any_bit, give = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, refuse, absent = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38  # ALLOW, ERRNO(EPERM), ERRNO(ENOSYS)
+    program = [
+        (load, 0, 0, 4),  # 0: the calling convention's architecture
+        (equal, 0, 9, arch),  # 1: another one (x86's 32-bit entry, say): refused outright
+        (load, 0, 0, 0),  # 2: the system call's number
+        (at_least, 7, 0, 0x40000000),  # 3: x32 numbers: refused
+        (equal, 6, 0, unshare),  # 4
+        (equal, 5, 0, setns),  # 5
+        (equal, 5, 0, clone3),  # 6: its flags are out of the filter's reach: ENOSYS, and glibc falls back to clone
+        (equal, 0, 2, clone),  # 7
+        (load, 0, 0, 16),  # 8: clone's flags (the low half of its first argument)
+        (any_bit, 1, 0, CLONE_NEW_ANY),  # 9
+        (give, 0, 0, allow),  # 10
+        (give, 0, 0, refuse),  # 11
+        (give, 0, 0, absent),  # 12
+    ]
+
+    class Instruction(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Instruction))]
+
+    instructions = (Instruction * len(program))(*[Instruction(*step) for step in program])
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(Program(len(program), instructions)), 0, 0):
+        raise OSError(ctypes.get_errno(), "could not install the seccomp filter")
+    return None
+
+
 def _sandbox(config):
     """Confine this process as the grader asked (module doc); returns notes on anything not applied."""
     import resource
 
     notes: list = []
     libc = _libc()  # loaded now: after the switch of user the standard library may be out of reach
+    for procs in config.get("cgroups", []):  # first, as root: every process the submission starts is inside
+        with open(procs, "w") as joined:
+            joined.write("0")
     home = config.get("home", config["workdir"])
     if config.get("root") is not None:
         home = _build_root(config["root"], config["workdir"], config.get("user"))
@@ -143,6 +195,9 @@ def _sandbox(config):
         if os.getuid() == 0 or os.geteuid() == 0 or os.getgid() == 0:
             raise SystemExit("could not drop root privileges")
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        note = _forbid_namespaces(libc)
+        if note:
+            notes.append(note)
         # A change of user clears the parent-death signal `unshare --kill-child` set: set it again, so this
         # process (the PID namespace's init: all the submission's processes with it) dies with the grader.
         libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)

@@ -10,9 +10,10 @@ toynet's core is caught when the assignment is built, not by a class of students
 The student's copy of toynet holds exactly the given objects and the toynet code they need in order to run
 (the *carried* names: the helpers and imports their bodies refer to, found by reading the source). Nothing
 in one process can hide a function's helpers from code that holds the function (`f.__globals__`), so carried
-names are reachable by a determined student: `carried` lists them, and the assignment builder checks that
-the student copy still scores zero. Every other toynet module exists only as a stub whose names raise an
-ImportError that says they are not given.
+names are reachable by a determined student (and importable by name): `carried` lists them, and the
+assignment builder refuses gives that would hold, given or carried, anything named like what the notebook
+asks students to write, then checks that the student copy still scores zero. Every other toynet module
+exists only as a stub whose names raise an ImportError that says they are not given.
 
 Only plain top-level statements are carried (def, class, assignment, import): a name bound inside a
 module-level `if` or `try` is not, so a given object that needs one fails the build's solution check.

@@ -15,6 +15,9 @@ What the student process can see is an allowlist (`isolation()` says which of th
 - "none" (the grader is not root): resource limits only. `toynet grade` refuses untrusted work here.
 In every mode each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
 so `--jobs N` submissions cannot signal or read each other, and RLIMIT_AS / CPU / FSIZE / NPROC / CORE apply.
+Where root may write cgroup-v1 cpu and memory groups, each submission also gets its own: one CPU and `memory`
+bytes for all its processes together (60 spinning processes cannot starve a classmate graded beside them,
+64 processes cannot hold 64 GB), and the list of its processes that `close` kills, however they detached.
 The student's toynet is `gives.student_toynet(...)`: the objects the assignment gives and what they need;
 every other name raises ImportError. Its own code cells and the inputs of each call are all it receives:
 never tests or expected values.
@@ -22,6 +25,7 @@ never tests or expected values.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import json
@@ -78,12 +82,17 @@ class Limits:
     def describe() -> str:
         """One line saying which isolation this machine gives a submission."""
         mode = isolation()
+        groups = cgroup_parents()
+        shared = ("; one CPU and the memory limit for all of a submission's processes together (cgroups)"
+                  if {"cpu", "memory"} <= set(groups) else
+                  f"; NOT bounded by cgroups ({', '.join(sorted({'cpu', 'memory'} - set(groups)))}): a submission's "
+                  "processes share the machine's CPUs and memory with its classmates'")
         if mode == "namespaces":
             return ("isolated: own root holding only Python, numpy and the student's toynet (no network, own "
-                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits")
+                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits" + shared)
         if mode == "permissions":
             return ("isolated by Unix permissions only (namespaces refused): a distinct unprivileged uid per "
-                    "submission, rlimits; the grader's files must be unreadable to other users")
+                    "submission, rlimits; the grader's files must be unreadable to other users" + shared)
         return "NOT isolated (grader not root): rlimits only; the submission runs as the grader's user"
 
 
@@ -220,6 +229,140 @@ def kill_identity(uid: int, gid: int) -> None:
         os.waitpid(pid, 0)
 
 
+CGROUP_V1 = Path("/sys/fs/cgroup")  # one folder per controller (cgroup v1); "cpu" may be "cpu,cpuacct"
+CGROUP_FILES = {"cpu": "cpu.cfs_quota_us", "memory": "memory.limit_in_bytes"}
+
+
+@functools.lru_cache(maxsize=1)
+def cgroup_parents() -> dict[str, Path]:
+    """{controller: the grader's own group}, for the cgroup-v1 cpu and memory controllers root may write to.
+
+    Each submission gets a group below it (`SubmissionGroups`). Where one is missing (cgroup v2 only, or a
+    container that hides /sys/fs/cgroup) nothing bounds what the submission's processes use *together*:
+    RLIMIT_AS and RLIMIT_CPU bound each process, RLIMIT_NPROC their number.
+    """
+    if not _is_root():
+        return {}
+    try:
+        with open("/proc/self/cgroup") as groups:
+            own = {controller: fields[2].strip() for line in groups if len(fields := line.split(":", 2)) == 3
+                   for controller in fields[1].split(",")}
+    except OSError:
+        return {}
+    parents = {}
+    for controller, probe in CGROUP_FILES.items():
+        for folder in (CGROUP_V1 / controller, CGROUP_V1 / f"{controller},cpuacct"):
+            parent = folder / own.get(controller, "/").lstrip("/")
+            if (parent / probe).is_file() and os.access(parent, os.W_OK):
+                parents[controller] = parent
+                _remove_stale_groups(parent)
+                break
+    return parents
+
+
+def _remove_stale_groups(parent: Path, age: float = 3600.0) -> None:
+    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...).
+
+    Only groups older than `age` seconds: a live grader in another PID namespace (its pid not in this /proc)
+    may have just made one that its student process has not joined yet.
+    """
+    for group in parent.glob("toynet-*-*"):
+        pid = group.name.split("-")[1]
+        try:
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and time.time() - group.stat().st_mtime > age:
+                group.rmdir()
+        except OSError:
+            pass
+
+
+class SubmissionGroups:
+    """One student process's cgroups: at most one CPU and `memory` bytes (tmpfs pages included) for all its
+    processes together, and a list of every one of them (however it detached itself), so `kill` misses none.
+
+    The student process joins them itself, first thing, while still root (`child.py`): whatever it starts
+    is born inside, and its uid cannot write to a cgroup file to leave.
+    """
+
+    def __init__(self, name: str, memory: int) -> None:
+        self.paths: list[Path] = []
+        try:
+            for controller, parent in cgroup_parents().items():
+                path = parent / name
+                path.mkdir(mode=0o755)
+                self.paths.append(path)
+                if controller == "cpu":
+                    period = int((path / "cpu.cfs_period_us").read_text())
+                    (path / "cpu.cfs_quota_us").write_text(str(period))
+                else:
+                    (path / "memory.limit_in_bytes").write_text(str(memory))
+        except OSError:
+            self.release()
+            raise
+        remove_released_groups()
+
+    @property
+    def procs(self) -> list[str]:
+        """The files the student process writes "0" to, to join each group."""
+        return [str(path / "cgroup.procs") for path in self.paths]
+
+    def signal(self) -> None:
+        """SIGKILL every process in the groups (each is in all of them: the first group's list is enough)."""
+        for path in self.paths[:1]:
+            try:
+                pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def release(self) -> None:
+        """Kill every process in the groups now; remove the groups once empty, without waiting for it here.
+
+        A killed process leaves its group only when its exit is complete (its namespaces torn down, ~15 ms):
+        the groups wait in a list that every later `SubmissionGroups` and the grader's exit sweep again.
+        """
+        self.signal()
+        with _PENDING_LOCK:
+            _PENDING.append(self)
+        remove_released_groups()
+
+    def _remove(self) -> bool:
+        """One sweep: kill what is still inside (a fork may have raced the last sweep), remove what is empty."""
+        self.signal()
+        kept = []
+        for path in self.paths:
+            try:
+                path.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:  # still holds a process, even a dying one
+                kept.append(path)
+        self.paths = kept
+        return not kept
+
+
+_PENDING: list[SubmissionGroups] = []
+_PENDING_LOCK = threading.Lock()
+
+
+def remove_released_groups(wait: float = 0.0) -> None:
+    """Remove the released groups that are empty now; with `wait`, keep sweeping for up to that many seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        with _PENDING_LOCK:
+            _PENDING[:] = [group for group in _PENDING if not group._remove()]
+            left = bool(_PENDING)
+        if not left or time.monotonic() >= deadline:
+            return
+        time.sleep(0.005)
+
+
+atexit.register(remove_released_groups, 2.0)
+
+
 def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
     """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
     for folder in folders:
@@ -347,6 +490,7 @@ class StudentProcess:
         self.restarts = 0
         self.deadline = math.inf  # monotonic time when the submission's wall clock runs out
         self.identity: tuple[int, int] | None = None  # the uid/gid of the running child (root graders only)
+        self.groups: SubmissionGroups | None = None
         self.mode = "none"
 
     # -- lifecycle
@@ -469,6 +613,8 @@ class StudentProcess:
     def close(self) -> None:
         """Kill the student process and everything it started (its PID namespace, or every process of its uid)."""
         if self.proc is not None:
+            if self.groups is not None:
+                self.groups.signal()  # first, so they die while the rest is torn down
             if self.proc.poll() is None:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
@@ -481,9 +627,17 @@ class StudentProcess:
                 except OSError:
                     pass
             self.proc = None
-        if self.identity is not None and self.mode == "permissions":
-            kill_identity(*self.identity)  # daemons that left the process group, or called setsid()
-            remove_files_of(self.identity[0])
+        if self.identity is not None:
+            # Daemons that left the process group and cleared their parent-death signal: in "namespaces"
+            # mode such a process is the PID namespace's init and would keep it (and its memory) alive.
+            # Its cgroups list every one of them; without them, every process of its uid is killed.
+            if self.groups is not None:
+                self.groups.release()
+            else:
+                kill_identity(*self.identity)
+            if self.mode == "permissions":
+                remove_files_of(self.identity[0])
+        self.groups = None
         self.identity = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -532,7 +686,13 @@ class StudentProcess:
             if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
                 for path in [work, *work.rglob("*")]:
                     os.chown(path, *self.identity)
+        if self.identity is not None and cgroup_parents():
+            try:
+                self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory)
+            except OSError:  # a cgroup the kernel refused: per-process limits still hold
+                self.groups = None
         config = {
+            "cgroups": [] if self.groups is None else self.groups.procs,
             "sys_path": sys_path,
             "workdir": str(work),
             "home": home,
