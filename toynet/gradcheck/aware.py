@@ -10,8 +10,9 @@ the method's numerical derivative at a step with the crossed-kink flags.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,17 @@ from toynet.gradcheck.causes import (
     zero_entries_cause,
 )
 from toynet.gradcheck.errorbars import (
+    CHI_MARGIN,
     MARGIN,
+    NOISE_SIGMAS,
+    NOISE_UNITS,
     BlockVerdict,
     ErrorBars,
+    analytic_bars,
     bar_difference,
     block_verdicts,
     error_bars,
+    noise_bar,
     replace_entries,
     unrefined_blocks,
 )
@@ -53,6 +59,8 @@ class Judgement:
     difference: formula 2 over every entry (the course's number); bar_difference: what the bars alone allow;
     analytic: the analytic values judged (the gradient's chosen entries, or g . v per direction);
     evaluations: how many costs the whole judgement evaluated (the noise measurement's included).
+    measured: whether the noise was measured; when not (a pass under the a-priori bars, see `judge`), estimate
+    holds the a-priori round-off level with 0 evaluations, and `note` says so in words.
     """
 
     verdict: str
@@ -68,6 +76,7 @@ class Judgement:
     causes: list[Cause] = field(default_factory=list)
     analytic: np.ndarray = field(default_factory=lambda: np.zeros(0))
     evaluations: int = 0
+    measured: bool = True  # False: passed under the a-priori round-off bars, the noise never measured (see judge)
 
     @property
     def passed(self) -> bool:
@@ -75,6 +84,23 @@ class Judgement:
 
     def cause(self, kind: str) -> Cause | None:
         return next((c for c in self.causes if c.kind == kind), None)
+
+    @property
+    def note(self) -> str:
+        """What a reader must know about how the verdict was reached ("" when the noise was measured)."""
+        return "" if self.measured else UNMEASURED_NOTE
+
+
+UNMEASURED_NOTE = (
+    "The cost's noise was not measured: every entry agreed with the backward within the round-off any float64 "
+    "cost carries (the a-priori error bars), and no sign of trouble was seen (no kink crossed, no saturated "
+    "output, a float64 and repeatable cost, the difference under the threshold), so measuring it could not have "
+    "changed the verdict."
+)
+NUMERIC_ROUNDOFF = 20.0  # a-priori: a float64 network cost's round-off in a central difference, 20 eps max(|J|, 1) / h
+TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^2 |f'''| / 6 with |f'''| <= 6 max(|J|, 1), the unit-scale bound judge uses
+EPS = float(np.finfo(np.float64).eps)
+REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
 
 
 def judge(
@@ -84,7 +110,7 @@ def judge(
     names: Sequence[str],
     theta: np.ndarray,
     grad: np.ndarray,
-    cost: float,
+    cost: float | Callable[[], float],
     *,
     epsilon: float | None,
     method: str,
@@ -96,24 +122,78 @@ def judge(
     label: Callable[[int], str] = str,
     chosen: np.ndarray | None = None,
     scale: float | None = None,
+    trouble: Callable[[], bool] | None = None,
+    repeat_gap: float = 0.0,
+    network: bool = True,
 ) -> Judgement:
     """The error-aware check of grad (n,) against f's numerical gradient at theta (n,), block by block.
 
-    ranges/names: each block's [start, stop) in theta and its name; cost: f(theta); epsilon: the step (None:
+    ranges/names: each block's [start, stop) in theta and its name; cost: f(theta) (or a function giving it,
+    asked after the first costs: toynet's engine computes it alongside them); epsilon: the step (None:
     chosen from the measured noise and |f'''|); threshold: on formula 2, for the words only (the verdict is
     the bars'); grad_eps: the gradients' machine epsilon; early: causes found before (an input written in
     place makes the check inconclusive); saturation: names saturated outputs given the estimate (toynet
     networks); label(i): how entry i of theta is called in messages ("W1[0, 2]"). chosen: the entries of
     theta checked (sorted; default all), grad then holds their gradients (k,) and ranges index into them;
     scale: the size of theta that sets the largest step (default rms(theta)).
+    trouble(): a sign of trouble only the caller can see (saturated outputs), asked after the a-priori
+    entries are computed; repeat_gap: |f(theta) - f(theta)| of two plain calls (0 for a repeatable cost);
+    network: the a-priori step is the network one (2e-5).
+
+    Measured only when the measurement can change the answer. The check first runs at the a-priori step (the
+    given epsilon, or `default_epsilon`) and judges every entry against an a-priori bar: the round-off every
+    float64 cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1) / h for a central difference (toynet's model
+    before the noise was measured), the backward's ANALYTIC_ROUNDOFF eps_g (|g_i| + rms(g)), and a
+    truncation allowance h^2 max(|J|, 1) (|f'''| up to 6 max(|J|, 1), the scale `noise` assumes when it
+    learns nothing). With the measured verdict's margins (MARGIN per entry, the chi-square per block), and
+    with no cheap sign of trouble (the caller's; an input written in place; a cost not in float64; a kink
+    crossed; the difference above the threshold, which the measured causes would have to explain), the check
+    passes with no noise measured (Judgement.measured False). Any sign sends it down the measured path
+    below, unchanged.
+    Why that is sound, and where it is not: the measured bars use sigma = max(ECnoise levels, 0.5 eps |J|,
+    repeat gap / sqrt 2). A pass under the a-priori bars is a pass under the measured ones whenever the
+    measured noise bar plus truncation is at least the a-priori one: on network costs ECnoise sees ~1e2 x
+    0.5 eps |J| (sums over layers lose bits), above NUMERIC_ROUNDOFF's ~5.7 eps max(|J|, 1). But the floor
+    itself (0.5 eps |J|) is below it, so on a cost cleaner than the model (or |J| << 1, where max(|J|, 1)
+    widens the bar) the measured path could fail an entry the cheap path passes: one whose error lies
+    between the two bars, at most MARGIN x (20 eps max(|J|, 1) / h + h^2 max(|J|, 1)) + the backward's
+    round-off, ~5e-10 max(|J|, 1) at h = 2e-5. A bug larger than that leaves its entry outside its
+    a-priori bar, which triggers the measured path, so detection above it is unchanged. The cheap path
+    cannot see: noise that is not in the values compared (a random cost whose two values at theta agree,
+    e.g. a mask drawn once per process), a kink a black-box cost crosses without moving D(h) beyond the
+    bar, a non-smooth cost whose D(h) happens to match g, and truncation above h^2 max(|J|, 1) that
+    cancels a bug (then the bar is wider than the measured path's estimate would be).
     """
     chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
+    given_cost = cost
+    def cost_at() -> float:  # an engine computes J(theta) alongside its first costs: asked after them
+        return float(given_cost() if callable(given_cost) else given_cost)
+
     counted = {"evaluations": 0}
     per_entry = {"central": 2, "richardson": 4, "complex": 1}[method]
 
     def measured(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:  # entries, counted
         counted["evaluations"] += per_entry * indices.size
         return entries(indices, step)
+
+    tried: tuple[float, np.ndarray, np.ndarray] | None = None  # the a-priori attempt: step, entries, kinks
+    if repeat_gap == 0 and not early and np.dtype(cost_dtype) == np.float64:
+        from toynet.gradcheck.numerical import default_epsilon
+
+        size = float(np.sqrt(np.mean(theta * theta))) if scale is None and theta.size else (scale or 0.0)
+        a_priori = float(epsilon) if epsilon is not None else default_epsilon(np.array([size]), method,
+                                                                              network=network)
+        numeric, crossed = measured(chosen, a_priori)
+        tried = (a_priori, numeric, crossed)
+        if trouble is None or not trouble():
+            quick = _a_priori(grad, numeric, crossed, ranges, a_priori, method, threshold, grad_eps, cost_at())
+            if quick is not None:
+                quick.evaluations = counted["evaluations"]
+                zeros = np.flatnonzero(quick.bars.both_zero)
+                found = zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])
+                quick.causes += [found] if found is not None else []
+                return quick
+    cost = cost_at()
 
     starts, stops = [r[0] for r in ranges], [r[1] for r in ranges]
     in_entries = probe_entries(grad, starts, stops)
@@ -141,7 +221,10 @@ def judge(
         estimate = at_step(costs, estimate, step, groups, one_per_group=groups is not None)
         if epsilon is None and method == "central" and estimate.noise > 2 * first:
             step = chosen_step(estimate.noise, estimate.third, scale)
-    numeric, crossed = measured(chosen, step)
+    if tried is not None and tried[0] == step:  # the a-priori attempt ran at this very step: no second run
+        numeric, crossed = tried[1].copy(), tried[2].copy()
+    else:
+        numeric, crossed = measured(chosen, step)
     steps = np.full(grad.size, step)
 
     def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
@@ -204,12 +287,16 @@ def judge(
     difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
     allowed = bar_difference(bars, grad, numeric)
     causes: list[Cause] = list(early)
+    if repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more than the tables'
+        estimate = replace(estimate, repeat_gap=repeat_gap, noise=max(estimate.noise, repeat_gap / np.sqrt(2)))
     random = random_cost(estimate)
+    if random is None and repeat_gap > REPEAT_BITS * EPS * max(abs(cost), 1e-300):
+        random = random_cost(estimate, last_bits=True)
     if random is not None:
         causes.append(random)
     saturated = saturation(estimate) if saturation is not None and random is None else None
     flagged = [*causes, saturated] if saturated is not None else causes
-    inconclusive = any(c.kind in ("random", "in-place") or c.inconclusive for c in flagged)
+    inconclusive = any(c.inconclusive for c in flagged)
     failing = [] if inconclusive else [n for n, v in zip(names, verdicts, strict=True) if not v.passed]
     matters = difference > threshold or allowed > threshold / 10
     causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
@@ -225,6 +312,68 @@ def judge(
     verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
     return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes,
                      grad, estimate.evaluations + counted["evaluations"])
+
+
+def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges: Sequence[tuple[int, int]],
+              step: float, method: str, threshold: float, grad_eps: float, cost: float) -> Judgement | None:
+    """The judgement under the a-priori bars (see `judge`) if it is a clean pass, else None (measure).
+
+    grad, numeric, crossed: (k,) the chosen entries' gradients, numerical values at `step` and kink flags;
+    ranges: the blocks' [start, stop) in them. The bars and verdicts are errorbars' (`noise_bar`,
+    `analytic_bars`, MARGIN, the chi-square and its limit of `chi_squares`), with every block's sums taken in
+    one pass: this is the path a correct check takes, so it is written for few numpy calls."""
+    if crossed.any():
+        return None
+    difference = relative_difference(grad, numeric)
+    if not difference <= threshold:  # a headline over the threshold needs measured causes to explain it
+        return None
+    size = max(abs(cost), 1.0)
+    analytic = analytic_bars(grad, grad_eps)
+    error = np.abs(grad - numeric)
+    if method == "complex":  # nothing subtracted: its round-off is relative to the derivative (as error_bars)
+        sigma, truncation = 0.0, 0.0
+        noise = analytic_bars(numeric, EPS)
+        spread = noise / NOISE_SIGMAS
+        spread[spread == 0] = np.inf  # a zero bar: chi-square terms of an exact 0 error count 0 (a bar check fails
+    else:  # any other error first)
+        sigma = NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
+        noise = noise_bar(sigma, step, method)  # one float: every entry has the same step
+        truncation = TRUNCATION_ALLOWANCE * step * step * size
+        spread = noise / NOISE_SIGMAS
+    bar = analytic + (noise + truncation)
+    if (error > MARGIN * bar).any():
+        return None
+    excess = np.maximum(error - analytic, truncation)
+    excess -= truncation  # max(0, error - truncation - analytic), the chi-square's numerator
+    excess /= spread
+    rows = np.stack((excess, grad, numeric, bar, error))
+    rows *= rows
+    sums = np.zeros((5, grad.size + 1))
+    np.cumsum(rows, axis=1, out=sums[:, 1:])
+    starts, stops = [start for start, _ in ranges], [stop for _, stop in ranges]
+    chi, g2, d2, bar2, e2 = (sums[:, stops] - sums[:, starts]).tolist()  # per block
+    ratio = (error / bar).tolist() if method != "complex" else np.where(bar > 0, error / np.where(bar > 0, bar, 1.0),
+                                                                         0.0).tolist()
+    blocks = []
+    for number, (start, stop) in enumerate(ranges):
+        count = stop - start
+        limit = CHI_MARGIN**2 * (count + 5 * math.sqrt(2 * count) + 18) if count else math.inf
+        if chi[number] > limit:
+            return None
+        scale = math.sqrt(max(g2[number], 0.0)) + math.sqrt(max(d2[number], 0.0))
+        blocks.append(BlockVerdict(True, max(ratio[start:stop], default=0.0),
+                                   math.sqrt(max(e2[number], 0.0)) / scale if scale > 0 else 0.0,
+                                   math.sqrt(max(bar2[number], 0.0)) / scale if scale > 0 else 0.0, 0,
+                                   max(chi[number], 0.0), limit))
+    k = grad.size
+    ones = np.ones(k, dtype=bool)
+    bars = ErrorBars(np.broadcast_to(noise, (k,)).copy(), np.full(k, truncation), analytic, error, ones, ones.copy(),
+                     (grad == 0) & (numeric == 0), np.zeros(k, dtype=bool))
+    g_all, d_all, bar_all = (math.sqrt(v) for v in sums[1:4, -1].tolist())
+    allowed = bar_all / (g_all + d_all) if g_all + d_all > 0 else 0.0
+    estimate = NoiseEstimate(sigma, 0.0, 0.0, np.zeros(0, dtype=np.int64), np.zeros(0), 0, abs(cost))
+    return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
+                     measured=False)
 
 
 def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:
@@ -288,15 +437,18 @@ def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndar
         return f"x[{', '.join(str(int(d)) for d in np.unravel_index(i, point.shape))}]"
 
     scale = float(np.sqrt(np.mean(point * point))) if point.size else 1.0
+    gap = 0.0 if early else abs(float(np.real(scalar_value(f(point.copy()), lambda: "x was not perturbed",
+                                                           complex_ok=True))) - cost)  # a second plain call
     return judge(costs, entries_from(costs, method), [(0, picked.size)], ["x"], point.reshape(-1), flat[picked], cost,
                  epsilon=epsilon, method=method, threshold=threshold, grad_eps=grad_eps,
                  cost_dtype=dtype if dtype.kind == "f" else np.float64, early=early, label=label, chosen=picked,
-                 scale=scale)
+                 scale=scale, repeat_gap=gap, network=False)
 
 
 def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, directions: np.ndarray,
                      cost: float, epsilon: float | None = None, threshold: float = 1e-6,
-                     grad_eps: float = float(np.finfo(np.float64).eps), early: Sequence[Cause] = ()) -> Judgement:
+                     grad_eps: float = float(np.finfo(np.float64).eps), early: Sequence[Cause] = (),
+                     network: bool = False) -> Judgement:
     """`judge` of the directional derivatives: f(theta) -> float on the flat vector theta (n,), unit directions
     (k, n); the 'entries' are the k directions, their analytic values directions @ grad. Central differences."""
     from toynet.gradcheck.numerical import scalar_value
@@ -310,9 +462,11 @@ def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np
         return values, None
 
     scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
+    gap = 0.0 if early else abs(float(np.real(scalar_value(f(theta.copy()), lambda: "theta was not moved"))) - cost)
     return judge(costs, entries_from(costs, "central"), [(0, directions.shape[0])], ["directions"],
                  np.zeros(directions.shape[0]), directions @ grad, cost, epsilon=epsilon, method="central",
-                 threshold=threshold, grad_eps=grad_eps, early=early, label=lambda d: f"direction {d}", scale=scale)
+                 threshold=threshold, grad_eps=grad_eps, early=early, label=lambda d: f"direction {d}", scale=scale,
+                 repeat_gap=gap, network=network)
 
 
 def _moved(offset: float, direction: int) -> Callable[[], str]:

@@ -39,8 +39,18 @@ class Cause:
         return f"{self.message} {self.advice}"
 
 
-def random_cost(estimate: NoiseEstimate, first: float | None = None) -> Cause | None:
-    """Two evaluations at the same theta differ: the cost draws random numbers (no block can be blamed)."""
+def random_cost(estimate: NoiseEstimate, last_bits: bool = False) -> Cause | None:
+    """Two evaluations at the same theta differ: the cost draws random numbers (no block can be blamed).
+    last_bits: two plain calls at theta differed, but by less than the estimate calls random: the cost is
+    named random, its noise is in the error bars, and the verdict stands (not inconclusive)."""
+    if last_bits:
+        return Cause(
+            "random",
+            f"The cost is random in its last bits: two evaluations at the same parameters differ by "
+            f"{estimate.repeat_gap:.2e} (|J| = {estimate.cost:.4g}). That is small enough for the error bars to "
+            "hold it (the measured noise includes it), so the verdict stands, but the cost is not a function.",
+            "Dropout or a random minibatch; fix the mask or seed, or switch dropout off for the check.",
+        )
     if not estimate.random:
         return None
     return Cause(
@@ -48,6 +58,7 @@ def random_cost(estimate: NoiseEstimate, first: float | None = None) -> Cause | 
         f"The cost is random: two evaluations at the same parameters differ by {estimate.repeat_gap:.2e} "
         f"(|J| = {estimate.cost:.4g}), so no difference of two costs measures a gradient, and no block is blamed.",
         "Dropout or a random minibatch; fix the mask or seed, or switch dropout off for the check.",
+        inconclusive=True,
     )
 
 
@@ -62,6 +73,7 @@ def in_place_cause(changed: Sequence[str], largest: float, what: str = "the cost
         "later evaluation then starts from a moved point, and a caller's arrays are silently corrupted.",
         "Do not write into the argument: `x = x - x.max()` instead of `x -= x.max()`, or work on `x.copy()`.",
         tuple(changed),
+        inconclusive=True,
     )
 
 
@@ -107,6 +119,14 @@ class InputGuard:
 
     def cause(self, what: str = "the cost function") -> Cause | None:
         return in_place_cause(self.changed, self.largest, what)
+
+
+def saturated_outputs(A: np.ndarray, Y: np.ndarray) -> bool:
+    """A cheap sign of trouble: some output within SATURATED of 0 or 1 where its label makes the cost use the
+    side that loses digits (1 - A near 1 with a label below 1, A near 0 with a label above 0)."""
+    A, Y = np.asarray(A, dtype=np.float64).reshape(-1), np.asarray(Y, dtype=np.float64).reshape(-1)
+    close = np.minimum(A, 1 - A) < SATURATED
+    return bool((close & (((A > 0.5) & (Y < 1)) | ((A <= 0.5) & (Y > 0)))).any())
 
 
 def saturated_cause(A: np.ndarray, Y: np.ndarray, estimate: NoiseEstimate) -> Cause | None:

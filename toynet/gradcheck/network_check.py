@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from toynet.gradcheck.aware import Judgement, judge, judge_directions
-from toynet.gradcheck.causes import Cause, InputGuard, saturated_cause
+from toynet.gradcheck.causes import Cause, InputGuard, saturated_cause, saturated_outputs
 from toynet.gradcheck.measures import norm, relative_difference
 from toynet.gradcheck.noise import NoiseEstimate, chosen_step
 from toynet.gradcheck.numerical import (
@@ -254,16 +254,27 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
     picked = np.arange(layout.size) if chosen is None else chosen
     early: list[Cause] = []
     saturation: Callable[[NoiseEstimate], Cause | None] | None = None
-    if isinstance(evaluator, IncrementalEvaluator):  # toynet's own network cost (or a wrapper of one)
-        A = cost_fn.network.predict_proba(cost_fn.X, layout.split(theta))  # type: ignore[attr-defined]
-        Y = np.asarray(cost_fn.Y, dtype=np.float64).reshape(A.shape)  # type: ignore[attr-defined]
+    trouble: Callable[[], bool] | None = None  # cheap signs of trouble only this caller can see (aware.judge)
+    repeat_gap = 0.0
+    if isinstance(evaluator, IncrementalEvaluator):  # toynet's own network cost (or a wrapper of one): deterministic
+        engine = evaluator.perturbations
+
+        def outputs() -> tuple[np.ndarray, np.ndarray]:  # A at theta (the engine has it after the check) and Y
+            A = engine.output_at_theta() if isinstance(engine, Perturbations) else cost_fn.network.predict_proba(
+                cost_fn.X, layout.split(theta))
+            return A, np.asarray(cost_fn.Y, dtype=np.float64).reshape(A.shape)  # type: ignore[attr-defined]
+
+        def trouble() -> bool:
+            return saturated_outputs(*outputs())
 
         def saturation(estimate: NoiseEstimate) -> Cause | None:
-            return saturated_cause(A, Y, estimate)
+            return saturated_cause(*outputs(), estimate)
     else:
         guard = InputGuard(cost_fn)
-        guard(layout.split(theta))
+        value = guard(layout.split(theta))
         early += [c for c in (guard.cause("cost_fn"),) if c is not None]
+        # the guard's call and the evaluator's are two plain calls at theta: a deterministic cost repeats its bits
+        repeat_gap = abs(float(scalar_value(value, lambda: "theta was not perturbed").real) - evaluator.cost)
 
     def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
         shown = progress if indices.size == picked.size else False
@@ -279,9 +290,13 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
         if last > first or chosen is None:
             names.append(block.name)
             ranges.append((int(first), int(last)))
-    return judge(evaluator.costs, entries, ranges, names, theta, grad[picked], evaluator.cost, epsilon=epsilon,
+    def cost() -> float:  # read after the first costs: the engine computes J(theta) alongside them
+        return evaluator.cost
+
+    return judge(evaluator.costs, entries, ranges, names, theta, grad[picked], cost, epsilon=epsilon,
                  method=method, threshold=threshold, grad_eps=_eps(given.low_precision or np.float64),
-                 cost_dtype=evaluator.cost_dtype, early=early, saturation=saturation, label=label, chosen=picked)
+                 cost_dtype=evaluator.cost_dtype, early=early, saturation=saturation, label=label, chosen=picked,
+                 trouble=trouble, repeat_gap=repeat_gap)
 
 
 def numerical_gradient_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], epsilon: float | None = None,
@@ -362,7 +377,7 @@ def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], g
 
     judgement = judge_directions(along, theta, given.grad, directions, evaluator.cost, epsilon, threshold,
                                  grad_eps=_eps(given.low_precision or np.float64),
-                                 early=[c for c in (guard.cause("cost_fn"),) if c is not None])
+                                 early=[c for c in (guard.cause("cost_fn"),) if c is not None], network=True)
     return DirectionalCheck.judged(judgement)
 
 
@@ -402,6 +417,8 @@ def _report(given: CheckInput, judgement: Judgement, method: str, threshold: flo
     kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i]) for i in np.flatnonzero(~keep)]
     difference = relative_difference(grad, numeric)  # the course's number, to the bit
     without = relative_difference(grad[keep], numeric[keep]) if kinks else difference
+    if not judgement.measured:
+        warnings = [*warnings, judgement.note]
     return GradientCheckReport(
         difference=difference,
         passed=judgement.passed,

@@ -95,6 +95,13 @@ class Perturbations:
     def Z(self) -> list[np.ndarray]:
         return self.at_theta[1]
 
+    def output_at_theta(self) -> np.ndarray:
+        """A_L at theta, (1, m): from the stack's unperturbed copy when one ran (no forward pass), else A[-1]."""
+        logits = self.__dict__.get("logits_at_theta")
+        if logits is None:
+            return self.A[-1]
+        return self.network.activations[-1].forward(logits)[0]
+
     @cached_property
     def cost(self) -> float:
         """J(theta), from the forward pass at theta (unless a stack computed it first, as one more copy)."""
@@ -201,6 +208,8 @@ class Perturbations:
         else:
             crossed = np.zeros(k, dtype=bool)
         outputs = Z.reshape(copies, m)
+        if copies > k_D:  # the unperturbed copy's output pre-activations: the output at theta, for free
+            self.logits_at_theta = outputs[-1].real.reshape(1, m).copy()
         costs = self.sigmoid_costs(outputs) if dtype is Z_DTYPE else self.output_costs(activation.forward(outputs)[0])
         if copies > k_D:
             self.cost = _checked_cost(costs[-1])
