@@ -97,7 +97,15 @@ class ParamLayout:
         if not 0 <= index < self.size:
             raise IndexError(f"index must be in [0, {self.size}), but got {index}")
         block = next(block for block in self.blocks if index < block.stop)
-        return block, tuple(int(i) for i in np.unravel_index(index - block.start, block.shape))
+        rest, position = int(index) - block.start, []
+        for size in reversed(block.shape):  # np.unravel_index's C order, without its microseconds per call
+            rest, inner = divmod(rest, size)
+            position.append(inner)
+        return block, tuple(reversed(position))
+
+    def label(self, index: int) -> str:
+        """How theta[index] is called in messages, e.g. "W2[1, 3]" (cached per layout: checks name the same few)."""
+        return _label(self, int(index))
 
     def __hash__(self) -> int:  # cached: layouts key the caches of the gradient checker, hashed on every check
         return self._hash
@@ -209,3 +217,9 @@ def _missing_and_extra(wanted: list[str], present: list[str]) -> str:
 
 def _listed(names: list[str]) -> str:
     return f"[{', '.join(names)}]"
+
+
+@lru_cache(maxsize=4096)
+def _label(layout: ParamLayout, index: int) -> str:
+    block, position = layout.block_of(index)
+    return f"{block.name}[{', '.join(map(str, position))}]"

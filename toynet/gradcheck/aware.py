@@ -26,6 +26,7 @@ from toynet.gradcheck.causes import (
     zero_entries_cause,
 )
 from toynet.gradcheck.errorbars import (
+    ANALYTIC_ROUNDOFF,
     CHI_MARGIN,
     MARGIN,
     NOISE_SIGMAS,
@@ -42,6 +43,7 @@ from toynet.gradcheck.errorbars import (
 )
 from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
+from toynet.gradcheck.numerical import default_epsilon
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 SHARED_PROBES = 2000  # parameters above which the noise probes of different blocks do not share a call
@@ -178,11 +180,11 @@ def judge(
 
     tried: tuple[float, np.ndarray, np.ndarray] | None = None  # the a-priori attempt: step, entries, kinks
     if repeat_gap == 0 and not early and np.dtype(cost_dtype) == np.float64:
-        from toynet.gradcheck.numerical import default_epsilon
-
-        size = float(np.sqrt(np.mean(theta * theta))) if scale is None and theta.size else (scale or 0.0)
-        a_priori = float(epsilon) if epsilon is not None else default_epsilon(np.array([size]), method,
-                                                                              network=network)
+        if epsilon is not None:
+            a_priori = float(epsilon)
+        else:  # default_epsilon's step: its base times max(1, rms(theta)) (or the scale given)
+            size = math.sqrt(float(theta.dot(theta)) / theta.size) if scale is None and theta.size else scale or 0.0
+            a_priori = default_epsilon(np.array([size]), method, network=network)
         numeric, crossed = measured(chosen, a_priori)
         tried = (a_priori, numeric, crossed)
         if trouble is None or not trouble():
@@ -211,8 +213,6 @@ def judge(
     elif method == "central":
         step = chosen_step(estimate.noise, estimate.third, scale)
     else:  # Richardson and the complex step keep their own defaults (their error laws differ)
-        from toynet.gradcheck.numerical import default_epsilon
-
         step = default_epsilon(theta, method, network=True)
     # The noise at the check's own scale (noise.at_step): stairs wider than the tables' spacing show there, so it
     # is measured again when the step is far wider than that spacing.
@@ -324,53 +324,67 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     one pass: this is the path a correct check takes, so it is written for few numpy calls."""
     if crossed.any():
         return None
-    difference = relative_difference(grad, numeric)
+    k = grad.size
+    rows = np.empty((5, k))  # per entry: the chi-square's term, g, D, bar, error (squared below, summed per block)
+    excess, _, _, bar, error = rows
+    np.subtract(grad, numeric, out=error)
+    np.abs(error, out=error)
+    g2, d2 = float(grad.dot(grad)), float(numeric.dot(numeric))
+    e2 = float(error.dot(error))
+    scale = math.sqrt(g2) + math.sqrt(d2)
+    difference = math.sqrt(e2) / scale if scale > 0 else 0.0  # formula 2, as measures.relative_difference
     if not difference <= threshold:  # a headline over the threshold needs measured causes to explain it
         return None
     size = max(abs(cost), 1.0)
-    analytic = analytic_bars(grad, grad_eps)
-    error = np.abs(grad - numeric)
+    analytic = np.abs(grad)
+    analytic += math.sqrt(g2 / k) if k else 0.0
+    analytic *= ANALYTIC_ROUNDOFF * grad_eps  # errorbars.analytic_bars
     if method == "complex":  # nothing subtracted: its round-off is relative to the derivative (as error_bars)
         sigma, truncation = 0.0, 0.0
-        noise = analytic_bars(numeric, EPS)
+        noise: Any = analytic_bars(numeric, EPS)
         spread = noise / NOISE_SIGMAS
-        spread[spread == 0] = np.inf  # a zero bar: chi-square terms of an exact 0 error count 0 (a bar check fails
-    else:  # any other error first)
+        spread[spread == 0] = np.inf  # an entry with a zero bar and a nonzero error fails the bar test first
+    else:
         sigma = NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
         noise = noise_bar(sigma, step, method)  # one float: every entry has the same step
         truncation = TRUNCATION_ALLOWANCE * step * step * size
         spread = noise / NOISE_SIGMAS
-    bar = analytic + (noise + truncation)
+    np.add(analytic, noise + truncation, out=bar)
     if (error > MARGIN * bar).any():
         return None
-    excess = np.maximum(error - analytic, truncation)
-    excess -= truncation  # max(0, error - truncation - analytic), the chi-square's numerator
+    np.subtract(error, analytic, out=excess)
+    np.maximum(excess, truncation, out=excess)
+    excess -= truncation  # max(0, error - truncation - analytic): the chi-square's numerator
     excess /= spread
-    rows = np.stack((excess, grad, numeric, bar, error))
+    rows[1], rows[2] = grad, numeric
     rows *= rows
-    sums = np.zeros((5, grad.size + 1))
-    np.cumsum(rows, axis=1, out=sums[:, 1:])
-    starts, stops = [start for start, _ in ranges], [stop for _, stop in ranges]
-    chi, g2, d2, bar2, e2 = (sums[:, stops] - sums[:, starts]).tolist()  # per block
-    ratio = (error / bar).tolist() if method != "complex" else np.where(bar > 0, error / np.where(bar > 0, bar, 1.0),
-                                                                         0.0).tolist()
+    starts = [start for start, stop in ranges if stop > start]
+    if len(starts) == len(ranges) and starts and starts[0] == 0 and ranges[-1][1] == k:  # contiguous, none empty
+        found = np.add.reduceat(rows, starts, axis=1).T.tolist()
+        worst = np.maximum.reduceat(error / bar, starts).tolist() if method != "complex" else None
+    else:
+        sums = np.zeros((5, k + 1))
+        np.cumsum(rows, axis=1, out=sums[:, 1:])
+        found = (sums[:, [stop for _, stop in ranges]] - sums[:, [start for start, _ in ranges]]).T.tolist()
+        worst = None
+    if worst is None:  # per block, by slices (a zero bar only beside a zero error: its ratio is 0)
+        ratio = (error / np.where(bar > 0, bar, 1.0)).tolist()
+        worst = [max(ratio[start:stop], default=0.0) for start, stop in ranges]
     blocks = []
-    for number, (start, stop) in enumerate(ranges):
-        count = stop - start
+    for (start, stop), (chi, g2_b, d2_b, bar2_b, e2_b), worst_b in zip(ranges, found, worst, strict=True):
+        count = stop - start  # errorbars.chi_squares' limit, ~5 standard deviations of a chi-square with count dof
         limit = CHI_MARGIN**2 * (count + 5 * math.sqrt(2 * count) + 18) if count else math.inf
-        if chi[number] > limit:
+        if chi > limit:
             return None
-        scale = math.sqrt(max(g2[number], 0.0)) + math.sqrt(max(d2[number], 0.0))
-        blocks.append(BlockVerdict(True, max(ratio[start:stop], default=0.0),
-                                   math.sqrt(max(e2[number], 0.0)) / scale if scale > 0 else 0.0,
-                                   math.sqrt(max(bar2[number], 0.0)) / scale if scale > 0 else 0.0, 0,
-                                   max(chi[number], 0.0), limit))
-    k = grad.size
-    ones = np.ones(k, dtype=bool)
-    bars = ErrorBars(np.broadcast_to(noise, (k,)).copy(), np.full(k, truncation), analytic, error, ones, ones.copy(),
-                     (grad == 0) & (numeric == 0), np.zeros(k, dtype=bool))
-    g_all, d_all, bar_all = (math.sqrt(v) for v in sums[1:4, -1].tolist())
-    allowed = bar_all / (g_all + d_all) if g_all + d_all > 0 else 0.0
+        scale_b = math.sqrt(max(g2_b, 0.0)) + math.sqrt(max(d2_b, 0.0))
+        blocks.append(BlockVerdict(True, worst_b, math.sqrt(max(e2_b, 0.0)) / scale_b if scale_b > 0 else 0.0,
+                                   math.sqrt(max(bar2_b, 0.0)) / scale_b if scale_b > 0 else 0.0, 0, max(chi, 0.0),
+                                   limit))
+    kept = np.ones(k, dtype=bool)
+    noise_bars = noise if method == "complex" else np.full(k, noise)
+    bars = ErrorBars(noise_bars, np.full(k, truncation), analytic, error, kept, kept.copy(),
+                     (grad == 0) & (numeric == 0), ~kept)
+    allowed = math.sqrt(float(rows[3].sum())) / scale if scale > 0 else 0.0
     estimate = NoiseEstimate(sigma, 0.0, 0.0, np.zeros(0, dtype=np.int64), np.zeros(0), 0, abs(cost))
     return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
                      measured=False)

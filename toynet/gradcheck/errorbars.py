@@ -152,7 +152,7 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
     return ErrorBars(noise_part, truncation, analytic, error, kept, refined, both_zero, rough)
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: a frozen dataclass's __init__ costs microseconds per block on a small check's path
 class BlockVerdict:
     """One block judged against its bars: passed (no entry outside, and its errors together within their
     noise), the worst error / bar ratio, the block's formula-2 difference beside the difference its error

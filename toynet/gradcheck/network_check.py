@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from toynet.gradcheck.aware import Judgement, judge, judge_directions
-from toynet.gradcheck.causes import Cause, InputGuard, saturated_cause, saturated_outputs
+from toynet.gradcheck.causes import CLEAR_LOGIT, Cause, InputGuard, saturated_cause, saturated_outputs
 from toynet.gradcheck.measures import norm, relative_difference
 from toynet.gradcheck.noise import NoiseEstimate, chosen_step
 from toynet.gradcheck.numerical import (
@@ -265,6 +265,9 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
             return A, np.asarray(cost_fn.Y, dtype=np.float64).reshape(A.shape)  # type: ignore[attr-defined]
 
         def trouble() -> bool:
+            logits = getattr(engine, "logits_at_theta", None)  # the stack's output pre-activations at theta
+            if logits is not None and float(np.abs(logits).max()) < CLEAR_LOGIT:
+                return False  # no output near 0 or 1: nothing to look up
             return saturated_outputs(*outputs())
 
         def saturation(estimate: NoiseEstimate) -> Cause | None:
@@ -280,14 +283,14 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
         shown = progress if indices.size == picked.size else False
         return numerical_entries(evaluator, layout, indices, step, method, shown)
 
-    def label(i: int) -> str:
-        block, index = layout.block_of(i)
-        return f"{block.name}[{', '.join(map(str, index))}]"
-
     names, ranges = [], []
     for block in layout.blocks:  # each block's run of picked entries (picked is sorted)
+        if chosen is None:  # every entry: the block's own range
+            names.append(block.name)
+            ranges.append((block.start, block.stop))
+            continue
         first, last = np.searchsorted(picked, [block.start, block.stop])
-        if last > first or chosen is None:
+        if last > first:
             names.append(block.name)
             ranges.append((int(first), int(last)))
     def cost() -> float:  # read after the first costs: the engine computes J(theta) alongside them
@@ -295,8 +298,8 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
 
     return judge(evaluator.costs, entries, ranges, names, theta, grad[picked], cost, epsilon=epsilon,
                  method=method, threshold=threshold, grad_eps=_eps(given.low_precision or np.float64),
-                 cost_dtype=evaluator.cost_dtype, early=early, saturation=saturation, label=label, chosen=picked,
-                 trouble=trouble, repeat_gap=repeat_gap)
+                 cost_dtype=evaluator.cost_dtype, early=early, saturation=saturation, label=layout.label,
+                 chosen=picked, trouble=trouble, repeat_gap=repeat_gap)
 
 
 def numerical_gradient_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], epsilon: float | None = None,
