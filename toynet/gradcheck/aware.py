@@ -102,6 +102,8 @@ UNMEASURED_NOTE = (
 NUMERIC_ROUNDOFF = 20.0  # a-priori: a float64 network cost's round-off in a central difference, 20 eps max(|J|, 1) / h
 TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^2 |f'''| / 6 with |f'''| <= 6 max(|J|, 1), the unit-scale bound judge uses
 EPS = float(np.finfo(np.float64).eps)
+NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
+NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
 REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
 
 
@@ -183,17 +185,17 @@ def judge(
         if epsilon is not None:
             a_priori = float(epsilon)
         else:  # default_epsilon's step: its base times max(1, rms(theta)) (or the scale given)
-            size = math.sqrt(float(theta.dot(theta)) / theta.size) if scale is None and theta.size else scale or 0.0
-            a_priori = default_epsilon(np.array([size]), method, network=network)
+            a_priori = default_epsilon(theta if scale is None else np.array([scale]), method, network=network)
         numeric, crossed = measured(chosen, a_priori)
         tried = (a_priori, numeric, crossed)
         if trouble is None or not trouble():
             quick = _a_priori(grad, numeric, crossed, ranges, a_priori, method, threshold, grad_eps, cost_at())
             if quick is not None:
                 quick.evaluations = counted["evaluations"]
-                zeros = np.flatnonzero(quick.bars.both_zero)
-                found = zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])
-                quick.causes += [found] if found is not None else []
+                zeros = np.flatnonzero(quick.bars.both_zero).tolist()
+                found = zero_entries_cause(len(zeros), [label(i) for i in chosen[zeros[:5]].tolist()])
+                if found is not None:
+                    quick.causes.append(found)
                 return quick
     cost = cost_at()
 
@@ -365,7 +367,8 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     else:
         sums = np.zeros((5, k + 1))
         np.cumsum(rows, axis=1, out=sums[:, 1:])
-        found = (sums[:, [stop for _, stop in ranges]] - sums[:, [start for start, _ in ranges]]).T.tolist()
+        found = np.maximum(sums[:, [stop for _, stop in ranges]] - sums[:, [start for start, _ in ranges]],
+                           0.0).T.tolist()  # differences of cumulative sums can dip below 0 by round-off
         worst = None
     if worst is None:  # per block, by slices (a zero bar only beside a zero error: its ratio is 0)
         ratio = (error / np.where(bar > 0, bar, 1.0)).tolist()
@@ -376,16 +379,15 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
         limit = CHI_MARGIN**2 * (count + 5 * math.sqrt(2 * count) + 18) if count else math.inf
         if chi > limit:
             return None
-        scale_b = math.sqrt(max(g2_b, 0.0)) + math.sqrt(max(d2_b, 0.0))
-        blocks.append(BlockVerdict(True, worst_b, math.sqrt(max(e2_b, 0.0)) / scale_b if scale_b > 0 else 0.0,
-                                   math.sqrt(max(bar2_b, 0.0)) / scale_b if scale_b > 0 else 0.0, 0, max(chi, 0.0),
-                                   limit))
+        scale_b = math.sqrt(g2_b) + math.sqrt(d2_b)
+        blocks.append(BlockVerdict(True, worst_b, math.sqrt(e2_b) / scale_b if scale_b > 0 else 0.0,
+                                   math.sqrt(bar2_b) / scale_b if scale_b > 0 else 0.0, 0, chi, limit))
     kept = np.ones(k, dtype=bool)
     noise_bars = noise if method == "complex" else np.full(k, noise)
     bars = ErrorBars(noise_bars, np.full(k, truncation), analytic, error, kept, kept.copy(),
                      (grad == 0) & (numeric == 0), ~kept)
-    allowed = math.sqrt(float(rows[3].sum())) / scale if scale > 0 else 0.0
-    estimate = NoiseEstimate(sigma, 0.0, 0.0, np.zeros(0, dtype=np.int64), np.zeros(0), 0, abs(cost))
+    allowed = math.sqrt(sum(block[3] for block in found)) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
+    estimate = NoiseEstimate(sigma, 0.0, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))
     return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
 

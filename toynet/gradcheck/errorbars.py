@@ -49,7 +49,7 @@ ORDER = {"central": 2, "richardson": 4, "complex": 2}
 Refine = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen (its arrays are written in place anyway): a frozen __init__ costs microseconds
 class ErrorBars:
     """Per entry (n,): the error bar and its parts, and the verdict against it.
 

@@ -296,7 +296,8 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
     def cost() -> float:  # read after the first costs: the engine computes J(theta) alongside them
         return evaluator.cost
 
-    return judge(evaluator.costs, entries, ranges, names, theta, grad[picked], cost, epsilon=epsilon,
+    return judge(evaluator.costs, entries, ranges, names, theta, grad if chosen is None else grad[picked], cost,
+                 epsilon=epsilon,
                  method=method, threshold=threshold, grad_eps=_eps(given.low_precision or np.float64),
                  cost_dtype=evaluator.cost_dtype, early=early, saturation=saturation, label=layout.label,
                  chosen=picked, trouble=trouble, repeat_gap=repeat_gap)
@@ -412,13 +413,15 @@ def _report(given: CheckInput, judgement: Judgement, method: str, threshold: flo
     """The report of a judged network check: the course's number, the verdict per block, the causes."""
     layout, grad, numeric, bars = given.layout, given.grad, judgement.numeric, judgement.bars
     keep = bars.kept
-    errors = np.where(keep, np.abs(grad - numeric), 0.0)  # entries left out count for nothing
+    # entries left out count for nothing (the a-priori path keeps every entry: its errors are the bars' own)
+    errors = np.where(keep, np.abs(grad - numeric), 0.0) if judgement.measured else bars.error
     verdicts = judgement.blocks
     table = BlockTable(layout, np.array([v.difference for v in verdicts]), np.array([v.passed for v in verdicts]),
                        grad, numeric, errors, keep, top_k, np.array([v.bar_difference for v in verdicts]),
                        np.array([v.worst_ratio for v in verdicts]))
-    kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i]) for i in np.flatnonzero(~keep)]
-    difference = relative_difference(grad, numeric)  # the course's number, to the bit
+    left_out = np.flatnonzero(~keep) if judgement.measured else ()
+    kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i]) for i in left_out]
+    difference = judgement.difference  # the course's number, to the bit (formula 2 of grad and numeric)
     without = relative_difference(grad[keep], numeric[keep]) if kinks else difference
     if not judgement.measured:
         warnings = [*warnings, judgement.note]
