@@ -86,15 +86,19 @@ def run(args: argparse.Namespace) -> int:
     fixed = course.backward_propagation_n_fixed(X, Y, cache)
     at_course = course.gradient_check_n(parameters, fixed, X, Y, epsilon=course.COURSE_EPSILON)
     fixed_report = course.gradient_check_n_report(parameters, fixed, X, Y, epsilon=None)
-    default_epsilon = fixed_report.epsilon  # chosen from the cost's measured noise
+    default_epsilon = fixed_report.epsilon  # a-priori (or, on a sign of trouble, chosen from the measured noise)
+    how = "measured" if fixed_report.noise_evaluations else "a-priori"
     print(f"  {'h = 1e-07 (the course):':<28} difference = {at_course:.3e}")
-    print(f"  {f'h = {default_epsilon:.0e} (toynet, measured):':<28} difference = {fixed_report.difference:.3e}")
+    print(f"  {f'h = {default_epsilon:.0e} (toynet, {how}):':<28} difference = {fixed_report.difference:.3e}")
     print()
+    step_said = (f"toynet measures the cost's noise ({fixed_report.noise:.0e} here) and picks the step that balances "
+                 "it against truncation" if fixed_report.noise_evaluations else
+                 "toynet takes a step that balances a float64 cost's round-off against truncation, and judges every "
+                 "entry against that round-off (agreeing within it, it need not measure the cost's noise)")
     _say(f"At epsilon = 1e-7 the correct backward scores {at_course:.2e}: above 1e-7, the course's first "
          "threshold, although nothing is wrong. That error is round-off: the cost is only known to about "
          "1e-16 and the difference quotient divides it by 2 epsilon. That is why the course moved its "
-         f"threshold to 2e-7. toynet measures the cost's noise ({fixed_report.noise:.0e} here) and picks the step "
-         f"that balances it against truncation: with that step ({default_epsilon:.0e}) the same backward scores "
+         f"threshold to 2e-7. {step_said}: with that step ({default_epsilon:.0e}) the same backward scores "
          f"{fixed_report.difference:.1e}, far below either threshold:")
     _say(course.course_message(fixed_report.difference))
 

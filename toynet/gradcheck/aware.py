@@ -464,9 +464,10 @@ def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndar
 def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, directions: np.ndarray,
                      cost: float, epsilon: float | None = None, threshold: float = 1e-6,
                      grad_eps: float = float(np.finfo(np.float64).eps), early: Sequence[Cause] = (),
-                     network: bool = False) -> Judgement:
+                     network: bool = False, repeat_gap: float | None = None) -> Judgement:
     """`judge` of the directional derivatives: f(theta) -> float on the flat vector theta (n,), unit directions
-    (k, n); the 'entries' are the k directions, their analytic values directions @ grad. Central differences."""
+    (k, n); the 'entries' are the k directions, their analytic values directions @ grad. Central differences.
+    repeat_gap: |f(theta) - f(theta)| of two plain calls the caller made (None: f is called once more here)."""
     from toynet.gradcheck.numerical import scalar_value
 
     def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, None]:
@@ -478,7 +479,8 @@ def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np
         return values, None
 
     scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
-    gap = 0.0 if early else abs(float(np.real(scalar_value(f(theta.copy()), lambda: "theta was not moved"))) - cost)
+    gap = repeat_gap if repeat_gap is not None else 0.0 if early else abs(  # else one more plain call at theta
+        float(np.real(scalar_value(f(theta.copy()), lambda: "theta was not moved"))) - cost)
     return judge(costs, entries_from(costs, "central"), [(0, directions.shape[0])], ["directions"],
                  np.zeros(directions.shape[0]), directions @ grad, cost, epsilon=epsilon, method="central",
                  threshold=threshold, grad_eps=grad_eps, early=early, label=lambda d: f"direction {d}", scale=scale,

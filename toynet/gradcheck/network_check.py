@@ -371,7 +371,9 @@ def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], g
     evaluator = LoopEvaluator(cost_fn, layout, theta)  # cost_fn at theta: a bad cost_fn fails here, as usual
     epsilon = None if epsilon is None else check_epsilon(epsilon)
     guard = InputGuard(cost_fn)
-    guard(layout.split(theta))
+    value = guard(layout.split(theta))
+    # the guard's call and the evaluator's are two plain calls at theta: a deterministic cost repeats its bits
+    gap = abs(float(scalar_value(value, lambda: "theta was not moved").real) - evaluator.cost)
     rng = np.random.default_rng(seed)
     directions = rng.standard_normal((num_directions, theta.size))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
@@ -381,7 +383,8 @@ def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], g
 
     judgement = judge_directions(along, theta, given.grad, directions, evaluator.cost, epsilon, threshold,
                                  grad_eps=_eps(given.low_precision or np.float64),
-                                 early=[c for c in (guard.cause("cost_fn"),) if c is not None], network=True)
+                                 early=[c for c in (guard.cause("cost_fn"),) if c is not None], network=True,
+                                 repeat_gap=gap)
     return DirectionalCheck.judged(judgement)
 
 

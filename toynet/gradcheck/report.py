@@ -115,9 +115,10 @@ class GradientCheckReport:
     in course order) or "inconclusive" (a random cost, or one that writes into its input: no block blamed);
     passed: verdict == "passed"; blocks: a BlockReport per block; causes: what may mislead, named, with what
     to do (`cause(kind)` finds one); noise: the cost's measured noise sigma, noise_evaluations what measuring
-    it cost, evaluations every perturbed cost the check evaluated (2 per entry for central differences, the
-    noise measurement, the extra steps of entries whose truncation was estimated); error_bars: (n, 1) each
-    entry's bar (a block fails beyond twice it); bar_difference: the
+    it cost (0: not measured, the check passed under the a-priori round-off bars, and noise is the round-off
+    sigma they assumed; see aware.judge), evaluations every perturbed cost the check evaluated (2 per entry for
+    central differences, the noise measurement, the extra steps of entries whose truncation was estimated);
+    error_bars: (n, 1) each entry's bar (a block fails beyond twice it); bar_difference: the
     difference the bars alone could produce. analytical_gradient, numerical_gradient: (n, 1) vectors in
     `dictionary_to_vector` order.
     """
@@ -160,7 +161,7 @@ class GradientCheckReport:
         """A paragraph: the verdict, which blocks hold the mistake (with their worst entry), the causes named."""
         how = f"{METHOD_NAMES[self.method]}, epsilon {self.epsilon:.1e}, {self.num_parameters} parameters"
         if self.noise is not None:
-            how += f", measured noise {self.noise:.1e}"
+            how += f", {'measured noise' if self.noise_evaluations else 'a-priori round-off'} {self.noise:.1e}"
         if self.verdict == "inconclusive":
             lines = [f"Gradient check inconclusive ({how}): the cost cannot be checked as it is, so no block is "
                      f"blamed (difference {self.difference:.2e})."]
