@@ -31,6 +31,7 @@ from toynet.gradcheck.errorbars import (
     MARGIN,
     NOISE_SIGMAS,
     NOISE_UNITS,
+    ORDER,
     BlockVerdict,
     ErrorBars,
     analytic_bars,
@@ -100,7 +101,8 @@ UNMEASURED_NOTE = (
     "changed the verdict."
 )
 NUMERIC_ROUNDOFF = 20.0  # a-priori: a float64 network cost's round-off in a central difference, 20 eps max(|J|, 1) / h
-TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^2 |f'''| / 6 with |f'''| <= 6 max(|J|, 1), the unit-scale bound judge uses
+TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (2 central, 4 Richardson): for
+# central differences h^2 |f'''| / 6 with |f'''| up to 6 max(|J|, 1), the unit scale `noise` assumes
 EPS = float(np.finfo(np.float64).eps)
 NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
 NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
@@ -145,31 +147,36 @@ def judge(
     network: the a-priori step is the network one (2e-5).
 
     Measured only when the measurement can change the answer. The check first runs at the a-priori step (the
-    given epsilon, or `default_epsilon`) and judges every entry against an a-priori bar: the round-off every
-    float64 cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1) / h for a central difference (toynet's model
-    before the noise was measured), the backward's ANALYTIC_ROUNDOFF eps_g (|g_i| + rms(g)), and a
-    truncation allowance h^2 max(|J|, 1) (|f'''| up to 6 max(|J|, 1), the scale `noise` assumes when it
-    learns nothing). With the measured verdict's margins (MARGIN per entry, the chi-square per block), and
-    with no cheap sign of trouble (the caller's; an input written in place; a cost not in float64; a kink
-    crossed; the difference above the threshold, which the measured causes would have to explain), the check
-    passes with no noise measured (Judgement.measured False). Any sign sends it down the measured path
-    below, unchanged.
-    Why that is sound, and where it is not: the measured bars use sigma = max(ECnoise levels, 0.5 eps |J|,
-    repeat gap / sqrt 2). A pass under the a-priori bars is a pass under the measured ones whenever the
-    measured noise bar plus truncation is at least the a-priori one: on network costs ECnoise sees ~1e2 x
-    0.5 eps |J| (sums over layers lose bits), above NUMERIC_ROUNDOFF's ~5.7 eps max(|J|, 1). But the floor
-    itself (0.5 eps |J|) is below it, so on a cost cleaner than the model (or |J| << 1, where max(|J|, 1)
-    widens the bar) the measured path could fail an entry the cheap path passes: one whose error lies
-    between the two bars, at most MARGIN x (20 eps max(|J|, 1) / h + h^2 max(|J|, 1)) + the backward's
-    round-off, ~5e-10 max(|J|, 1) at h = 2e-5. A bug larger than that leaves its entry outside its
-    a-priori bar, which triggers the measured path, so detection above it is unchanged. The cheap path
-    cannot see: noise that is not in the values compared (a random cost whose two values at theta agree,
-    e.g. a mask drawn once per process), a kink a black-box cost crosses without moving D(h) beyond the
-    bar, a non-smooth cost whose D(h) happens to match g, and truncation above h^2 max(|J|, 1) that
-    cancels a bug (then the bar is wider than the measured path's estimate would be).
+    given epsilon, or `default_epsilon` as before the noise was measured) and judges every entry against an
+    a-priori bar: the round-off every float64 cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1) / h for a
+    central difference (toynet's model before issue 10), the backward's ANALYTIC_ROUNDOFF eps_g (|g_i| +
+    rms(g)), and a truncation allowance h^p max(|J|, 1) (p = 2 central, 4 Richardson: for central
+    differences |f'''| up to 6 max(|J|, 1), the scale `noise` assumes when it learns nothing). With the
+    measured verdict's margins (MARGIN per entry, the chi-square per block) and no cheap sign of trouble
+    (the caller's; an input written in place; a cost not in float64; two plain calls at theta that differ;
+    a kink crossed; a difference above the threshold, which only measured causes could explain), the check
+    passes with the noise not measured (Judgement.measured False, estimate.evaluations 0). Any sign sends
+    it down the measured path below, unchanged.
+
+    Why that is sound, and where it is not. A pass under the a-priori bars is a pass under the measured ones
+    whenever the measured noise bar is at least the a-priori one, i.e. the measured sigma at least the
+    a-priori round-off (~5.7 eps max(|J|, 1)). On network costs it usually is (ECnoise sees ~1e2 x 0.5 eps
+    |J| there: the sums over layers lose bits), but it is not guaranteed: the measured floor is 0.5 eps |J|,
+    ten times lower, and with epsilon None the measured path also picks its own step. So the cheap path may
+    pass an entry the measured path would fail, but only one whose error is within MARGIN x its a-priori
+    bar, 2 (20 eps max(|J|, 1) / h + h^p max(|J|, 1) + the backward's round-off), ~1.3e-9 max(|J|, 1) at
+    h = 2e-5. A bug larger than that leaves its entry outside its a-priori bar, which sends the check down
+    the measured path: detection above it is unchanged (errors spread thin over a block are held by the
+    block's chi-square against the a-priori sigma). What the cheap path cannot see, beyond that window:
+    randomness that does not show in two calls at theta (a mask drawn once per process), a kink a black-box
+    cost crosses without moving D(h) beyond its bar (toynet's engine reports its own), a cost not smooth
+    across the step whose D(h) still matches g, and float32 arithmetic or saturated outputs inside a
+    black-box cost that returns a float64 (each shows only through the entries' errors: a float32 cost's
+    ~1e-8 relative noise / h is ~1e-3 per entry, far outside the bars, so in practice it is measured).
     """
     chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
     given_cost = cost
+
     def cost_at() -> float:  # an engine computes J(theta) alongside its first costs: asked after them
         return float(given_cost() if callable(given_cost) else given_cost)
 
@@ -349,7 +356,7 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     else:
         sigma = NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
         noise = noise_bar(sigma, step, method)  # one float: every entry has the same step
-        truncation = TRUNCATION_ALLOWANCE * step * step * size
+        truncation = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
         spread = noise / NOISE_SIGMAS
     np.add(analytic, noise + truncation, out=bar)
     if (error > MARGIN * bar).any():
@@ -387,7 +394,7 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     bars = ErrorBars(noise_bars, np.full(k, truncation), analytic, error, kept, kept.copy(),
                      (grad == 0) & (numeric == 0), ~kept)
     allowed = math.sqrt(sum(block[3] for block in found)) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
-    estimate = NoiseEstimate(sigma, 0.0, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))
+    estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
     return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
 

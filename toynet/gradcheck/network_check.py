@@ -402,11 +402,13 @@ def _step_warnings(judgement: Judgement, given: CheckInput, method: str, thresho
     size = norm(given.grad) + norm(judgement.numeric)
     expected = noise * np.sqrt(given.grad.size) / size if size > 0 else np.inf
     if judgement.step < best / 10 and expected > threshold / 10:
+        seen = "measured noise" if judgement.measured else "round-off (a-priori, not measured)"
+        source = "the measurement suggests" if judgement.measured else "that round-off suggests"
         return [
-            f"epsilon={judgement.step:.0e} is in the round-off regime: the cost's measured noise "
+            f"epsilon={judgement.step:.0e} is in the round-off regime: the cost's {seen} "
             f"{estimate.noise:.1e} is divided by epsilon, so each numerical entry carries an error of about "
-            f"{noise:.1e} (a difference of about {expected:.1e}), growing like 1/epsilon. The step the "
-            f"measurement suggests, {best:.0e} (epsilon=None), is more accurate."
+            f"{noise:.1e} (a difference of about {expected:.1e}), growing like 1/epsilon. The step "
+            f"{source}, {best:.0e} (epsilon=None), is more accurate."
         ]
     return []
 
