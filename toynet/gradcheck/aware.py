@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -199,10 +200,10 @@ def judge(
             quick = _a_priori(grad, numeric, crossed, ranges, a_priori, method, threshold, grad_eps, cost_at())
             if quick is not None:
                 quick.evaluations = counted["evaluations"]
-                zeros = np.flatnonzero(quick.bars.both_zero).tolist()
-                found = zero_entries_cause(len(zeros), [label(i) for i in chosen[zeros[:5]].tolist()])
-                if found is not None:
-                    quick.causes.append(found)
+                zeros = np.flatnonzero(quick.bars.both_zero)
+                if zeros.size:
+                    found = _zeros_cause(zeros.size, tuple(label(i) for i in chosen[zeros[:5]].tolist()))
+                    quick.causes += [found] if found is not None else []
                 return quick
     cost = cost_at()
 
@@ -323,6 +324,13 @@ def judge(
                      grad, estimate.evaluations + counted["evaluations"])
 
 
+@lru_cache(maxsize=256)
+def _zeros_cause(count: int, labels: tuple[str, ...]) -> Cause | None:
+    """zero_entries_cause of `count` entries, the first few named `labels` (cached: a Cause is immutable, and a
+    check repeated at one point names the same entries)."""
+    return zero_entries_cause(count, list(labels))
+
+
 def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges: Sequence[tuple[int, int]],
               step: float, method: str, threshold: float, grad_eps: float, cost: float) -> Judgement | None:
     """The judgement under the a-priori bars (see `judge`) if it is a clean pass, else None (measure).
@@ -359,7 +367,7 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
         truncation = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
         spread = noise / NOISE_SIGMAS
     np.add(analytic, noise + truncation, out=bar)
-    if (error > MARGIN * bar).any():
+    if method == "complex" and (error > MARGIN * bar).any():  # (other methods: the blocks' worst ratios, below)
         return None
     np.subtract(error, analytic, out=excess)
     np.maximum(excess, truncation, out=excess)
@@ -380,6 +388,8 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     if worst is None:  # per block, by slices (a zero bar only beside a zero error: its ratio is 0)
         ratio = (error / np.where(bar > 0, bar, 1.0)).tolist()
         worst = [max(ratio[start:stop], default=0.0) for start, stop in ranges]
+    if max(worst, default=0.0) > MARGIN:  # some entry outside MARGIN x its bar
+        return None
     blocks = []
     for (start, stop), (chi, g2_b, d2_b, bar2_b, e2_b), worst_b in zip(ranges, found, worst, strict=True):
         count = stop - start  # errorbars.chi_squares' limit, ~5 standard deviations of a chi-square with count dof
