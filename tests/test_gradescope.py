@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from toynet.grading import sandbox
+from toynet.grading import confinement
 from toynet.grading.assign import build
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 
-pytestmark = pytest.mark.skipif(sandbox.isolation() != "namespaces", reason="needs root and namespaces (CI has both)")
+pytestmark = pytest.mark.skipif(confinement.isolation() != "namespaces", reason="needs root and namespaces (CI has)")
 
 # Gradescope's results.json: top-level and per-test keys, and the values its enumerations allow.
 TOP_KEYS = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",

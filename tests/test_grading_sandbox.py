@@ -25,25 +25,19 @@ import pytest
 
 import toynet
 from toynet import cli
-from toynet.grading import sandbox
+from toynet.grading import confinement, sandbox
 from toynet.grading.assign import build
+from toynet.grading.confinement import exposed_paths, kill_identity, remove_files_of, student_identity
 from toynet.grading.gives import student_toynet
 from toynet.grading.grade import SubmissionResult, grade_many, write_results
 from toynet.grading.outputs import UnsafeOutput, prepare_folder, write_text
-from toynet.grading.sandbox import (
-    Limits,
-    StudentProcess,
-    exposed_paths,
-    kill_identity,
-    remove_files_of,
-    student_identity,
-)
+from toynet.grading.sandbox import Limits, StudentProcess
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 REPO = Path(toynet.__file__).resolve().parent.parent
 LIMITS = Limits(question_timeout=5, cell_timeout=8, wall_clock=60, memory=1 << 30)
 
-pytestmark = pytest.mark.skipif(sandbox.isolation() != "namespaces", reason="needs root and namespaces (CI has both)")
+pytestmark = pytest.mark.skipif(confinement.isolation() != "namespaces", reason="needs root and namespaces (CI has)")
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +229,7 @@ def student_processes(uids: range) -> list[int]:
 
 def my_uids() -> range:
     """The uid block `student_identity` hands out in this (test) process."""
-    start = sandbox.UID_BASE + (os.getpid() % (1 << 20)) * 1024
+    start = confinement.UID_BASE + (os.getpid() % (1 << 20)) * 1024
     return range(start, start + 1024)
 
 
@@ -462,7 +456,7 @@ def test_a_submission_dies_with_its_grader() -> None:
     while student_processes(range(uid, uid + 1)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert student_processes(range(uid, uid + 1)) == []
-    for parent in sandbox.cgroup_parents().values():  # the groups it could not remove are empty: remove them
+    for parent in confinement.cgroup_parents().values():  # the groups it could not remove are empty: remove them
         for group in parent.glob(f"toynet-{grader}-*"):
             group.rmdir()
 
@@ -484,7 +478,7 @@ def test_without_namespaces_files_left_in_shared_temporary_folders_are_removed()
 def test_each_submission_gets_its_own_uid() -> None:
     """Concurrent submissions never share an identity (so they cannot signal or read each other's files)."""
     uids = {student_identity()[0] for _ in range(50)}
-    assert len(uids) == 50 and min(uids) >= sandbox.UID_BASE and max(uids) < 2**32 - 1
+    assert len(uids) == 50 and min(uids) >= confinement.UID_BASE and max(uids) < 2**32 - 1
     cells = ["import os\ndef who():\n    return [os.getuid(), os.getgid(), os.getcwd(), sorted(os.listdir('/tmp'))]"]
     files = student_toynet()
     with StudentProcess(cells, LIMITS, files) as first, StudentProcess(cells, LIMITS, files) as second:
@@ -569,8 +563,8 @@ def test_memory_is_bounded_for_all_of_a_submissions_processes_together() -> None
 def test_groups_left_by_a_killed_grader_are_removed_once_stale() -> None:
     """A grader killed mid-batch cannot remove its submissions' cgroups: the next grader removes them, but only
     old ones (a grader in another PID namespace may have made a group its student has not joined yet)."""
-    sandbox.cgroup_parents.cache_clear()
-    parents = sandbox.cgroup_parents()
+    confinement.cgroup_parents.cache_clear()
+    parents = confinement.cgroup_parents()
     if not parents:
         pytest.skip("no writable cgroup v1 cpu or memory controller on this machine")
     dead = 1 << 30  # above any pid_max: no such process
@@ -581,8 +575,8 @@ def test_groups_left_by_a_killed_grader_are_removed_once_stale() -> None:
             group.mkdir()
             if age == "stale":
                 os.utime(group, (time.time() - 7200, time.time() - 7200))
-        sandbox.cgroup_parents.cache_clear()
-        sandbox.cgroup_parents()
+        confinement.cgroup_parents.cache_clear()
+        confinement.cgroup_parents()
         assert {age for (_, age), group in made.items() if group.exists()} == {"fresh"}
     finally:
         for group in made.values():

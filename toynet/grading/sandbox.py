@@ -25,19 +25,14 @@ never tests or expected values.
 
 from __future__ import annotations
 
-import atexit
-import functools
-import itertools
 import json
 import math
 import os
-import re
 import select
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -49,16 +44,24 @@ from typing import Any
 import numpy as np
 
 from toynet.grading import protocol
+from toynet.grading.confinement import (
+    SANDBOX_SITE,
+    UNSHARE,
+    SubmissionGroups,
+    cgroup_parents,
+    exposed_paths,
+    isolation,
+    kill_identity,
+    remove_files_of,
+    runtime_mounts,
+    student_identity,
+)
 
 HERE = Path(__file__).resolve().parent
 MAX_MESSAGE = 64 * 1024 * 1024  # one answer line; a bigger one is refused
 OUTPUT_KEPT = 16 * 1024  # bytes of the student's printed output kept for feedback (the rest is drained)
-# Student identities: uid = UID_BASE + (grader pid mod 2**20) * 1024 + a counter, so concurrent graders on one
-# machine never hand out the same uid, and no uid collides with a real account (those live far below 2**31).
-UID_BASE = 1 << 31
 SCRATCH_BYTES = 64 << 20  # size of each private tmpfs (/sandbox, /tmp, /dev/shm) in namespaces mode
 SANDBOX_HOME = "/sandbox"  # the student's working folder inside its own root
-SANDBOX_SITE = "/site"  # where numpy appears inside the student's root
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
@@ -145,241 +148,8 @@ class Startup:
     notes: list[str] = field(default_factory=list)
 
 
-def _is_root() -> bool:
-    return sys.platform.startswith("linux") and os.geteuid() == 0
-
-
-@functools.lru_cache(maxsize=1)
-def _can_isolate() -> bool:
-    """Root, and `unshare` may create namespaces here (containers often forbid it even to root)."""
-    if not _is_root() or shutil.which("unshare") is None:
-        return False
-    try:
-        return subprocess.run([*_UNSHARE, "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def _is_int(value: object) -> bool:
     return type(value) is int
-
-
-_UNSHARE = ["unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--mount-proc", "--kill-child"]
-
-
-def isolation() -> str:
-    """"namespaces", "permissions" or "none": how much this machine can confine a submission (module doc)."""
-    if _can_isolate():
-        return "namespaces"
-    return "permissions" if _is_root() else "none"
-
-
-_identities = itertools.count()
-
-
-def student_identity() -> tuple[int, int]:
-    """A fresh (uid, gid) for one student process: distinct from every other live submission on the machine."""
-    uid = UID_BASE + (os.getpid() % (1 << 20)) * 1024 + next(_identities) % 1024
-    return uid, uid
-
-
-def exposed_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Those of `paths` an unprivileged student uid could read (or, for a folder, enter). Root only.
-
-    Checked the way the kernel checks the student: a forked child switches to a fresh student uid and asks
-    `access()`, which walks every ancestor folder's permissions too.
-    """
-    wanted = [str(Path(p).resolve()) for p in paths]
-    uid, gid = student_identity()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (runs in the forked child)
-        status = 1
-        try:
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            found = [p for p in wanted if os.access(p, os.R_OK) or (os.path.isdir(p) and os.access(p, os.X_OK))]
-            os.write(write_end, json.dumps(found).encode())
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if status != 0:
-        raise OSError(f"could not check file permissions as a student uid (status {status})")
-    return list(json.loads(data))
-
-
-def kill_identity(uid: int, gid: int) -> None:
-    """Kill every process running as `uid` (a forked child takes that uid and signals -1: all of its own)."""
-    for _ in range(3):  # a fork racing the first sweep is caught by the next (RLIMIT_NPROC bounds the race)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover (runs in the forked child)
-            try:
-                os.setgroups([])
-                os.setgid(gid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-
-
-CGROUP_V1 = Path("/sys/fs/cgroup")  # one folder per controller (cgroup v1); "cpu" may be "cpu,cpuacct"
-CGROUP_FILES = {"cpu": "cpu.cfs_quota_us", "memory": "memory.limit_in_bytes"}
-
-
-@functools.lru_cache(maxsize=1)
-def cgroup_parents() -> dict[str, Path]:
-    """{controller: the grader's own group}, for the cgroup-v1 cpu and memory controllers root may write to.
-
-    Each submission gets a group below it (`SubmissionGroups`). Where one is missing (cgroup v2 only, or a
-    container that hides /sys/fs/cgroup) nothing bounds what the submission's processes use *together*:
-    RLIMIT_AS and RLIMIT_CPU bound each process, RLIMIT_NPROC their number.
-    """
-    if not _is_root():
-        return {}
-    try:
-        with open("/proc/self/cgroup") as groups:
-            own = {controller: fields[2].strip() for line in groups if len(fields := line.split(":", 2)) == 3
-                   for controller in fields[1].split(",")}
-    except OSError:
-        return {}
-    parents = {}
-    for controller, probe in CGROUP_FILES.items():
-        for folder in (CGROUP_V1 / controller, CGROUP_V1 / f"{controller},cpuacct"):
-            parent = folder / own.get(controller, "/").lstrip("/")
-            if (parent / probe).is_file() and os.access(parent, os.W_OK):
-                parents[controller] = parent
-                _remove_stale_groups(parent)
-                break
-    return parents
-
-
-def _remove_stale_groups(parent: Path, age: float = 3600.0) -> None:
-    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...).
-
-    Only groups older than `age` seconds: a live grader in another PID namespace (its pid not in this /proc)
-    may have just made one that its student process has not joined yet.
-    """
-    for group in parent.glob("toynet-*-*"):
-        pid = group.name.split("-")[1]
-        try:
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and time.time() - group.stat().st_mtime > age:
-                group.rmdir()
-        except OSError:
-            pass
-
-
-class SubmissionGroups:
-    """One student process's cgroups: at most one CPU and `memory` bytes (tmpfs pages included) for all its
-    processes together, and a list of every one of them (however it detached itself), so `kill` misses none.
-
-    The student process joins them itself, first thing, while still root (`child.py`): whatever it starts
-    is born inside, and its uid cannot write to a cgroup file to leave.
-    """
-
-    def __init__(self, name: str, memory: int) -> None:
-        self.paths: list[Path] = []
-        try:
-            for controller, parent in cgroup_parents().items():
-                path = parent / name
-                path.mkdir(mode=0o755)
-                self.paths.append(path)
-                if controller == "cpu":
-                    period = int((path / "cpu.cfs_period_us").read_text())
-                    (path / "cpu.cfs_quota_us").write_text(str(period))
-                else:
-                    (path / "memory.limit_in_bytes").write_text(str(memory))
-        except OSError:
-            self.release()
-            raise
-        remove_released_groups()
-
-    @property
-    def procs(self) -> list[str]:
-        """The files the student process writes "0" to, to join each group."""
-        return [str(path / "cgroup.procs") for path in self.paths]
-
-    def signal(self) -> None:
-        """SIGKILL every process in the groups (each is in all of them: the first group's list is enough)."""
-        for path in self.paths[:1]:
-            try:
-                pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-    def release(self) -> None:
-        """Kill every process in the groups now; remove the groups once empty, without waiting for it here.
-
-        A killed process leaves its group only when its exit is complete (its namespaces torn down, ~15 ms):
-        the groups wait in a list that every later `SubmissionGroups` and the grader's exit sweep again.
-        """
-        self.signal()
-        with _PENDING_LOCK:
-            _PENDING.append(self)
-        remove_released_groups()
-
-    def _remove(self) -> bool:
-        """One sweep: kill what is still inside (a fork may have raced the last sweep), remove what is empty."""
-        self.signal()
-        kept = []
-        for path in self.paths:
-            try:
-                path.rmdir()
-            except FileNotFoundError:
-                pass
-            except OSError:  # still holds a process, even a dying one
-                kept.append(path)
-        self.paths = kept
-        return not kept
-
-
-_PENDING: list[SubmissionGroups] = []
-_PENDING_LOCK = threading.Lock()
-
-
-def remove_released_groups(wait: float = 0.0) -> None:
-    """Remove the released groups that are empty now; with `wait`, keep sweeping for up to that many seconds."""
-    deadline = time.monotonic() + wait
-    while True:
-        with _PENDING_LOCK:
-            _PENDING[:] = [group for group in _PENDING if not group._remove()]
-            left = bool(_PENDING)
-        if not left or time.monotonic() >= deadline:
-            return
-        time.sleep(0.005)
-
-
-atexit.register(remove_released_groups, 2.0)
-
-
-def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
-    """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
 
 
 def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -419,45 +189,6 @@ def self_test() -> str | None:
             problem = str(error)
         printed = process.printed_so_far()[-1000:].strip()
     return f"the sandbox cannot run a trivial submission here: {problem}" + (f"\n{printed}" if printed else "")
-
-
-_MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
-
-
-@functools.lru_cache(maxsize=1)
-def runtime_mounts() -> tuple[list[tuple[str, str]], list[str]]:
-    """What the student's root holds read-only, as (host path, path inside), and the folders left empty in it.
-
-    Exactly: the standard library (its site-packages emptied), numpy and its vendored libraries at /site, and
-    the shared libraries this interpreter maps (whole multiarch folders such as /usr/lib/x86_64-linux-gnu,
-    other libraries one file at a time, e.g. a pyenv's libpython, so nothing else of their folders shows).
-    """
-    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
-    numpy_dir = Path(np.__file__).resolve().parent
-    mounts = [(stdlib, stdlib), (str(numpy_dir), f"{SANDBOX_SITE}/numpy")]
-    if (numpy_dir.parent / "numpy.libs").is_dir():
-        mounts.append((str(numpy_dir.parent / "numpy.libs"), f"{SANDBOX_SITE}/numpy.libs"))
-    folders, files = set(), set()
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split(maxsplit=5)
-            if len(fields) < 6 or not fields[5].startswith("/") or ".so" not in fields[5]:
-                continue
-            path = os.path.realpath(fields[5].strip())
-            parts = Path(path).parts
-            if "site-packages" in parts or "dist-packages" in parts or path.startswith(stdlib + os.sep):
-                continue
-            if not os.path.isfile(path):
-                continue
-            folder = os.path.dirname(path)
-            if _MULTIARCH.match(os.path.basename(folder)):
-                folders.add(folder)
-            else:
-                files.add(path)
-    mounts += [(f, f) for f in sorted(folders)]
-    mounts += [(f, f) for f in sorted(files) if not any(f.startswith(d + os.sep) for d in folders)]
-    empty = [os.path.join(stdlib, name) for name in ("site-packages", "dist-packages")]
-    return mounts, [e for e in empty if os.path.isdir(e)]
 
 
 # ---------------------------------------------------------------- the process
@@ -711,7 +442,7 @@ class StudentProcess:
         # The real interpreter, not the venv's link to it: `-I -S` ignores the venv anyway.
         command = [os.path.realpath(sys.executable), "-I", "-S", "-u", str(work / "child.py")]
         if self.mode == "namespaces":
-            command = [*_UNSHARE, *command]
+            command = [*UNSHARE, *command]
         if shutil.which("setpriv") is not None:  # the grader dying (even by SIGKILL) kills the submission too
             command = ["setpriv", "--pdeathsig", "KILL", *command]
         to_child_r, self._to_child = os.pipe()
