@@ -72,6 +72,17 @@ def test_noisy_costs_pass_when_right_and_name_every_wrong_block(build, shape, se
         assert_names_exactly(case, block, 0.01)
 
 
+def test_an_entry_whose_chosen_step_reached_a_kink_is_judged_closer_in() -> None:
+    # benchmarks/hard_cases float32 row, point 54: b2[3, 0] carries most of b2's gradient (0.135 of |0.136|) and
+    # a ReLU kink sits 5e-3 to 1e-2 away, inside 2h of the chosen step h = 5e-3 but far outside h/10 (where the float32
+    # central difference gives 0.135198 against the true 0.135192). A 1% bug there must be named: the entry did
+    # not "agree at the chosen step" (it was left out there), so its disagreement at h/10 is a bug, not a kink.
+    case = hard_cases.row_case("float32 cost", 54)
+    correct = check(case)
+    assert correct.verdict == "passed" and correct.failing_blocks == [], correct.causes
+    assert_names_exactly(case, "b2", 0.01)
+
+
 def test_the_report_says_when_only_the_numerical_side_is_over_the_threshold() -> None:
     case = hard_cases.float32_cost(make_problem([4, 5, 3, 1], m=4, seed=0, hidden="tanh"))
     found = check(case)

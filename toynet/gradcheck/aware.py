@@ -248,7 +248,9 @@ def judge(
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
     rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
     if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
-        within_at_first = bars.error <= MARGIN * bars.bar  # agreed at the chosen step, kink or not
+        # agreed at the chosen step (kink or not); an entry left out there (it crossed a kink) agreed with nothing:
+        # its bar held no measured error, and its disagreement closer in is the first judgement it gets
+        within_at_first = bars.kept & (bars.error <= MARGIN * bars.bar)
         for factor in CLOSER:
             # Entries outside their bars are measured closer too: a bug keeps its error at any step, while a kink
             # the cost cannot report (one far inside the step, which h/2, h and 2h all straddle alike) moves the

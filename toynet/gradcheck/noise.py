@@ -174,17 +174,23 @@ def _tables(costs: Costs, probes: np.ndarray, chosen: list[int], spacing: np.nda
     """ECnoise on the tables of probes `chosen` at their spacings, one call per (spacing, group); counter
     collects the evaluations, the largest gap between the two costs at theta, and the largest |f| seen."""
     with_theta = np.concatenate((TABLE, [0.0]))  # the 8th point: theta again
-    found: dict[int, TableNoise] = {}
+    if not chosen:
+        return []
+    order: list[int] = []
+    all_rows, all_flags = [], []
     for h, g in {(float(spacing[p]), int(group_of[p])) for p in chosen}:
         group = [p for p in chosen if spacing[p] == h and group_of[p] == g]
         values, crossed = costs(probes[group], with_theta * h)
-        counter["evaluations"] += with_theta.size * len(group)
-        rows = np.asarray(values, dtype=np.float64).reshape(len(group), with_theta.size)
-        counter["gap"] = max(counter["gap"], float(np.max(np.abs(rows[:, 3] - rows[:, -1]))))
-        counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(rows))))
-        flags = np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
-        for p, flag, table in zip(group, flags, ecnoise_rows(rows[:, :-1]), strict=True):
-            found[p] = TableNoise(0.0, "too large") if flag else table  # a kink's jump is not noise
+        order += group
+        all_rows.append(np.asarray(values, dtype=np.float64).reshape(len(group), with_theta.size))
+        all_flags.append(np.zeros(len(group), dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool))
+    rows = np.concatenate(all_rows)
+    counter["evaluations"] += rows.size
+    counter["gap"] = max(counter["gap"], float(np.max(np.abs(rows[:, 3] - rows[:, -1]))))
+    counter["magnitude"] = max(counter["magnitude"], float(np.max(np.abs(rows))))
+    # one ECnoise over every table of the round: its cost is numpy calls, not arithmetic
+    found = {p: TableNoise(0.0, "too large") if flag else table  # a kink's jump is not noise
+             for p, flag, table in zip(order, np.concatenate(all_flags), ecnoise_rows(rows[:, :-1]), strict=True)}
     return [found[p] for p in chosen]
 
 
