@@ -119,6 +119,11 @@ class ParamLayout:
         """The blocks' keys in a dict: the names ("W1", ...) under "", the gradients' ("dW1", ...) under "d"."""
         return {prefix: [prefix + block.name for block in self.blocks] for prefix in ("", "d")}
 
+    @cached_property
+    def key_sets(self) -> dict[str, frozenset[str]]:
+        """keys_by_prefix as sets, built once: `read` compares a dict's keys with them on every check."""
+        return {prefix: frozenset(keys) for prefix, keys in self.keys_by_prefix.items()}
+
     def split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """theta (n,), already checked -> {"W1": ..., ...}, each block a fresh array (writes never reach theta)."""
         return {b.name: theta[b.start : b.stop].reshape(b.shape).copy() for b in self.blocks}
@@ -130,8 +135,8 @@ class ParamLayout:
         blocks, with these shapes, numeric and finite (other keys, e.g. dZ1 in gradients, are ignored)."""
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
-        wanted = self.keys_by_prefix[prefix]
-        if arrays.keys() != set(wanted) and (present := _block_keys(frozenset(arrays), prefix)) != set(wanted):
+        wanted, wanted_set = self.keys_by_prefix[prefix], self.key_sets[prefix]
+        if arrays.keys() != wanted_set and (present := _block_keys(frozenset(arrays), prefix)) != wanted_set:
             raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
         blocks = []
         for block, key in zip(self.blocks, wanted, strict=True):
@@ -142,7 +147,7 @@ class ParamLayout:
                 raise ValueError(f"{what}[{key!r}] must have shape {block.shape} (the shape of {block.name}), "
                                  f"but got {array.shape}")
             blocks.append(array)
-        flat = np.concatenate([array.reshape(-1) for array in blocks]) if blocks else np.zeros(0)
+        flat = np.concatenate([array.ravel() for array in blocks]) if blocks else np.zeros(0)
         if not np.isfinite(flat).all():  # one test for all blocks, then the message names the first bad one
             for array, key in zip(blocks, wanted, strict=True):
                 check_finite(f"{what}[{key!r}]", array)
