@@ -20,6 +20,7 @@ import numpy as np
 
 from toynet.gradcheck.causes import (
     Cause,
+    NamedCauses,
     kinks_cause,
     numeric_cause,
     numerical_causes,
@@ -53,7 +54,7 @@ CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measure
 
 
 @dataclass
-class Judgement:
+class Judgement(NamedCauses):
     """What the error-aware check found.
 
     verdict: "passed" (every entry within its error bar), "failed" (some block has entries outside theirs:
@@ -85,9 +86,6 @@ class Judgement:
     @property
     def passed(self) -> bool:
         return self.verdict == "passed"
-
-    def cause(self, kind: str) -> Cause | None:
-        return next((c for c in self.causes if c.kind == kind), None)
 
     @property
     def note(self) -> str:

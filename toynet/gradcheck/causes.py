@@ -40,6 +40,16 @@ class Cause:
         return f"{self.message} {self.advice}"
 
 
+class NamedCauses:
+    """For every result that carries `causes` (a report, a judgement, a sparse or directional check)."""
+
+    causes: list[Cause]
+
+    def cause(self, kind: str) -> Cause | None:
+        """The cause of that kind ("saturated", "random", "in-place", ...), or None."""
+        return next((c for c in self.causes if c.kind == kind), None)
+
+
 def random_cost(estimate: NoiseEstimate, last_bits: bool = False) -> Cause | None:
     """Two evaluations at the same theta differ: the cost draws random numbers (no block can be blamed).
     last_bits: two plain calls at theta differed, but by less than the estimate calls random: the cost is

@@ -14,7 +14,7 @@ import numpy as np
 
 from toynet._validate import as_array
 from toynet.gradcheck.aware import judge_array, judge_directions
-from toynet.gradcheck.causes import Cause, InputGuard
+from toynet.gradcheck.causes import Cause, InputGuard, NamedCauses
 from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.network_check import directional_check_n, sparse_check_n
 from toynet.gradcheck.numerical import (
@@ -30,7 +30,7 @@ from toynet.gradcheck.report import DirectionalCheck, Entry, SparseCheck, StepSw
 
 
 @dataclass
-class GradientCheckResult:
+class GradientCheckResult(NamedCauses):
     """analytical vs numerical gradient of f at x; relative_error is formula 2 (the course's number). passed: the
     error-aware verdict, every entry within its error bar (see `gradient_check`); verdict, causes, error_bars
     (shape of x) and the measured noise say why."""
@@ -55,9 +55,6 @@ class GradientCheckResult:
             "relative_error": float(self.relative_error),
             "passed": bool(self.passed),
         }
-
-    def cause(self, kind: str) -> Cause | None:
-        return next((c for c in self.causes if c.kind == kind), None)
 
 
 def gradient_check(

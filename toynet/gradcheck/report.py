@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from toynet.gradcheck.causes import Cause
+from toynet.gradcheck.causes import Cause, NamedCauses
 from toynet.gradcheck.measures import directional_errors, rel_error
 from toynet.params import Block, ParamLayout
 
@@ -107,7 +107,7 @@ def entry_at(block: Block, position: int, analytic: float, numeric: float) -> En
 
 
 @dataclass
-class GradientCheckReport:
+class GradientCheckReport(NamedCauses):
     """The result of `gradient_check_n`.
 
     difference: formula 2 over the whole vector (the course's number); verdict: "passed" (every entry agrees
@@ -152,10 +152,6 @@ class GradientCheckReport:
     @property
     def num_parameters(self) -> int:
         return int(self.analytical_gradient.shape[0])
-
-    def cause(self, kind: str) -> Cause | None:
-        """The cause of that kind ("saturated", "random", "in-place", ...), or None."""
-        return next((c for c in self.causes if c.kind == kind), None)
 
     def summary(self) -> str:
         """A paragraph: the verdict, which blocks hold the mistake (with their worst entry), the causes named."""
@@ -256,7 +252,7 @@ class GradientCheckReport:
 
 
 @dataclass
-class SparseCheck:
+class SparseCheck(NamedCauses):
     """Numerical vs analytic at a few random coordinates: the entries, cs231n's rel_error and formula 2, and the
     error-aware verdict (as `GradientCheckReport`'s): verdict, causes, each entry's error bar, the noise."""
 
@@ -277,9 +273,6 @@ class SparseCheck:
         return cls(entries, judgement.difference, rel_error(analytic, numeric), judgement.passed, judgement.step,
                    judgement.verdict, list(judgement.causes), judgement.bars.bar.copy(), judgement.estimate.noise)
 
-    def cause(self, kind: str) -> Cause | None:
-        return next((c for c in self.causes if c.kind == kind), None)
-
     def __str__(self) -> str:
         lines = [f"{'entry':<16}{'analytic':>18}{'numeric':>18}{'rel. error':>12}{'error bar':>11}"]
         bars = self.error_bars if self.error_bars is not None else np.full(len(self.entries), np.nan)
@@ -294,7 +287,7 @@ class SparseCheck:
 
 
 @dataclass
-class DirectionalCheck:
+class DirectionalCheck(NamedCauses):
     """(f(x + epsilon v) - f(x - epsilon v)) / 2 epsilon against g . v for a few random unit directions v, each
     judged against its error bar (the noise measured along the directions): verdict, causes, error_bars."""
 
@@ -314,9 +307,6 @@ class DirectionalCheck:
         return cls(numeric.copy(), analytic.copy(), directional_errors(numeric, analytic), judgement.passed,
                    judgement.step, judgement.verdict, list(judgement.causes), judgement.bars.bar.copy(),
                    judgement.estimate.noise)
-
-    def cause(self, kind: str) -> Cause | None:
-        return next((c for c in self.causes if c.kind == kind), None)
 
     def __str__(self) -> str:
         bars = self.error_bars if self.error_bars is not None else np.full(self.numeric.size, np.nan)
