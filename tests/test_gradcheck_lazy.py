@@ -72,6 +72,35 @@ def test_the_course_network_takes_the_cheap_path_at_the_course_numbers() -> None
         assert not any("measured noise" in warning for warning in at_course.warnings)
 
 
+@pytest.mark.parametrize("shape", ORDINARY[:4], ids=lambda s: "-".join(map(str, s[0])) + s[1])
+def test_the_unmeasured_report_shows_each_blocks_own_numbers(shape) -> None:  # type: ignore[no-untyped-def]
+    """The per-block figures of a pass under the a-priori bars, against the same quantities typed out from the
+    report's vectors: the largest |g - D|, the largest |g - D| / bar, formula 2 over the block and ||bar|| over
+    ||g|| + ||D|| (the a-priori path once reported the squares of the first two)."""
+    sizes, hidden = shape
+    problem = make_problem(sizes, m=4, seed=3, hidden=hidden)
+    report = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients)
+    assert report.passed
+    if hidden != "relu":  # no kink to cross: the a-priori path (a ReLU point may cross one and be measured)
+        assert report.noise_evaluations == 0
+    g, d = report.analytical_gradient.reshape(-1), report.numerical_gradient.reshape(-1)
+    bars = report.error_bars.reshape(-1)
+    kept = np.ones(g.size, dtype=bool)
+    kept[[entry.position for entry in report.kinks]] = False  # entries left out count for nothing
+    start = 0
+    for block, name in zip(report.blocks, problem.parameters, strict=True):
+        size = problem.parameters[name].size
+        part = np.arange(start, start + size)[kept[start : start + size]]
+        start += size
+        error, scale = np.abs(g[part] - d[part]), np.linalg.norm(g[part]) + np.linalg.norm(d[part])
+        assert block.max_abs_error == pytest.approx(error.max(), rel=1e-12, abs=1e-300)
+        assert block.worst_ratio == pytest.approx((error / bars[part]).max(), rel=1e-12)
+        assert block.worst_ratio <= 2.0  # MARGIN: every entry within twice its bar
+        assert block.relative_difference == pytest.approx(np.linalg.norm(error) / scale, rel=1e-9, abs=1e-300)
+        assert block.bar_difference == pytest.approx(np.linalg.norm(bars[part]) / scale, rel=1e-9)
+        assert [e.abs_error for e in block.worst] == sorted(error, reverse=True)[: len(block.worst)]
+
+
 @pytest.mark.parametrize("shape", ORDINARY, ids=lambda s: "-".join(map(str, s[0])) + s[1])
 def test_a_one_percent_bug_in_any_block_is_measured_and_named(shape) -> None:  # type: ignore[no-untyped-def]
     sizes, hidden = shape

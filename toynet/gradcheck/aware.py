@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, overload
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class Judgement(NamedCauses):
     step: float
     estimate: NoiseEstimate
     bars: ErrorBars
-    blocks: list[BlockVerdict]
+    blocks: Sequence[BlockVerdict]
     numeric: np.ndarray
     crossed: np.ndarray
     difference: float
@@ -342,12 +342,8 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     if crossed.any():
         return None
     k = grad.size
-    rows = np.empty((5, k))  # per entry: the chi-square's term, g, D, bar, error (squared below, summed per block)
-    excess, _, _, bar, error = rows
-    np.subtract(grad, numeric, out=error)
-    np.abs(error, out=error)
-    g2, d2 = float(grad.dot(grad)), float(numeric.dot(numeric))
-    e2 = float(error.dot(error))
+    error = np.abs(grad - numeric)
+    g2, d2, e2 = float(grad.dot(grad)), float(numeric.dot(numeric)), float(error.dot(error))
     scale = math.sqrt(g2) + math.sqrt(d2)
     difference = math.sqrt(e2) / scale if scale > 0 else 0.0  # formula 2, as measures.relative_difference
     if not difference <= threshold:  # a headline over the threshold needs measured causes to explain it
@@ -366,47 +362,100 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
         noise = noise_bar(sigma, step, method)  # one float: every entry has the same step
         truncation = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
         spread = noise / NOISE_SIGMAS
-    np.add(analytic, noise + truncation, out=bar)
-    if method == "complex" and (error > MARGIN * bar).any():  # (other methods: the blocks' worst ratios, below)
+    bar = analytic + (noise + truncation)
+    if method == "complex":
+        if (error > MARGIN * bar).any():
+            return None
+        bar_or_one = np.where(bar > 0, bar, 1.0)  # a zero bar only beside a zero error: its ratio is 0
+    sums = _block_sums(tuple(ranges), k)
+    worst = sums.maxima(error / (bar if method != "complex" else bar_or_one))
+    if max(worst, default=0.0) > MARGIN:  # some entry outside MARGIN x its bar
         return None
-    np.subtract(error, analytic, out=excess)
+    excess = np.subtract(error, analytic)
     np.maximum(excess, truncation, out=excess)
     excess -= truncation  # max(0, error - truncation - analytic): the chi-square's numerator
     excess /= spread
-    rows[1], rows[2] = grad, numeric
-    rows *= rows
-    starts = [start for start, stop in ranges if stop > start]
-    if len(starts) == len(ranges) and starts and starts[0] == 0 and ranges[-1][1] == k:  # contiguous, none empty
-        found = np.add.reduceat(rows, starts, axis=1).T.tolist()
-        worst = np.maximum.reduceat(error / bar, starts).tolist() if method != "complex" else None
-    else:
-        sums = np.zeros((5, k + 1))
-        np.cumsum(rows, axis=1, out=sums[:, 1:])
-        found = np.maximum(sums[:, [stop for _, stop in ranges]] - sums[:, [start for start, _ in ranges]],
-                           0.0).T.tolist()  # differences of cumulative sums can dip below 0 by round-off
-        worst = None
-    if worst is None:  # per block, by slices (a zero bar only beside a zero error: its ratio is 0)
-        ratio = (error / np.where(bar > 0, bar, 1.0)).tolist()
-        worst = [max(ratio[start:stop], default=0.0) for start, stop in ranges]
-    if max(worst, default=0.0) > MARGIN:  # some entry outside MARGIN x its bar
-        return None
-    blocks = []
-    for (start, stop), (chi, g2_b, d2_b, bar2_b, e2_b), worst_b in zip(ranges, found, worst, strict=True):
-        count = stop - start  # errorbars.chi_squares' limit, ~5 standard deviations of a chi-square with count dof
-        limit = CHI_MARGIN**2 * (count + 5 * math.sqrt(2 * count) + 18) if count else math.inf
-        if chi > limit:
-            return None
-        scale_b = math.sqrt(g2_b) + math.sqrt(d2_b)
-        blocks.append(BlockVerdict(True, worst_b, math.sqrt(e2_b) / scale_b if scale_b > 0 else 0.0,
-                                   math.sqrt(bar2_b) / scale_b if scale_b > 0 else 0.0, 0, chi, limit))
-    kept = np.ones(k, dtype=bool)
-    noise_bars = noise if method == "complex" else np.full(k, noise)
-    bars = ErrorBars(noise_bars, np.full(k, truncation), analytic, error, kept, kept.copy(),
-                     (grad == 0) & (numeric == 0), ~kept)
-    allowed = math.sqrt(sum(block[3] for block in found)) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
+    excess *= excess
+    chi = sums.totals(excess)
+    if any(total > limit for total, limit in zip(chi, sums.limits, strict=True)):
+        return None  # some block's errors together exceed their noise (its chi-square)
+    flags = np.empty((3, k), dtype=bool)  # kept and refined (every entry: none left out, none left to refine), rough
+    flags[:2], flags[2] = True, False
+    parts = np.empty((2, k))  # the bars' noise and truncation parts
+    parts[0], parts[1] = noise, truncation
+    bars = ErrorBars(parts[0], parts[1], analytic, error, flags[0], flags[1],
+                     np.logical_not(np.logical_or(grad, numeric)), flags[2])
+    allowed = math.sqrt(float(bar.dot(bar))) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
+    blocks = PassedBlocks(sums, (grad, numeric, bar, error), chi, worst)
     return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
+
+
+class PassedBlocks(Sequence[BlockVerdict]):
+    """The BlockVerdicts of an a-priori pass, built when first read (a passing check's report may never read
+    them). rows: the entries' g, D, bar and error, each (k,); chi: each block's chi-square; worst: its largest
+    error / bar."""
+
+    def __init__(self, sums: _BlockSums, rows: tuple[np.ndarray, ...], chi: list[float], worst: list[float]) -> None:
+        self.sums, self.rows, self.chi, self.worst = sums, rows, chi, worst
+
+    @cached_property
+    def verdicts(self) -> list[BlockVerdict]:
+        verdicts = []
+        rows = np.array(self.rows)
+        squares = self.sums.totals(rows * rows)  # per block: the sums of g^2, D^2, bar^2 and error^2
+        for (g2, d2, bar2, e2), chi, worst, limit in zip(squares, self.chi, self.worst, self.sums.limits, strict=True):
+            scale = math.sqrt(g2) + math.sqrt(d2)
+            verdicts.append(BlockVerdict(True, worst, math.sqrt(e2) / scale if scale > 0 else 0.0,
+                                         math.sqrt(bar2) / scale if scale > 0 else 0.0, 0, chi, limit))
+        return verdicts
+
+    def __len__(self) -> int:
+        return len(self.chi)
+
+    @overload
+    def __getitem__(self, index: int) -> BlockVerdict: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BlockVerdict]: ...
+
+    def __getitem__(self, index: int | slice) -> BlockVerdict | list[BlockVerdict]:
+        return self.verdicts[index]
+
+
+class _BlockSums:
+    """Sums and maxima over the blocks' [start, stop) ranges of k entries, worked out once per set of ranges:
+    one `reduceat` when the ranges tile 0 .. k without gaps or empty blocks (a full check), else per block.
+    limits: each block's chi-square limit (errorbars.chi_squares': ~5 standard deviations of a chi-square
+    with as many degrees of freedom as the block has entries)."""
+
+    def __init__(self, ranges: tuple[tuple[int, int], ...], k: int) -> None:
+        self.ranges = ranges
+        self.starts = [start for start, _ in ranges]
+        self.tiled = bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == k and all(
+            start < stop and stop == following for (start, stop), following in zip(ranges, [*self.starts[1:], k],
+                                                                                     strict=True))
+        self.limits = [CHI_MARGIN**2 * (n + 5 * math.sqrt(2 * n) + 18) if n else math.inf
+                       for n in (stop - start for start, stop in ranges)]
+
+    def maxima(self, values: np.ndarray) -> list[float]:
+        """The largest of `values` (k,) in each block (0.0 for an empty one)."""
+        if self.tiled:
+            return np.maximum.reduceat(values, self.starts).tolist()
+        listed = values.tolist()
+        return [max(listed[start:stop], default=0.0) for start, stop in self.ranges]
+
+    def totals(self, rows: np.ndarray) -> Any:
+        """Each block's sum of `rows` (k,) -> B floats; of each row of `rows` (r, k) -> B lists of r floats."""
+        if self.tiled:
+            return np.add.reduceat(rows, self.starts, axis=-1).T.tolist()
+        return [rows[..., start:stop].sum(axis=-1).tolist() for start, stop in self.ranges]
+
+
+@lru_cache(maxsize=64)
+def _block_sums(ranges: tuple[tuple[int, int], ...], k: int) -> _BlockSums:
+    return _BlockSums(ranges, k)
 
 
 def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:

@@ -13,7 +13,7 @@ Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -77,6 +77,12 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
     dtypes = {a.dtype for a in blocks}.union(a.dtype for a in grad_blocks)
     lowest = max(dtypes, key=_eps) if len(dtypes) > 1 else dtypes.pop()
     return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
+
+
+@lru_cache(maxsize=64)
+def _block_ranges(layout: ParamLayout) -> tuple[tuple[int, int], ...]:
+    """Each block's [start, stop) in theta, worked out once per layout."""
+    return tuple((block.start, block.stop) for block in layout.blocks)
 
 
 @lru_cache(maxsize=16)
@@ -283,16 +289,12 @@ def _judge(cost_fn: CostFn, given: CheckInput, evaluator: Evaluator, epsilon: fl
         shown = progress if indices.size == picked.size else False
         return numerical_entries(evaluator, layout, indices, step, method, shown)
 
-    names, ranges = [], []
-    for block in layout.blocks:  # each block's run of picked entries (picked is sorted)
-        if chosen is None:  # every entry: the block's own range
-            names.append(block.name)
-            ranges.append((block.start, block.stop))
-            continue
-        first, last = np.searchsorted(picked, [block.start, block.stop])
-        if last > first:
-            names.append(block.name)
-            ranges.append((int(first), int(last)))
+    names: list[str] = layout.names
+    ranges: Sequence[tuple[int, int]] = _block_ranges(layout)  # every entry: each block's own range
+    if chosen is not None:  # each block's run of picked entries (picked is sorted)
+        runs = [(block.name, *np.searchsorted(picked, [block.start, block.stop]).tolist()) for block in layout.blocks]
+        names, ranges = [name for name, first, last in runs if last > first], [
+            (first, last) for _, first, last in runs if last > first]
     def cost() -> float:  # read after the first costs: the engine computes J(theta) alongside them
         return evaluator.cost
 
@@ -420,10 +422,7 @@ def _report(given: CheckInput, judgement: Judgement, method: str, threshold: flo
     keep = bars.kept
     # entries left out count for nothing (the a-priori path keeps every entry: its errors are the bars' own)
     errors = np.where(keep, np.abs(grad - numeric), 0.0) if judgement.measured else bars.error
-    verdicts = judgement.blocks
-    table = BlockTable(layout, np.array([v.difference for v in verdicts]), np.array([v.passed for v in verdicts]),
-                       grad, numeric, errors, keep, top_k, np.array([v.bar_difference for v in verdicts]),
-                       np.array([v.worst_ratio for v in verdicts]))
+    table = BlockTable(layout, judgement.blocks, grad, numeric, errors, keep, top_k)
     left_out = np.flatnonzero(~keep) if judgement.measured else ()
     kinks = [entry_at(layout.block_of(int(i))[0], int(i), grad[i], numeric[i]) for i in left_out]
     difference = judgement.difference  # the course's number, to the bit (formula 2 of grad and numeric)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from toynet.gradcheck.causes import Cause, NamedCauses
+from toynet.gradcheck.errorbars import BlockVerdict
 from toynet.gradcheck.measures import directional_errors, rel_error
 from toynet.params import Block, ParamLayout
 
@@ -66,34 +68,29 @@ class BlockReport:
 class BlockTable:
     """The verdict's numbers per block, from which the `BlockReport`s are built when first read.
 
-    relative_difference, passed, bar_difference, worst_ratio: (B,) for the B blocks; analytic, numeric: (n,)
-    gradients; errors: (n,) |analytic - numeric|, 0 where kept is False (entries left out of the verdict).
+    verdicts: the B blocks' `BlockVerdict`s, course order; analytic, numeric: (n,) gradients; errors: (n,)
+    |analytic - numeric|, 0 where kept is False (entries left out of the verdict).
     """
 
     layout: ParamLayout
-    relative_difference: np.ndarray
-    passed: np.ndarray
+    verdicts: Sequence[BlockVerdict]
     analytic: np.ndarray
     numeric: np.ndarray
     errors: np.ndarray
     kept: np.ndarray
     top_k: int
-    bar_difference: np.ndarray | None = None
-    worst_ratio: np.ndarray | None = None
 
     def reports(self) -> list[BlockReport]:
         """One BlockReport per block, course order, each with its top_k worst kept entries."""
         reports = []
-        for number, block in enumerate(self.layout.blocks):
+        for block, verdict in zip(self.layout.blocks, self.verdicts, strict=True):
             part = self.errors[block.start : block.stop]
             order = block.start + np.argsort(-part, kind="stable")[: self.top_k]
             worst = [entry_at(block, int(i), self.analytic[i], self.numeric[i]) for i in order if self.kept[i]]
             kinks = block.size - int(self.kept[block.start : block.stop].sum())
-            bar = 0.0 if self.bar_difference is None else float(self.bar_difference[number])
-            ratio = 0.0 if self.worst_ratio is None else float(self.worst_ratio[number])
-            reports.append(BlockReport(block.name, block.shape, float(self.relative_difference[number]),
-                                       float(part.max(initial=0.0)), bool(self.passed[number]), worst, kinks,
-                                       bar, ratio))
+            reports.append(BlockReport(block.name, block.shape, float(verdict.difference), float(part.max(initial=0.0)),
+                                       bool(verdict.passed), worst, kinks, float(verdict.bar_difference),
+                                       float(verdict.worst_ratio)))
         return reports
 
 
