@@ -377,8 +377,9 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     excess /= spread
     excess *= excess
     chi = sums.totals(excess)
-    if any(total > limit for total, limit in zip(chi, sums.limits, strict=True)):
-        return None  # some block's errors together exceed their noise (its chi-square)
+    for total, limit in zip(chi, sums.limits, strict=True):
+        if total > limit:
+            return None  # this block's errors together exceed their noise (its chi-square)
     flags = np.empty((3, k), dtype=bool)  # kept and refined (every entry: none left out, none left to refine), rough
     flags[:2], flags[2] = True, False
     parts = np.empty((2, k))  # the bars' noise and truncation parts

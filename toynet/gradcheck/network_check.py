@@ -51,6 +51,7 @@ from toynet.params import ParamLayout
 CostFn = Callable[[Mapping[str, np.ndarray]], Any]
 MEMORY_BUDGET = 64 * 2**20  # bytes of temporaries per chunk
 LOOP_CHUNK = 64  # evaluations between progress-bar updates in the plain loop
+ONLY_FLOAT64 = frozenset({np.dtype(np.float64)})  # the dtypes of a check with nothing in lower precision
 PROGRESS_CHUNKS = 200  # show a progress bar (progress=None) when a check takes at least this many chunks
 
 
@@ -74,8 +75,10 @@ def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.nd
     blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
     grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
     theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)
-    dtypes = {a.dtype for a in blocks}.union(a.dtype for a in grad_blocks)
-    lowest = max(dtypes, key=_eps) if len(dtypes) > 1 else dtypes.pop()
+    dtypes = {array.dtype for array in (*blocks, *grad_blocks)}
+    if dtypes == ONLY_FLOAT64:  # the usual case
+        return CheckInput(layout, theta, grad, None)
+    lowest = max(dtypes, key=_eps)
     return CheckInput(layout, theta, grad, lowest if _eps(lowest) > _eps(np.float64) else None)
 
 
