@@ -366,54 +366,63 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     if method == "complex":
         if (error > MARGIN * bar).any():
             return None
-        bar_or_one = np.where(bar > 0, bar, 1.0)  # a zero bar only beside a zero error: its ratio is 0
-    sums = _block_sums(tuple(ranges), k)
-    worst = sums.maxima(error / (bar if method != "complex" else bar_or_one))
-    if max(worst, default=0.0) > MARGIN:  # some entry outside MARGIN x its bar
+        bar = np.where(bar > 0, bar, 1.0)  # a zero bar only beside a zero error: its ratio is 0
+    ratio = error / bar
+    if not np.maximum.reduce(ratio, initial=0.0) <= MARGIN:  # some entry outside MARGIN x its bar
         return None
     excess = np.subtract(error, analytic)
     np.maximum(excess, truncation, out=excess)
     excess -= truncation  # max(0, error - truncation - analytic): the chi-square's numerator
     excess /= spread
     excess *= excess
-    chi = sums.totals(excess)
-    for total, limit in zip(chi, sums.limits, strict=True):
-        if total > limit:
-            return None  # this block's errors together exceed their noise (its chi-square)
-    flags = np.empty((3, k), dtype=bool)  # kept and refined (every entry: none left out, none left to refine), rough
-    flags[:2], flags[2] = True, False
+    sums = _block_sums(tuple(ranges), k)
+    # A block's chi-square is at most the sum over all entries: under the smallest block's limit, every block passes.
+    if np.add.reduce(excess) > min(sums.limits, default=math.inf):
+        for total, limit in zip(sums.totals(excess), sums.limits, strict=True):
+            if total > limit:
+                return None  # this block's errors together exceed their noise (its chi-square)
     parts = np.empty((2, k))  # the bars' noise and truncation parts
     parts[0], parts[1] = noise, truncation
-    bars = ErrorBars(parts[0], parts[1], analytic, error, flags[0], flags[1],
-                     np.logical_not(np.logical_or(grad, numeric)), flags[2])
+    every, none = _flags(k, True), _flags(k, False)  # kept and refined: every entry; rough: none
+    bars = ErrorBars(parts[0], parts[1], analytic, error, every, every, np.logical_not(np.logical_or(grad, numeric)),
+                     none)
     allowed = math.sqrt(float(bar.dot(bar))) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
-    blocks = PassedBlocks(sums, (grad, numeric, bar, error), chi, worst)
+    blocks = PassedBlocks(sums, (grad, numeric, bar, error), excess, ratio)
     return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
 
 
+@lru_cache(maxsize=64)
+def _flags(k: int, value: bool) -> np.ndarray:
+    """A read-only (k,) bool array of `value`, shared by the a-priori passes of checks of k entries."""
+    flags = np.full(k, value)
+    flags.flags.writeable = False
+    return flags
+
+
 class PassedBlocks(Sequence[BlockVerdict]):
     """The BlockVerdicts of an a-priori pass, built when first read (a passing check's report may never read
-    them). rows: the entries' g, D, bar and error, each (k,); chi: each block's chi-square; worst: its largest
-    error / bar."""
+    them). rows: the entries' g, D, bar and error, each (k,); terms: the chi-square's terms (k,); ratio: error
+    / bar (k,)."""
 
-    def __init__(self, sums: _BlockSums, rows: tuple[np.ndarray, ...], chi: list[float], worst: list[float]) -> None:
-        self.sums, self.rows, self.chi, self.worst = sums, rows, chi, worst
+    def __init__(self, sums: _BlockSums, rows: tuple[np.ndarray, ...], terms: np.ndarray, ratio: np.ndarray) -> None:
+        self.sums, self.rows, self.terms, self.ratio = sums, rows, terms, ratio
 
     @cached_property
     def verdicts(self) -> list[BlockVerdict]:
         verdicts = []
         rows = np.array(self.rows)
         squares = self.sums.totals(rows * rows)  # per block: the sums of g^2, D^2, bar^2 and error^2
-        for (g2, d2, bar2, e2), chi, worst, limit in zip(squares, self.chi, self.worst, self.sums.limits, strict=True):
+        chi, worst = self.sums.totals(self.terms), self.sums.maxima(self.ratio)
+        for (g2, d2, bar2, e2), chi_b, worst_b, limit in zip(squares, chi, worst, self.sums.limits, strict=True):
             scale = math.sqrt(g2) + math.sqrt(d2)
-            verdicts.append(BlockVerdict(True, worst, math.sqrt(e2) / scale if scale > 0 else 0.0,
-                                         math.sqrt(bar2) / scale if scale > 0 else 0.0, 0, chi, limit))
+            verdicts.append(BlockVerdict(True, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
+                                         math.sqrt(bar2) / scale if scale > 0 else 0.0, 0, chi_b, limit))
         return verdicts
 
     def __len__(self) -> int:
-        return len(self.chi)
+        return len(self.sums.limits)
 
     @overload
     def __getitem__(self, index: int) -> BlockVerdict: ...
