@@ -198,9 +198,9 @@ def judge(
             quick = _a_priori(grad, numeric, crossed, ranges, a_priori, method, threshold, grad_eps, cost_at())
             if quick is not None:
                 quick.evaluations = counted["evaluations"]
-                zeros = np.flatnonzero(quick.bars.both_zero)
+                zeros = quick.bars.both_zero.nonzero()[0]
                 if zeros.size:
-                    found = _zeros_cause(zeros.size, tuple(label(i) for i in chosen[zeros[:5]].tolist()))
+                    found = _zeros_cause(zeros.size, tuple(chosen[zeros[:5]].tolist()), label)
                     quick.causes += [found] if found is not None else []
                 return quick
     cost = cost_at()
@@ -325,10 +325,10 @@ def judge(
 
 
 @lru_cache(maxsize=256)
-def _zeros_cause(count: int, labels: tuple[str, ...]) -> Cause | None:
-    """zero_entries_cause of `count` entries, the first few named `labels` (cached: a Cause is immutable, and a
-    check repeated at one point names the same entries)."""
-    return zero_entries_cause(count, list(labels))
+def _zeros_cause(count: int, first: tuple[int, ...], label: Callable[[int], str]) -> Cause | None:
+    """zero_entries_cause of `count` entries, the `first` few named by `label` (cached: a Cause is immutable, and
+    a check repeated at one point names the same entries; `label` must not hold large arrays, the cache keeps it)."""
+    return zero_entries_cause(count, [label(i) for i in first])
 
 
 def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges: Sequence[tuple[int, int]],
@@ -525,8 +525,10 @@ def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndar
     costs = array_costs(f, point)
     dtype = np.asarray(value).dtype
 
+    shape = point.shape  # (label closes over the shape alone: the causes' cache may keep it)
+
     def label(i: int) -> str:
-        return f"x[{', '.join(str(int(d)) for d in np.unravel_index(i, point.shape))}]"
+        return f"x[{', '.join(str(int(d)) for d in np.unravel_index(i, shape))}]"
 
     scale = float(np.sqrt(np.mean(point * point))) if point.size else 1.0
     gap = 0.0 if early else abs(float(np.real(scalar_value(f(point.copy()), lambda: "x was not perturbed",
