@@ -539,30 +539,52 @@ def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndar
                  scale=scale, repeat_gap=gap, network=False)
 
 
-def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, directions: np.ndarray,
-                     cost: float, epsilon: float | None = None, threshold: float = 1e-6,
-                     grad_eps: float = float(np.finfo(np.float64).eps), early: Sequence[Cause] = (),
-                     network: bool = False, repeat_gap: float | None = None) -> Judgement:
-    """`judge` of the directional derivatives: f(theta) -> float on the flat vector theta (n,), unit directions
-    (k, n); the 'entries' are the k directions, their analytic values directions @ grad. Central differences.
-    repeat_gap: |f(theta) - f(theta)| of two plain calls the caller made (None: f is called once more here)."""
+def random_directions(count: int, size: int, seed: int | None) -> np.ndarray:
+    """`count` seeded random unit vectors, (count, size): entries drawn uniform in [-1/2, 1/2), rows scaled to norm 1.
+
+    A directional check needs entries that are independent, symmetric about 0 and continuous (every parameter
+    takes part, and no error in the gradient cancels exactly in g . v); the rotation invariance of normal
+    entries buys it nothing. Uniform entries are four times cheaper to draw (numpy's normals take ~9 ns each:
+    at 100k parameters they were half the check), and a single wrong entry hides no more often: a uniform
+    entry lies within a tenth of its rms of 0 with probability 6%, a normal one 8%.
+    """
+    directions = np.random.default_rng(seed).random((count, size))
+    directions -= 0.5
+    norms = np.sqrt([row.dot(row) for row in directions])  # a dot per row: three times faster than linalg.norm
+    directions /= norms[:, None]  # a row of all zeros has probability 0 (2^-53 per entry)
+    return directions
+
+
+def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, num_directions: int,
+                     seed: int | None, cost: float, epsilon: float | None = None, threshold: float = 1e-6,
+                     grad_eps: float = EPS, early: Sequence[Cause] = (), network: bool = False,
+                     repeat_gap: float | None = None, cost_dtype: Any = np.float64) -> Judgement:
+    """`judge` of directional derivatives along `num_directions` seeded `random_directions`: f(point) -> float on
+    flat vectors (n,), theta and grad (n,); the 'entries' are the directions, their analytic values g . v.
+    Central differences, on a fresh vector per evaluation (theta itself never reaches f).
+
+    cost: f(theta); repeat_gap: |f(theta) - f(theta)| of two plain calls the caller made (None: f is called
+    once more here, on a copy of theta); cost_dtype: the dtype f returns (not float64: no a-priori path)."""
     from toynet.gradcheck.numerical import scalar_value
+
+    directions = random_directions(num_directions, theta.size, seed)
 
     def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, None]:
         values = np.empty((indices.size, offsets.size))
         for row, d in enumerate(indices):
             for column, offset in enumerate(offsets):
-                value = f(theta + offset * directions[d])
-                values[row, column] = scalar_value(value, _moved(float(offset), int(d)))
+                point = np.multiply(directions[d], offset)  # theta + offset v in one fresh vector: whatever
+                point += theta  # f does to it stays there
+                values[row, column] = scalar_value(f(point), _moved(float(offset), int(d)))
         return values, None
 
-    scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
+    scale = math.sqrt(float(theta.dot(theta)) / theta.size) if theta.size else 1.0  # rms(theta), one BLAS dot
     gap = repeat_gap if repeat_gap is not None else 0.0 if early else abs(  # else one more plain call at theta
         float(np.real(scalar_value(f(theta.copy()), lambda: "theta was not moved"))) - cost)
-    return judge(costs, entries_from(costs, "central"), [(0, directions.shape[0])], ["directions"],
-                 np.zeros(directions.shape[0]), directions @ grad, cost, epsilon=epsilon, method="central",
-                 threshold=threshold, grad_eps=grad_eps, early=early, label=lambda d: f"direction {d}", scale=scale,
-                 repeat_gap=gap, network=network)
+    return judge(costs, entries_from(costs, "central"), [(0, num_directions)], ["directions"],
+                 np.zeros(num_directions), directions @ grad, cost, epsilon=epsilon, method="central",
+                 threshold=threshold, grad_eps=grad_eps, cost_dtype=cost_dtype, early=early,
+                 label=lambda d: f"direction {d}", scale=scale, repeat_gap=gap, network=network)
 
 
 def _moved(offset: float, direction: int) -> Callable[[], str]:

@@ -159,16 +159,16 @@ def directional_check(
         raise ValueError(f"analytic_grad must have the shape of x, {point.shape}, but got {np.shape(analytic_grad)}")
     epsilon = None if epsilon is None else check_epsilon(epsilon)
     guard = InputGuard(f)
-    cost = float(np.real(scalar_value(guard(point), lambda: "x was not moved")))
-    rng = np.random.default_rng(seed)
-    directions = rng.standard_normal((num_directions, point.size))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    value = guard(point)  # f runs on the guard's copy: one that writes into x is named, and x is never written
+    cost = float(np.real(scalar_value(value, lambda: "x was not moved")))
+    dtype = np.asarray(value).dtype
 
-    def along(theta: np.ndarray) -> Any:
+    def along(theta: np.ndarray) -> Any:  # theta: a fresh vector per evaluation (judge_directions)
         return f(theta.reshape(point.shape))
 
-    judgement = judge_directions(along, point.reshape(-1), grad, directions, cost, epsilon, threshold,
-                                 early=[c for c in (guard.cause("f"),) if c is not None])
+    judgement = judge_directions(along, point.reshape(-1), grad, num_directions, seed, cost, epsilon, threshold,
+                                 early=[c for c in (guard.cause("f"),) if c is not None],
+                                 cost_dtype=dtype if dtype.kind == "f" else np.float64)
     return DirectionalCheck.judged(judgement)
 
 

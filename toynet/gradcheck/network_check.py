@@ -168,9 +168,13 @@ def make_evaluator(cost_fn: CostFn, layout: ParamLayout, theta: np.ndarray, batc
         if isinstance(cost_fn, CostFunction):  # the engine takes its blocks as views of theta
             return IncrementalEvaluator(Perturbations(cost_fn.network, cost_fn.X, cost_fn.Y, theta=theta))
         if hasattr(cost_fn, "perturbations"):
-            views = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}  # course order
-            return IncrementalEvaluator(cost_fn.perturbations(views))
+            return IncrementalEvaluator(cost_fn.perturbations(_views(layout, theta)))
     return LoopEvaluator(cost_fn, layout, theta)
+
+
+def _views(layout: ParamLayout, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """theta's blocks as views {"W1": ..., "b1": ...}, in course order (no copy: for a vector no caller shares)."""
+    return {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}
 
 
 def numerical_entries(evaluator: Evaluator, layout: ParamLayout, indices: np.ndarray, epsilon: float, method: str,
@@ -367,29 +371,33 @@ def directional_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], g
                         num_directions: int = 3, epsilon: float | None = None, seed: int | None = 0,
                         threshold: float = 1e-6) -> DirectionalCheck:
     """(J(theta + epsilon v) - J(theta - epsilon v)) / 2 epsilon against g . v along `num_directions` seeded
-    random unit vectors v: the network form of `directional_check` (plain calls of cost_fn), each direction
-    judged against its error bar (the noise measured along the directions themselves)."""
+    random unit vectors v: the network form of `directional_check`, each direction judged against its error bar
+    (the noise measured along the directions themselves, when the a-priori bars cannot settle it).
+
+    Plain calls of cost_fn, 2 num_directions + 2 of them on a clean pass: one at theta through an `InputGuard`
+    (a cost that writes into its argument is named), a second at theta (two calls that differ name a random
+    cost: their gap is the repeat evidence `judge` needs), and two per direction."""
     num_directions = check_positive_int(num_directions, "num_directions")
     threshold = check_threshold(threshold)
     given = _prepare(parameters, gradients)
-    layout, theta = given.layout, given.theta
-    evaluator = LoopEvaluator(cost_fn, layout, theta)  # cost_fn at theta: a bad cost_fn fails here, as usual
     epsilon = None if epsilon is None else check_epsilon(epsilon)
+    if not callable(cost_fn):
+        raise TypeError(f"cost_fn must be a function of the parameters dict, but got {type(cost_fn).__name__}")
+    layout, theta = given.layout, given.theta
     guard = InputGuard(cost_fn)
-    value = guard(layout.split(theta))
-    # the guard's call and the evaluator's are two plain calls at theta: a deterministic cost repeats its bits
-    gap = abs(float(scalar_value(value, lambda: "theta was not moved").real) - evaluator.cost)
-    rng = np.random.default_rng(seed)
-    directions = rng.standard_normal((num_directions, theta.size))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    guarded = guard(_views(layout, theta))  # the guard hands cost_fn its own copy: theta is never written
+    repeated = cost_fn(layout.split(theta))  # the second plain call at theta, on fresh arrays
+    cost = float(scalar_value(repeated, lambda: "theta was not moved").real)
+    gap = abs(float(scalar_value(guarded, lambda: "theta was not moved").real) - cost)
+    dtype = np.asarray(repeated).dtype
 
-    def along(point: np.ndarray) -> Any:
-        return cost_fn(layout.split(point))
+    def along(point: np.ndarray) -> Any:  # point is a fresh vector per evaluation: its views need no copy
+        return cost_fn(_views(layout, point))
 
-    judgement = judge_directions(along, theta, given.grad, directions, evaluator.cost, epsilon, threshold,
+    judgement = judge_directions(along, theta, given.grad, num_directions, seed, cost, epsilon, threshold,
                                  grad_eps=_eps(given.low_precision or np.float64),
                                  early=[c for c in (guard.cause("cost_fn"),) if c is not None], network=True,
-                                 repeat_gap=gap)
+                                 repeat_gap=gap, cost_dtype=dtype if dtype.kind == "f" else np.float64)
     return DirectionalCheck.judged(judgement)
 
 
@@ -453,10 +461,6 @@ def _report(given: CheckInput, judgement: Judgement, method: str, threshold: flo
         bar_difference=judgement.bar_difference,
         error_bars=bars.bar.reshape(-1, 1),
     )
-
-
-def _moved(sign: str, direction: int) -> Callable[[], str]:
-    return lambda: f"theta was moved by {sign}epsilon along random direction {direction}"
 
 
 def _check_values(values: np.ndarray, layout: ParamLayout, chunk: np.ndarray, offsets: np.ndarray) -> None:
