@@ -73,13 +73,15 @@ def test_the_course_network_takes_the_cheap_path_at_the_course_numbers() -> None
 
 
 @pytest.mark.parametrize("shape", ORDINARY[:4], ids=lambda s: "-".join(map(str, s[0])) + s[1])
-def test_the_unmeasured_report_shows_each_blocks_own_numbers(shape) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("method", ["central", "richardson", "complex"])
+def test_the_unmeasured_report_shows_each_blocks_own_numbers(shape, method: str) -> None:  # type: ignore[no-untyped-def]
     """The per-block figures of a pass under the a-priori bars, against the same quantities typed out from the
     report's vectors: the largest |g - D|, the largest |g - D| / bar, formula 2 over the block and ||bar|| over
     ||g|| + ||D|| (the a-priori path once reported the squares of the first two)."""
     sizes, hidden = shape
     problem = make_problem(sizes, m=4, seed=3, hidden=hidden)
-    report = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients)
+    report = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients,
+                              method=method)
     assert report.passed
     if hidden != "relu":  # no kink to cross: the a-priori path (a ReLU point may cross one and be measured)
         assert report.noise_evaluations == 0
@@ -94,7 +96,7 @@ def test_the_unmeasured_report_shows_each_blocks_own_numbers(shape) -> None:  # 
         start += size
         error, scale = np.abs(g[part] - d[part]), np.linalg.norm(g[part]) + np.linalg.norm(d[part])
         assert block.max_abs_error == pytest.approx(error.max(), rel=1e-12, abs=1e-300)
-        assert block.worst_ratio == pytest.approx((error / bars[part]).max(), rel=1e-12)
+        assert block.worst_ratio == pytest.approx((error / bars[part]).max(), rel=1e-12)  # the bars are > 0 here
         assert block.worst_ratio <= 2.0  # MARGIN: every entry within twice its bar
         assert block.relative_difference == pytest.approx(np.linalg.norm(error) / scale, rel=1e-9, abs=1e-300)
         assert block.bar_difference == pytest.approx(np.linalg.norm(bars[part]) / scale, rel=1e-9)
