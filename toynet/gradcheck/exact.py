@@ -38,6 +38,7 @@ class CourseCosts:
     """
 
     STACK_BYTES = 2**21  # temporaries per chunk of perturbations: small enough to stay in cache, for any m
+    SMALL_STACK = 2**18  # bytes: below this every perturbed copy runs through the whole network at once
 
     def __init__(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray], layout: ParamLayout) -> None:
         """parameters: checked by the caller against `layout` (read here into one float64 theta: (n,))."""
@@ -45,8 +46,9 @@ class CourseCosts:
         self.theta = np.asarray(layout.read(parameters)[1], dtype=np.float64)
         self.num_layers = layout.num_layers
         blocks = layout.blocks
-        self.W = [self.theta[block.start : block.stop].reshape(block.shape) for block in blocks[::2]]
-        self.b = [self.theta[block.start : block.stop].reshape(block.shape) for block in blocks[1::2]]
+        self.widths = [block.shape[0] for block in blocks[::2]]  # n_1 .. n_L
+        self.W: list[np.ndarray] = [self.theta[block.start : block.stop].reshape(block.shape) for block in blocks[::2]]
+        self.b: list[np.ndarray] = [self.theta[block.start : block.stop].reshape(block.shape) for block in blocks[1::2]]
         self.X = np.asarray(X, dtype=np.float64)
         self.m = self.X.shape[1]
         self.Y = np.asarray(LogisticCost.forward(np.full((1, self.m), 0.5), Y)[1].Y, dtype=np.float64)  # checked
@@ -67,6 +69,8 @@ class CourseCosts:
         """
         indices = np.asarray(indices, dtype=np.int64)
         offsets = np.asarray(offsets, dtype=np.float64)
+        if 8 * indices.size * offsets.size * (self.theta.size + self.m * sum(self.widths)) <= self.SMALL_STACK:
+            return self._copies_costs(indices, offsets)
         costs = np.empty((indices.size, offsets.size))
         blocks = self.layout.blocks
         for layer in range(1, self.num_layers + 1):
@@ -76,6 +80,25 @@ class CourseCosts:
                 rows, rows_Z = self._perturbed_rows(layer, indices[chosen] - start, offsets)
                 costs[chosen] = self._costs_above(layer, rows, rows_Z)
         return costs
+
+    def _copies_costs(self, indices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Every perturbed copy of theta through every layer together: a small network's few dozen numpy calls.
+
+        Each layer is one matmul of the copies' stacked W_l, (s, n_l, n_{l-1}), with X or their stacked A_{l-1}:
+        one BLAS product per copy, each np.dot(W_l, A_{l-1}) of the loop to the bit (fact 1).
+        """
+        k, D, n = indices.size, offsets.size, self.theta.size
+        thetas = np.empty((k * D, n))
+        thetas[...] = self.theta
+        thetas.reshape(k, D, n)[np.arange(k), :, indices] += offsets  # copy (i, d): theta[i] + offsets[d]
+        A, blocks = self.X, self.layout.blocks
+        for layer in range(self.num_layers):
+            W, b = blocks[2 * layer], blocks[2 * layer + 1]
+            Z = thetas[:, W.start : W.stop].reshape(k * D, *W.shape) @ A
+            Z += thetas[:, b.start : b.stop, None]
+            if layer < self.num_layers - 1:
+                A = np.maximum(0, Z, out=Z)
+        return self.output_costs(course_sigmoid(Z.reshape(k * D, self.m))).reshape(k, D)
 
     def _perturbed_rows(self, layer: int, local: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row r of the perturbed Z_l for each entry (local to layer l: W_l row-major, then b_l) and offset.
