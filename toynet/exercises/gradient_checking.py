@@ -27,7 +27,7 @@ import numpy as np
 from toynet import gradcheck, params
 from toynet._validate import as_array, check_finite
 from toynet.exercises.three_layer import forward_layers
-from toynet.gradcheck.exact import CourseCosts
+from toynet.gradcheck.exact import CourseCosts, course_gradapprox
 from toynet.gradcheck.numerical import check_epsilon
 from toynet.layers import Linear, LinearCache, ReLU
 from toynet.losses import LogisticCost
@@ -204,10 +204,7 @@ def gradient_check_n(
     costs = CourseCosts(X, Y, parameters, layout)
     if epsilon is None:
         epsilon = gradcheck.default_epsilon(costs.theta, network=True)
-    epsilon = check_epsilon(epsilon)
-    J = costs.costs(np.arange(layout.size), np.array([epsilon, -epsilon]))  # J_plus, J_minus: (n, 2)
-    gradapprox = (J[:, :1] - J[:, 1:]) / (2.0 * epsilon)  # the course's (J_plus[i] - J_minus[i]) / (2 eps), (n, 1)
-    difference = _course_difference(grad, gradapprox)
+    difference = _course_difference(grad, course_gradapprox(costs, check_epsilon(epsilon)))
     if print_msg:
         print(course_message(difference))
     return difference
