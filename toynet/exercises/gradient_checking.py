@@ -26,7 +26,7 @@ import numpy as np
 
 from toynet import gradcheck, params
 from toynet._validate import as_array, check_finite
-from toynet.exercises.three_layer import forward_layers
+from toynet.exercises.three_layer import check_labels, forward_layers
 from toynet.gradcheck.exact import CourseCosts, course_gradapprox
 from toynet.gradcheck.numerical import check_epsilon
 from toynet.layers import Linear, LinearCache, ReLU
@@ -201,7 +201,7 @@ def gradient_check_n(
     layout = _check_three_layers(parameters)
     grad = gradients_to_vector(gradients, layout)
     X = _check_inputs(X, layout)
-    costs = CourseCosts(X, Y, parameters, layout)
+    costs = CourseCosts(X, check_labels(Y, X.shape[1]), parameters, layout)
     if epsilon is None:
         epsilon = gradcheck.default_epsilon(costs.theta, network=True)
     difference = _course_difference(grad, course_gradapprox(costs, check_epsilon(epsilon)))

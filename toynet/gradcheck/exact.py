@@ -21,10 +21,11 @@ layers above are recomputed in full, for a whole stack of perturbed A_l, one mat
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 
 import numpy as np
 
-from toynet.losses import LogisticCost, row_costs
+from toynet.losses import row_costs
 from toynet.params import ParamLayout
 
 
@@ -33,7 +34,8 @@ class CourseCosts:
 
     The network: W1, b1, ..., WL, bL (any sizes), ReLU below the output, a sigmoid output (W_L: (1, n_{L-1})),
     the course's logistic cost (losses.row_costs: the course's own arithmetic, its log floored at the smallest
-    float where the course's would be -inf). X: (n_x, m); Y: (m,) or (1, m) labels in [0, 1].
+    float where the course's would be -inf). X: (n_x, m); Y: (m,) or (1, m) labels in [0, 1]; parameters: the
+    blocks of `layout`. The caller checks them all (a public function's door): this class trusts them.
     Everything is float64, as the course computes (parameters and X of other dtypes are converted).
     """
 
@@ -51,15 +53,19 @@ class CourseCosts:
         self.b: list[np.ndarray] = [self.theta[block.start : block.stop].reshape(block.shape) for block in blocks[1::2]]
         self.X = np.asarray(X, dtype=np.float64)
         self.m = self.X.shape[1]
-        self.Y = np.asarray(LogisticCost.forward(np.full((1, self.m), 0.5), Y)[1].Y, dtype=np.float64)  # checked
+        self.Y = np.asarray(Y, dtype=np.float64).reshape(1, self.m)
         self.not_Y = 1 - self.Y
-        # The forward pass at theta, as the course writes it: A = [X, A_1, ..., A_L], WA[l - 1] = np.dot(W_l, A_{l-1}).
-        self.A, self.WA = [self.X], []
+
+    @cached_property
+    def at_theta(self) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+        """The forward pass at theta as the course writes it: A = [X, A_1, ..., A_L], WA[l - 1] = np.dot(W_l, A_{l-1})
+        and J(theta). Built on first use: a small network's check (every copy at once) never needs it."""
+        A, WA = [self.X], []
         for layer in range(self.num_layers):
-            self.WA.append(np.dot(self.W[layer], self.A[-1]))
-            Z = self.WA[-1] + self.b[layer]
-            self.A.append(np.maximum(0, Z) if layer < self.num_layers - 1 else course_sigmoid(Z))
-        self.cost = float(self.output_costs(self.A[-1])[0])
+            WA.append(np.dot(self.W[layer], A[-1]))
+            Z = WA[-1] + self.b[layer]
+            A.append(np.maximum(0, Z) if layer < self.num_layers - 1 else course_sigmoid(Z))
+        return A, WA, float(self.output_costs(A[-1])[0])
 
     def costs(self, indices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """J(theta + offsets[d] e_i) for i in indices: (k, D) float64, as the course's forward gives them.
@@ -107,7 +113,7 @@ class CourseCosts:
         M = W_l with column c moved by delta (one product per column and offset, fact 2); a bias b_l[r] + delta:
         row r of np.dot(W_l, A_{l-1}) + (b_l[r] + delta).
         """
-        W, b, A_prev = self.W[layer - 1], self.b[layer - 1], self.A[layer - 1]
+        W, b, A_prev = self.W[layer - 1], self.b[layer - 1], self.at_theta[0][layer - 1]
         n_out, n_in = W.shape
         k, D, m = local.size, offsets.size, self.m
         is_weight = local < W.size
@@ -134,7 +140,7 @@ class CourseCosts:
         biases = np.flatnonzero(~is_weight)
         if biases.size:
             moved_b = b[rows[biases], 0][:, None] + offsets[None, :]  # (e, D): b_l[r] + delta
-            rows_Z[biases] = self.WA[layer - 1][rows[biases]][:, None, :] + moved_b[:, :, None]
+            rows_Z[biases] = self.at_theta[1][layer - 1][rows[biases]][:, None, :] + moved_b[:, :, None]
         return rows, rows_Z
 
     def _costs_above(self, layer: int, rows: np.ndarray, rows_Z: np.ndarray) -> np.ndarray:
@@ -143,8 +149,8 @@ class CourseCosts:
         if layer == self.num_layers:  # the output layer has one row: Z_L is rows_Z itself
             return self.output_costs(course_sigmoid(rows_Z.reshape(k * D, m))).reshape(k, D)
         rows_A = np.maximum(0, rows_Z)
-        costs = np.full(k * D, self.cost)
-        A = self.A[layer]
+        costs = np.full(k * D, self.at_theta[2])
+        A = self.at_theta[0][layer]
         # Only a changed row of A_l changes anything above it (fact 3): the others cost J(theta) exactly.
         changed = np.flatnonzero((rows_A != A[rows][:, None, :]).any(axis=2).reshape(-1))
         changed_rows = np.repeat(rows, D)[changed]
