@@ -122,6 +122,18 @@ def test_a_row_of_a_product_depends_on_that_row_alone(n_out, n_in, m):
         assert np.array_equal(np.dot(mixed, A)[r], np.dot(M, A)[r])
 
 
+@pytest.mark.parametrize(("n_out", "n_in", "m"), [(50, 100, 3), (1, 50, 3), (100, 50, 2), (7, 4, 50), (30, 30, 9)])
+def test_a_column_of_a_product_depends_on_that_column_alone(n_out, n_in, m):
+    """Fact 4: changing the other columns of A leaves column j of np.dot(W, A) as it was, bit for bit."""
+    rng = np.random.default_rng(n_out * 7 + n_in + m)
+    W, A = rng.standard_normal((n_out, n_in)), rng.standard_normal((n_in, m))
+    other = rng.standard_normal((n_in, m))
+    for j in {0, m // 2, m - 1}:
+        mixed = other.copy()
+        mixed[:, j] = A[:, j]
+        assert np.array_equal(np.dot(W, mixed)[:, j], np.dot(W, A)[:, j])
+
+
 @pytest.mark.parametrize("m", [1, 2, 3, 7, 8, 9, 50, 130, 300])
 def test_row_costs_sum_each_row_as_the_course_sums_one(m):
     """The course's cost of each row of a stack equals its cost of that row alone (np.sum of a (1, m) array)."""

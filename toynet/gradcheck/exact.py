@@ -13,6 +13,8 @@ the matrix product numpy calls (tests/test_gradcheck_exact.py holds numpy to eac
    column c moved by delta gives row r of the perturbed Z_l for every entry (r, c) of that column at once.
 3. Equal inputs give equal outputs: a perturbation that leaves its ReLU row of A_l as it was (a unit that stays
    off on every example) costs exactly J(theta).
+4. Column j of `np.dot(W, A)` depends on column j of A alone (for a given shape of A): the changed columns of
+   several perturbations can share one copy of A_l, each in its own column.
 
 Moving W_l[r, c] or b_l[r] changes only row r of Z_l and of A_l. The layers below l are those at theta; the
 layers above are recomputed in full, for a whole stack of perturbed A_l, one matmul per layer.
@@ -144,29 +146,41 @@ class CourseCosts:
         return rows, rows_Z
 
     def _costs_above(self, layer: int, rows: np.ndarray, rows_Z: np.ndarray) -> np.ndarray:
-        """The costs of the perturbations of layer l, given their rows of Z_l: (k, D, m) -> (k, D)."""
+        """The costs of the perturbations of layer l, given their rows of Z_l: (k, D, m) -> (k, D).
+
+        Only a changed entry of A_l changes anything above it: a perturbation whose row of A_l is unchanged costs
+        J(theta) exactly (fact 3), and column j above it is column j at theta unless A_l[r, j] changed (fact 4).
+        So the changed columns of many perturbations share one stacked copy of A_l: copy p holds, in its column
+        j, the p-th perturbation whose column j changed (about half the copies one per perturbation would take).
+        """
         k, D, m = rows_Z.shape
         if layer == self.num_layers:  # the output layer has one row: Z_L is rows_Z itself
             return self.output_costs(course_sigmoid(rows_Z.reshape(k * D, m))).reshape(k, D)
-        rows_A = np.maximum(0, rows_Z)
+        rows_A = np.maximum(0, rows_Z).reshape(k * D, m)
         costs = np.full(k * D, self.at_theta[2])
-        A = self.at_theta[0][layer]
-        # Only a changed row of A_l changes anything above it (fact 3): the others cost J(theta) exactly.
-        changed = np.flatnonzero((rows_A != A[rows][:, None, :]).any(axis=2).reshape(-1))
+        A, A_out = self.at_theta[0][layer], self.at_theta[0][-1]
+        differs = rows_A != np.repeat(A[rows], D, axis=0)  # (k D, m)
+        changed = np.flatnonzero(differs.any(axis=1))
         changed_rows = np.repeat(rows, D)[changed]
-        changed_A = rows_A.reshape(k * D, m)[changed]
         widths = [W.shape[0] for W in self.W[layer:]]
         size = max(1, self.STACK_BYTES // (8 * m * (A.shape[0] + max(widths))))
         for first in range(0, changed.size, size):
-            part = slice(first, first + size)
-            stack = np.empty((changed_rows[part].size, *A.shape))
+            part = changed[first : first + size]
+            columns = differs[part]  # (s, m): which columns of each perturbation changed
+            copy_of = np.cumsum(columns, axis=0) - 1  # perturbation i's column j goes to copy copy_of[i, j]
+            which, column = np.nonzero(columns)
+            copies = copy_of[which, column]
+            stack = np.empty((int(copy_of[-1].max()) + 1, *A.shape))
             stack[...] = A
-            stack[np.arange(stack.shape[0]), changed_rows[part]] = changed_A[part]
+            stack[copies, changed_rows[first : first + size][which], column] = rows_A[part[which], column]
             for above in range(layer, self.num_layers):
-                Z = self.W[above] @ stack  # np.dot(W_{l+1}, stack[i]) for every i (fact 1)
+                Z = self.W[above] @ stack  # np.dot(W_{l+1}, stack[p]) for every p (fact 1)
                 Z += self.b[above]
                 stack = np.maximum(0, Z, out=Z) if above < self.num_layers - 1 else Z
-            costs[changed[part]] = self.output_costs(course_sigmoid(stack.reshape(-1, m)))
+            outputs = np.empty((part.size, m))
+            outputs[...] = A_out
+            outputs[which, column] = course_sigmoid(stack[copies, 0, column])
+            costs[part] = self.output_costs(outputs)
         return costs.reshape(k, D)
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
