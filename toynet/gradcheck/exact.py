@@ -124,17 +124,16 @@ class CourseCosts:
         weights = np.flatnonzero(is_weight)
         if weights.size:
             columns, column_of = np.unique(local[weights] % n_in, return_inverse=True)
-            per_column = 8 * D * n_out * (n_in + m)
-            size = max(1, self.STACK_BYTES // per_column)
+            size = max(1, self.STACK_BYTES // (8 * D * n_out * (n_in + m)))  # columns per product
+            moved = np.empty((min(size, columns.size), D, n_out, n_in))
+            moved[...] = W  # filled once: each chunk moves its own columns, then puts them back
             for first in range(0, columns.size, size):
                 chunk = columns[first : first + size]
-                moved = np.empty((chunk.size, D, n_out, n_in))
-                moved[...] = W
+                copies = np.arange(chunk.size)[:, None]
                 # moved[j, d, :, chunk[j]] = W[:, chunk[j]] + offsets[d]: the loop's theta[i] + epsilon, rounded alike
-                moved[np.arange(chunk.size)[:, None], np.arange(D), :, chunk[:, None]] = (
-                    W[:, chunk].T[:, None, :] + offsets[None, :, None]
-                )
-                products = moved @ A_prev  # (c, D, n_out, m): np.dot(moved[j, d], A_prev) each (fact 1)
+                moved[copies, np.arange(D), :, chunk[:, None]] = W[:, chunk].T[:, None, :] + offsets[None, :, None]
+                products = moved[: chunk.size] @ A_prev  # (c, D, n_out, m): np.dot(moved[j, d], A_prev) each (fact 1)
+                moved[copies, :, :, chunk[:, None]] = W[:, chunk].T[:, None, None, :]
                 here = np.flatnonzero((column_of >= first) & (column_of < first + chunk.size))
                 entries = weights[here]
                 rows_Z[entries] = products[column_of[here] - first, :, rows[entries], :]  # (e, D, m)
