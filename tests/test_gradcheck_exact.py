@@ -176,6 +176,17 @@ def test_costs_are_the_course_loops_to_the_bit(make, epsilon, path, monkeypatch)
     assert np.array_equal(course_gradapprox(costs, epsilon), gradapprox)
 
 
+def test_costs_for_a_large_batch_come_in_groups_of_entries_alike(monkeypatch):
+    """With many examples the perturbed rows are computed a few columns of W_l at a time: the same floats."""
+    X, Y, parameters = he_case([5, 8, 4, 1], seed=8, m=400)
+    gradients = gradients_of(X, Y, parameters, buggy=False)
+    J_plus, J_minus, _, _ = course_loop(X, Y, parameters, gradients, 1e-7)
+    monkeypatch.setattr(CourseCosts, "SMALL_STACK", 0)
+    monkeypatch.setattr(CourseCosts, "ROWS_BYTES", 32 * 2 * 400 * 7)  # 7 entries per group
+    costs = CourseCosts(X, Y, parameters, ParamLayout.from_parameters(parameters))
+    assert np.array_equal(costs.costs(np.arange(J_plus.size), np.array([1e-7, -1e-7])), np.hstack([J_plus, J_minus]))
+
+
 def test_costs_of_chosen_entries_and_offsets_in_any_order():
     X, Y, parameters = he_case([8, 11, 6, 1], seed=7, m=5)
     layout = ParamLayout.from_parameters(parameters)

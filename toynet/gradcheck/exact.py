@@ -42,6 +42,7 @@ class CourseCosts:
     """
 
     STACK_BYTES = 2**21  # temporaries per chunk of perturbations: small enough to stay in cache, for any m
+    ROWS_BYTES = 2**24  # perturbed rows of Z_l (and their ReLU, and flags) per group of entries, for any m
     SMALL_STACK = 2**18  # bytes: below this every perturbed copy runs through the whole network at once
 
     def __init__(self, X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray], layout: ParamLayout) -> None:
@@ -84,9 +85,16 @@ class CourseCosts:
         for layer in range(1, self.num_layers + 1):
             start, stop = blocks[2 * layer - 2].start, blocks[2 * layer - 1].stop
             chosen = np.flatnonzero((indices >= start) & (indices < stop))
-            if chosen.size:
-                rows, rows_Z = self._perturbed_rows(layer, indices[chosen] - start, offsets)
-                costs[chosen] = self._costs_above(layer, rows, rows_Z)
+            size = max(1, self.ROWS_BYTES // (32 * offsets.size * self.m))  # entries whose rows of Z_l fit
+            if chosen.size > size:  # a large m: a few columns of W_l (and their products) per group of entries
+                W = blocks[2 * layer - 2]
+                local = indices[chosen] - start
+                column = np.where(local < W.size, local % W.shape[1], W.shape[1])  # a bias: after every column
+                chosen = chosen[np.argsort(column, kind="stable")]
+            for first in range(0, chosen.size, size):
+                part = chosen[first : first + size]
+                rows, rows_Z = self._perturbed_rows(layer, indices[part] - start, offsets)
+                costs[part] = self._costs_above(layer, rows, rows_Z)
         return costs
 
     def _copies_costs(self, indices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
