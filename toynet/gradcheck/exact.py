@@ -4,7 +4,7 @@ The course checks a backward pass with a loop that runs its whole forward pass t
 Z = np.dot(W, A) + b, A = np.maximum(0, Z) below the output, A = 1 / (1 + np.exp(-Z)) at it, then the
 logistic cost. At its epsilon of 1e-7, J(theta + eps e_i) - J(theta - eps e_i) is largely round-off, so an
 engine that rounds differently (perturbations.py's rank-one updates of Z) reports another difference.
-`CourseCosts` gives the very floats of the loop's forward pass with far less work, from three properties of
+`CourseCosts` gives the very floats of the loop's forward pass with far less work, from four properties of
 the matrix product numpy calls (tests/test_gradcheck_exact.py holds numpy to each of them):
 
 1. `np.matmul` of a 2-D W and a stack S: (s, n, m) is `np.dot(W, S[i])` for every i, bit for bit, and so is
