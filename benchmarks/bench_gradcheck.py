@@ -33,6 +33,7 @@ from benchmarks.models import (
 from toynet.exercises import gradient_checking
 from toynet.gradcheck import directional_check, gradient_check_n
 from toynet.gradcheck.perturbations import Perturbations
+from toynet.network import Network
 
 TORCH_FULL_LIMIT = 60.0  # seconds: torch's full gradcheck is skipped where it would take longer
 COURSE_LOOP_LIMIT = 120.0
@@ -90,6 +91,29 @@ def toynet_full(problem: Problem, epsilon: float | None = None, count: bool = Tr
 def course_signature(problem: Problem, epsilon: float = 1e-7) -> float:
     """The course-signature check a student calls: gradient_check_n(parameters, gradients, X, Y, epsilon)."""
     return gradient_checking.gradient_check_n(problem.parameters, problem.gradients, problem.X, problem.Y, epsilon)
+
+
+def signature_on_other_shapes() -> tuple[int, int, float]:
+    """The course signature against the plain loop on shapes of the course's architecture other than its own, the
+    course's way of drawing (random_test_case: standard-normal parameters, Y (m,) ints) with the course's buggy
+    backward: (cases with the same difference to the bit, cases, largest relative gap). Cases where the loop's
+    own cost is not finite (a saturated sigmoid: log(0) in the course's cost) are left out."""
+    exact, cases, worst = 0, 0, 0.0
+    for layer_sizes in ([4, 5, 3, 1], [3, 7, 4, 1], [10, 20, 5, 1]):
+        for seed in range(3):
+            for m in (1, 3, 7, 20, 50):
+                X, Y, parameters = gradient_checking.random_test_case(layer_sizes, seed, m)
+                _, cache = gradient_checking.forward_propagation_n(X, Y, parameters)
+                gradients = gradient_checking.backward_propagation_n(X, Y, cache)
+                problem = Problem(Network(layer_sizes), X, Y, parameters, gradients)
+                with np.errstate(all="ignore"):
+                    plain = course_plain_loop_check(problem)[0]
+                if not np.isfinite(plain):
+                    continue
+                signature = course_signature(problem)
+                cases, exact = cases + 1, exact + (signature == plain)
+                worst = max(worst, abs(signature - plain) / plain)
+    return exact, cases, worst
 
 
 def interleaved_min(fns: Mapping[str, Callable[[], Any]], rounds: int, budget: float = 60.0) -> dict[str, float]:
@@ -333,6 +357,10 @@ def _targets(section: Section, results: dict[str, dict[str, Any]], torch_ok: boo
             gap = abs(r["toynet_diff7"] - r["plain_diff"])
             section.target(f"issue 3: batched >= 10x the loop, same difference to 1e-9 ({label}, eps 1e-7)",
                            f"{text}, gap {gap:.1e}", ratio >= 10 and gap <= 1e-9)
+    exact, cases, worst = signature_on_other_shapes()
+    section.target("issue 13: course-signature gradient_check_n gives the plain loop's difference to the bit on other "
+                   "shapes (4-5-3-1, 3-7-4-1, 10-20-5-1; m = 1 .. 50; the course's draws and bugs)",
+                   f"{exact} of {cases} cases bit for bit, largest relative gap {worst:.1e}", exact == cases)
     for label, factor in ((COURSE, 10), ("~10k", 20)):
         r = results.get(label)
         if r and "min" in r:

@@ -21,15 +21,16 @@ first called a difference below 1e-7 correct; the corrected backward gives about
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 
 import numpy as np
 
 from toynet import gradcheck, params
-from toynet.exercises.three_layer import forward_layers
+from toynet._validate import as_array, check_finite
+from toynet.exercises.three_layer import check_labels, forward_layers
+from toynet.gradcheck.exact import CourseCosts, course_gradapprox
+from toynet.gradcheck.numerical import check_epsilon
 from toynet.layers import Linear, LinearCache, ReLU
 from toynet.losses import LogisticCost
-from toynet.network import Network
 from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector
 
 COURSE_EPSILON = 1e-7
@@ -193,14 +194,17 @@ def gradient_check_n(
     epsilon: the course's 1e-7 by default; None uses toynet's default step for a network cost
     (gradcheck.default_epsilon(theta, network=True), as gradient_check_n_report does).
     The course's loop computes J(theta +- epsilon e_i) with a whole forward pass per entry; this computes the
-    same costs, to the bit on the course's case, with toynet's batched engine on the same network
-    (`Network(sizes).cost_function(X, Y)`, LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID).
+    very same floats (`gradcheck.exact.CourseCosts`: the course's np.dot, ReLU, sigmoid and cost, bit for bit)
+    without a whole forward pass per entry, so the difference is the course loop's to the last digit, whatever
+    the shape: at epsilon 1e-7 it is largely round-off, and any other rounding would show in it.
     """
     layout = _check_three_layers(parameters)
     grad = gradients_to_vector(gradients, layout)
-    cost_fn = _network(tuple(layout[name].shape for name in ("W1", "W2", "W3"))).cost_function(X, Y)
-    gradapprox = gradcheck.numerical_gradient_n(cost_fn, parameters, epsilon)  # one +eps and one -eps per entry
-    difference = gradcheck.relative_difference(grad, gradapprox)
+    X = _check_inputs(X, layout)
+    costs = CourseCosts(X, check_labels(Y, X.shape[1]), parameters, layout)
+    if epsilon is None:
+        epsilon = gradcheck.default_epsilon(costs.theta, network=True)
+    difference = _course_difference(grad, course_gradapprox(costs, check_epsilon(epsilon)))
     if print_msg:
         print(course_message(difference))
     return difference
@@ -254,12 +258,6 @@ def _check_layer_sizes(layer_sizes: list[int]) -> None:
         raise ValueError(f"layer_sizes must be four positive ints [n_x, n_1, n_2, 1], but got {sizes}")
 
 
-@lru_cache(maxsize=16)
-def _network(shapes: tuple[tuple[int, ...], ...]) -> Network:
-    """The course's architecture as a toynet Network, from the shapes of W1, W2, W3 (built once per shape)."""
-    return Network([shapes[0][1], shapes[0][0], shapes[1][0], shapes[2][0]], hidden="relu")
-
-
 def _check_three_layers(parameters: Mapping[str, np.ndarray]) -> ParamLayout:
     layout = ParamLayout.from_parameters(parameters)
     if layout.num_layers != 3 or layout["W3"].shape[0] != 1:
@@ -269,6 +267,32 @@ def _check_three_layers(parameters: Mapping[str, np.ndarray]) -> ParamLayout:
             f"but got shapes {shapes}"
         )
     return layout
+
+
+def _check_inputs(X: np.ndarray, layout: ParamLayout) -> np.ndarray:
+    """X as a float64 (n_x, m) array with n_x = W1's columns, finite, or an error naming what is wrong."""
+    n_x = layout["W1"].shape[1]
+    X = np.asarray(as_array("X", X), dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] != n_x or X.shape[1] == 0:
+        raise ValueError(
+            f"X must have shape (n_x, m) = ({n_x}, m) with m >= 1, W1 being {layout['W1'].shape}, "
+            f"but got shape {X.shape}"
+        )
+    check_finite("X", X)
+    return X
+
+
+def _course_difference(grad: np.ndarray, gradapprox: np.ndarray) -> float:
+    """Formula 2 with the course's np.linalg.norm: (n, 1), (n, 1) -> float, the course loop's float to the bit.
+
+    gradcheck.relative_difference is the same formula, but above 8192 entries it sums the squares itself
+    (a threaded BLAS dot stalls on a busy machine), an ulp away from the course's number.
+    """
+    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
+    difference = float(np.linalg.norm(grad - gradapprox) / denominator) if denominator else 0.0
+    if not np.isfinite(difference):  # relative_difference names the entries that are not finite
+        return gradcheck.relative_difference(grad, gradapprox)
+    return difference
 
 
 def _unpack_cache(cache: Cache) -> Cache:

@@ -1,0 +1,247 @@
+"""The course-signature check gives the course loop's numbers to the bit (issue 13), on any shape.
+
+The reference is the course's own algorithm written out here: its forward pass (np.dot(W, A) + b, np.maximum(0, Z),
+1 / (1 + np.exp(-Z)), the logistic cost as 1. / m * np.sum(logprobs)) run twice per entry of theta by the course's
+loop (thetaplus[i][0] + epsilon, (J_plus[i] - J_minus[i]) / (2. * epsilon), formula 2 with np.linalg.norm).
+The numpy facts toynet.gradcheck.exact relies on are pinned first: if a numpy or BLAS upgrade breaks one, the
+tests say which.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toynet.exercises import gradient_checking as gc
+from toynet.gradcheck.exact import CourseCosts, course_gradapprox, course_sigmoid
+from toynet.losses import row_costs
+from toynet.params import ParamLayout
+
+COURSE_BUGGY = 0.2850931567761623  # docs/REFERENCE.md: the course's printed difference, bugs as handed out
+
+
+# ------------------------------------------------------------------------------------ the course's loop, written out
+
+
+def course_forward(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
+    """The course's forward_propagation_n for any number of layers (its gc_utils relu and sigmoid)."""
+    L, A = len(parameters) // 2, X
+    for layer in range(1, L + 1):
+        Z = np.dot(parameters[f"W{layer}"], A) + parameters[f"b{layer}"]
+        A = np.maximum(0, Z) if layer < L else 1 / (1 + np.exp(-Z))
+    m = X.shape[1]
+    logprobs = np.multiply(-np.log(A), Y) + np.multiply(-np.log(1 - A), 1 - Y)
+    return float(1.0 / m * np.sum(logprobs))
+
+
+def course_loop(X, Y, parameters, gradients, epsilon):
+    """The course's gradient_check_n loop over any shape: (J_plus, J_minus, gradapprox, difference)."""
+    names = [f"{kind}{layer}" for layer in range(1, len(parameters) // 2 + 1) for kind in "Wb"]
+    theta = np.concatenate([np.reshape(parameters[name], (-1, 1)) for name in names])
+    grad = np.concatenate([np.reshape(gradients["d" + name], (-1, 1)) for name in names])
+
+    def J(vector):  # the course's vector_to_dictionary: reshaped slices
+        blocks, start = {}, 0
+        for name in names:
+            size = parameters[name].size
+            blocks[name] = vector[start : start + size].reshape(parameters[name].shape)
+            start += size
+        return course_forward(X, Y, blocks)
+
+    n = theta.shape[0]
+    J_plus, J_minus, gradapprox = np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, 1))
+    for i in range(n):
+        thetaplus = np.copy(theta)
+        thetaplus[i][0] = thetaplus[i][0] + epsilon
+        J_plus[i] = J(thetaplus)
+        thetaminus = np.copy(theta)
+        thetaminus[i][0] = thetaminus[i][0] - epsilon
+        J_minus[i] = J(thetaminus)
+        gradapprox[i] = (J_plus[i] - J_minus[i]) / (2.0 * epsilon)
+    numerator = np.linalg.norm(grad - gradapprox)
+    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
+    return J_plus, J_minus, gradapprox, float(numerator / denominator)
+
+
+def he_case(layer_sizes, seed, m):
+    """X, Y (1, m) float labels, He-scaled weights and small biases: no saturated output on bigger shapes."""
+    rng = np.random.default_rng(seed)
+    parameters = {}
+    for layer in range(1, len(layer_sizes)):
+        n_out, n_in = layer_sizes[layer], layer_sizes[layer - 1]
+        parameters[f"W{layer}"] = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
+        parameters[f"b{layer}"] = 0.1 * rng.standard_normal((n_out, 1))
+    X = rng.standard_normal((layer_sizes[0], m))
+    Y = (rng.random((1, m)) > 0.5).astype(np.float64)
+    return X, Y, parameters
+
+
+def gradients_of(X, Y, parameters, buggy):
+    _, cache = gc.forward_propagation_n(X, Y, parameters)
+    return (gc.backward_propagation_n if buggy else gc.backward_propagation_n_fixed)(X, Y, cache)
+
+
+# The shapes of the course's architecture the hidden checks use, and others: the course's own draws (standard-normal
+# parameters, Y (m,) ints, from random_test_case) where the course's costs stay finite, He-scaled ones beyond.
+CASES = [
+    pytest.param(lambda: gc.random_test_case([4, 5, 3, 1], seed=1, examples=3), id="course-point"),
+    pytest.param(lambda: gc.random_test_case([10, 20, 5, 1], seed=0, examples=7), id="10-20-5-1,m7"),
+    pytest.param(lambda: gc.random_test_case([10, 20, 5, 1], seed=3, examples=1), id="10-20-5-1,m1"),
+    pytest.param(lambda: gc.random_test_case([3, 7, 4, 1], seed=2, examples=50), id="3-7-4-1,m50"),
+    pytest.param(lambda: gc.random_test_case([3, 7, 4, 1], seed=1, examples=20), id="3-7-4-1,m20"),
+    pytest.param(lambda: he_case([20, 30, 10, 1], seed=4, m=13), id="20-30-10-1,m13"),
+    pytest.param(lambda: he_case([12, 40, 25, 1], seed=5, m=3), id="12-40-25-1,m3"),
+    pytest.param(lambda: he_case([6, 9, 7, 1], seed=6, m=130), id="6-9-7-1,m130"),
+]
+
+
+# ------------------------------------------------------------------------------------ numpy facts relied on
+
+
+@pytest.mark.parametrize(("n_out", "n_in", "m"), [(50, 100, 3), (1, 50, 3), (1, 7, 1), (100, 50, 7), (5, 4, 130)])
+def test_matmul_of_a_stack_is_np_dot_of_each_item(n_out, n_in, m):
+    """Fact 1: a 2-D W times a stack, and a stack of matrices times a 2-D A, are np.dot item by item, bit for bit."""
+    rng = np.random.default_rng(n_out * n_in + m)
+    W, stack = rng.standard_normal((n_out, n_in)), rng.standard_normal((17, n_in, m))
+    products = W @ stack
+    assert all(np.array_equal(products[i], np.dot(W, stack[i])) for i in range(17))
+    Ws = rng.standard_normal((17, n_out, n_in))
+    products = Ws @ stack[0]
+    assert all(np.array_equal(products[i], np.dot(Ws[i], stack[0])) for i in range(17))
+
+
+@pytest.mark.parametrize(("n_out", "n_in", "m"), [(50, 100, 3), (100, 50, 3), (5, 4, 1), (30, 30, 50)])
+def test_a_row_of_a_product_depends_on_that_row_alone(n_out, n_in, m):
+    """Fact 2: changing the other rows of M leaves row r of np.dot(M, A) as it was, bit for bit."""
+    rng = np.random.default_rng(n_out + n_in + m)
+    M, A = rng.standard_normal((n_out, n_in)), rng.standard_normal((n_in, m))
+    other = rng.standard_normal((n_out, n_in))
+    for r in (0, n_out // 2, n_out - 1):
+        mixed = other.copy()
+        mixed[r] = M[r]
+        assert np.array_equal(np.dot(mixed, A)[r], np.dot(M, A)[r])
+
+
+@pytest.mark.parametrize(("n_out", "n_in", "m"), [(50, 100, 3), (1, 50, 3), (100, 50, 2), (7, 4, 50), (30, 30, 9)])
+def test_a_column_of_a_product_depends_on_that_column_alone(n_out, n_in, m):
+    """Fact 4: changing the other columns of A leaves column j of np.dot(W, A) as it was, bit for bit."""
+    rng = np.random.default_rng(n_out * 7 + n_in + m)
+    W, A = rng.standard_normal((n_out, n_in)), rng.standard_normal((n_in, m))
+    other = rng.standard_normal((n_in, m))
+    for j in {0, m // 2, m - 1}:
+        mixed = other.copy()
+        mixed[:, j] = A[:, j]
+        assert np.array_equal(np.dot(W, mixed)[:, j], np.dot(W, A)[:, j])
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 8, 9, 50, 130, 300])
+def test_row_costs_sum_each_row_as_the_course_sums_one(m):
+    """The course's cost of each row of a stack equals its cost of that row alone (np.sum of a (1, m) array)."""
+    rng = np.random.default_rng(m)
+    A = course_sigmoid(3 * rng.standard_normal((40, m)))
+    Y = (rng.random((1, m)) > 0.5).astype(np.float64)
+    costs = row_costs(A, Y)
+    for i in range(40):
+        logprobs = np.multiply(-np.log(A[i : i + 1]), Y) + np.multiply(-np.log(1 - A[i : i + 1]), 1 - Y)
+        assert costs[i] == 1.0 / m * np.sum(logprobs)
+
+
+def test_course_sigmoid_is_the_courses_and_saturates_without_a_warning():
+    Z = np.array([[-800.0, -30.0, -1e-3, 0.0, 2.5, 40.0]])
+    with np.errstate(over="ignore"):
+        assert np.array_equal(course_sigmoid(Z), 1 / (1 + np.exp(-Z)))
+    with np.errstate(all="raise"):
+        assert course_sigmoid(Z)[0, 0] == 0.0
+
+
+# ------------------------------------------------------------------------------------ the costs, to the bit
+
+
+@pytest.mark.parametrize("make", CASES)
+@pytest.mark.parametrize("epsilon", [1e-7, 1e-4])
+@pytest.mark.parametrize("path", ["copies", "layers"])
+def test_costs_are_the_course_loops_to_the_bit(make, epsilon, path, monkeypatch):
+    X, Y, parameters = make()
+    gradients = gradients_of(X, Y, parameters, buggy=False)
+    J_plus, J_minus, gradapprox, _ = course_loop(X, Y, parameters, gradients, epsilon)
+    assert np.isfinite(J_plus).all() and np.isfinite(J_minus).all()  # the course's costs themselves are defined
+    if path == "copies":
+        monkeypatch.setattr(CourseCosts, "SMALL_STACK", 2**40)  # every copy through the whole network
+    else:
+        monkeypatch.setattr(CourseCosts, "SMALL_STACK", 0)  # layer by layer, several chunks per layer
+        monkeypatch.setattr(CourseCosts, "STACK_BYTES", 2**12)
+    costs = CourseCosts(X, Y, parameters, ParamLayout.from_parameters(parameters))
+    J = costs.costs(np.arange(J_plus.size), np.array([epsilon, -epsilon]))
+    assert np.array_equal(J, np.hstack([J_plus, J_minus]))
+    assert np.array_equal(course_gradapprox(costs, epsilon), gradapprox)
+
+
+def test_costs_for_a_large_batch_come_in_groups_of_entries_alike(monkeypatch):
+    """With many examples the perturbed rows are computed a few columns of W_l at a time: the same floats."""
+    X, Y, parameters = he_case([5, 8, 4, 1], seed=8, m=400)
+    gradients = gradients_of(X, Y, parameters, buggy=False)
+    J_plus, J_minus, _, _ = course_loop(X, Y, parameters, gradients, 1e-7)
+    monkeypatch.setattr(CourseCosts, "SMALL_STACK", 0)
+    monkeypatch.setattr(CourseCosts, "ROWS_BYTES", 32 * 2 * 400 * 7)  # 7 entries per group
+    costs = CourseCosts(X, Y, parameters, ParamLayout.from_parameters(parameters))
+    assert np.array_equal(costs.costs(np.arange(J_plus.size), np.array([1e-7, -1e-7])), np.hstack([J_plus, J_minus]))
+
+
+def test_costs_of_chosen_entries_and_offsets_in_any_order():
+    X, Y, parameters = he_case([8, 11, 6, 1], seed=7, m=5)
+    layout = ParamLayout.from_parameters(parameters)
+    theta = layout.read(parameters)[1]
+    indices = np.array([170, 3, 95, 96, 0, 160, 177, 174, 88, 3])  # every layer, W and b entries, a repeat
+    offsets = np.array([1e-3, -2e-6, 0.5])
+    expected = np.empty((indices.size, offsets.size))
+    for k, i in enumerate(indices):
+        for d, offset in enumerate(offsets):
+            moved = theta.copy()
+            moved[i] = moved[i] + offset
+            blocks = {b.name: moved[b.start : b.stop].reshape(b.shape) for b in layout.blocks}
+            expected[k, d] = course_forward(X, Y, blocks)
+    for small in (0, 2**40):
+        costs = CourseCosts(X, Y, parameters, layout)
+        costs.SMALL_STACK = small
+        assert np.array_equal(costs.costs(indices, offsets), expected)
+
+
+# ------------------------------------------------------------------------------------ the course signature
+
+
+@pytest.mark.parametrize("make", CASES)
+@pytest.mark.parametrize("buggy", [True, False], ids=["buggy", "fixed"])
+def test_course_signature_difference_is_the_course_loops_to_the_bit(make, buggy):
+    X, Y, parameters = make()
+    gradients = gradients_of(X, Y, parameters, buggy)
+    kept = {name: value.copy() for name, value in parameters.items()}
+    assert gc.gradient_check_n(parameters, gradients, X, Y) == course_loop(X, Y, parameters, gradients, 1e-7)[3]
+    assert all(np.array_equal(parameters[name], kept[name]) for name in kept)
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 1e-5, 3e-3])
+def test_course_signature_at_about_ten_thousand_parameters(epsilon):
+    """The issue's ~10k network [50, 100, 50, 1] with m = 3: the course loop's difference, not 7.5e-4 away."""
+    X, Y, parameters = he_case([50, 100, 50, 1], seed=0, m=3)
+    gradients = gradients_of(X, Y, parameters, buggy=False)
+    expected = course_loop(X, Y, parameters, gradients, epsilon)[3]
+    assert gc.gradient_check_n(parameters, gradients, X, Y, epsilon) == expected
+
+
+def test_course_buggy_case_gives_the_courses_printed_number(course_case):
+    X, Y, parameters = course_case
+    gradients = gradients_of(X, Y, parameters, buggy=True)
+    assert gc.gradient_check_n(parameters, gradients, X, Y) == COURSE_BUGGY
+
+
+def test_course_signature_names_a_bad_X_or_epsilon():
+    X, Y, parameters = gc.random_test_case([4, 5, 3, 1], seed=1)
+    gradients = gradients_of(X, Y, parameters, buggy=False)
+    with pytest.raises(ValueError, match=r"X must have shape \(n_x, m\) = \(4, m\).*got shape \(3, 3\)"):
+        gc.gradient_check_n(parameters, gradients, X[:3], Y)
+    with pytest.raises(ValueError, match="X"):
+        gc.gradient_check_n(parameters, gradients, np.full_like(X, np.nan), Y)
+    with pytest.raises(ValueError, match="epsilon"):
+        gc.gradient_check_n(parameters, gradients, X, Y, epsilon=-1e-7)
+    with pytest.raises(ValueError, match="Y"):
+        gc.gradient_check_n(parameters, gradients, X, Y[:2])
