@@ -26,6 +26,7 @@ so the margin keeps an underestimate from turning round-off into a blamed block.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -182,38 +183,62 @@ def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndar
     sigma = bars.noise / NOISE_SIGMAS
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
-    terms = np.where(bars.kept, terms, 0.0)
-    unrefined = bars.kept & ~bars.refined
-    totals, counts, refined = np.zeros(len(ranges)), np.zeros(len(ranges)), np.ones(len(ranges), dtype=bool)
-    for number, (start, stop) in enumerate(ranges):
-        totals[number] = terms[start:stop].sum()
-        counts[number] = np.count_nonzero(bars.kept[start:stop])
-        refined[number] = not unrefined[start:stop].any()
+    kept = bars.kept
+    rows = np.zeros((3, kept.size))  # per entry: its term if kept, kept, kept but not refined
+    np.copyto(rows[0], terms, where=kept)
+    rows[1], rows[2] = kept, kept & ~bars.refined
+    totals, counts, unrefined = block_sums(rows, ranges).T
     limits = np.where(counts > 0, CHI_MARGIN**2 * (counts + 5 * np.sqrt(2 * counts) + 18), np.inf)
-    return totals, limits, refined
+    return totals, limits, unrefined == 0
+
+
+def block_sums(rows: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """Each row of rows (r, k) summed over each block's [start, stop): (B, r). Blocks that tile 0 .. k in order
+    (every check's) take one np.add.reduceat; others are summed block by block."""
+    if _tiled(ranges, rows.shape[1]):
+        return np.add.reduceat(rows, [start for start, _ in ranges], axis=1).T
+    return np.array([rows[:, start:stop].sum(axis=1) for start, stop in ranges]).reshape(len(ranges), rows.shape[0])
+
+
+def _tiled(ranges: list[tuple[int, int]], k: int) -> bool:
+    """Do the ranges tile 0 .. k in order, none empty (what np.ufunc.reduceat needs)?"""
+    return bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == k and all(
+        start < stop == following for (start, stop), (following, _) in zip(ranges, [*ranges[1:], (k, k)], strict=True))
 
 
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
     """One BlockVerdict per [start, stop) range of theta (kink entries count for nothing). A block's chi-square
     counts only once all its kept entries were refined (before that, an unestimated truncation could pass for
-    noise): `unrefined_blocks` lists the blocks to refine first."""
-    verdicts = []
-    kept, ratio, bar, outside = bars.kept, bars.ratio, bars.bar, bars.outside
+    noise): `unrefined_blocks` lists the blocks to refine first. Every block's sums come from one pass over
+    the entries (`block_sums`): a check's verdict is a few numpy calls, not a few per block."""
+    kept, bar = bars.kept, bars.bar
+    rows = np.zeros((5, grad.size))  # per kept entry: g^2, D^2, (g - D)^2, bar^2, outside (0 elsewhere)
+    np.copyto(rows[0], grad, where=kept)
+    np.copyto(rows[1], numeric, where=kept)
+    np.subtract(rows[0], rows[1], out=rows[2])
+    np.copyto(rows[3], bar, where=kept)
+    rows[:4] *= rows[:4]
+    rows[4] = kept & (bars.error > MARGIN * bar)  # bars.outside
+    sums = block_sums(rows, ranges).tolist()
+    worst = _block_max(np.where(kept, bars.ratio, 0.0), ranges)
     totals, limits, refined = chi_squares(bars, ranges)
-    for number, (start, stop) in enumerate(ranges):
-        part = slice(start, stop)
-        keep = kept[part]
-        g, a = grad[part][keep], numeric[part][keep]
-        scale = norm(g) + norm(a)
-        difference = norm(g - a) / scale if scale > 0 else 0.0
-        bar_difference = norm(bar[part][keep]) / scale if scale > 0 else 0.0
-        worst = float(ratio[part][keep].max(initial=0.0))
-        count = int(outside[part].sum())
-        total, limit = float(totals[number]), float(limits[number])
-        passed = count == 0 and (total <= limit or not refined[number])
-        verdicts.append(BlockVerdict(passed, worst, difference, bar_difference, count, total, limit))
+    verdicts = []
+    for (g2, d2, e2, bar2, outside), worst_b, total, limit, done in zip(
+            sums, worst, totals.tolist(), limits.tolist(), refined.tolist(), strict=True):
+        scale = math.sqrt(g2) + math.sqrt(d2)
+        count = int(outside)
+        passed = count == 0 and (total <= limit or not done)
+        verdicts.append(BlockVerdict(passed, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
+                                     math.sqrt(bar2) / scale if scale > 0 else 0.0, count, total, limit))
     return verdicts
+
+
+def _block_max(values: np.ndarray, ranges: list[tuple[int, int]]) -> list[float]:
+    """max(0, values over each block) (blocks as in block_sums)."""
+    if _tiled(ranges, values.size):
+        return np.maximum(np.maximum.reduceat(values, [start for start, _ in ranges]), 0.0).tolist()
+    return [float(values[start:stop].max(initial=0.0)) for start, stop in ranges]
 
 
 def unrefined_blocks(bars: ErrorBars, ranges: list[tuple[int, int]]) -> list[int]:

@@ -80,24 +80,26 @@ def ecnoise_rows(rows: np.ndarray) -> list[TableNoise]:
 
 def ecnoise_levels(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`ecnoise` of every row of rows (t, nf) as arrays: the levels (t,) (0 where none) and status codes (t,)
-    (OK, TOO_SMALL, TOO_LARGE). The difference table of every row and order sits in one zero-padded array
-    (t, nf - 1, nf - 1), so each step is one numpy call for all rows and orders (the count of calls is the cost
-    here); the zeros change no sum of squares and no sign test (min * max < 0 needs both signs)."""
+    (OK, TOO_SMALL, TOO_LARGE). Every row's differences of every order sit in one zero-padded array
+    (nf - 1 positions, t, nf - 1 orders), so each step is one numpy call over all rows and orders, and the sums
+    and signs run along the first axis, whole rows at a time (the count of calls is the cost here). The zeros
+    change no sum of squares and no sign test (min * max < 0 needs both signs); the sums run in the order a row's
+    own sum takes (d_0 + d_1) + d_2 ..., so the levels are the textbook loop's to the bit."""
     f = np.asarray(rows, dtype=np.float64)
     t, nf = f.shape
-    table = np.zeros((t, nf - 1, nf - 1))  # [:, k - 1, : nf - k]: the k-th differences
-    previous = f
+    table = np.zeros((nf - 1, t, nf - 1))  # table[j, r, k - 1]: the j-th k-th difference of row r
+    previous = f.T
     for k in range(1, nf):
-        previous = np.subtract(previous[:, 1:], previous[:, :-1], out=table[:, k - 1, : nf - k])
-    flat = np.count_nonzero(table[:, 0] == 0, axis=1) >= nf / 2  # f did not move: the spacing is below its resolution
+        previous = np.subtract(previous[1:], previous[:-1], out=table[: nf - k, :, k - 1])
+    flat = np.add.reduce(table[:, :, 0] == 0, axis=0) >= nf / 2  # f did not move: the spacing is below its resolution
     gammas, counts = _level_constants(nf)
-    levels = np.sqrt(gammas * np.add.reduce(table * table, axis=2) / counts)  # (t, nf - 1)
-    sign_changes = np.minimum.reduce(table, axis=2) * np.maximum.reduce(table, axis=2) < 0
+    levels = np.sqrt(gammas * np.add.reduce(table * table, axis=0) / counts)  # (t, nf - 1)
+    sign_changes = np.minimum.reduce(table, axis=0) * np.maximum.reduce(table, axis=0) < 0
     low, middle, high = levels[:, :-2], levels[:, 1:-1], levels[:, 2:]  # levels k .. k + 2
     widest = np.maximum(np.maximum(low, middle), high)
     narrowest = np.minimum(np.minimum(low, middle), high)
     plateau = (widest <= 4 * narrowest) & sign_changes[:, : nf - 3]
-    first = np.argmax(plateau, axis=1)
+    first = plateau.argmax(axis=1)
     rows_at = np.arange(t)
     found = plateau[rows_at, first] & ~flat
     status = np.where(flat, TOO_SMALL, np.where(found, OK, TOO_LARGE))
