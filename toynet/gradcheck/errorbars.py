@@ -82,9 +82,7 @@ class ErrorBars:
     @property
     def ratio(self) -> np.ndarray:
         """error / bar per entry (inf where the bar is 0 and the error is not)."""
-        bar = self.bar
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(bar > 0, self.error / np.where(bar > 0, bar, 1.0), np.where(self.error > 0, np.inf, 0.0))
+        return _ratios(self.error, self.bar)
 
 
 def noise_bar(noise: float, step: float | np.ndarray, method: str) -> Any:
@@ -119,15 +117,17 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
     """
     error = np.abs(grad - numeric)
     analytic = analytic_bars(grad, eps, rms)
-    noise_part = np.broadcast_to(np.asarray(noise_bar(noise, np.asarray(step, dtype=np.float64), method),
-                                            dtype=np.float64), grad.shape).copy()
     if method == "complex":  # nothing subtracted: its round-off is relative to the derivative, like a backward's
         noise_part = analytic_bars(numeric, float(np.finfo(np.float64).eps))
+    else:
+        noise_part = np.asarray(noise_bar(noise, np.asarray(step, dtype=np.float64), method), dtype=np.float64)
+        if noise_part.shape != grad.shape:  # one step for every entry
+            noise_part = np.full(grad.shape, noise_part)
     truncation = np.zeros(grad.size)
     refined = np.zeros(grad.size, dtype=bool)
     rough = np.zeros(grad.size, dtype=bool)
     kept = kept.copy()
-    suspects = np.flatnonzero(kept & ((error > noise_part + analytic) | force))  # beyond what noise explains
+    suspects = np.flatnonzero(kept if force else kept & (error > noise_part + analytic))  # beyond what noise explains
     if refine is not None and suspects.size:
         p = ORDER[method]
         coarse, crossed_coarse = refine(suspects, 2.0)
@@ -179,17 +179,39 @@ def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndar
     1e-10, float32 cost, J + 1e6, the largest sum was 0.72 of the unmargined limit). A 1% error spread over
     a block shows here ~3x sooner than in any single entry. Returns per block (B,): the sums, their limits,
     and whether all kept entries were refined."""
-    excess = np.maximum(0.0, bars.error - bars.truncation - bars.analytic)
-    sigma = bars.noise / NOISE_SIGMAS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
     kept = bars.kept
     rows = np.zeros((3, kept.size))  # per entry: its term if kept, kept, kept but not refined
-    np.copyto(rows[0], terms, where=kept)
+    np.copyto(rows[0], _chi_terms(bars), where=kept)
     rows[1], rows[2] = kept, kept & ~bars.refined
     totals, counts, unrefined = block_sums(rows, ranges).T
-    limits = np.where(counts > 0, CHI_MARGIN**2 * (counts + 5 * np.sqrt(2 * counts) + 18), np.inf)
-    return totals, limits, unrefined == 0
+    return totals, _chi_limits(counts), unrefined == 0
+
+
+def _chi_terms(bars: ErrorBars) -> np.ndarray:
+    """Each entry's term of the chi-square, (excess / s)^2 (inf for an excess over a zero s, 0 for none)."""
+    excess = bars.error - bars.truncation
+    excess -= bars.analytic
+    np.maximum(excess, 0.0, out=excess)
+    sigma = bars.noise / NOISE_SIGMAS
+    if (sigma > 0).all():  # the usual case: every entry has a noise bar
+        excess /= sigma
+        excess *= excess
+        return excess
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
+
+
+def _chi_limits(counts: np.ndarray) -> np.ndarray:
+    """A block's chi-square limit CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) for n = counts kept entries (inf for none)."""
+    return np.where(counts > 0, CHI_MARGIN**2 * (counts + 5 * np.sqrt(2 * counts) + 18), np.inf)
+
+
+def _ratios(error: np.ndarray, bar: np.ndarray) -> np.ndarray:
+    """error / bar per entry (inf where the bar is 0 and the error is not, 0 where both are)."""
+    if (bar > 0).all():
+        return error / bar
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bar > 0, error / np.where(bar > 0, bar, 1.0), np.where(error > 0, np.inf, 0.0))
 
 
 def block_sums(rows: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
@@ -213,22 +235,22 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
     noise): `unrefined_blocks` lists the blocks to refine first. Every block's sums come from one pass over
     the entries (`block_sums`): a check's verdict is a few numpy calls, not a few per block."""
     kept, bar = bars.kept, bars.bar
-    rows = np.zeros((5, grad.size))  # per kept entry: g^2, D^2, (g - D)^2, bar^2, outside (0 elsewhere)
-    np.copyto(rows[0], grad, where=kept)
-    np.copyto(rows[1], numeric, where=kept)
-    np.subtract(rows[0], rows[1], out=rows[2])
-    np.copyto(rows[3], bar, where=kept)
+    rows = np.zeros((8, grad.size))  # per kept entry (0 elsewhere): g^2, D^2, (g - D)^2, bar^2, outside, chi term;
+    rows[:4] = grad, numeric, grad - numeric, bar  # then kept, and kept but not refined
+    rows[:4] *= kept
     rows[:4] *= rows[:4]
     rows[4] = kept & (bars.error > MARGIN * bar)  # bars.outside
-    sums = block_sums(rows, ranges).tolist()
-    worst = _block_max(np.where(kept, bars.ratio, 0.0), ranges)
-    totals, limits, refined = chi_squares(bars, ranges)
+    np.copyto(rows[5], _chi_terms(bars), where=kept)
+    rows[6], rows[7] = kept, kept & ~bars.refined
+    sums = block_sums(rows, ranges)
+    limits = _chi_limits(sums[:, 6])
+    worst = _block_max(np.where(kept, _ratios(bars.error, bar), 0.0), ranges)
     verdicts = []
-    for (g2, d2, e2, bar2, outside), worst_b, total, limit, done in zip(
-            sums, worst, totals.tolist(), limits.tolist(), refined.tolist(), strict=True):
+    for (g2, d2, e2, bar2, outside, total, _, unrefined), worst_b, limit in zip(
+            sums.tolist(), worst, limits.tolist(), strict=True):
         scale = math.sqrt(g2) + math.sqrt(d2)
         count = int(outside)
-        passed = count == 0 and (total <= limit or not done)
+        passed = count == 0 and (total <= limit or unrefined > 0)
         verdicts.append(BlockVerdict(passed, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
                                      math.sqrt(bar2) / scale if scale > 0 else 0.0, count, total, limit))
     return verdicts

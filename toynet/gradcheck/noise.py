@@ -46,6 +46,7 @@ THIRD_RESOLVED = 10.0  # accept an f''' estimate at least this many times its ow
 MAX_STEP = 1e-2  # the chosen step never exceeds this (times max(1, rms(theta))): ReLU kinks get likely
 MIN_STEP = 1e-8
 RANDOM_GAP = 1e3  # two costs at the same theta differing by more than this many eps |J|: f is random
+GUESSED_NOISE = 256.0  # in eps max(|J|, 1): above ECnoise's usual sigma on float64 network costs (1-150 eps |J|)
 EPS = float(np.finfo(np.float64).eps)
 
 
@@ -169,11 +170,21 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     per_probe = np.full(probes.size, np.nan)
     spacing = FIRST_SPACING * scales
     counter = {"evaluations": 0.0, "gap": 0.0, "magnitude": abs(cost)}
+    # The first round's calls also hold each probe's first f''' stencil, at the spacing a noise a little above the
+    # usual float64 cost's would give (_third_derivative uses it where the noise measured is no larger): a call fewer.
+    guess = GUESSED_NOISE * EPS * max(abs(cost), 1.0)
+    stencil = min(max(100 * guess ** (1 / 3), 1e-5), 1e-1) / FIRST_SPACING  # in units of the first spacing
+    first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     pending = np.arange(probes.size)
-    for _ in range(RETRIES):
+    for attempt in range(RETRIES):
         if not pending.size:
             break
-        noise, status = _tables(costs, probes, pending, spacing, group_of, counter)
+        noise, status, stencils, flags = _tables(costs, probes, pending, spacing, group_of, counter,
+                                                 stencil if attempt == 0 else 0.0)
+        redo = pending[:0]
+        if attempt == 0:  # a kink in a row of table and stencil: which one is not known, so the table again
+            first = (stencil * spacing, stencils, flags)
+            redo, status[flags] = pending[flags], -1
         found = status == OK
         per_probe[pending[found]] = noise[found]
         small = pending[status == TOO_SMALL]
@@ -181,19 +192,21 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
         large = pending[status == TOO_LARGE]
         spacing[small] *= 100
         spacing[large] /= 100
-        pending = np.sort(np.concatenate((small, large)))
+        pending = np.sort(np.concatenate((small, large, redo)))
     floor = 0.5 * EPS * counter["magnitude"]  # a cost is never known better than its own last bit
-    for p in np.argsort(-np.nan_to_num(per_probe, nan=-1.0))[:CONFIRMATIONS].tolist():
-        level = float(per_probe[p])
-        if not math.isfinite(level) or level <= CONFIRM_ABOVE * floor:
-            break
-        if _confirmed(costs, probes, p, level, (10.0 * spacing[p], 0.1 * spacing[p]), group_of, counter):
-            break
-        per_probe[p] = np.nan
+    if (per_probe > CONFIRM_ABOVE * floor).any():  # (NaN compares False)
+        for p in np.argsort(np.where(np.isnan(per_probe), 1.0, -per_probe))[:CONFIRMATIONS].tolist():  # largest first
+            level = float(per_probe[p])
+            if not math.isfinite(level) or level <= CONFIRM_ABOVE * floor:
+                break
+            if _confirmed(costs, probes, p, level, (10.0 * spacing[p], 0.1 * spacing[p]), group_of, counter):
+                break
+            per_probe[p] = np.nan
     measured = np.isfinite(per_probe)
     repeat_gap = float(counter["gap"])
     noise_level = max(float(per_probe[measured].max()) if measured.any() else floor, floor, repeat_gap / np.sqrt(2))
-    third, extra = _third_derivative(costs, probes, scales, noise_level, float(counter["magnitude"]), group_of)
+    third, extra = _third_derivative(costs, probes, scales, noise_level, float(counter["magnitude"]), group_of,
+                                     first)
     widest = float(spacing[measured].max()) if measured.any() else 0.0
     return NoiseEstimate(noise_level, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
                          float(counter["magnitude"]), widest)
@@ -240,25 +253,28 @@ def _evaluate(costs: Costs, probes: np.ndarray, chosen: np.ndarray, spacing: np.
 
 
 def _tables(costs: Costs, probes: np.ndarray, chosen: np.ndarray, spacing: np.ndarray, group_of: np.ndarray,
-            counter: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """ECnoise on the tables of probes `chosen` (indices into probes, (c,)) at their spacings: levels (c,) and
-    status codes (c,); counter collects the evaluations, the largest gap between the two costs at theta, and
-    the largest |f| seen."""
-    rows, flags = _evaluate(costs, probes, chosen, spacing, group_of, WITH_THETA)
+            counter: dict[str, float], stencil: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ECnoise on the tables of probes `chosen` (indices into probes, (c,)) at their spacings: levels (c,),
+    status codes (c,) (TOO_LARGE where a kink was crossed), the values of f''' stencils spaced `stencil` times
+    each table's spacing when asked for (in the same calls; else (c, 0)), and the kink flags (c,). counter
+    collects the evaluations, the largest gap between the two costs at theta, and the largest |f| seen."""
+    pattern = np.concatenate((WITH_THETA, THIRD_STENCIL * stencil)) if stencil else WITH_THETA
+    rows, flags = _evaluate(costs, probes, chosen, spacing, group_of, pattern)
     counter["evaluations"] += rows.size
-    counter["gap"] = max(counter["gap"], float(np.abs(rows[:, 3] - rows[:, -1]).max()))
-    counter["magnitude"] = max(counter["magnitude"], float(np.abs(rows).max()))
-    noise, status = ecnoise_levels(rows[:, :-1])  # one ECnoise over every table: its cost is numpy calls
+    tables = rows[:, : WITH_THETA.size]
+    counter["gap"] = max(counter["gap"], float(np.abs(tables[:, 3] - tables[:, -1]).max()))
+    counter["magnitude"] = max(counter["magnitude"], float(np.abs(tables).max()))
+    noise, status = ecnoise_levels(tables[:, :-1])  # one ECnoise over every table: its cost is numpy calls
     if flags.any():  # a kink's jump is not noise
         noise[flags], status[flags] = 0.0, TOO_LARGE
-    return noise, status
+    return noise, status, rows[:, WITH_THETA.size :], flags
 
 
 def _confirmed(costs: Costs, probes: np.ndarray, p: int, level: float, spacings: tuple[float, ...],
                group_of: np.ndarray, counter: dict[str, float]) -> bool:
     """Does some table of probe p at one of `spacings` find `level` again (within a factor 4)?"""
     for h in spacings:
-        noise, status = _tables(costs, probes, np.array([p]), np.full(probes.size, h), group_of, counter)
+        noise, status = _tables(costs, probes, np.array([p]), np.full(probes.size, h), group_of, counter)[:2]
         if status[0] == OK and level / 4 <= noise[0] <= 4 * level:
             return True
     return False
@@ -280,7 +296,7 @@ def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarr
     chosen = np.arange(probes.size)
     if one_per_group:  # a large network: one table per layer keeps this a few calls of a few evaluations
         chosen = np.unique(group_of, return_index=True)[1]
-    levels, status = _tables(costs, probes, chosen, np.full(probes.size, step / 2), group_of, counter)
+    levels, status = _tables(costs, probes, chosen, np.full(probes.size, step / 2), group_of, counter)[:2]
     noise = estimate.noise
     # A level that would raise the noise must hold at ten times the spacing: stairs keep their height, while a
     # kink inside the table (a cost that cannot report its kinks) shows a level that grows with the spacing.
@@ -294,24 +310,40 @@ def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarr
                    evaluations=estimate.evaluations + int(counter["evaluations"]))
 
 
-def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float,
-                      magnitude: float, group_of: np.ndarray) -> tuple[float, int]:
+def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float, magnitude: float,
+                      group_of: np.ndarray, first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[float, int]:
     """max over probes of |f'''| from the 4-point stencil, at a spacing where the stencil resolves it (at
     least THIRD_RESOLVED times its own noise 1.6 sigma / s^3). The spacing starts where that noise is ~1e-6,
     shrinks past ReLU kinks and grows (up to 0.1) while unresolved. A probe still unresolved at 0.1 has a
-    tiny f''' (counted as its bound); one that never resolves below a kink tells nothing. If no probe tells
-    anything, |f'''| is taken as max(1, |f|): the size of a smooth cost's derivatives on the unit scale.
-    Probes that share a spacing share a call."""
+    tiny f''' (counted as its bound); one that never resolves below a kink tells nothing, and one whose
+    estimate lies 5 of its stencil's standard deviations below the largest found cannot raise the max (it is
+    not refined). If no probe tells anything, |f'''| is taken as max(1, |f|): the size of a smooth cost's
+    derivatives on the unit scale. Probes that share a spacing share a call.
+
+    first: each probe's stencil evaluated before sigma was known (measure_noise's first calls): its spacings
+    (p,), values (p, 4) and kink flags (p,). Where it is at least as wide as sigma's spacing it is judged like
+    any round, and a probe it leaves open goes on from a tenth of it past a kink or ten times it while
+    unresolved (or sigma's spacing, if further along); a narrower one is not used (a float32 cost's noise is far
+    above the guess, and a kink a black-box cost cannot report weighs 1 / s^2 in a stencil): the guess can
+    only save rounds, never start one closer in."""
     largest = 1e-1 * scales
     s = np.minimum(np.maximum(100 * max(noise, 1e-300) ** (1 / 3) * scales, 1e-5 * scales), largest)
     best, evaluations, informed = 0.0, 0, False
     active = np.arange(probes.size)
-    for _ in range(4):
+    waiting = active[:0]  # probes whose first stencil was narrower than sigma's spacing: they start there
+    for attempt in range(4 if first is None else 5):
         if not active.size:
             break
-        f, flags = _evaluate(costs, probes, active, s, group_of, THIRD_STENCIL)
-        evaluations += f.size
-        h = s[active]
+        if attempt == 0 and first is not None:
+            h, f, flags = first
+            usable = h >= s * (1 - 1e-9)  # a narrower one would see more of a kink its cost cannot report
+            waiting, active = active[~usable], active[usable]
+            h, f, flags = h[usable], f[usable], flags[usable]
+        else:
+            f, flags = _evaluate(costs, probes, active, s, group_of, THIRD_STENCIL)
+            evaluations += f.size
+            h = s[active]
         third = np.abs(f[:, 3] - 2 * f[:, 2] + 2 * f[:, 1] - f[:, 0]) / (2 * h**3)
         stencil_noise = THIRD_NOISE * noise / h**3
         resolved = ~flags & (third >= THIRD_RESOLVED * stencil_noise)
@@ -319,10 +351,11 @@ def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, nois
         if resolved.any() or widest.any():
             best = max(best, float(np.where(resolved, third, np.where(widest, third + stencil_noise, 0.0)).max()))
             informed = True
-        grow = ~(flags | resolved | widest)
-        s[active[flags]] /= 10  # a ReLU kink inside the stencil: its jump is not a third derivative
-        s[active[grow]] = np.minimum(10 * h[grow], largest[active[grow]])
-        active = active[flags | grow]
+        grow = ~(flags | resolved | widest) & (third + 5 * stencil_noise > best)
+        s[active[flags]] = np.minimum(s[active[flags]], h[flags] / 10)  # a ReLU kink inside: its jump is no f'''
+        s[active[grow]] = np.maximum(s[active[grow]], np.minimum(10 * h[grow], largest[active[grow]]))
+        active = np.sort(np.concatenate((active[flags | grow], waiting)))
+        waiting = waiting[:0]
     return (best if informed else max(1.0, magnitude)), evaluations
 
 
@@ -341,19 +374,22 @@ def chosen_step(noise: float, third: float, scale: float = 1.0) -> float:
 def probe_entries(gradient: np.ndarray, starts: list[int], stops: list[int], seed: int = 0) -> np.ndarray:
     """Two probes per block: its largest |gradient| entry (the cost surely moves along it) and a seeded
     random one. gradient: (n,); blocks given by their [start, stop) ranges. Returns sorted unique indices."""
-    rng = _seeded(seed)
+    first_of, stop_of = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+    present = stop_of > first_of
+    first_of, stop_of = first_of[present], stop_of[present]
+    if not first_of.size:
+        return np.zeros(0, dtype=np.int64)
     absolute = np.abs(gradient)
+    largest = [start + int(absolute[start:stop].argmax()) for start, stop in zip(first_of.tolist(), stop_of.tolist(),
+                                                                                   strict=True)]
     moving = np.flatnonzero(gradient)  # f surely depends on these; a dead unit's entry may not
-    firsts, lasts = np.searchsorted(moving, starts).tolist(), np.searchsorted(moving, stops).tolist()
-    chosen: list[int] = []
-    for start, stop, first, last in zip(starts, stops, firsts, lasts, strict=True):
-        if stop <= start:
-            continue
-        chosen.append(start + int(absolute[start:stop].argmax()))
-        # rng.choice(moving entries of the block) draws rng.integers(0, their count): the same stream, fewer calls
-        chosen.append(int(moving[first + int(rng.integers(0, last - first))]) if last > first
-                      else int(rng.integers(start, stop)))
-    return np.unique(np.array(chosen, dtype=np.int64))
+    low, high = np.searchsorted(moving, first_of), np.searchsorted(moving, stop_of)
+    alive = high > low
+    # One draw per block, in block order: rng.choice(the block's moving entries) is rng.integers(0, their count),
+    # else rng.integers(start, stop); numpy draws an array of bounds as it draws them one by one (the same stream).
+    draws = _seeded(seed).integers(np.where(alive, 0, first_of), np.where(alive, high - low, stop_of))
+    picked = np.where(alive, moving[np.minimum(low + draws, moving.size - 1)] if moving.size else 0, draws)
+    return np.unique(np.concatenate((np.array(largest, dtype=np.int64), picked)))
 
 
 _GENERATORS = threading.local()  # per thread: seed -> (a Generator, its state at the start of the seed's stream)
