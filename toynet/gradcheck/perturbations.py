@@ -218,35 +218,43 @@ class Perturbations:
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z."""
+        """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z.
+
+        The stacks above are laid out (n_l, k, D m): each perturbed entry's D offsets side by side, so that the
+        rank-one update and the sign comparisons run along whole D m rows (m, the batch, is often 3: numpy's
+        inner loops along it alone cost more than the arithmetic)."""
         L, k, D = self.network.num_layers, rows.size, offsets.size
         m = self.m
         source = self.sources[layer - 1][cols]  # (k, m)
         rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
         crossed = np.zeros(k, dtype=bool)
         if layer < L and self.detects_kinks:
-            crossed |= _sign_flips(rows_Z.real.reshape(1, k, D, m) > 0)
-        rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
+            crossed |= _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m)
         if layer == L:
-            A = rows_A.reshape(1, k * D, m)
-        else:
-            dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(k * D, m)
-            W_next = np.repeat(self.W[layer][:, rows], D, axis=1)  # (n_{l+1}, k D): column r of W_{l+1}
-            Z = W_next[:, :, None] * dA[None, :, :]  # (n_{l+1}, k D, m): the rank-one change of Z_{l+1} ...
-            Z += self.Z[layer][:, None, :]  # ... added in place (these stacks are the big arrays)
-            for above in range(layer + 1, L + 1):
-                if above < L and self.detects_kinks and not np.iscomplexobj(Z):
-                    positive = Z > 0
-                    crossed |= _sign_flips(positive.reshape(-1, k, D, m))
-                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-                else:
-                    if above < L and self.detects_kinks:
-                        crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
-                    A = self.network.activations[above - 1].forward(Z)[0]
-                if above < L:
-                    W, b = self.W[above], self.b[above]
-                    Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
-        return self.output_costs(A[0]).reshape(k, D), crossed  # A: (1, k D, m): one output row per copy
+            return self._stack_output(rows_Z.reshape(k * D, m)).reshape(k, D), crossed
+        rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
+        dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(1, k, D * m)
+        Z = self.W[layer][:, rows][:, :, None] * dA  # (n_{l+1}, k, D m): column r of W_{l+1} times row r's change ...
+        Z += np.tile(self.Z[layer], D)[:, None, :]  # ... plus Z_{l+1} at theta, once per offset (in place: big)
+        for above in range(layer + 1, L):
+            if self.detects_kinks and not np.iscomplexobj(Z):
+                positive = Z > 0
+                crossed |= _sign_flips(positive, m)
+                A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
+            else:
+                if self.detects_kinks:
+                    crossed |= _sign_flips(Z.real > 0, m)
+                A = self.network.activations[above - 1].forward(Z)[0]
+            W, b = self.W[above], self.b[above]
+            Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k, D * m) + b[:, :, None]
+        return self._stack_output(Z.reshape(k * D, m)).reshape(k, D), crossed  # Z: (1, k, D m): the output row
+
+    def _stack_output(self, Z: np.ndarray) -> np.ndarray:
+        """The cost of each row of the output pre-activations Z (s, m): the fused sigmoid and cost for real Z (the
+        same floats, see sigmoid_costs), else the output activation then the cost (complex steps)."""
+        if Z.dtype == Z_DTYPE:
+            return self.sigmoid_costs(Z)
+        return self.output_costs(self.network.activations[-1].forward(Z)[0])
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
         """LogisticCost.forward's cost of each row of A: (s, m) -> (s,) (losses.row_costs), Y checked once in __init__.
@@ -329,9 +337,12 @@ def _checked_cost(cost: np.number) -> float:
     return value
 
 
-def _sign_flips(positive: np.ndarray) -> np.ndarray:
-    """positive = Z > 0 for pre-activations Z: (n, k, D, m) -> (k,): does some sign differ between two offsets?"""
-    differs = positive[:, :, 1:, :] != positive[:, :, :1, :]  # (n, k, D - 1, m)
-    # OR over the units first (axis 0: whole contiguous slabs at once), then over the rest of each row: a
-    # reduction over the strided axes (0, 2, 3) together took a quarter of a 10k-parameter check.
-    return differs.any(axis=0).reshape(positive.shape[1], -1).any(axis=1)
+def _sign_flips(positive: np.ndarray, m: int) -> np.ndarray:
+    """positive = Z > 0 for pre-activations Z laid out (n, k, D m): (k,), does some sign differ between two offsets?
+    All D offsets agree exactly when each offset's m signs equal the next offset's: one comparison of the rows
+    shifted by m, along whole contiguous rows."""
+    n, k = positive.shape[:2]
+    differs = positive[:, :, m:] != positive[:, :, :-m]  # (n, k, (D - 1) m)
+    # OR over the units first (axis 0: whole contiguous slabs at once), then over the rest of each row
+    return np.logical_or.reduce(differs, axis=0).reshape(k, -1).any(axis=1) if n > 1 else differs.reshape(k, -1).any(
+        axis=1)
