@@ -210,11 +210,12 @@ def judge(
     probes = chosen[in_entries]
     groups = None
     if theta.size > SHARED_PROBES:
-        # Past a few thousand parameters, probes of one layer (W_l and b_l) share a call, the engine's cheap rank-one
-        # path, instead of one stack of every probe through every layer (a copy of theta per evaluation).
+        # Past a few thousand parameters, the tables at the check's own step (noise.at_step) take one probe per layer
+        # (W_l and b_l): a few evaluations, not two tables per block. (All probes share each call either way: the
+        # engine climbs a large network's probes from their layers together, Perturbations._probe_costs.)
         layer_of = [int(n[1:]) if n[:1] in ("W", "b") and n[1:].isdigit() else -1 - i for i, n in enumerate(names)]
         groups = np.asarray(layer_of)[np.searchsorted(np.asarray(stops), in_entries, side="right")]
-    estimate = measure_noise(costs, theta, probes, cost, groups)
+    estimate = measure_noise(costs, theta, probes, cost)
     if scale is None and epsilon is None:  # the largest step a chosen one may take
         scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
     if epsilon is not None:

@@ -154,10 +154,11 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
 
     costs: the check's own evaluator; theta: (n,) float64; cost: f(theta). Each probe costs 8
     evaluations per table (7 points and theta again, to catch a random f) and 4 per f''' attempt; probes
-    that share a spacing (and a group, when `groups` (one id per probe) is given) share a call, so the whole
-    measurement is a handful of calls. A probe's spacings scale with max(1, |theta_i|), taken as the largest
-    of its decade among the probes of its group (`_shared_scales`): a factor under 10 changes no level, and
-    it lets a small network's probes go through the engine in one call.
+    that share a spacing (and a group, when `groups` (one id per probe) is given: for an evaluator whose
+    calls should not mix them) share a call, so the whole measurement is a handful of calls. A probe's
+    spacings scale with max(1, |theta_i|), taken as the largest of its decade among the probes of its group
+    (`_shared_scales`): a factor under 10 changes no level, and it lets a small network's probes go through
+    the engine in one call.
     A probe whose table stays flat up to MAX_SPACING is a direction f does not depend on (a dead ReLU
     unit) and is dropped: a larger table would only reach the kink where the unit comes alive. The
     largest level is then confirmed at 10 times and a tenth of its spacing: noise keeps its size when the
@@ -215,7 +216,7 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
 def _shared_scales(scales: np.ndarray, group_of: np.ndarray) -> np.ndarray:
     """Each probe's scale max(1, |theta_i|) (scales, (p,)) raised to the largest of its decade in its group, so
     that probes of one group and decade share their spacings, hence their engine calls."""
-    if scales.size < 2:
+    if scales.size < 2 or scales.max() == 1.0:  # (every |theta_i| <= 1: one spacing already)
         return scales
     decade = np.floor(np.log10(scales))
     if (decade == decade[0]).all() and (group_of == group_of[0]).all():  # the usual case: one shared scale
@@ -288,14 +289,16 @@ def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarr
     intermediate) looks smooth in a table spaced far inside one stair, and its stairs are the noise a
     central difference of that step inherits. One table per probe (per group with one_per_group) at the
     check's own scale catches them; a level that would raise the noise is believed once a table ten times
-    wider confirms it.
+    wider confirms it. The tables share one call (groups only choose the probes: an evaluator whose calls
+    must not mix groups, e.g. layers, is measure_noise's concern, not this one's few tables).
     """
     probes = estimate.probes
     group_of = np.zeros(probes.size, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     counter = {"evaluations": 0.0, "gap": estimate.repeat_gap, "magnitude": estimate.cost}
     chosen = np.arange(probes.size)
-    if one_per_group:  # a large network: one table per layer keeps this a few calls of a few evaluations
+    if one_per_group:  # a large network: one table per layer keeps this a call of a few evaluations
         chosen = np.unique(group_of, return_index=True)[1]
+    group_of = np.zeros(probes.size, dtype=np.int64)  # one call
     levels, status = _tables(costs, probes, chosen, np.full(probes.size, step / 2), group_of, counter)[:2]
     noise = estimate.noise
     # A level that would raise the noise must hold at ten times the spacing: stairs keep their height, while a

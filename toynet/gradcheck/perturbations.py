@@ -37,6 +37,8 @@ class Perturbations:
     """
 
     SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
+    PROBE_COPIES = 2**17  # floats: a stack of more copies of theta than this is slower than climbing from each layer
+    PROBES = 64  # entries: spread over several layers, at most this many climb together (_probe_costs)
 
     def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray,
                  parameters: Mapping[str, np.ndarray] | None = None, theta: np.ndarray | None = None) -> None:
@@ -144,7 +146,10 @@ class Perturbations:
             layer = int(self.layer_of[indices[0]])
             if (self.layer_of[indices] == layer).all():
                 return self._layer_costs(layer, self.row_of[indices], self.col_of[indices], offsets)
-        if 16 * indices.size * offsets.size * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
+        copies = indices.size * offsets.size
+        if copies * self.theta.size > self.PROBE_COPIES and indices.size <= self.PROBES:
+            return self._probe_costs(indices, offsets)  # a few entries of several layers of a large network
+        if 16 * copies * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
             return self._stack_costs(indices, offsets)
         layers = self.layer_of[indices]
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
@@ -223,6 +228,47 @@ class Perturbations:
         The stacks above are laid out (n_l, k, D m): each perturbed entry's D offsets side by side, so that the
         rank-one update and the sign comparisons run along whole D m rows (m, the batch, is often 3: numpy's
         inner loops along it alone cost more than the arithmetic)."""
+        Z, costs, crossed = self._rows_up(layer, rows, cols, offsets)
+        if Z is None:  # the output layer's own entries
+            return costs, crossed
+        for above in range(layer + 1, self.network.num_layers):
+            Z = self._step_up(above, Z, crossed)
+        return self._stack_output(Z.reshape(-1, self.m)).reshape(rows.size, offsets.size), crossed
+
+    def _probe_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A few entries spread over several layers (the noise probes of a large network): each layer's entries
+        join, as rank-one updates of the next Z, the stack of copies perturbed below them, which climbs the
+        layers together. One call and one product per layer for all of them, where _stack_costs would copy theta
+        for every evaluation and `costs`'s last resort runs each layer's entries up the network on their own."""
+        L, k, D = self.network.num_layers, indices.size, offsets.size
+        layers = self.layer_of[indices]
+        costs = np.empty((k, D), dtype=np.result_type(offsets, np.float64))
+        crossed = np.zeros(k, dtype=bool)
+        Z: np.ndarray | None = None  # after layer l: Z_{l+1} (n_{l+1}, s, D m) of the s copies perturbed up to l
+        members, climbing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)  # their positions, their kinks
+        for layer in range(int(layers.min()), L + 1):
+            if Z is not None:
+                if layer == L:
+                    costs[members] = self._stack_output(Z.reshape(-1, self.m)).reshape(members.size, D)
+                else:
+                    Z = self._step_up(layer, Z, climbing)
+            here = np.flatnonzero(layers == layer)
+            if here.size:
+                picked = indices[here]
+                Z_here, output, flags = self._rows_up(layer, self.row_of[picked], self.col_of[picked], offsets)
+                if Z_here is None:
+                    costs[here], crossed[here] = output, flags
+                else:
+                    Z = Z_here if Z is None else np.concatenate((Z, Z_here), axis=1)
+                    members, climbing = np.concatenate((members, here)), np.concatenate((climbing, flags))
+        crossed[members] |= climbing
+        return costs, crossed
+
+    def _rows_up(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
+                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """Entries of `layer` at rows `rows`, columns `cols` (-1: the bias), each moved by every offset: Z_{layer+1}
+        (n_{layer+1}, k, D m), its rows' rank-one change added to Z_{layer+1} at theta, or for the output layer
+        None and their costs (k, D); and their own kink flags (k,)."""
         L, k, D = self.network.num_layers, rows.size, offsets.size
         m = self.m
         source = self.sources[layer - 1][cols]  # (k, m)
@@ -231,23 +277,38 @@ class Perturbations:
         if layer < L and self.detects_kinks:
             crossed |= _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m)
         if layer == L:
-            return self._stack_output(rows_Z.reshape(k * D, m)).reshape(k, D), crossed
+            return None, self._stack_output(rows_Z.reshape(k * D, m)).reshape(k, D), crossed
         rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
         dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(1, k, D * m)
-        Z = self.W[layer][:, rows][:, :, None] * dA  # (n_{l+1}, k, D m): column r of W_{l+1} times row r's change ...
-        Z += np.tile(self.Z[layer], D)[:, None, :]  # ... plus Z_{l+1} at theta, once per offset (in place: big)
-        for above in range(layer + 1, L):
-            if self.detects_kinks and not np.iscomplexobj(Z):
-                positive = Z > 0
-                crossed |= _sign_flips(positive, m)
-                A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-            else:
-                if self.detects_kinks:
-                    crossed |= _sign_flips(Z.real > 0, m)
-                A = self.network.activations[above - 1].forward(Z)[0]
-            W, b = self.W[above], self.b[above]
-            Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k, D * m) + b[:, :, None]
-        return self._stack_output(Z.reshape(k * D, m)).reshape(k, D), crossed  # Z: (1, k, D m): the output row
+        W_next = self.W[layer]
+        # (n_{l+1}, k, D m): column r of W_{l+1} times row r's change ... (into a C-ordered array: numpy would lay a
+        # broadcast product out like its operands, and the products above would copy it)
+        Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * m), dtype=dA.dtype))
+        Z += self._tiled(layer, D)[:, None, :]  # ... plus Z_{l+1} at theta, once per offset (in place: big)
+        return Z, crossed[:0], crossed
+
+    def _tiled(self, layer: int, D: int) -> np.ndarray:
+        """Z_{layer+1} at theta repeated for D offsets, (n_{layer+1}, D m): kept per (layer, D) (calls reuse it)."""
+        tiles = self.__dict__.setdefault("tiles", {})
+        if (layer, D) not in tiles:
+            tiles[(layer, D)] = np.tile(self.Z[layer], D)
+        return tiles[(layer, D)]
+
+    def _step_up(self, layer: int, Z: np.ndarray, crossed: np.ndarray) -> np.ndarray:
+        """Hidden layer `layer`'s pre-activations Z (n_layer, s, D m) through its activation and the next weights:
+        Z_{layer+1} (n_{layer+1}, s, D m). The copies whose ReLU signs differ between offsets are marked in crossed
+        (s,), in place."""
+        m = self.m
+        if self.detects_kinks and not np.iscomplexobj(Z):
+            positive = Z > 0
+            crossed |= _sign_flips(positive, m)
+            A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
+        else:
+            if self.detects_kinks:
+                crossed |= _sign_flips(Z.real > 0, m)
+            A = self.network.activations[layer - 1].forward(Z)[0]
+        W, b = self.W[layer], self.b[layer]
+        return (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], *Z.shape[1:]) + b[:, :, None]
 
     def _stack_output(self, Z: np.ndarray) -> np.ndarray:
         """The cost of each row of the output pre-activations Z (s, m): the fused sigmoid and cost for real Z (the
