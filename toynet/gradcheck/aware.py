@@ -42,7 +42,6 @@ from toynet.gradcheck.errorbars import (
     error_bars,
     noise_bar,
     replace_entries,
-    unrefined_blocks,
 )
 from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
@@ -289,8 +288,9 @@ def judge(
             allowed = MARGIN * (bars.noise[moved] * np.sqrt(5.0) + bars.truncation[moved] + bars.analytic[moved])
             unsteady = moved[flags | (np.abs(values - numeric[moved]) > allowed)]
             bars.kept[unsteady], bars.rough[unsteady] = False, True
-    for number in unrefined_blocks(bars, list(ranges)):  # errors adding up beyond noise: estimate truncation
-        start, stop = ranges[number]
+    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    for number in [number for number, verdict in enumerate(verdicts) if verdict.to_refine]:
+        start, stop = ranges[number]  # errors adding up beyond noise: estimate the truncation first
         todo = start + np.flatnonzero(bars.kept[start:stop] & ~bars.refined[start:stop])
 
         def block_refine(indices: np.ndarray, f: float, todo: np.ndarray = todo) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +299,8 @@ def judge(
         part = error_bars(grad[todo], numeric[todo], np.ones(todo.size, dtype=bool), steps[todo], method,
                           estimate.noise, grad_eps, block_refine, rms(), force=True)
         replace_entries(bars, todo, part)
-    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    if any(verdict.to_refine for verdict in verdicts):
+        verdicts = block_verdicts(bars, grad, numeric, list(ranges))
     difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
     allowed = bar_difference(bars, grad, numeric)
     causes: list[Cause] = list(early)

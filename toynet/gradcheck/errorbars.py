@@ -157,7 +157,8 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
 class BlockVerdict:
     """One block judged against its bars: passed (no entry outside, and its errors together within their
     noise), the worst error / bar ratio, the block's formula-2 difference beside the difference its error
-    bars alone could produce, how many entries are outside, and the block's chi-square against its limit."""
+    bars alone could produce, how many entries are outside, and the block's chi-square against its limit;
+    refined: whether every kept entry's truncation was estimated (until then the chi-square cannot fail it)."""
 
     passed: bool
     worst_ratio: float
@@ -166,6 +167,12 @@ class BlockVerdict:
     outside: int
     chi_square: float = 0.0
     chi_limit: float = np.inf
+    refined: bool = True
+
+    @property
+    def to_refine(self) -> bool:
+        """The block's errors add up beyond its noise while some kept entry's truncation is not estimated."""
+        return self.chi_square > self.chi_limit and not self.refined
 
 
 def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -232,8 +239,8 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
     """One BlockVerdict per [start, stop) range of theta (kink entries count for nothing). A block's chi-square
     counts only once all its kept entries were refined (before that, an unestimated truncation could pass for
-    noise): `unrefined_blocks` lists the blocks to refine first. Every block's sums come from one pass over
-    the entries (`block_sums`): a check's verdict is a few numpy calls, not a few per block."""
+    noise): the blocks to refine first are those whose verdict says `to_refine`. Every block's sums come from
+    one pass over the entries (`block_sums`): a check's verdict is a few numpy calls, not a few per block."""
     kept, bar = bars.kept, bars.bar
     rows = np.zeros((8, grad.size))  # per kept entry (0 elsewhere): g^2, D^2, (g - D)^2, bar^2, outside, chi term;
     rows[:4] = grad, numeric, grad - numeric, bar  # then kept, and kept but not refined
@@ -252,7 +259,8 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
         count = int(outside)
         passed = count == 0 and (total <= limit or unrefined > 0)
         verdicts.append(BlockVerdict(passed, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
-                                     math.sqrt(bar2) / scale if scale > 0 else 0.0, count, total, limit))
+                                     math.sqrt(bar2) / scale if scale > 0 else 0.0, count, total, limit,
+                                     unrefined == 0))
     return verdicts
 
 
@@ -261,12 +269,6 @@ def _block_max(values: np.ndarray, ranges: list[tuple[int, int]]) -> list[float]
     if _tiled(ranges, values.size):
         return np.maximum(np.maximum.reduceat(values, [start for start, _ in ranges]), 0.0).tolist()
     return [float(values[start:stop].max(initial=0.0)) for start, stop in ranges]
-
-
-def unrefined_blocks(bars: ErrorBars, ranges: list[tuple[int, int]]) -> list[int]:
-    """Blocks whose chi-square exceeds its limit while some kept entry's truncation is not yet estimated."""
-    totals, limits, refined = chi_squares(bars, ranges)
-    return [int(number) for number in np.flatnonzero((totals > limits) & ~refined)]
 
 
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:
