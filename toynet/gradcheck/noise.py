@@ -216,11 +216,12 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
 def _shared_scales(scales: np.ndarray, group_of: np.ndarray) -> np.ndarray:
     """Each probe's scale max(1, |theta_i|) (scales, (p,)) raised to the largest of its decade in its group, so
     that probes of one group and decade share their spacings, hence their engine calls."""
-    if scales.size < 2 or scales.max() == 1.0:  # (every |theta_i| <= 1: one spacing already)
+    top = float(scales.max()) if scales.size else 1.0
+    if scales.size < 2 or top == 1.0:  # (every |theta_i| <= 1: one spacing already)
         return scales
+    if top < 10 and (group_of == group_of[0]).all():  # the usual case: one decade, one group, one scale
+        return np.full(scales.size, top)
     decade = np.floor(np.log10(scales))
-    if (decade == decade[0]).all() and (group_of == group_of[0]).all():  # the usual case: one shared scale
-        return np.full(scales.size, scales.max())
     shared = scales.copy()
     for key in set(zip(decade.tolist(), group_of.tolist(), strict=True)):
         members = (decade == key[0]) & (group_of == key[1])
@@ -350,6 +351,10 @@ def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, nois
         third = np.abs(f[:, 3] - 2 * f[:, 2] + 2 * f[:, 1] - f[:, 0]) / (2 * h**3)
         stencil_noise = THIRD_NOISE * noise / h**3
         resolved = ~flags & (third >= THIRD_RESOLVED * stencil_noise)
+        if resolved.size and resolved.all():  # the usual end: every stencil of the round resolved its f'''
+            best, informed = max(best, float(third.max())), True
+            active, waiting = waiting, waiting[:0]
+            continue
         widest = ~flags & ~resolved & (h >= largest[active] * (1 - 1e-9))  # still unresolved at 0.1: its bound
         if resolved.any() or widest.any():
             best = max(best, float(np.where(resolved, third, np.where(widest, third + stencil_noise, 0.0)).max()))
@@ -371,28 +376,25 @@ def chosen_step(noise: float, third: float, scale: float = 1.0) -> float:
     factor = max(1.0, scale)
     if third <= 0:
         return MAX_STEP * factor
-    return float(np.clip((3 * noise / third) ** (1 / 3), MIN_STEP * factor, MAX_STEP * factor))
+    return float(min(max((3 * noise / third) ** (1 / 3), MIN_STEP * factor), MAX_STEP * factor))  # np.clip, on floats
 
 
 def probe_entries(gradient: np.ndarray, starts: list[int], stops: list[int], seed: int = 0) -> np.ndarray:
     """Two probes per block: its largest |gradient| entry (the cost surely moves along it) and a seeded
     random one. gradient: (n,); blocks given by their [start, stop) ranges. Returns sorted unique indices."""
-    first_of, stop_of = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
-    present = stop_of > first_of
-    first_of, stop_of = first_of[present], stop_of[present]
-    if not first_of.size:
-        return np.zeros(0, dtype=np.int64)
+    rng = _seeded(seed)
     absolute = np.abs(gradient)
-    largest = [start + int(absolute[start:stop].argmax()) for start, stop in zip(first_of.tolist(), stop_of.tolist(),
-                                                                                   strict=True)]
     moving = np.flatnonzero(gradient)  # f surely depends on these; a dead unit's entry may not
-    low, high = np.searchsorted(moving, first_of), np.searchsorted(moving, stop_of)
-    alive = high > low
-    # One draw per block, in block order: rng.choice(the block's moving entries) is rng.integers(0, their count),
-    # else rng.integers(start, stop); numpy draws an array of bounds as it draws them one by one (the same stream).
-    draws = _seeded(seed).integers(np.where(alive, 0, first_of), np.where(alive, high - low, stop_of))
-    picked = np.where(alive, moving[np.minimum(low + draws, moving.size - 1)] if moving.size else 0, draws)
-    return np.unique(np.concatenate((np.array(largest, dtype=np.int64), picked)))
+    lows, highs = np.searchsorted(moving, starts).tolist(), np.searchsorted(moving, stops).tolist()
+    chosen = set()
+    for start, stop, low, high in zip(starts, stops, lows, highs, strict=True):
+        if stop <= start:
+            continue
+        chosen.add(start + int(absolute[start:stop].argmax()))
+        # rng.choice(the block's moving entries) draws rng.integers(0, their count): the same stream, fewer calls
+        chosen.add(int(moving[low + int(rng.integers(0, high - low))]) if high > low
+                   else int(rng.integers(start, stop)))
+    return np.array(sorted(chosen), dtype=np.int64)
 
 
 _GENERATORS = threading.local()  # per thread: seed -> (a Generator, its state at the start of the seed's stream)
