@@ -48,7 +48,7 @@ from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, m
 from toynet.gradcheck.numerical import default_epsilon
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
-SHARED_PROBES = 2000  # parameters above which the noise probes of different blocks do not share a call
+SHARED_PROBES = 2000  # parameters above which the tables at the check's own step take one probe per layer (at_step)
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
 
 

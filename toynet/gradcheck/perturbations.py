@@ -228,9 +228,9 @@ class Perturbations:
         The stacks above are laid out (n_l, k, D m): each perturbed entry's D offsets side by side, so that the
         rank-one update and the sign comparisons run along whole D m rows (m, the batch, is often 3: numpy's
         inner loops along it alone cost more than the arithmetic)."""
-        Z, costs, crossed = self._rows_up(layer, rows, cols, offsets)
-        if Z is None:  # the output layer's own entries
-            return costs, crossed
+        if layer == self.network.num_layers:  # the output layer's own entries (no kink can follow)
+            return self._output_rows(rows, cols, offsets), np.zeros(rows.size, dtype=bool)
+        Z, crossed = self._rows_up(layer, rows, cols, offsets)
         for above in range(layer + 1, self.network.num_layers):
             Z = self._step_up(above, Z, crossed)
         return self._stack_output(Z.reshape(-1, self.m)).reshape(rows.size, offsets.size), crossed
@@ -254,30 +254,33 @@ class Perturbations:
                     Z = self._step_up(layer, Z, climbing)
             here = np.flatnonzero(layers == layer)
             if here.size:
-                picked = indices[here]
-                Z_here, output, flags = self._rows_up(layer, self.row_of[picked], self.col_of[picked], offsets)
-                if Z_here is None:
-                    costs[here], crossed[here] = output, flags
+                rows, cols = self.row_of[indices[here]], self.col_of[indices[here]]
+                if layer == L:
+                    costs[here] = self._output_rows(rows, cols, offsets)
                 else:
+                    Z_here, flags = self._rows_up(layer, rows, cols, offsets)
                     Z = Z_here if Z is None else np.concatenate((Z, Z_here), axis=1)
                     members, climbing = np.concatenate((members, here)), np.concatenate((climbing, flags))
         crossed[members] |= climbing
         return costs, crossed
 
-    def _rows_up(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
-                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-        """Entries of `layer` at rows `rows`, columns `cols` (-1: the bias), each moved by every offset: Z_{layer+1}
-        (n_{layer+1}, k, D m), its rows' rank-one change added to Z_{layer+1} at theta, or for the output layer
-        None and their costs (k, D); and their own kink flags (k,)."""
-        L, k, D = self.network.num_layers, rows.size, offsets.size
-        m = self.m
+    def _rows_Z(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Rows `rows` of Z_layer with entry (row, col) (col -1: the bias) moved by every offset: (k, D, m)."""
         source = self.sources[layer - 1][cols]  # (k, m)
-        rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
-        crossed = np.zeros(k, dtype=bool)
-        if layer < L and self.detects_kinks:
-            crossed |= _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m)
-        if layer == L:
-            return None, self._stack_output(rows_Z.reshape(k * D, m)).reshape(k, D), crossed
+        return self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]
+
+    def _output_rows(self, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The costs (k, D) of moving output-layer entries (row, col) by every offset."""
+        rows_Z = self._rows_Z(self.network.num_layers, rows, cols, offsets)
+        return self._stack_output(rows_Z.reshape(-1, self.m)).reshape(rows.size, offsets.size)
+
+    def _rows_up(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Entries (row, col) of hidden layer `layer`, each moved by every offset: Z_{layer+1} (n_{layer+1}, k, D m),
+        their rows' rank-one change added to Z_{layer+1} at theta, and their own kink flags (k,)."""
+        k, D, m = rows.size, offsets.size, self.m
+        rows_Z = self._rows_Z(layer, rows, cols, offsets)  # (k, D, m)
+        crossed = _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m) if self.detects_kinks else np.zeros(k, bool)
         rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
         dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(1, k, D * m)
         W_next = self.W[layer]
@@ -285,14 +288,17 @@ class Perturbations:
         # broadcast product out like its operands, and the products above would copy it)
         Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * m), dtype=dA.dtype))
         Z += self._tiled(layer, D)[:, None, :]  # ... plus Z_{l+1} at theta, once per offset (in place: big)
-        return Z, crossed[:0], crossed
+        return Z, crossed
+
+    @cached_property
+    def tiles(self) -> dict[tuple[int, int], np.ndarray]:
+        """Z_{l+1} at theta repeated for D offsets, (n_{l+1}, D m), by (l, D): built once, every call reuses it."""
+        return {}
 
     def _tiled(self, layer: int, D: int) -> np.ndarray:
-        """Z_{layer+1} at theta repeated for D offsets, (n_{layer+1}, D m): kept per (layer, D) (calls reuse it)."""
-        tiles = self.__dict__.setdefault("tiles", {})
-        if (layer, D) not in tiles:
-            tiles[(layer, D)] = np.tile(self.Z[layer], D)
-        return tiles[(layer, D)]
+        if (layer, D) not in self.tiles:
+            self.tiles[(layer, D)] = np.tile(self.Z[layer], D)
+        return self.tiles[(layer, D)]
 
     def _step_up(self, layer: int, Z: np.ndarray, crossed: np.ndarray) -> np.ndarray:
         """Hidden layer `layer`'s pre-activations Z (n_layer, s, D m) through its activation and the next weights:
