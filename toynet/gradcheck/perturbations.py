@@ -240,28 +240,29 @@ class Perturbations:
         join, as rank-one updates of the next Z, the stack of copies perturbed below them, which climbs the
         layers together. One call and one product per layer for all of them, where _stack_costs would copy theta
         for every evaluation and `costs`'s last resort runs each layer's entries up the network on their own."""
-        L, k, D = self.network.num_layers, indices.size, offsets.size
+        L, D, m = self.network.num_layers, offsets.size, self.m
         layers = self.layer_of[indices]
-        costs = np.empty((k, D), dtype=np.result_type(offsets, np.float64))
-        crossed = np.zeros(k, dtype=bool)
         Z: np.ndarray | None = None  # after layer l: Z_{l+1} (n_{l+1}, s, D m) of the s copies perturbed up to l
         members, climbing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)  # their positions, their kinks
-        for layer in range(int(layers.min()), L + 1):
+        for layer in range(int(layers.min()), L):
             if Z is not None:
-                if layer == L:
-                    costs[members] = self._stack_output(Z.reshape(-1, self.m)).reshape(members.size, D)
-                else:
-                    Z = self._step_up(layer, Z, climbing)
+                Z = self._step_up(layer, Z, climbing)
             here = np.flatnonzero(layers == layer)
             if here.size:
-                rows, cols = self.row_of[indices[here]], self.col_of[indices[here]]
-                if layer == L:
-                    costs[here] = self._output_rows(rows, cols, offsets)
-                else:
-                    Z_here, flags = self._rows_up(layer, rows, cols, offsets)
-                    Z = Z_here if Z is None else np.concatenate((Z, Z_here), axis=1)
-                    members, climbing = np.concatenate((members, here)), np.concatenate((climbing, flags))
-        crossed[members] |= climbing
+                Z_here, flags = self._rows_up(layer, self.row_of[indices[here]], self.col_of[indices[here]], offsets)
+                Z = Z_here if Z is None else np.concatenate((Z, Z_here), axis=1)
+                members, climbing = np.concatenate((members, here)), np.concatenate((climbing, flags))
+        # the output layer: the climbed copies' pre-activations and those of its own entries, costed together
+        last = np.flatnonzero(layers == L)
+        outputs = [] if Z is None else [Z.reshape(-1, m)]
+        if last.size:
+            rows_Z = self._rows_Z(L, self.row_of[indices[last]], self.col_of[indices[last]], offsets)
+            outputs.append(rows_Z.reshape(-1, m))
+        values = self._stack_output(outputs[0] if len(outputs) == 1 else np.concatenate(outputs))
+        costs = np.empty((indices.size, D), dtype=values.dtype)
+        costs[np.concatenate((members, last))] = values.reshape(-1, D)
+        crossed = np.zeros(indices.size, dtype=bool)
+        crossed[members] = climbing
         return costs, crossed
 
     def _rows_Z(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray) -> np.ndarray:
