@@ -304,7 +304,10 @@ def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarr
     counter = {"evaluations": 0.0, "gap": estimate.repeat_gap, "magnitude": estimate.cost}
     chosen = np.arange(probes.size)
     if one_per_group:  # a large network: one table per layer keeps this a call of a few evaluations
-        chosen = np.unique(group_of, return_index=True)[1]
+        firsts: dict[int, int] = {}
+        for position, group in enumerate(group_of.tolist()):
+            firsts.setdefault(group, position)
+        chosen = np.array([firsts[group] for group in sorted(firsts)])  # np.unique's return_index, without its cost
     group_of = np.zeros(probes.size, dtype=np.int64)  # one call
     levels, status = _tables(costs, probes, chosen, np.full(probes.size, step / 2), group_of, counter)[:2]
     noise = estimate.noise
