@@ -249,9 +249,9 @@ def noise_cost(repeats: int = 5) -> dict[str, float]:
     evaluator = make_evaluator(cost_fn, layout, theta)
     probes = probe_entries(grad, [b.start for b in layout.blocks], [b.stop for b in layout.blocks])
     groups = np.array([int(layout.block_of(int(p))[0].name[1:]) for p in probes])
-    def measure() -> None:  # what the check does before its entries: the noise, then again at its step
-        estimate = measure_noise(evaluator.costs, theta, probes, evaluator.cost, groups)
-        if report.epsilon / 2 > 10 * estimate.spacing:  # as the check does (aware.judge)
+    def measure() -> None:  # what the check does before its entries (aware.judge): the noise, then again at its step
+        estimate = measure_noise(evaluator.costs, theta, probes, evaluator.cost)  # every probe in one call per round
+        if report.epsilon / 2 > 10 * estimate.spacing:  # (groups: at_step's one table per layer)
             at_step(evaluator.costs, estimate, report.epsilon, groups, one_per_group=True)
 
     measure()  # warm: the engine's forward at theta

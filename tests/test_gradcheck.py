@@ -497,3 +497,38 @@ def test_step_sweeps_show_the_v() -> None:
     assert network_sweep.differences.shape == (10,)
     assert network_sweep.best_difference < 1e-9
     assert network_sweep.differences[-1] > 1e-7  # 1e-10: deep in the round-off regime
+
+
+def test_probes_of_several_layers_of_a_large_network_share_one_call() -> None:
+    """A few entries of every layer of a network too large to copy theta once per evaluation (the noise probes) go
+    through the engine in one call, each layer's entries joining the stack climbing from below. Every cost is the
+    lesson's forward pass at theta + delta e_i (to round-off: the climb sums its products in its own order), and the
+    kink flags are where a hidden pre-activation of that forward pass changes sign between two offsets."""
+    net = Network([30, 40, 20, 1])
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((30, 3)), np.array([[1.0, 0.0, 1.0]])
+    parameters = net.initialize_parameters(seed=4)
+    parameters = {name: value + 0.3 * rng.standard_normal(value.shape) for name, value in parameters.items()}
+    theta = dictionary_to_vector(parameters)[0].reshape(-1)
+    engine = Perturbations(net, X, Y, theta=theta)
+    offsets = np.linspace(-0.2, 0.2, 8)
+    indices = np.sort(rng.choice(theta.size, 12, replace=False))
+    indices[:4] = [0, theta.size - 1, 1200 + 40, 1240 + 800 + 20 - 1]  # W1, b3, the first of W2, the last of b2
+    indices = np.unique(indices)
+    assert len(set(engine.layer_of[indices].tolist())) == 3 and indices.size * offsets.size * theta.size > 2**17
+    costs, crossed = engine.costs(indices, offsets)
+    for row, i in enumerate(indices):
+        signs = []
+        for column, delta in enumerate(offsets):
+            moved = theta.copy()
+            moved[i] += delta
+            moved_parameters = vector_to_dictionary(moved, parameters)
+            assert costs[row, column] == pytest.approx(net.cost(X, Y, moved_parameters), rel=1e-13, abs=1e-15)
+            A, hidden = X, []
+            for layer in (1, 2):
+                Z = moved_parameters[f"W{layer}"] @ A + moved_parameters[f"b{layer}"]
+                hidden.append(Z > 0)
+                A = np.maximum(Z, 0)
+            signs.append(np.concatenate([h.ravel() for h in hidden]))
+        assert crossed[row] == any((s != signs[0]).any() for s in signs[1:]), int(i)
+    assert crossed.any() and not crossed.all()  # the offsets are wide enough to cross some kinks, not all

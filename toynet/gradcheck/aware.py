@@ -42,14 +42,13 @@ from toynet.gradcheck.errorbars import (
     error_bars,
     noise_bar,
     replace_entries,
-    unrefined_blocks,
 )
 from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
 from toynet.gradcheck.numerical import default_epsilon
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
-SHARED_PROBES = 2000  # parameters above which the noise probes of different blocks do not share a call
+SHARED_PROBES = 2000  # parameters above which the tables at the check's own step take one probe per layer (at_step)
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
 
 
@@ -205,21 +204,23 @@ def judge(
                 return quick
     cost = cost_at()
 
-    starts, stops = [r[0] for r in ranges], [r[1] for r in ranges]
-    in_entries = probe_entries(grad, starts, stops)
+    stops = [stop for _, stop in ranges]
+    in_entries = probe_entries(grad, [start for start, _ in ranges], stops)
     probes = chosen[in_entries]
-    # Past a few thousand parameters, probes of one layer (W_l and b_l) share a call, the engine's cheap rank-one
-    # path, instead of one stack of every probe through every layer (a copy of theta per evaluation).
-    layer_of = [int(n[1:]) if n[:1] in ("W", "b") and n[1:].isdigit() else -1 - i for i, n in enumerate(names)]
-    blocks = np.searchsorted(np.asarray(stops), in_entries, side="right")
-    groups = np.asarray(layer_of)[blocks] if theta.size > SHARED_PROBES else None
-    estimate = measure_noise(costs, theta, probes, cost, groups)
-    if scale is None:
+    groups = None
+    if theta.size > SHARED_PROBES:
+        # Past a few thousand parameters, the tables at the check's own step (noise.at_step) take one probe per layer
+        # (W_l and b_l): a few evaluations, not two tables per block. (All probes share each call either way: the
+        # engine climbs a large network's probes from their layers together, Perturbations._probe_costs.)
+        layer_of = [int(n[1:]) if n[:1] in ("W", "b") and n[1:].isdigit() else -1 - i for i, n in enumerate(names)]
+        groups = np.asarray(layer_of)[np.searchsorted(np.asarray(stops), in_entries, side="right")]
+    estimate = measure_noise(costs, theta, probes, cost)
+    if scale is None and epsilon is None:  # the largest step a chosen one may take
         scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
     if epsilon is not None:
         step = float(epsilon)
     elif method == "central":
-        step = chosen_step(estimate.noise, estimate.third, scale)
+        step = chosen_step(estimate.noise, estimate.third, 1.0 if scale is None else scale)
     else:  # Richardson and the complex step keep their own defaults (their error laws differ)
         step = default_epsilon(theta, method, network=True)
     # The noise at the check's own scale (noise.at_step): stairs wider than the tables' spacing show there, so it
@@ -228,7 +229,7 @@ def judge(
         first = estimate.noise
         estimate = at_step(costs, estimate, step, groups, one_per_group=groups is not None)
         if epsilon is None and method == "central" and estimate.noise > 2 * first:
-            step = chosen_step(estimate.noise, estimate.third, scale)
+            step = chosen_step(estimate.noise, estimate.third, 1.0 if scale is None else scale)
     if tried is not None and tried[0] == step:  # the a-priori attempt ran at this very step: no second run
         numeric, crossed = tried[1].copy(), tried[2].copy()
     else:
@@ -244,7 +245,10 @@ def judge(
         return values, flags
 
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
-    rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
+
+    def rms() -> float:  # the whole gradient's, for the bars of entries measured again (analytic_bars)
+        return float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
+
     if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
         # agreed at the chosen step (kink or not); an entry left out there (it crossed a kink) agreed with nothing:
         # its bar held no measured error, and its disagreement closer in is the first judgement it gets
@@ -269,7 +273,8 @@ def judge(
             def closer(indices: np.ndarray, f: float, again: np.ndarray = again) -> tuple[np.ndarray, np.ndarray]:
                 return at_steps(again[indices], f)
 
-            part = error_bars(grad[again], values, ~flags, steps[again], method, estimate.noise, grad_eps, closer, rms)
+            part = error_bars(grad[again], values, ~flags, steps[again], method, estimate.noise, grad_eps, closer,
+                              rms())
             replace_entries(bars, again, part)
         # An entry that agreed at the chosen step and disagrees only closer in has a kink between the two steps
         # (its one-sided slopes differ): it is left out, not blamed. A bug disagrees at every step.
@@ -283,17 +288,19 @@ def judge(
             allowed = MARGIN * (bars.noise[moved] * np.sqrt(5.0) + bars.truncation[moved] + bars.analytic[moved])
             unsteady = moved[flags | (np.abs(values - numeric[moved]) > allowed)]
             bars.kept[unsteady], bars.rough[unsteady] = False, True
-    for number in unrefined_blocks(bars, list(ranges)):  # errors adding up beyond noise: estimate truncation
-        start, stop = ranges[number]
+    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    for number in [number for number, verdict in enumerate(verdicts) if verdict.to_refine]:
+        start, stop = ranges[number]  # errors adding up beyond noise: estimate the truncation first
         todo = start + np.flatnonzero(bars.kept[start:stop] & ~bars.refined[start:stop])
 
         def block_refine(indices: np.ndarray, f: float, todo: np.ndarray = todo) -> tuple[np.ndarray, np.ndarray]:
             return at_steps(todo[indices], f)
 
         part = error_bars(grad[todo], numeric[todo], np.ones(todo.size, dtype=bool), steps[todo], method,
-                          estimate.noise, grad_eps, block_refine, rms, force=True)
+                          estimate.noise, grad_eps, block_refine, rms(), force=True)
         replace_entries(bars, todo, part)
-    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    if any(verdict.to_refine for verdict in verdicts):
+        verdicts = block_verdicts(bars, grad, numeric, list(ranges))
     difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
     allowed = bar_difference(bars, grad, numeric)
     causes: list[Cause] = list(early)

@@ -26,6 +26,7 @@ so the margin keeps an underestimate from turning round-off into a blamed block.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -81,9 +82,7 @@ class ErrorBars:
     @property
     def ratio(self) -> np.ndarray:
         """error / bar per entry (inf where the bar is 0 and the error is not)."""
-        bar = self.bar
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(bar > 0, self.error / np.where(bar > 0, bar, 1.0), np.where(self.error > 0, np.inf, 0.0))
+        return _ratios(self.error, self.bar)
 
 
 def noise_bar(noise: float, step: float | np.ndarray, method: str) -> Any:
@@ -95,8 +94,8 @@ def noise_bar(noise: float, step: float | np.ndarray, method: str) -> Any:
 def analytic_bars(grad: np.ndarray, eps: float, rms: float | None = None) -> np.ndarray:
     """The backward's round-off per entry, ANALYTIC_ROUNDOFF eps (|g_i| + rms(g)): (n,) -> (n,).
     rms: that of the whole gradient when grad is a part of it."""
-    if rms is None:
-        rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
+    if rms is None:  # np.mean's own steps (sum, then / n), without its microseconds of wrapping
+        rms = math.sqrt(float(np.add.reduce(grad * grad)) / grad.size) if grad.size else 0.0
     return ANALYTIC_ROUNDOFF * eps * (np.abs(grad) + rms)
 
 
@@ -118,15 +117,17 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
     """
     error = np.abs(grad - numeric)
     analytic = analytic_bars(grad, eps, rms)
-    noise_part = np.broadcast_to(np.asarray(noise_bar(noise, np.asarray(step, dtype=np.float64), method),
-                                            dtype=np.float64), grad.shape).copy()
     if method == "complex":  # nothing subtracted: its round-off is relative to the derivative, like a backward's
         noise_part = analytic_bars(numeric, float(np.finfo(np.float64).eps))
+    else:
+        noise_part = np.asarray(noise_bar(noise, np.asarray(step, dtype=np.float64), method), dtype=np.float64)
+        if noise_part.shape != grad.shape:  # one step for every entry
+            noise_part = np.full(grad.shape, noise_part)
     truncation = np.zeros(grad.size)
     refined = np.zeros(grad.size, dtype=bool)
     rough = np.zeros(grad.size, dtype=bool)
     kept = kept.copy()
-    suspects = np.flatnonzero(kept & ((error > noise_part + analytic) | force))  # beyond what noise explains
+    suspects = np.flatnonzero(kept if force else kept & (error > noise_part + analytic))  # beyond what noise explains
     if refine is not None and suspects.size:
         p = ORDER[method]
         coarse, crossed_coarse = refine(suspects, 2.0)
@@ -156,7 +157,8 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
 class BlockVerdict:
     """One block judged against its bars: passed (no entry outside, and its errors together within their
     noise), the worst error / bar ratio, the block's formula-2 difference beside the difference its error
-    bars alone could produce, how many entries are outside, and the block's chi-square against its limit."""
+    bars alone could produce, how many entries are outside, and the block's chi-square against its limit;
+    refined: whether every kept entry's truncation was estimated (until then the chi-square cannot fail it)."""
 
     passed: bool
     worst_ratio: float
@@ -165,6 +167,12 @@ class BlockVerdict:
     outside: int
     chi_square: float = 0.0
     chi_limit: float = np.inf
+    refined: bool = True
+
+    @property
+    def to_refine(self) -> bool:
+        """The block's errors add up beyond its noise while some kept entry's truncation is not estimated."""
+        return self.chi_square > self.chi_limit and not self.refined
 
 
 def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -178,48 +186,89 @@ def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndar
     1e-10, float32 cost, J + 1e6, the largest sum was 0.72 of the unmargined limit). A 1% error spread over
     a block shows here ~3x sooner than in any single entry. Returns per block (B,): the sums, their limits,
     and whether all kept entries were refined."""
-    excess = np.maximum(0.0, bars.error - bars.truncation - bars.analytic)
+    kept = bars.kept
+    rows = np.zeros((3, kept.size))  # per entry: its term if kept, kept, kept but not refined
+    np.copyto(rows[0], _chi_terms(bars), where=kept)
+    rows[1], rows[2] = kept, kept & ~bars.refined
+    totals, counts, unrefined = block_sums(rows, ranges).T
+    return totals, _chi_limits(counts), unrefined == 0
+
+
+def _chi_terms(bars: ErrorBars) -> np.ndarray:
+    """Each entry's term of the chi-square, (excess / s)^2 (inf for an excess over a zero s, 0 for none)."""
+    excess = bars.error - bars.truncation
+    excess -= bars.analytic
+    np.maximum(excess, 0.0, out=excess)
     sigma = bars.noise / NOISE_SIGMAS
+    if (sigma > 0).all():  # the usual case: every entry has a noise bar
+        excess /= sigma
+        excess *= excess
+        return excess
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
-    terms = np.where(bars.kept, terms, 0.0)
-    unrefined = bars.kept & ~bars.refined
-    totals, counts, refined = np.zeros(len(ranges)), np.zeros(len(ranges)), np.ones(len(ranges), dtype=bool)
-    for number, (start, stop) in enumerate(ranges):
-        totals[number] = terms[start:stop].sum()
-        counts[number] = np.count_nonzero(bars.kept[start:stop])
-        refined[number] = not unrefined[start:stop].any()
-    limits = np.where(counts > 0, CHI_MARGIN**2 * (counts + 5 * np.sqrt(2 * counts) + 18), np.inf)
-    return totals, limits, refined
+        return np.where(sigma > 0, (excess / np.where(sigma > 0, sigma, 1.0)) ** 2, np.where(excess > 0, np.inf, 0.0))
+
+
+def _chi_limits(counts: np.ndarray) -> np.ndarray:
+    """A block's chi-square limit CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) for n = counts kept entries (inf for none)."""
+    return np.where(counts > 0, CHI_MARGIN**2 * (counts + 5 * np.sqrt(2 * counts) + 18), np.inf)
+
+
+def _ratios(error: np.ndarray, bar: np.ndarray) -> np.ndarray:
+    """error / bar per entry (inf where the bar is 0 and the error is not, 0 where both are)."""
+    if (bar > 0).all():
+        return error / bar
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bar > 0, error / np.where(bar > 0, bar, 1.0), np.where(error > 0, np.inf, 0.0))
+
+
+def block_sums(rows: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """Each row of rows (r, k) summed over each block's [start, stop): (B, r). Blocks that tile 0 .. k in order
+    (every check's) take one np.add.reduceat; others are summed block by block."""
+    if _tiled(ranges, rows.shape[1]):
+        return np.add.reduceat(rows, [start for start, _ in ranges], axis=1).T
+    return np.array([rows[:, start:stop].sum(axis=1) for start, stop in ranges]).reshape(len(ranges), rows.shape[0])
+
+
+def _tiled(ranges: list[tuple[int, int]], k: int) -> bool:
+    """Do the ranges tile 0 .. k in order, none empty (what np.ufunc.reduceat needs)?"""
+    return bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == k and all(
+        start < stop == following for (start, stop), (following, _) in zip(ranges, [*ranges[1:], (k, k)], strict=True))
 
 
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
     """One BlockVerdict per [start, stop) range of theta (kink entries count for nothing). A block's chi-square
     counts only once all its kept entries were refined (before that, an unestimated truncation could pass for
-    noise): `unrefined_blocks` lists the blocks to refine first."""
+    noise): the blocks to refine first are those whose verdict says `to_refine`. Every block's sums come from
+    one pass over the entries (`block_sums`): a check's verdict is a few numpy calls, not a few per block."""
+    kept, bar = bars.kept, bars.bar
+    rows = np.zeros((8, grad.size))  # per kept entry (0 elsewhere): g^2, D^2, (g - D)^2, bar^2, outside, chi term;
+    rows[:4] = grad, numeric, grad - numeric, bar  # then kept, and kept but not refined
+    rows[:4] *= kept
+    rows[:4] *= rows[:4]
+    rows[4] = kept & (bars.error > MARGIN * bar)  # bars.outside
+    np.copyto(rows[5], _chi_terms(bars), where=kept)
+    rows[6], rows[7] = kept, kept & ~bars.refined
+    sums = block_sums(rows, ranges)
+    limits = _chi_limits(sums[:, 6])
+    worst = _block_max(np.where(kept, _ratios(bars.error, bar), 0.0), ranges)
     verdicts = []
-    kept, ratio, bar, outside = bars.kept, bars.ratio, bars.bar, bars.outside
-    totals, limits, refined = chi_squares(bars, ranges)
-    for number, (start, stop) in enumerate(ranges):
-        part = slice(start, stop)
-        keep = kept[part]
-        g, a = grad[part][keep], numeric[part][keep]
-        scale = norm(g) + norm(a)
-        difference = norm(g - a) / scale if scale > 0 else 0.0
-        bar_difference = norm(bar[part][keep]) / scale if scale > 0 else 0.0
-        worst = float(ratio[part][keep].max(initial=0.0))
-        count = int(outside[part].sum())
-        total, limit = float(totals[number]), float(limits[number])
-        passed = count == 0 and (total <= limit or not refined[number])
-        verdicts.append(BlockVerdict(passed, worst, difference, bar_difference, count, total, limit))
+    for (g2, d2, e2, bar2, outside, total, _, unrefined), worst_b, limit in zip(
+            sums.tolist(), worst, limits.tolist(), strict=True):
+        scale = math.sqrt(g2) + math.sqrt(d2)
+        count = int(outside)
+        passed = count == 0 and (total <= limit or unrefined > 0)
+        verdicts.append(BlockVerdict(passed, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
+                                     math.sqrt(bar2) / scale if scale > 0 else 0.0, count, total, limit,
+                                     unrefined == 0))
     return verdicts
 
 
-def unrefined_blocks(bars: ErrorBars, ranges: list[tuple[int, int]]) -> list[int]:
-    """Blocks whose chi-square exceeds its limit while some kept entry's truncation is not yet estimated."""
-    totals, limits, refined = chi_squares(bars, ranges)
-    return [int(number) for number in np.flatnonzero((totals > limits) & ~refined)]
+def _block_max(values: np.ndarray, ranges: list[tuple[int, int]]) -> list[float]:
+    """max(0, values over each block) (blocks as in block_sums)."""
+    if _tiled(ranges, values.size):
+        return np.maximum(np.maximum.reduceat(values, [start for start, _ in ranges]), 0.0).tolist()
+    return [float(values[start:stop].max(initial=0.0)) for start, stop in ranges]
 
 
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:

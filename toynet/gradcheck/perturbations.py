@@ -37,6 +37,8 @@ class Perturbations:
     """
 
     SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
+    PROBE_COPIES = 2**17  # floats: a stack of more copies of theta than this is slower than climbing from each layer
+    PROBES = 64  # entries: spread over several layers, at most this many climb together (_probe_costs)
 
     def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray,
                  parameters: Mapping[str, np.ndarray] | None = None, theta: np.ndarray | None = None) -> None:
@@ -144,7 +146,10 @@ class Perturbations:
             layer = int(self.layer_of[indices[0]])
             if (self.layer_of[indices] == layer).all():
                 return self._layer_costs(layer, self.row_of[indices], self.col_of[indices], offsets)
-        if 16 * indices.size * offsets.size * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
+        copies = indices.size * offsets.size
+        if copies * self.theta.size > self.PROBE_COPIES and indices.size <= self.PROBES:
+            return self._probe_costs(indices, offsets)  # a few entries of several layers of a large network
+        if 16 * copies * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
             return self._stack_costs(indices, offsets)
         layers = self.layer_of[indices]
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
@@ -218,35 +223,106 @@ class Perturbations:
     def _layer_costs(
         self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z."""
-        L, k, D = self.network.num_layers, rows.size, offsets.size
-        m = self.m
+        """Perturbations of layer `layer` only: its perturbed rows, then a rank-one update of the next Z.
+
+        The stacks above are laid out (n_l, k, D m): each perturbed entry's D offsets side by side, so that the
+        rank-one update and the sign comparisons run along whole D m rows (m, the batch, is often 3: numpy's
+        inner loops along it alone cost more than the arithmetic)."""
+        if layer == self.network.num_layers:  # the output layer's own entries (no kink can follow)
+            return self._output_rows(rows, cols, offsets), np.zeros(rows.size, dtype=bool)
+        Z, crossed = self._rows_up(layer, rows, cols, offsets)
+        for above in range(layer + 1, self.network.num_layers):
+            Z = self._step_up(above, Z, crossed)
+        return self._stack_output(Z.reshape(-1, self.m)).reshape(rows.size, offsets.size), crossed
+
+    def _probe_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A few entries spread over several layers (the noise probes of a large network): each layer's entries
+        join, as rank-one updates of the next Z, the stack of copies perturbed below them, which climbs the
+        layers together. One call and one product per layer for all of them, where _stack_costs would copy theta
+        for every evaluation and `costs`'s last resort runs each layer's entries up the network on their own."""
+        L, D, m = self.network.num_layers, offsets.size, self.m
+        layers = self.layer_of[indices]
+        Z: np.ndarray | None = None  # after layer l: Z_{l+1} (n_{l+1}, s, D m) of the s copies perturbed up to l
+        members, climbing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)  # their positions, their kinks
+        for layer in range(int(layers.min()), L):
+            if Z is not None:
+                Z = self._step_up(layer, Z, climbing)
+            here = np.flatnonzero(layers == layer)
+            if here.size:
+                Z_here, flags = self._rows_up(layer, self.row_of[indices[here]], self.col_of[indices[here]], offsets)
+                Z = Z_here if Z is None else np.concatenate((Z, Z_here), axis=1)
+                members, climbing = np.concatenate((members, here)), np.concatenate((climbing, flags))
+        # the output layer: the climbed copies' pre-activations and those of its own entries, costed together
+        last = np.flatnonzero(layers == L)
+        outputs = [] if Z is None else [Z.reshape(-1, m)]
+        if last.size:
+            rows_Z = self._rows_Z(L, self.row_of[indices[last]], self.col_of[indices[last]], offsets)
+            outputs.append(rows_Z.reshape(-1, m))
+        values = self._stack_output(outputs[0] if len(outputs) == 1 else np.concatenate(outputs))
+        costs = np.empty((indices.size, D), dtype=values.dtype)
+        costs[np.concatenate((members, last))] = values.reshape(-1, D)
+        crossed = np.zeros(indices.size, dtype=bool)
+        crossed[members] = climbing
+        return costs, crossed
+
+    def _rows_Z(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Rows `rows` of Z_layer with entry (row, col) (col -1: the bias) moved by every offset: (k, D, m)."""
         source = self.sources[layer - 1][cols]  # (k, m)
-        rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
-        crossed = np.zeros(k, dtype=bool)
-        if layer < L and self.detects_kinks:
-            crossed |= _sign_flips(rows_Z.real.reshape(1, k, D, m) > 0)
+        return self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]
+
+    def _output_rows(self, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The costs (k, D) of moving output-layer entries (row, col) by every offset."""
+        rows_Z = self._rows_Z(self.network.num_layers, rows, cols, offsets)
+        return self._stack_output(rows_Z.reshape(-1, self.m)).reshape(rows.size, offsets.size)
+
+    def _rows_up(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Entries (row, col) of hidden layer `layer`, each moved by every offset: Z_{layer+1} (n_{layer+1}, k, D m),
+        their rows' rank-one change added to Z_{layer+1} at theta, and their own kink flags (k,)."""
+        k, D, m = rows.size, offsets.size, self.m
+        rows_Z = self._rows_Z(layer, rows, cols, offsets)  # (k, D, m)
+        crossed = _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m) if self.detects_kinks else np.zeros(k, bool)
         rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
-        if layer == L:
-            A = rows_A.reshape(1, k * D, m)
+        dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(1, k, D * m)
+        W_next = self.W[layer]
+        # (n_{l+1}, k, D m): column r of W_{l+1} times row r's change ... (into a C-ordered array: numpy would lay a
+        # broadcast product out like its operands, and the products above would copy it)
+        Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * m), dtype=dA.dtype))
+        Z += self._tiled(layer, D)[:, None, :]  # ... plus Z_{l+1} at theta, once per offset (in place: big)
+        return Z, crossed
+
+    @cached_property
+    def tiles(self) -> dict[tuple[int, int], np.ndarray]:
+        """Z_{l+1} at theta repeated for D offsets, (n_{l+1}, D m), by (l, D): built once, every call reuses it."""
+        return {}
+
+    def _tiled(self, layer: int, D: int) -> np.ndarray:
+        if (layer, D) not in self.tiles:
+            self.tiles[(layer, D)] = np.tile(self.Z[layer], D)
+        return self.tiles[(layer, D)]
+
+    def _step_up(self, layer: int, Z: np.ndarray, crossed: np.ndarray) -> np.ndarray:
+        """Hidden layer `layer`'s pre-activations Z (n_layer, s, D m) through its activation and the next weights:
+        Z_{layer+1} (n_{layer+1}, s, D m). The copies whose ReLU signs differ between offsets are marked in crossed
+        (s,), in place."""
+        m = self.m
+        if self.detects_kinks and not np.iscomplexobj(Z):
+            positive = Z > 0
+            crossed |= _sign_flips(positive, m)
+            A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
         else:
-            dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(k * D, m)
-            W_next = np.repeat(self.W[layer][:, rows], D, axis=1)  # (n_{l+1}, k D): column r of W_{l+1}
-            Z = W_next[:, :, None] * dA[None, :, :]  # (n_{l+1}, k D, m): the rank-one change of Z_{l+1} ...
-            Z += self.Z[layer][:, None, :]  # ... added in place (these stacks are the big arrays)
-            for above in range(layer + 1, L + 1):
-                if above < L and self.detects_kinks and not np.iscomplexobj(Z):
-                    positive = Z > 0
-                    crossed |= _sign_flips(positive.reshape(-1, k, D, m))
-                    A = np.multiply(Z, positive, out=Z)  # ReLU in place: max(0, Z) = Z * 1[Z > 0]
-                else:
-                    if above < L and self.detects_kinks:
-                        crossed |= _sign_flips(Z.real.reshape(Z.shape[0], k, D, m) > 0)
-                    A = self.network.activations[above - 1].forward(Z)[0]
-                if above < L:
-                    W, b = self.W[above], self.b[above]
-                    Z = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], k * D, m) + b[:, :, None]
-        return self.output_costs(A[0]).reshape(k, D), crossed  # A: (1, k D, m): one output row per copy
+            if self.detects_kinks:
+                crossed |= _sign_flips(Z.real > 0, m)
+            A = self.network.activations[layer - 1].forward(Z)[0]
+        W, b = self.W[layer], self.b[layer]
+        return (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], *Z.shape[1:]) + b[:, :, None]
+
+    def _stack_output(self, Z: np.ndarray) -> np.ndarray:
+        """The cost of each row of the output pre-activations Z (s, m): the fused sigmoid and cost for real Z (the
+        same floats, see sigmoid_costs), else the output activation then the cost (complex steps)."""
+        if Z.dtype == Z_DTYPE:
+            return self.sigmoid_costs(Z)
+        return self.output_costs(self.network.activations[-1].forward(Z)[0])
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
         """LogisticCost.forward's cost of each row of A: (s, m) -> (s,) (losses.row_costs), Y checked once in __init__.
@@ -329,9 +405,12 @@ def _checked_cost(cost: np.number) -> float:
     return value
 
 
-def _sign_flips(positive: np.ndarray) -> np.ndarray:
-    """positive = Z > 0 for pre-activations Z: (n, k, D, m) -> (k,): does some sign differ between two offsets?"""
-    differs = positive[:, :, 1:, :] != positive[:, :, :1, :]  # (n, k, D - 1, m)
-    # OR over the units first (axis 0: whole contiguous slabs at once), then over the rest of each row: a
-    # reduction over the strided axes (0, 2, 3) together took a quarter of a 10k-parameter check.
-    return differs.any(axis=0).reshape(positive.shape[1], -1).any(axis=1)
+def _sign_flips(positive: np.ndarray, m: int) -> np.ndarray:
+    """positive = Z > 0 for pre-activations Z laid out (n, k, D m): (k,), does some sign differ between two offsets?
+    All D offsets agree exactly when each offset's m signs equal the next offset's: one comparison of the rows
+    shifted by m, along whole contiguous rows."""
+    n, k = positive.shape[:2]
+    differs = positive[:, :, m:] != positive[:, :, :-m]  # (n, k, (D - 1) m)
+    # OR over the units first (axis 0: whole contiguous slabs at once), then over the rest of each row
+    return np.logical_or.reduce(differs, axis=0).reshape(k, -1).any(axis=1) if n > 1 else differs.reshape(k, -1).any(
+        axis=1)
