@@ -182,21 +182,20 @@ def numerical_entries(evaluator: Evaluator, layout: ParamLayout, indices: np.nda
     """The numerical derivative dJ/dtheta_i for i in indices, and which of them crossed a ReLU kink."""
     offsets = perturbation_offsets(epsilon, method)
     chunks = evaluator.chunks(indices, offsets.size)
-    numeric, crossed = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
     steps: Any = chunks
     if progress or (progress is None and len(chunks) >= PROGRESS_CHUNKS):
         from tqdm.auto import tqdm  # imported only when a bar is wanted
 
         steps = tqdm(chunks, desc="gradient check", unit="chunk", leave=False)
-    start = 0
+    numeric, crossed = [], []
     for chunk in steps:
         values, flags = evaluator.costs(chunk, offsets)
         _check_values(values, layout, chunk, offsets)
-        numeric[start : start + chunk.size] = combine(values, epsilon, method)
-        if flags is not None:
-            crossed[start : start + chunk.size] = flags
-        start += chunk.size
-    return numeric, crossed
+        numeric.append(combine(values, epsilon, method))
+        crossed.append(np.zeros(chunk.size, dtype=bool) if flags is None else flags)
+    if len(numeric) == 1:  # one chunk (a small network): its own fresh arrays
+        return numeric[0], crossed[0]
+    return np.concatenate(numeric or [np.zeros(0)]), np.concatenate(crossed or [np.zeros(0, dtype=bool)])
 
 
 # ------------------------------------------------------------------------------------------ the checks

@@ -214,7 +214,7 @@ class Perturbations:
             crossed = np.zeros(k, dtype=bool)
         outputs = Z.reshape(copies, m)
         if copies > k_D:  # the unperturbed copy's output pre-activations: the output at theta, for free
-            self.logits_at_theta = outputs[-1].real.reshape(1, m).copy()
+            self.logits_at_theta = outputs[-1:].real.copy()  # (1, m)
         costs = self.sigmoid_costs(outputs) if dtype is Z_DTYPE else self.output_costs(activation.forward(outputs)[0])
         if copies > k_D:
             self.cost = _checked_cost(costs[-1])
