@@ -116,18 +116,27 @@ def signature_on_other_shapes() -> tuple[int, int, float]:
     return exact, cases, worst
 
 
-def interleaved_min(fns: Mapping[str, Callable[[], Any]], rounds: int, budget: float = 60.0) -> dict[str, float]:
-    """The fastest of up to `rounds` calls of each function, called in turn so that a busy machine slows them
-    alike (the minimum is the least disturbed run); stops after `budget` seconds once every one ran twice."""
+def interleaved_min(fns: Mapping[str, Callable[[], Any]], rounds: int, budget: float = 60.0,
+                    cold: dict[str, float] | None = None) -> dict[str, float]:
+    """The fastest warm call of each function over up to `rounds` rounds: each round calls every function in
+    turn, so that a busy machine slows them alike (the minimum is the least disturbed run), and calls each twice
+    back to back, timing the second. The first call of a side refills the caches the other sides' work (~2 ms
+    of a different loop) emptied: ~40 us on a 140 us check, a cost of the interleaving, not of the function,
+    and one that `time_it`'s warm-up (and the issue's "7x today") leaves out too. `cold`, when given, receives
+    the fastest first calls, for the record. Stops after `budget` seconds once every one ran twice."""
     best = {name: float("inf") for name in fns}
+    first = {name: float("inf") for name in fns}
     start = time.perf_counter()
     for done in range(rounds):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            for times in (first, best):
+                t0 = time.perf_counter()
+                fn()
+                times[name] = min(times[name], time.perf_counter() - t0)
         if done >= 1 and time.perf_counter() - start > budget:
             break
+    if cold is not None:
+        cold.update(first)
     return best
 
 
@@ -229,7 +238,8 @@ def run(section: Section, out_dir: Path, quick: bool = False) -> None:
             if label == COURSE:
                 sides["verbatim"] = lambda p=problem: course_verbatim.gradient_check_n(
                     p.parameters, p.gradients, p.X, p.Y, 1e-7)
-            r["min"] = interleaved_min(sides, rounds=(50 if quick else 300) if label == COURSE else 5)
+            r["cold"] = {}
+            r["min"] = interleaved_min(sides, rounds=(50 if quick else 300) if label == COURSE else 5, cold=r["cold"])
             r["signature_diff"] = course_signature(problem)
         r["dir_t"] = time_it(lambda p=problem: toynet_directional(p), repeats=20).median
         if torch_ok:  # the ratio the target quotes: both sides in turn, min of many (a busy machine slows both)
@@ -366,16 +376,19 @@ def _targets(section: Section, results: dict[str, dict[str, Any]], torch_ok: boo
         if r and "min" in r:
             ratio = r["min"]["plain"] / r["min"]["signature"]
             gap = abs(r["signature_diff"] - r["plain_diff"]) / r["plain_diff"]
+            cold = r["cold"]["plain"] / r["cold"]["signature"]
             section.target(f"issue 13: course-signature gradient_check_n >= {factor}x the plain loop ({label}), same "
-                           "difference to 1e-9 relative (interleaved min)",
-                           f"{ratio:.1f}x ({seconds(r['min']['signature'])} vs {seconds(r['min']['plain'])}), "
-                           f"relative gap {gap:.1e}", ratio >= factor and gap <= 1e-9)
+                           "difference to 1e-9 relative (interleaved, warm min)",
+                           f"{ratio:.1f}x ({seconds(r['min']['signature'])} vs {seconds(r['min']['plain'])}; first "
+                           f"calls: {cold:.1f}x), relative gap {gap:.1e}", ratio >= factor and gap <= 1e-9)
     if course and "min" in course:
         ratio = course["min"]["verbatim"] / course["min"]["toynet"]
+        cold = course["cold"]["verbatim"] / course["cold"]["toynet"]
         section.target("issue 13: toynet.gradcheck.gradient_check_n >= 10x the course's own code, course network "
-                       "(interleaved min)",
-                       f"{ratio:.1f}x ({seconds(course['min']['toynet'])} vs {seconds(course['min']['verbatim'])})",
-                       ratio >= 10)
+                       "(interleaved, warm min)",
+                       f"{ratio:.1f}x ({seconds(course['min']['toynet'])} vs {seconds(course['min']['verbatim'])}; "
+                       f"first calls, caches cold from the other sides: {cold:.1f}x "
+                       f"({seconds(course['cold']['toynet'])}))", ratio >= 10)
     big = results.get("~100k")
     if big:
         section.target("issue 3: peak memory of a full check at ~100k < 300 MB above the model",

@@ -240,3 +240,26 @@ def test_cs231n_rows_compare_the_same_computation(helper, cost) -> None:
         gradient = got[0] if isinstance(got, list) else got
         assert np.count_nonzero(gradient) > 0  # the f reads x: a gradient that is all zeros would measure nothing
     np.testing.assert_array_equal(x, before)
+
+
+def test_interleaved_min_times_each_sides_second_call_and_keeps_the_first_for_the_record() -> None:
+    """Each round calls every side twice back to back: the warm minimum comes from the second calls, the cold
+    one (for the record) from the first. A side that sleeps on its first call of each round shows the split."""
+    import time
+
+    from benchmarks.bench_gradcheck import interleaved_min
+
+    calls: list[str] = []
+
+    def slow_when_first() -> None:  # sleeps unless the call before it was its own
+        if not calls or calls[-1] != "slow":
+            time.sleep(0.02)
+        calls.append("slow")
+
+    def other() -> None:
+        calls.append("other")
+
+    cold: dict[str, float] = {}
+    warm = interleaved_min({"slow": slow_when_first, "other": other}, rounds=3, cold=cold)
+    assert calls == ["slow", "slow", "other", "other"] * 3
+    assert warm["slow"] < 0.01 <= 0.02 <= cold["slow"]
