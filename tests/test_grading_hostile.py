@@ -230,6 +230,7 @@ def layers_batch(layers: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return dict(zip(names, results, strict=True))
 
 
+@pytest.mark.slow(15)  # the batch graded once by the module fixture layers_batch, which these tests share
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_an_attack_costs_exactly_the_questions_it_touched(layers_batch: dict[str, SubmissionResult],
                                                          attack: str) -> None:
@@ -261,12 +262,14 @@ def _processes_named(name: str, settle: float = 2.0) -> list[int]:
         time.sleep(0.05)
 
 
+@pytest.mark.slow(15)  # shares layers_batch: kept next to the tests above, on the worker that graded it
 def test_hidden_failures_say_one_fixed_sentence(layers_batch: dict[str, SubmissionResult]) -> None:
     for attack in ("exfiltrate_by_dtype", "exfiltrate_by_exception", "exfiltrate_by_exit_code",
                    "exfiltrate_through_a_restart"):
         assert feedback(layers_batch[attack], "linear_backward") == HIDDEN_FAILED, attack
 
 
+@pytest.mark.slow(10)
 def test_stalls_across_many_cells_are_bounded_by_the_wall_clock(layers: Path, tmp_path: Path) -> None:
     """Each cell stays under its own limit, but their total does not: the wall clock stops them, and
     slow-plus-hanging pairs (each hang restarts the process, which reruns every slow cell) cannot grow.
@@ -301,6 +304,7 @@ def test_stalls_across_many_cells_are_bounded_by_the_wall_clock(layers: Path, tm
 # ---------------------------------------------------------------- gradient checking: what it gives, and no more
 
 
+@pytest.mark.slow(2)
 def test_gradient_checking_gives_only_the_course_helpers(tmp_path: Path) -> None:
     built = build(ASSIGNMENTS / "gradient_checking.ipynb", tmp_path / "built")
     assert built.solution.score == 8 and built.stubbed.score == 0

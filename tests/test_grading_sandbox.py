@@ -249,6 +249,7 @@ def score(result: SubmissionResult) -> float:
     return result.score
 
 
+@pytest.mark.slow(4)
 def test_attackers_beside_honest_students_in_one_batch(built: dict[str, Path], tmp_path: Path) -> None:
     """(a) reading the reference by every route, (b) tampering with classmates, (d) daemons, in one jobs=2 batch."""
     layers, checking = built["layers"], built["gradient_checking"]
@@ -448,6 +449,7 @@ process.start()
 """
 
 
+@pytest.mark.slow(2)
 def test_a_submission_dies_with_its_grader() -> None:
     """Even a grader killed mid-cell leaves nothing running: the namespace's init dies with it, and all with it."""
     done = subprocess.run([sys.executable, "-c", GRADER_THAT_DIES], capture_output=True, text=True, timeout=60)
