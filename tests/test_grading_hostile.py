@@ -29,7 +29,7 @@ ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 LAYERS = {"linear_backward": 3, "relu_backward": 1, "sigmoid_backward": 1, "logistic_cost": 1,
           "logistic_cost_backward": 2}
 GRADIENT_CHECKING = {"forward_propagation": 1, "backward_propagation": 1, "gradient_check": 2, "gradient_check_n": 4}
-LIMITS = Limits(question_timeout=5, cell_timeout=3, wall_clock=40)
+LIMITS = Limits(question_timeout=5, cell_timeout=2, wall_clock=40)  # a looping cell spins a CPU for cell_timeout
 LEAK_FILE = f"/tmp/toynet-hostile-{uuid.uuid4().hex}"
 DAEMON_NAME = f"toynet-{uuid.uuid4().hex[:8]}"  # the name a surviving daemon gives itself (/proc/PID/comm)
 
@@ -204,7 +204,8 @@ ATTACKS: dict[str, tuple[Edit | None, set[str], str]] = {
     "slow_demo_in_the_linear_cell": (
         replace("        return dA_prev, dW, db", "        return dA_prev, dW, db\n\n\nwhile True:\n    pass\n\n\n"
                                                  "def after_the_demo():\n    return 1"),
-        set(), "cell 4 the statement at line 19 (`while True:`) was stopped and skipped: no answer within 3 s"),
+        set(), f"cell 4 the statement at line 19 (`while True:`) was stopped and skipped: no answer within "
+               f"{LIMITS.cell_timeout:g} s"),
     "error_in_the_relu_cell": (replace("        return dZ", "        return dZ\n\n\nraise ValueError('boom')", ),
                                set(), 'cell 7 raised:\nTraceback (most recent call last):\n  File "<cell 7>", line'),
 }

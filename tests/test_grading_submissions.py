@@ -31,6 +31,10 @@ from toynet.grading.sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 LIMITS = Limits(question_timeout=3, cell_timeout=3, wall_clock=40, memory=1 << 30)
+# A submission that loops forever is graded with 1.5 s limits: the grader stops a loop the same way at any limit, and
+# the loop spins a CPU until it does. An honest cell or call of the layers notebook takes milliseconds.
+LOOP_LIMITS = Limits(question_timeout=1.5, cell_timeout=1.5, wall_clock=40, memory=1 << 30)
+LOOPS = {"infinite_loop_in_function", "infinite_loop_in_cell"}
 FULL = {
     "linear_backward": 3, "relu_backward": 1, "sigmoid_backward": 1, "logistic_cost": 1, "logistic_cost_backward": 2
 }
@@ -227,7 +231,8 @@ def test_hostile_submission_costs_only_its_points(layers: Path, tmp_path: Path, 
     guarded = [layers / "autograder" / "assignment.json", toynet_dir / "layers.py"]
     before = [digest(p) for p in guarded]
     allclose = np.allclose
-    [result] = grade_many([path], layers / "autograder", progress=False, limits=LIMITS, protect=[tmp_path / "out"])
+    limits = LOOP_LIMITS if attack in LOOPS else LIMITS
+    [result] = grade_many([path], layers / "autograder", progress=False, limits=limits, protect=[tmp_path / "out"])
     written = write_results([result], tmp_path / "out")
 
     assert scores(result) == {name: 0 if name in loses else points for name, points in FULL.items()}
@@ -255,7 +260,8 @@ def test_a_class_in_parallel_with_csv(layers: Path, tmp_path: Path) -> None:
     looping = variant(tmp_path, insert_cell(1, "while True:\n    pass"), "looping.ipynb")
     broken = tmp_path / "broken.ipynb"
     broken.write_text("nope")
-    results = grade_many([good, buggy, looping, broken], layers / "autograder", jobs=2, progress=False, limits=LIMITS)
+    results = grade_many([good, buggy, looping, broken], layers / "autograder", jobs=2, progress=False,
+                         limits=LOOP_LIMITS)
     assert [r.score for r in results] == [8, 5, 8, 0]
     write_results(results, tmp_path / "grades")
     rows = (tmp_path / "grades" / "class.csv").read_text().splitlines()
