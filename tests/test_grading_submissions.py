@@ -253,7 +253,7 @@ def test_notebook_that_is_not_json(layers: Path, tmp_path: Path) -> None:
     assert result.score == 0 and "not a valid notebook" in feedback(result, "linear_backward")
 
 
-@pytest.mark.slow(4)
+@pytest.mark.slow(2)
 def test_a_class_in_parallel_with_csv(layers: Path, tmp_path: Path) -> None:
     good = variant(tmp_path, lambda s: s, "good.ipynb")
     buggy = variant(tmp_path, replace("dW = dZ @ A_prev.T", "dW = dZ @ A_prev.T * 2"), "buggy.ipynb")
