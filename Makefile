@@ -39,8 +39,10 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
+# worksteal: each worker starts with half of the tests (the slow ones first, tests/conftest.py) and a worker that
+# runs out takes from the tail of the other's queue, so both finish together.
 pytest: $(VENV)/.dev
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 test: lint typecheck pytest
 

@@ -47,6 +47,7 @@ def scores(result: SubmissionResult) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("name", sorted(FULL))
+@pytest.mark.slow(2)
 def test_solution_full_marks_and_untouched_student_copy_zero(bundles: dict[str, Path], name: str) -> None:
     out = bundles[name]
     assert scores(grade(out, ASSIGNMENTS / f"{name}.ipynb")) == FULL[name]

@@ -94,6 +94,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 # ------------------------------------------------------------------------------------------------ demo
 
 
+@pytest.mark.slow(2)
 def test_demo_in_a_subprocess_prints_the_report_and_writes_the_figures(tmp_path):
     out_dir = tmp_path / "figures"
     result = run_cli("demo", "--out", "figures", cwd=tmp_path)

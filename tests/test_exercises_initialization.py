@@ -61,6 +61,7 @@ def test_random_and_he_draw_like_the_course_on_any_shape(dims):
             np.testing.assert_array_equal(parameters[f"b{layer}"], np.zeros((dims[layer], 1)))
 
 
+@pytest.mark.slow(3)
 def test_the_he_model_prints_the_course_costs_and_accuracies(capsys):
     train_X, train_Y, test_X, test_Y = init.load_dataset()
     assert train_X.shape == (2, 300) and train_Y.shape == (1, 300) and test_X.shape == (2, 100)
@@ -84,6 +85,7 @@ def test_zeros_never_break_symmetry():
     assert np.ptp(W1, axis=0).max() == 0 and np.ptp(W2, axis=0).max() == 0
 
 
+@pytest.mark.slow(3)
 def test_large_random_weights_start_at_an_infinite_cost_and_reach_the_course_accuracies(capsys):
     train_X, train_Y, test_X, test_Y = init.load_dataset()
     result = init.train(train_X, train_Y, initialization="random")

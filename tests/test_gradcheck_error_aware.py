@@ -59,6 +59,7 @@ def test_saturated_networks_pass_when_right_and_name_the_wrong_block(
                          ids=["float32", "J+1e6", "L2"])
 @pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "-".join(map(str, s[0])) if isinstance(s, tuple) else s)
 @pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.slow(2)
 def test_noisy_costs_pass_when_right_and_name_every_wrong_block(build, shape, seed: int) -> None:  # type: ignore[no-untyped-def]
     sizes, hidden = shape
     case = build(make_problem(sizes, m=4, seed=seed, hidden=hidden))

@@ -29,7 +29,7 @@ ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 LAYERS = {"linear_backward": 3, "relu_backward": 1, "sigmoid_backward": 1, "logistic_cost": 1,
           "logistic_cost_backward": 2}
 GRADIENT_CHECKING = {"forward_propagation": 1, "backward_propagation": 1, "gradient_check": 2, "gradient_check_n": 4}
-LIMITS = Limits(question_timeout=5, cell_timeout=3, wall_clock=40)
+LIMITS = Limits(question_timeout=5, cell_timeout=2, wall_clock=40)  # a looping cell spins a CPU for cell_timeout
 LEAK_FILE = f"/tmp/toynet-hostile-{uuid.uuid4().hex}"
 DAEMON_NAME = f"toynet-{uuid.uuid4().hex[:8]}"  # the name a surviving daemon gives itself (/proc/PID/comm)
 
@@ -204,7 +204,8 @@ ATTACKS: dict[str, tuple[Edit | None, set[str], str]] = {
     "slow_demo_in_the_linear_cell": (
         replace("        return dA_prev, dW, db", "        return dA_prev, dW, db\n\n\nwhile True:\n    pass\n\n\n"
                                                  "def after_the_demo():\n    return 1"),
-        set(), "cell 4 the statement at line 19 (`while True:`) was stopped and skipped: no answer within 3 s"),
+        set(), f"cell 4 the statement at line 19 (`while True:`) was stopped and skipped: no answer within "
+               f"{LIMITS.cell_timeout:g} s"),
     "error_in_the_relu_cell": (replace("        return dZ", "        return dZ\n\n\nraise ValueError('boom')", ),
                                set(), 'cell 7 raised:\nTraceback (most recent call last):\n  File "<cell 7>", line'),
 }
@@ -230,6 +231,7 @@ def layers_batch(layers: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return dict(zip(names, results, strict=True))
 
 
+@pytest.mark.slow(15)  # the batch graded once by the module fixture layers_batch, which these tests share
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_an_attack_costs_exactly_the_questions_it_touched(layers_batch: dict[str, SubmissionResult],
                                                          attack: str) -> None:
@@ -261,12 +263,14 @@ def _processes_named(name: str, settle: float = 2.0) -> list[int]:
         time.sleep(0.05)
 
 
+@pytest.mark.slow(15)  # shares layers_batch: kept next to the tests above, on the worker that graded it
 def test_hidden_failures_say_one_fixed_sentence(layers_batch: dict[str, SubmissionResult]) -> None:
     for attack in ("exfiltrate_by_dtype", "exfiltrate_by_exception", "exfiltrate_by_exit_code",
                    "exfiltrate_through_a_restart"):
         assert feedback(layers_batch[attack], "linear_backward") == HIDDEN_FAILED, attack
 
 
+@pytest.mark.slow(10)
 def test_stalls_across_many_cells_are_bounded_by_the_wall_clock(layers: Path, tmp_path: Path) -> None:
     """Each cell stays under its own limit, but their total does not: the wall clock stops them, and
     slow-plus-hanging pairs (each hang restarts the process, which reruns every slow cell) cannot grow.
@@ -274,7 +278,8 @@ def test_stalls_across_many_cells_are_bounded_by_the_wall_clock(layers: Path, tm
     A submission that starts 60 spinning processes, each in a session of its own, must not starve the
     classmates graded beside it (--jobs 2) into their cell limits: it gets at most one CPU in all.
     """
-    limits = Limits(question_timeout=3, cell_timeout=2, wall_clock=10)
+    # 14 slow cells take 21 s, far past the wall clock; every honest notebook takes well under 1 s of it
+    limits = Limits(question_timeout=3, cell_timeout=2, wall_clock=5)
     slow = "import time\ntime.sleep(1.5)"
     spin = ("import os\nfor _ in range(60):\n    try:\n        if os.fork() == 0:\n            os.setsid()\n"
             "            while True:\n                pass\n    except OSError:\n        break")
@@ -294,12 +299,13 @@ def test_stalls_across_many_cells_are_bounded_by_the_wall_clock(layers: Path, tm
         result = results[name]
         assert result.score == 0
         assert result.seconds < limits.wall_clock + 3, result.seconds
-        assert "the wall-clock limit of 10 s was reached" in result.output
+        assert f"the wall-clock limit of {limits.wall_clock:g} s was reached" in result.output
 
 
 # ---------------------------------------------------------------- gradient checking: what it gives, and no more
 
 
+@pytest.mark.slow(2)
 def test_gradient_checking_gives_only_the_course_helpers(tmp_path: Path) -> None:
     built = build(ASSIGNMENTS / "gradient_checking.ipynb", tmp_path / "built")
     assert built.solution.score == 8 and built.stubbed.score == 0

@@ -31,6 +31,10 @@ from toynet.grading.sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 LIMITS = Limits(question_timeout=3, cell_timeout=3, wall_clock=40, memory=1 << 30)
+# A submission that loops forever is graded with 1.5 s limits: the grader stops a loop the same way at any limit, and
+# the loop spins a CPU until it does. An honest cell or call of the layers notebook takes milliseconds.
+LOOP_LIMITS = Limits(question_timeout=1.5, cell_timeout=1.5, wall_clock=40, memory=1 << 30)
+LOOPS = {"infinite_loop_in_function", "infinite_loop_in_cell"}
 FULL = {
     "linear_backward": 3, "relu_backward": 1, "sigmoid_backward": 1, "logistic_cost": 1, "logistic_cost_backward": 2
 }
@@ -208,6 +212,7 @@ def digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize("attack", sorted(HOSTILE))
+@pytest.mark.slow(2)
 def test_hostile_submission_costs_only_its_points(layers: Path, tmp_path: Path, attack: str) -> None:
     import toynet
 
@@ -226,7 +231,8 @@ def test_hostile_submission_costs_only_its_points(layers: Path, tmp_path: Path, 
     guarded = [layers / "autograder" / "assignment.json", toynet_dir / "layers.py"]
     before = [digest(p) for p in guarded]
     allclose = np.allclose
-    [result] = grade_many([path], layers / "autograder", progress=False, limits=LIMITS, protect=[tmp_path / "out"])
+    limits = LOOP_LIMITS if attack in LOOPS else LIMITS
+    [result] = grade_many([path], layers / "autograder", progress=False, limits=limits, protect=[tmp_path / "out"])
     written = write_results([result], tmp_path / "out")
 
     assert scores(result) == {name: 0 if name in loses else points for name, points in FULL.items()}
@@ -247,13 +253,15 @@ def test_notebook_that_is_not_json(layers: Path, tmp_path: Path) -> None:
     assert result.score == 0 and "not a valid notebook" in feedback(result, "linear_backward")
 
 
+@pytest.mark.slow(2)
 def test_a_class_in_parallel_with_csv(layers: Path, tmp_path: Path) -> None:
     good = variant(tmp_path, lambda s: s, "good.ipynb")
     buggy = variant(tmp_path, replace("dW = dZ @ A_prev.T", "dW = dZ @ A_prev.T * 2"), "buggy.ipynb")
     looping = variant(tmp_path, insert_cell(1, "while True:\n    pass"), "looping.ipynb")
     broken = tmp_path / "broken.ipynb"
     broken.write_text("nope")
-    results = grade_many([good, buggy, looping, broken], layers / "autograder", jobs=2, progress=False, limits=LIMITS)
+    results = grade_many([good, buggy, looping, broken], layers / "autograder", jobs=2, progress=False,
+                         limits=LOOP_LIMITS)
     assert [r.score for r in results] == [8, 5, 8, 0]
     write_results(results, tmp_path / "grades")
     rows = (tmp_path / "grades" / "class.csv").read_text().splitlines()

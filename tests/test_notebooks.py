@@ -142,7 +142,13 @@ def _kernel_manager(tmp_path: Path):
     return KernelManager(kernel_name="toynet-test", kernel_spec_manager=specs)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+# A notebook takes about 3 s to run; 07 about 20 s (the course's three 30 000-step trainings). `make test` starts the
+# longest first (tests/conftest.py).
+RUNS = [pytest.param(path, id=path.stem, marks=pytest.mark.slow(20 if path.stem.startswith("07_") else 3))
+        for path in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", RUNS)
 def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError

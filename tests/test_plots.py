@@ -192,6 +192,7 @@ def test_step_sweep_from_a_real_sweep_marks_its_best_epsilon():
     assert star.get_xdata()[0] == sweep.best_epsilon
 
 
+@pytest.mark.slow(3)
 def test_make_figures_draws_every_asset(tmp_path):
     script = Path(__file__).resolve().parents[1] / "assets" / "make_figures.py"
     subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True)
