@@ -236,6 +236,7 @@ def run(section: Section, out_dir: Path, quick: bool = False) -> None:
                 "toynet": lambda p=problem: toynet_full(p, count=False),
             }
             if label == COURSE:
+                sides["toynet7"] = lambda p=problem: toynet_full(p, 1e-7, count=False)
                 sides["verbatim"] = lambda p=problem: course_verbatim.gradient_check_n(
                     p.parameters, p.gradients, p.X, p.Y, 1e-7)
             r["cold"] = {}
@@ -268,7 +269,7 @@ def run(section: Section, out_dir: Path, quick: bool = False) -> None:
     _directional_table(section, results, torch_ok)
     _targets(section, results, torch_ok)
     course = results.get(COURSE)
-    if course and course["verbatim_t"] / course["toynet_t"] < 10:
+    if course and "min" in course and course["min"]["verbatim"] / course["min"]["toynet"] < 10:
         section.text(profile_course_check())
     if torch_ok and min(_directional_ratio(r) for r in results.values()) < 1:
         section.text(profile_directional(problem_for(*list(sizes.items())[-1])))
@@ -335,10 +336,14 @@ def _targets(section: Section, results: dict[str, dict[str, Any]], torch_ok: boo
     plain loop's ratio is shown beside it there, and the loop on toynet's checked forward elsewhere."""
 
     def vs_loops(r: dict[str, Any], key: str = "toynet_t") -> tuple[float, str]:
-        if "verbatim_t" in r:  # the course network: judged against the course's own code, as the issue quotes it
-            ratio = r["verbatim_t"] / r[key]
-            return ratio, (f"{ratio:.0f}x vs the course's own code ({seconds(r['verbatim_t'])}); "
-                           f"{r['plain_t'] / r[key]:.0f}x vs the leaner plain-numpy loop")
+        if "verbatim_t" in r:  # the course network: judged against the course's own code, as the issue quotes it,
+            # from the interleaved warm minima (the medians of a few ~0.2 ms calls move by 10% with the load)
+            side = {"toynet_t": "toynet", "toynet_t7": "toynet7"}[key]
+            times = r["min"]
+            ratio = times["verbatim"] / times[side]
+            return ratio, (f"{ratio:.1f}x vs the course's own code ({seconds(times[side])} vs "
+                           f"{seconds(times['verbatim'])}, interleaved warm min); "
+                           f"{times['plain'] / times[side]:.1f}x vs the leaner plain-numpy loop")
         ratio = r["plain_t"] / r[key]
         extra = f" (toynet-forward loop: {r['loop_t'] / r[key]:.0f}x)" if "loop_t" in r else ""
         return ratio, f"{ratio:.0f}x{extra}"

@@ -13,6 +13,7 @@ Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -408,7 +409,7 @@ def _step_warnings(judgement: Judgement, given: CheckInput, method: str, thresho
     if method == "complex":
         return []
     estimate = judgement.estimate
-    scale = float(np.sqrt(np.mean(given.theta * given.theta))) if given.theta.size else 1.0
+    scale = math.sqrt(float(given.theta.dot(given.theta)) / given.theta.size) if given.theta.size else 1.0  # rms
     best = chosen_step(estimate.noise, estimate.third, scale)
     noise = estimate.noise / judgement.step  # one numerical entry's noise, ~ sigma / h
     size = norm(given.grad) + norm(judgement.numeric)
