@@ -29,16 +29,18 @@ from toynet.gradcheck.causes import (
 )
 from toynet.gradcheck.errorbars import (
     ANALYTIC_ROUNDOFF,
-    CHI_MARGIN,
     MARGIN,
     NOISE_SIGMAS,
     NOISE_UNITS,
     ORDER,
+    Blocks,
     BlockVerdict,
     ErrorBars,
     analytic_bars,
     bar_difference,
     block_verdicts,
+    blocks_of,
+    chi_terms,
     error_bars,
     noise_bar,
     replace_entries,
@@ -366,41 +368,35 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     if method == "complex":  # nothing subtracted: its round-off is relative to the derivative (as error_bars)
         sigma, truncation = 0.0, 0.0
         noise: Any = analytic_bars(numeric, EPS)
-        spread = noise / NOISE_SIGMAS
-        spread[spread == 0] = np.inf  # an entry with a zero bar and a nonzero error fails the bar test first
     else:
         sigma = NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
         noise = noise_bar(sigma, step, method)  # one float: every entry has the same step
         truncation = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
-        spread = noise / NOISE_SIGMAS
     bar = analytic + (noise + truncation)
     if method == "complex":
         if (error > MARGIN * bar).any():
             return None
-        bar = np.where(bar > 0, bar, 1.0)  # a zero bar only beside a zero error: its ratio is 0
-    ratio = error / bar
+        ratio = error / np.where(bar > 0, bar, 1.0)  # a zero bar only beside a zero error: its ratio is 0
+    else:
+        ratio = error / bar
     if not np.maximum.reduce(ratio, initial=0.0) <= MARGIN:  # some entry outside MARGIN x its bar
         return None
-    excess = np.subtract(error, analytic)
-    np.maximum(excess, truncation, out=excess)
-    excess -= truncation  # max(0, error - truncation - analytic): the chi-square's numerator
-    excess /= spread
-    excess *= excess
-    sums = _block_sums(tuple(ranges), k)
-    # A block's chi-square is at most the sum over all entries: under the smallest block's limit, every block passes.
-    if np.add.reduce(excess) > min(sums.limits, default=math.inf):
-        for total, limit in zip(sums.totals(excess), sums.limits, strict=True):
-            if total > limit:
-                return None  # this block's errors together exceed their noise (its chi-square)
     parts = np.empty((2, k))  # the bars' noise and truncation parts
     parts[0], parts[1] = noise, truncation
     every, none = _flags(k, True), _flags(k, False)  # kept and refined: every entry; rough: none
     bars = ErrorBars(parts[0], parts[1], analytic, error, every, every, np.logical_not(np.logical_or(grad, numeric)),
                      none)
+    terms = chi_terms(bars)
+    blocks = blocks_of(tuple(ranges), k)
+    # A block's chi-square is at most the sum over all entries: under the smallest block's limit, every block passes.
+    if np.add.reduce(terms) > min(blocks.limits, default=math.inf):
+        for total, limit in zip(blocks.sums(terms).tolist(), blocks.limits, strict=True):
+            if total > limit:
+                return None  # this block's errors together exceed their noise (its chi-square)
     allowed = math.sqrt(float(bar.dot(bar))) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
-    blocks = PassedBlocks(sums, (grad, numeric, bar, error), excess, ratio)
-    return Judgement("passed", [], step, estimate, bars, blocks, numeric, crossed, difference, allowed, [], grad,
+    verdicts = PassedBlocks(blocks, (grad, numeric, bar, error), terms, ratio)
+    return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
 
 
@@ -417,23 +413,23 @@ class PassedBlocks(Sequence[BlockVerdict]):
     them). rows: the entries' g, D, bar and error, each (k,); terms: the chi-square's terms (k,); ratio: error
     / bar (k,)."""
 
-    def __init__(self, sums: _BlockSums, rows: tuple[np.ndarray, ...], terms: np.ndarray, ratio: np.ndarray) -> None:
-        self.sums, self.rows, self.terms, self.ratio = sums, rows, terms, ratio
+    def __init__(self, blocks: Blocks, rows: tuple[np.ndarray, ...], terms: np.ndarray, ratio: np.ndarray) -> None:
+        self.blocks, self.rows, self.terms, self.ratio = blocks, rows, terms, ratio
 
     @cached_property
     def verdicts(self) -> list[BlockVerdict]:
         verdicts = []
         rows = np.array(self.rows)
-        squares = self.sums.totals(rows * rows)  # per block: the sums of g^2, D^2, bar^2 and error^2
-        chi, worst = self.sums.totals(self.terms), self.sums.maxima(self.ratio)
-        for (g2, d2, bar2, e2), chi_b, worst_b, limit in zip(squares, chi, worst, self.sums.limits, strict=True):
+        squares = self.blocks.sums(rows * rows).tolist()  # per block: the sums of g^2, D^2, bar^2 and error^2
+        chi, worst = self.blocks.sums(self.terms).tolist(), self.blocks.maxima(self.ratio)
+        for (g2, d2, bar2, e2), chi_b, worst_b, limit in zip(squares, chi, worst, self.blocks.limits, strict=True):
             scale = math.sqrt(g2) + math.sqrt(d2)
             verdicts.append(BlockVerdict(True, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
                                          math.sqrt(bar2) / scale if scale > 0 else 0.0, 0, chi_b, limit))
         return verdicts
 
     def __len__(self) -> int:
-        return len(self.sums.limits)
+        return len(self.blocks.limits)
 
     @overload
     def __getitem__(self, index: int) -> BlockVerdict: ...
@@ -443,40 +439,6 @@ class PassedBlocks(Sequence[BlockVerdict]):
 
     def __getitem__(self, index: int | slice) -> BlockVerdict | list[BlockVerdict]:
         return self.verdicts[index]
-
-
-class _BlockSums:
-    """Sums and maxima over the blocks' [start, stop) ranges of k entries, worked out once per set of ranges:
-    one `reduceat` when the ranges tile 0 .. k without gaps or empty blocks (a full check), else per block.
-    limits: each block's chi-square limit (errorbars.chi_squares': ~5 standard deviations of a chi-square
-    with as many degrees of freedom as the block has entries)."""
-
-    def __init__(self, ranges: tuple[tuple[int, int], ...], k: int) -> None:
-        self.ranges = ranges
-        self.starts = [start for start, _ in ranges]
-        self.tiled = bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == k and all(
-            start < stop and stop == following for (start, stop), following in zip(ranges, [*self.starts[1:], k],
-                                                                                     strict=True))
-        self.limits = [CHI_MARGIN**2 * (n + 5 * math.sqrt(2 * n) + 18) if n else math.inf
-                       for n in (stop - start for start, stop in ranges)]
-
-    def maxima(self, values: np.ndarray) -> list[float]:
-        """The largest of `values` (k,) in each block (0.0 for an empty one)."""
-        if self.tiled:
-            return np.maximum.reduceat(values, self.starts).tolist()
-        listed = values.tolist()
-        return [max(listed[start:stop], default=0.0) for start, stop in self.ranges]
-
-    def totals(self, rows: np.ndarray) -> Any:
-        """Each block's sum of `rows` (k,) -> B floats; of each row of `rows` (r, k) -> B lists of r floats."""
-        if self.tiled:
-            return np.add.reduceat(rows, self.starts, axis=-1).T.tolist()
-        return [rows[..., start:stop].sum(axis=-1).tolist() for start, stop in self.ranges]
-
-
-@lru_cache(maxsize=64)
-def _block_sums(ranges: tuple[tuple[int, int], ...], k: int) -> _BlockSums:
-    return _BlockSums(ranges, k)
 
 
 def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -188,13 +189,13 @@ def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndar
     and whether all kept entries were refined."""
     kept = bars.kept
     rows = np.zeros((3, kept.size))  # per entry: its term if kept, kept, kept but not refined
-    np.copyto(rows[0], _chi_terms(bars), where=kept)
+    np.copyto(rows[0], chi_terms(bars), where=kept)
     rows[1], rows[2] = kept, kept & ~bars.refined
-    totals, counts, unrefined = block_sums(rows, ranges).T
+    totals, counts, unrefined = blocks_of(tuple(ranges), kept.size).sums(rows).T
     return totals, _chi_limits(counts), unrefined == 0
 
 
-def _chi_terms(bars: ErrorBars) -> np.ndarray:
+def chi_terms(bars: ErrorBars) -> np.ndarray:
     """Each entry's term of the chi-square, (excess / s)^2 (inf for an excess over a zero s, 0 for none)."""
     excess = bars.error - bars.truncation
     excess -= bars.analytic
@@ -221,18 +222,37 @@ def _ratios(error: np.ndarray, bar: np.ndarray) -> np.ndarray:
         return np.where(bar > 0, error / np.where(bar > 0, bar, 1.0), np.where(error > 0, np.inf, 0.0))
 
 
-def block_sums(rows: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
-    """Each row of rows (r, k) summed over each block's [start, stop): (B, r). Blocks that tile 0 .. k in order
-    (every check's) take one np.add.reduceat; others are summed block by block."""
-    if _tiled(ranges, rows.shape[1]):
-        return np.add.reduceat(rows, [start for start, _ in ranges], axis=1).T
-    return np.array([rows[:, start:stop].sum(axis=1) for start, stop in ranges]).reshape(len(ranges), rows.shape[0])
+class Blocks:
+    """The blocks' [start, stop) ranges over k entries, and what per-block sums and maxima need, worked out once
+    per set of ranges (`blocks_of`). Blocks that tile 0 .. k in order, none empty (every full check's), take one
+    np.ufunc.reduceat; others are summed block by block. limits: each block's chi-square limit with every one
+    of its entries kept (`_chi_limits`)."""
+
+    def __init__(self, ranges: tuple[tuple[int, int], ...], k: int) -> None:
+        self.ranges = ranges
+        self.starts = [start for start, _ in ranges]
+        self.tiled = bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == k and all(
+            start < stop == following for (start, stop), following in zip(ranges, [*self.starts[1:], k], strict=True))
+        self.limits: list[float] = _chi_limits(np.array([stop - start for start, stop in ranges], dtype=float)).tolist()
+
+    def sums(self, rows: np.ndarray) -> np.ndarray:
+        """Each block's sum of `rows` (k,) -> (B,), or of each row of `rows` (r, k) -> (B, r)."""
+        if self.tiled:
+            return np.add.reduceat(rows, self.starts, axis=-1).T
+        return np.array([rows[..., start:stop].sum(axis=-1) for start, stop in self.ranges]).reshape(
+            len(self.ranges), *rows.shape[:-1])
+
+    def maxima(self, values: np.ndarray) -> list[float]:
+        """max(0, `values` (k,) over each block)."""
+        if self.tiled:
+            return np.maximum(np.maximum.reduceat(values, self.starts), 0.0).tolist()
+        return [float(values[start:stop].max(initial=0.0)) for start, stop in self.ranges]
 
 
-def _tiled(ranges: list[tuple[int, int]], k: int) -> bool:
-    """Do the ranges tile 0 .. k in order, none empty (what np.ufunc.reduceat needs)?"""
-    return bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == k and all(
-        start < stop == following for (start, stop), (following, _) in zip(ranges, [*ranges[1:], (k, k)], strict=True))
+@lru_cache(maxsize=64)
+def blocks_of(ranges: tuple[tuple[int, int], ...], k: int) -> Blocks:
+    """The `Blocks` of these ranges over k entries (built once: a check of a small network asks on every call)."""
+    return Blocks(ranges, k)
 
 
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
@@ -240,18 +260,19 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
     """One BlockVerdict per [start, stop) range of theta (kink entries count for nothing). A block's chi-square
     counts only once all its kept entries were refined (before that, an unestimated truncation could pass for
     noise): the blocks to refine first are those whose verdict says `to_refine`. Every block's sums come from
-    one pass over the entries (`block_sums`): a check's verdict is a few numpy calls, not a few per block."""
+    one pass over the entries (`Blocks.sums`): a check's verdict is a few numpy calls, not a few per block."""
     kept, bar = bars.kept, bars.bar
     rows = np.zeros((8, grad.size))  # per kept entry (0 elsewhere): g^2, D^2, (g - D)^2, bar^2, outside, chi term;
     rows[:4] = grad, numeric, grad - numeric, bar  # then kept, and kept but not refined
     rows[:4] *= kept
     rows[:4] *= rows[:4]
     rows[4] = kept & (bars.error > MARGIN * bar)  # bars.outside
-    np.copyto(rows[5], _chi_terms(bars), where=kept)
+    np.copyto(rows[5], chi_terms(bars), where=kept)
     rows[6], rows[7] = kept, kept & ~bars.refined
-    sums = block_sums(rows, ranges)
+    blocks = blocks_of(tuple(ranges), grad.size)
+    sums = blocks.sums(rows)
     limits = _chi_limits(sums[:, 6])
-    worst = _block_max(np.where(kept, _ratios(bars.error, bar), 0.0), ranges)
+    worst = blocks.maxima(np.where(kept, _ratios(bars.error, bar), 0.0))
     verdicts = []
     for (g2, d2, e2, bar2, outside, total, _, unrefined), worst_b, limit in zip(
             sums.tolist(), worst, limits.tolist(), strict=True):
@@ -262,13 +283,6 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                                      math.sqrt(bar2) / scale if scale > 0 else 0.0, count, total, limit,
                                      unrefined == 0))
     return verdicts
-
-
-def _block_max(values: np.ndarray, ranges: list[tuple[int, int]]) -> list[float]:
-    """max(0, values over each block) (blocks as in block_sums)."""
-    if _tiled(ranges, values.size):
-        return np.maximum(np.maximum.reduceat(values, [start for start, _ in ranges]), 0.0).tolist()
-    return [float(values[start:stop].max(initial=0.0)) for start, stop in ranges]
 
 
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:
