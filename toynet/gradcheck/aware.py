@@ -386,7 +386,7 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     every, none = _flags(k, True), _flags(k, False)  # kept and refined: every entry; rough: none
     bars = ErrorBars(parts[0], parts[1], analytic, error, every, every, np.logical_not(np.logical_or(grad, numeric)),
                      none)
-    terms = chi_terms(bars)
+    terms = chi_terms(error, truncation, analytic, noise)
     blocks = blocks_of(tuple(ranges), k)
     # A block's chi-square is at most the sum over all entries: under the smallest block's limit, every block passes.
     if np.add.reduce(terms) > min(blocks.limits, default=math.inf):

@@ -189,19 +189,21 @@ def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndar
     and whether all kept entries were refined."""
     kept = bars.kept
     rows = np.zeros((3, kept.size))  # per entry: its term if kept, kept, kept but not refined
-    np.copyto(rows[0], chi_terms(bars), where=kept)
+    np.copyto(rows[0], chi_terms(bars.error, bars.truncation, bars.analytic, bars.noise), where=kept)
     rows[1], rows[2] = kept, kept & ~bars.refined
     totals, counts, unrefined = blocks_of(tuple(ranges), kept.size).sums(rows).T
     return totals, _chi_limits(counts), unrefined == 0
 
 
-def chi_terms(bars: ErrorBars) -> np.ndarray:
-    """Each entry's term of the chi-square, (excess / s)^2 (inf for an excess over a zero s, 0 for none)."""
-    excess = bars.error - bars.truncation
-    excess -= bars.analytic
+def chi_terms(error: np.ndarray, truncation: Any, analytic: np.ndarray, noise: Any) -> np.ndarray:
+    """Each entry's term of the chi-square, (excess / s)^2 with excess = max(0, error - truncation - analytic) and
+    s = noise / NOISE_SIGMAS (inf for an excess over a zero s, 0 for none). error, analytic: (n,); truncation and
+    noise: (n,), or one float for every entry (an a-priori pass: one step, one assumed round-off)."""
+    excess = error - truncation
+    excess -= analytic
     np.maximum(excess, 0.0, out=excess)
-    sigma = bars.noise / NOISE_SIGMAS
-    if (sigma > 0).all():  # the usual case: every entry has a noise bar
+    sigma = noise / NOISE_SIGMAS
+    if np.all(sigma > 0) if isinstance(sigma, np.ndarray) else sigma > 0:  # the usual case: every entry has a bar
         excess /= sigma
         excess *= excess
         return excess
@@ -267,7 +269,7 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
     rows[:4] *= kept
     rows[:4] *= rows[:4]
     rows[4] = kept & (bars.error > MARGIN * bar)  # bars.outside
-    np.copyto(rows[5], chi_terms(bars), where=kept)
+    np.copyto(rows[5], chi_terms(bars.error, bars.truncation, bars.analytic, bars.noise), where=kept)
     rows[6], rows[7] = kept, kept & ~bars.refined
     blocks = blocks_of(tuple(ranges), grad.size)
     sums = blocks.sums(rows)
