@@ -414,14 +414,16 @@ def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[st
 
 
 def write_csv(results: Sequence[SubmissionResult], path: Path) -> Path:
-    """The class table: one row per submission, one column per question, then total and maximum."""
+    """The class table: one row per submission, one column per question, then total and maximum (autograded);
+    then one empty column per cell graded by hand, headed with its points, for the instructor to fill in."""
     names = [q.name for q in results[0].questions] if results else []
+    hand = [f"{h.name} (by hand, /{h.points:g})" for h in results[0].by_hand] if results else []
     table = io.StringIO(newline="")
     writer = csv.writer(table)
-    writer.writerow(["submission", *names, "total", "max"])
+    writer.writerow(["submission", *names, "total", "max", *hand])
     for r in results:
         writer.writerow([_as_text(r.submission), *(f"{q.score:g}" for q in r.questions), f"{r.score:g}",
-                         f"{r.max_score:g}"])
+                         f"{r.max_score:g}", *([""] * len(hand))])
     return outputs.write_text(path, table.getvalue())
 
 
@@ -442,4 +444,8 @@ def summary_table(results: Sequence[SubmissionResult]) -> str:
     for r in results:
         cells = [f"{q.score:g}/{q.max_score:g}".rjust(c) for q, c in zip(r.questions, columns, strict=True)]
         lines.append("  ".join([r.submission.ljust(width), *cells, f"{r.score:g}/{r.max_score:g}"]))
+    if results[0].by_hand:
+        hand = ", ".join(f"{h.name} ({h.points:g})" for h in results[0].by_hand)
+        lines.append(f"graded by hand, not in these totals ({sum(h.points for h in results[0].by_hand):g} points): "
+                     f"{hand}")
     return "\n".join(lines)
