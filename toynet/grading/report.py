@@ -68,7 +68,7 @@ def _cell_notes(output: str) -> list[str]:
     notes = output.split(_PRINTED)[0]
     starts = [match.start() for match in _CELL_NOTE.finditer(notes)]
     shown = []
-    for start, end in zip(starts, [*starts[1:], len(notes)], strict=True):
+    for start, end in zip(starts, [*starts[1:], len(notes)]):  # noqa: B905 (ends has one more when starts is empty)
         lines = [line.strip() for line in notes[start:end].strip().split("\n") if line.strip()]
         shown.append(lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}")
     return shown
