@@ -91,12 +91,13 @@ def test_submission_cells_claiming_tests_run_unless_they_are_the_tests() -> None
                           grade=True, solution=False, grade_id="t", points=1)
     notebook = {"cells": [test, {"cell_type": "markdown", "source": "hi", "metadata": {}}, copied, unknown,
                           source_copy, {"cell_type": "code", "source": "y = 2", "metadata": {}}]}
-    run, notes = submission_code(notebook, {"t": "assert f(1) == 2"})
+    run, notes, tests_at = submission_code(notebook, {"t": "assert f(1) == 2"})
     assert run == [(3, "import numpy as np"), (4, "x = 1"), (6, "y = 2")]
+    assert tests_at == {"t": 1}  # where the test sits in this notebook, for running tests in notebook order
     assert [note.split(" but ")[0] for note in notes] == ["cell 3 carries the metadata of test 't'",
                                                           "cell 4 carries the metadata of test 'nope'"]
     assert "the assignment has no such test" in notes[1]
-    run, notes = submission_code(notebook, {"t": ""})  # a bundle from before `shown`: every claim left out
+    run, notes, _ = submission_code(notebook, {"t": ""})  # a bundle from before `shown`: every claim left out
     assert [number for number, _ in run] == [4, 6] and len(notes) == 1
 
 

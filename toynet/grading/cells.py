@@ -19,7 +19,7 @@ toynet's own format: a code cell with {"toynet": {"question": "<name>", "points"
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Kind = Literal["test", "answer", "by_hand", "task", "locked", "plain"]
 Format = Literal["nbgrader", "toynet", ""]
@@ -149,7 +149,16 @@ def claimed_test(cell: Any) -> str | None:
     return None
 
 
-def submission_code(notebook: Any, shown: dict[str, str]) -> tuple[list[tuple[int, str]], list[str]]:
+class SubmissionCells(NamedTuple):
+    """What a submission holds: the cells that run in the student process, notes for the student, and where
+    the bundle's tests sit in this notebook (name -> 1-based cell number; a test the student deleted is absent)."""
+
+    run: list[tuple[int, str]]
+    notes: list[str]
+    tests_at: dict[str, int]
+
+
+def submission_code(notebook: Any, shown: dict[str, str]) -> SubmissionCells:
     """The code cells of a submission that run in the student process, and notes on cells that claimed a test.
 
     Test cells always come from the bundle: a cell is left out as a test only when its metadata names one of
@@ -161,7 +170,7 @@ def submission_code(notebook: Any, shown: dict[str, str]) -> tuple[list[tuple[in
     """
     from toynet.grading.markers import MarkerError, remove_hidden
 
-    run, notes = [], []
+    cells = SubmissionCells([], [], {})
     for number, cell in enumerate(notebook.get("cells", []), start=1):
         if cell.get("cell_type") != "code":
             continue
@@ -169,15 +178,15 @@ def submission_code(notebook: Any, shown: dict[str, str]) -> tuple[list[tuple[in
         name = claimed_test(cell)
         if name is not None:
             expected = shown.get(name)
-            if expected == "":
-                continue
             try:
-                if expected is not None and same_code(remove_hidden(source, nbgrader=True), expected):
+                if expected == "" or (expected is not None and same_code(remove_hidden(source, nbgrader=True),
+                                                                         expected)):
+                    cells.tests_at.setdefault(name, number)
                     continue
             except MarkerError:
                 pass
             why = "its code differs from that test's" if expected is not None else "the assignment has no such test"
-            notes.append(f"cell {number} carries the metadata of test {name!r} but {why}: it was run as your own "
-                         "code (the tests always come from the assignment, whatever the notebook holds)")
-        run.append((number, source))
-    return run, notes
+            cells.notes.append(f"cell {number} carries the metadata of test {name!r} but {why}: it was run as your "
+                               "own code (the tests always come from the assignment, whatever the notebook holds)")
+        cells.run.append((number, source))
+    return cells

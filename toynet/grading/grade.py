@@ -208,8 +208,8 @@ def read_submission(
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     notebook = nbformat.reads(text, as_version=4)
     shown = {name: "" for name in _claimed_names(notebook)} if not tests else {q.name: q.shown for q in tests}
-    run, notes = submission_code(notebook, shown)
-    return [(number, strip_magics(source)) for number, source in run], notes
+    found = submission_code(notebook, shown)
+    return [(number, strip_magics(source)) for number, source in found.run], found.notes
 
 
 def _claimed_names(notebook: Any) -> list[str]:
