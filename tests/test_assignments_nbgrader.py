@@ -192,7 +192,7 @@ def test_results_report_hand_graded_cells_apart(built: dict[str, Path], tmp_path
     report = result.gradescope()
     assert report["score"] == 4 and sum(t["max_score"] for t in report["tests"] if "max_score" in t) == 4
     hand = [t for t in report["tests"] if "score" not in t]
-    assert [t["name"] for t in hand] == ["why_db_sums (graded by hand, 1 points)",
+    assert [t["name"] for t in hand] == ["why_db_sums (graded by hand, 1 point)",
                                          "relu_plot_task (graded by hand, 2 points)"]
     assert report["extra_data"] == {"graded_by_hand": {"why_db_sums": 1, "relu_plot_task": 2}}
     write_results([result, result], tmp_path / "grades")
@@ -244,12 +244,22 @@ def test_a_failing_solution_shows_its_traceback_and_writes_nothing(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]  # not even the missing parent folder
 
 
-def test_a_failing_hidden_test_shows_the_instructor_its_traceback(tmp_path: Path) -> None:
+def test_a_failing_hidden_test_shows_the_instructor_its_traceback(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """The sandbox says one fixed sentence for a hidden test (students see that); the instructor sees why."""
     source = planted(tmp_path, "check(1, 3, 1, seed=12)", "check(1, 3, 1, seed=12)\nassert 1 == 2, 'instructor typo'")
-    with pytest.raises(AssignmentError, match="(?s)a hidden test failed.*instructor typo"):
-        build(source, tmp_path / "out")
+    assert cli.main(["assign", str(source), str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert "test_linear_backward: a hidden test failed" in error
+    assert "AssertionError: instructor typo" in error and "assert 1 == 2, 'instructor typo'" in error
     assert not (tmp_path / "out").exists()
+
+
+def test_assign_command_lists_the_cells_graded_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["assign", str(SETS / "gradient_check_1d.ipynb"), str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "checked: solution 4/4, student copy 0/4" in out
+    assert "graded by hand, reported apart from the autograded score: why_centred (1, cell 11)" in out
 
 
 def test_a_rebuild_replaces_the_old_build_and_a_failed_one_keeps_it(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_a_source_runs_every_test_hidden_ones_included(tmp_path: Path) -> None:
     failed = report.tests[1].traceback
     assert "AssertionError" in failed and "assert backward_propagation(-5, 3) == 5" in failed
     assert report.by_hand == [("why_centred", 1, 11)]
-    assert "FAILED: test_backward (cell 6, 1 points)" in report.describe()
+    assert "FAILED: test_backward (cell 6, 1 point)" in report.describe()
 
 
 @pytest.mark.slow(4)
@@ -65,7 +65,7 @@ def test_the_command_exits_1_on_a_failing_test_and_0_when_all_pass(tmp_path: Pat
     broken.write_text((SETS / "layer_backward.ipynb").read_text().replace("return dA * (Z > 0)", "return dA"))
     assert cli.main(["validate", str(broken)]) == 1
     out = capsys.readouterr().out
-    assert "FAILED: test_relu_backward (cell 13, 1 points)" in out and "2 of 3 test cells passed" in out
+    assert "FAILED: test_relu_backward (cell 13, 1 point)" in out and "2 of 3 test cells passed" in out
 
 
 def test_an_unreadable_notebook_is_an_error_naming_it(tmp_path: Path) -> None:

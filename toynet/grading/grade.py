@@ -156,7 +156,7 @@ class SubmissionResult:
             ]
             + [
                 {
-                    "name": f"{h.name} (graded by hand, {h.points:g} points)",
+                    "name": f"{h.name} (graded by hand, {points_text(h.points)})",
                     "number": str(n),
                     "output": f"{BY_HAND_NOTE} ({h.kind}, cell {h.position} of the assignment).",
                     "visibility": "visible",
@@ -183,6 +183,11 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<student's {self._name}>"
+
+
+def points_text(points: float) -> str:
+    """'1 point', '0.5 points', '2 points'."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
 
 
 def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toynet.grading.cells import CellError, roles_of, source_of
+from toynet.grading.grade import points_text
 from toynet.grading.markers import has_marker
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -61,11 +62,11 @@ class ValidationReport:
             lines.append(f"cell {number} raised (not a test cell):\n{_indent(trace)}")
         for test in self.tests:
             verdict = "passed" if test.passed else "FAILED"
-            lines.append(f"{verdict}: {test.name} (cell {test.position}, {test.points:g} points)")
+            lines.append(f"{verdict}: {test.name} (cell {test.position}, {points_text(test.points)})")
             if not test.passed:
                 lines.append(_indent(test.traceback))
         for name, points, number in self.by_hand:
-            lines.append(f"graded by hand: {name} (cell {number}, {points:g} points)")
+            lines.append(f"graded by hand: {name} (cell {number}, {points_text(points)})")
         passed = sum(test.passed for test in self.tests)
         lines.append(f"{passed} of {len(self.tests)} test cells passed")
         return "\n".join(lines)
