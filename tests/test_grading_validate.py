@@ -74,3 +74,15 @@ def test_an_unreadable_notebook_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="bad.ipynb"):
         validate(bad)
     assert cli.main(["validate", str(bad)]) == 2
+
+
+@pytest.mark.slow(5)
+def test_a_cell_that_runs_too_long_fails_alone(tmp_path: Path) -> None:
+    """The kernel is interrupted after `timeout` seconds in a cell: that test fails, the others still run."""
+    path = student_copy(tmp_path, "gradient_check_1d", {
+        "forward_propagation": "def forward_propagation(x, theta):\n    while True:\n        pass",
+        "backward_propagation": "def backward_propagation(x, theta):\n    return x"})
+    report = validate(path, timeout=2)
+    outcomes = {t.name: t for t in report.tests}
+    assert "KeyboardInterrupt" in outcomes["test_forward"].traceback
+    assert outcomes["test_backward"].passed

@@ -78,6 +78,7 @@ def validate(path: str | os.PathLike[str], timeout: float = 60.0) -> ValidationR
     timeout: seconds each cell may run. Raises ValidationError when the notebook cannot be run at all.
     """
     import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -87,12 +88,14 @@ def validate(path: str | os.PathLike[str], timeout: float = 60.0) -> ValidationR
         roles = roles_of(notebook)
     except (OSError, ValueError, CellError) as error:
         raise ValidationError(f"{path}: {error}") from None
+    # interrupt_on_timeout: a cell that runs too long gets a KeyboardInterrupt traceback and the run goes on,
+    # so a loop in one answer shows as that cell's failure instead of ending the report
     client = NotebookClient(notebook, timeout=timeout, kernel_name=KERNEL, allow_errors=True,
-                            resources={"metadata": {"path": str(path.resolve().parent)}})
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(path.resolve().parent)}})
     try:
         client.execute()
-    except (CellTimeoutError, DeadKernelError) as error:  # the cells that ran keep their outputs
-        raise ValidationError(f"{path}: the kernel stopped: {error}") from None
+    except (CellTimeoutError, DeadKernelError, NoSuchKernel) as error:
+        raise ValidationError(f"{path}: the kernel stopped: {type(error).__name__}: {error}") from None
     report = ValidationReport(path, any(_is_marked(cell) for cell in notebook.cells))
     for number, (cell, role) in enumerate(zip(notebook.cells, roles, strict=True), start=1):
         trace = _error_of(cell) if cell.cell_type == "code" else ""
