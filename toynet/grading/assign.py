@@ -132,7 +132,8 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))  # 0700, same filesystem
     try:
-        built = _build_in(staging, source, split, bundle, toynet_copy, gradescope)
+        protect = [staging, *([out] if out.exists() else [])]
+        built = _build_in(staging, source, split, bundle, toynet_copy, gradescope, protect)
         _move_into_place(staging, out)
     except BaseException:
         shutil.rmtree(created or staging, ignore_errors=True)
@@ -146,8 +147,9 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
 
 
 def _build_in(staging: Path, source: Path, split: _Split, bundle: Bundle, toynet_copy: StudentToynet,
-              gradescope: bool) -> BuiltAssignment:
-    """Write the student copy and the bundle in `staging`; grade the solution and the student copy there."""
+              gradescope: bool, protect: list[Path]) -> BuiltAssignment:
+    """Write the student copy and the bundle in `staging`; grade the solution and the student copy there
+    (`protect`: what the graded notebooks must not see: staging, and OUT with an earlier build's bundle)."""
     import nbformat
 
     student_path = staging / "student" / f"{source.stem}.ipynb"
@@ -155,7 +157,7 @@ def _build_in(staging: Path, source: Path, split: _Split, bundle: Bundle, toynet
     nbformat.write(split.student, student_path)
     bundle.save(staging / "autograder")
     grade_it = partial(grade_submission, bundle=bundle, bundle_dir=staging / "autograder",
-                       toynet_files=toynet_copy.files, protect=[staging])
+                       toynet_files=toynet_copy.files, protect=protect)
     solution = grade_it(source)
     if solution.score < solution.max_score:
         raise AssignmentError(_solution_lost(source, solution))
