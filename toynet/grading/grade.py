@@ -97,12 +97,8 @@ class Bundle:
 
     @property
     def max_score(self) -> float:
-        """The autograded points; the points graded by hand are apart (`hand_points`)."""
+        """The autograded points; the points graded by hand are apart (`by_hand`)."""
         return sum(q.points for q in self.questions)
-
-    @property
-    def hand_points(self) -> float:
-        return sum(h.points for h in self.by_hand)
 
 
 @dataclass
