@@ -91,7 +91,8 @@ def validate(path: str | os.PathLike[str], timeout: float = 60.0) -> ValidationR
     # interrupt_on_timeout: a cell that runs too long gets a KeyboardInterrupt traceback and the run goes on,
     # so a loop in one answer shows as that cell's failure instead of ending the report
     client = NotebookClient(notebook, timeout=timeout, kernel_name=KERNEL, allow_errors=True,
-                            interrupt_on_timeout=True, resources={"metadata": {"path": str(path.resolve().parent)}})
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(path.resolve().parent)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's transport notices
     try:
         client.execute()
     except (CellTimeoutError, DeadKernelError, NoSuchKernel) as error:
