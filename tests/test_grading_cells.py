@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +106,23 @@ def test_same_code_ignores_only_what_an_editor_adds() -> None:
     assert same_code("a = 1\nb = 2", "\na = 1  \nb = 2\n\n")
     assert not same_code("a = 1\nb = 2", "a = 1\nb = 3")
     assert not same_code("a = 1\n b = 2", "a = 1\nb = 2")
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([nb_cell(source="x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION", grade=True, solution=False, grade_id="t",
+              points=1)], "a solution region in a test cell"),
+    ([nb_cell(grade=True, solution=False, grade_id="t", points=1),
+      nb_cell(source="### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS", grade=False, solution=True,
+              grade_id="a")], "hidden tests outside an autograder test cell"),
+    ([nb_cell(grade=True, solution=False, grade_id="t", points=1),
+      {"cell_type": "code", "source": "# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "metadata": {}}],
+     "a solution region in a cell not marked as a solution cell"),
+])
+def test_misplaced_regions_are_refused_as_nbgrader_refuses_them(cells: list[dict[str, Any]], message: str) -> None:
+    import nbformat
+
+    from toynet.grading.assign import AssignmentError, split_notebook
+
+    notebook = nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    with pytest.raises(AssignmentError, match=message):
+        split_notebook(Path("x.ipynb"), notebook, {})

@@ -250,6 +250,8 @@ def _split_cell(split: _Split, cell: Any, role: CellRole, number: int, nbgrader:
         cell.outputs, cell.execution_count = [], None
     if role.kind != "test" and nbgrader and has_marker(cell.source, "hidden"):
         raise CellError(f"{where}: hidden tests outside an autograder test cell (nbgrader refuses this too)")
+    if role.kind == "test" and has_marker(cell.source, "solution"):
+        raise CellError(f"{where}: a solution region in a test cell: the student would see the test without it")
     if role.kind == "test":
         as_nbgrader = role.format == "nbgrader"
         public, hidden = split_hidden(cell.source, role.name, nbgrader=as_nbgrader)

@@ -107,8 +107,8 @@ def clear_solution(source: str, cell_type: str, where: str = "solution cell") ->
 
 
 def has_marker(source: str, kind: str) -> bool:
-    """Whether nbgrader's rule finds a `kind` ("solution" or "hidden") region marker in the source."""
-    return any(marker in source for marker in NBGRADER[kind])
+    """Whether nbgrader's rule finds the start of a `kind` ("solution" or "hidden") region in the source."""
+    return NBGRADER[kind][0] in source
 
 
 def split_hidden(source: str, where: str = "test cell", nbgrader: bool = False) -> tuple[str, str]:
