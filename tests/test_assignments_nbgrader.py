@@ -337,6 +337,26 @@ def test_ps1_bundle_records_tests_in_place_and_hand_graded_cells() -> None:
     assert all(q.hidden == "" and q.shown.startswith('"""Check that') for q in split.questions)
 
 
+@pytest.mark.slow(4)
+def test_ps1_tests_that_call_by_name_grade_as_nbgrader_graded_its_students(tmp_path: Path) -> None:
+    """Today's execution, on ps1's bundle made without the build's checks (two of its tests need the namespace):
+    nbgrader's own scores for its students on the tests that call the student's functions by name."""
+    from toynet.grading.assign import make_bundle, split_notebook
+
+    source = PS1 / "problem1.ipynb"
+    bundle = make_bundle(source, split_notebook(source, nbformat.read(source, as_version=4), {}), {})
+    bundle.save(tmp_path / "autograder")
+    by_name = ("correct_squares", "correct_sum_of_squares")
+    graded = {student: grade_submission(PS1 / f"submitted_{student}_problem1.ipynb", bundle, tmp_path / "autograder",
+                                        limits=LIMITS) for student in ("hacker", "bitdiddle")}
+    assert {name: scores(graded["hacker"])[name] for name in by_name} == {"correct_squares": 1,
+                                                                          "correct_sum_of_squares": 0.5}
+    assert {name: scores(graded["bitdiddle"])[name] for name in by_name} == {"correct_squares": 0,
+                                                                             "correct_sum_of_squares": 0}
+    assert {h.name: h.points for h in graded["bitdiddle"].by_hand} == {
+        "sum_of_squares_equation": 1, "sum_of_squares_application": 2, "cell-938593c4a215c6cc": 4}
+
+
 @NEEDS_NAMESPACE
 @pytest.mark.slow(8)
 def test_ps1_grades_as_nbgrader_graded_its_students(tmp_path: Path) -> None:

@@ -125,9 +125,7 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
     except GivesError as error:
         raise AssignmentError(f"{source}: config.json: {error}") from None
     _check_nothing_asked_is_held(source, split.asked, toynet_copy)
-    bundle = Bundle(name=source.stem, questions=split.questions, functions=defined_names(split.given),
-                    gives=list(config.get("gives", [])), limits=dict(config.get("limits", {})),
-                    by_hand=split.by_hand)
+    bundle = make_bundle(source, split, config)
     created = _missing_ancestor(out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))  # 0700, same filesystem
@@ -144,6 +142,12 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
         out / "gradescope" / built.gradescope.name if built.gradescope else None,
         built.solution, built.stubbed, built.given, built.carried,
     )
+
+
+def make_bundle(source: Path, split: _Split, config: dict[str, Any]) -> Bundle:
+    """The autograder bundle of a split source (not yet checked against its solution: `build` does that)."""
+    return Bundle(name=source.stem, questions=split.questions, functions=defined_names(split.given),
+                  gives=list(config.get("gives", [])), limits=dict(config.get("limits", {})), by_hand=split.by_hand)
 
 
 def _build_in(staging: Path, source: Path, split: _Split, bundle: Bundle, toynet_copy: StudentToynet,
