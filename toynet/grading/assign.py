@@ -168,7 +168,8 @@ def _build_in(staging: Path, source: Path, split: _Split, bundle: Bundle, toynet
     stubbed = grade_it(student_path)
     if stubbed.score > 0:
         passing = [q.name for q in stubbed.questions if q.score > 0]
-        raise AssignmentError(f"{source}: the student copy earns points on {passing}: those tests cannot fail")
+        raise AssignmentError(f"{source}: the student copy earns points on {passing}: those tests cannot fail "
+                              "(nothing was written)")
     zip_path = write_gradescope_zip(staging, source.stem) if gradescope else None
     return BuiltAssignment(student_path, staging / "autograder", zip_path, solution, stubbed,
                            toynet_copy.given, toynet_copy.carried)
