@@ -262,6 +262,16 @@ def test_assign_command_lists_the_cells_graded_by_hand(tmp_path: Path, capsys: p
     assert "graded by hand, reported apart from the autograded score: why_centred (1, cell 11)" in out
 
 
+def test_a_test_the_blank_copy_passes_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    source = tmp_path / "gradient_check_1d.ipynb"  # a test that checks nothing of the student's
+    source.write_text((SETS / "gradient_check_1d.ipynb").read_text().replace(
+        "assert backward_propagation(2, 4) == 2", "assert 2 == 2").replace(
+        "assert backward_propagation(-5, 3) == -5", "assert -5 == -5"))
+    with pytest.raises(AssignmentError, match=r"earns points on \['test_backward'\].*nothing was written"):
+        build(source, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradient_check_1d.ipynb"]
+
+
 def test_a_rebuild_replaces_the_old_build_and_a_failed_one_keeps_it(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(SETS / "gradient_check_1d.ipynb", out)
