@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from toynet.grading.markers import MarkerError, question_of, remove_hidden
+
 Kind = Literal["test", "answer", "by_hand", "task", "locked", "plain"]
 Format = Literal["nbgrader", "toynet", ""]
 
@@ -55,8 +57,8 @@ def nbgrader_metadata(cell: Any) -> dict[str, Any] | None:
 
 def role_of(cell: Any, number: int = 0) -> CellRole:
     """The role of one cell (`number`: its 1-based place in the notebook, for messages). Raises CellError."""
-    toynet_meta = cell.get("metadata", {}).get("toynet")
-    if isinstance(toynet_meta, dict) and "question" in toynet_meta:
+    toynet_meta = question_of(cell)
+    if toynet_meta is not None:
         points = toynet_meta.get("points", 1)
         _check_points(points, f"cell {number} (toynet question {toynet_meta['question']!r})")
         return CellRole("test", str(toynet_meta["question"]), float(points), "toynet")
@@ -140,8 +142,8 @@ def same_code(a: str, b: str) -> bool:
 
 def claimed_test(cell: Any) -> str | None:
     """The test name a submission's cell claims by its metadata (lenient: a student may garble it), else None."""
-    toynet_meta = cell.get("metadata", {}).get("toynet")
-    if isinstance(toynet_meta, dict) and "question" in toynet_meta:
+    toynet_meta = question_of(cell)
+    if toynet_meta is not None:
         return str(toynet_meta["question"])
     meta = nbgrader_metadata(cell)
     if meta is not None and meta.get("grade") and not meta.get("solution") and not meta.get("task"):
@@ -168,8 +170,6 @@ def submission_code(notebook: Any, shown: dict[str, str]) -> SubmissionCells:
     code, with a note. A bundle built before `shown` was recorded ("" for every test) leaves out every cell
     that claims a test, as it always did. Each cell as (its 1-based number among all cells, its source).
     """
-    from toynet.grading.markers import MarkerError, remove_hidden
-
     cells = SubmissionCells([], [], {})
     for number, cell in enumerate(notebook.get("cells", []), start=1):
         if cell.get("cell_type") != "code":
