@@ -146,3 +146,16 @@ def test_a_crashing_grader_still_leaves_results(zip_path: Path, tmp_path: Path) 
     results = run_autograder(root, env)
     assert results["score"] == 0 and "autograder failed" in results["output"]
     assert "Traceback" not in results["output"] and results["stdout_visibility"] == "hidden"
+
+
+def test_an_nbgrader_assignment_reports_hand_graded_cells_apart(tmp_path: Path) -> None:
+    """An nbgrader-format source through the zip: the score is the autograded points; each cell graded by hand
+    is an entry without a score, named with its points, in Gradescope's format."""
+    source = Path(__file__).resolve().parent / "fixtures" / "nbgrader_sets" / "gradient_check_1d.ipynb"
+    built = build(source, tmp_path / "built", gradescope=True)
+    assert built.gradescope is not None
+    root, env = gradescope_root(built.gradescope, tmp_path, {"gradient_check_1d.ipynb": source})
+    results = run_autograder(root, env)
+    assert results["score"] == 4 and [t.get("score") for t in results["tests"]] == [1, 1, 2, None]
+    assert results["tests"][-1]["name"] == "why_centred (graded by hand, 1 point)"
+    assert results["extra_data"] == {"graded_by_hand": {"why_centred": 1}}

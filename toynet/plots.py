@@ -300,3 +300,37 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def plot_score_distribution(scores: Sequence[float] | np.ndarray, max_score: float, ax: Axes | None = None) -> Axes:
+    """How many submissions got each total score (0..max_score), with the mean marked: a class at a glance.
+
+    A bar per distinct score when there are at most 30 of them (points often come in halves), else 20 bins.
+    """
+    values = np.asarray(scores, dtype=float).reshape(-1)
+    if not (isinstance(max_score, (int, float)) and np.isfinite(max_score) and max_score > 0):
+        raise ValueError(f"max_score must be a positive number, but got {max_score!r}")
+    if values.size == 0:
+        raise ValueError("scores must hold at least one score, but got an empty sequence")
+    if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > max_score:
+        raise ValueError(f"scores must be finite numbers in [0, {max_score:g}], "
+                         f"but got values from {values.min()} to {values.max()}")
+    ax = _new_axes(ax)
+    distinct, counts = np.unique(values, return_counts=True)
+    if distinct.size <= 30:
+        width = 0.8 * (float(np.min(np.diff(distinct))) if distinct.size > 1 else max(max_score / 20, 0.5))
+        ax.bar(distinct, counts, width=width, color=SERIES_COLORS[0], edgecolor="black", lw=0.5)
+    else:
+        ax.hist(values, bins=np.linspace(0, max_score, 21).tolist(), color=SERIES_COLORS[0], edgecolor="black", lw=0.5)
+    mean = float(values.mean())
+    ax.axvline(mean, color=FAIL_COLOR, ls="--", lw=1.5, label=f"mean {mean:.3g} of {max_score:g}")
+    ax.set_xlim(-0.05 * max_score - 0.5, 1.05 * max_score + 0.5)
+    ax.set_xlabel(f"autograded score (out of {max_score:g} points)")
+    ax.set_ylabel("submissions")
+    ax.set_title(f"Score distribution ({values.size} submissions)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of submissions
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

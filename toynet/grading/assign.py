@@ -1,5 +1,8 @@
 """Build an assignment from a solution-marked notebook: the student's copy, the autograder bundle, a Gradescope zip.
 
+The source is written in nbgrader's format (cell metadata {"nbgrader": ...}, schema 3) or toynet's own
+({"toynet": {"question": ...}}): cells.py says which cell is what, markers.py turns solutions into stubs.
+
     build("assignments/layers.ipynb", "build/layers", gradescope=True)
 
 writes OUT/student/layers.ipynb (solutions stubbed, hidden tests removed, outputs cleared), OUT/autograder/
@@ -16,15 +19,19 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from toynet.grading.cells import CellError, CellRole, roles_of
 from toynet.grading.gives import GivesError, StudentToynet, build_student_toynet
-from toynet.grading.grade import Bundle, Question, SubmissionResult, grade_submission
+from toynet.grading.grade import Bundle, HandGraded, Question, SubmissionResult, grade_submission
 from toynet.grading.markers import (
+    MarkerError,
+    clear_solution,
     defined_names,
+    has_marker,
     has_solution,
-    question_of,
     remove_hidden,
     split_hidden,
     strip_solutions,
@@ -91,65 +98,201 @@ def load_config(source: Path) -> dict[str, Any]:
     return dict(entry)
 
 
+@dataclass
+class _Split:
+    """What one pass over the source notebook yields: the student's copy and the grader's part."""
+
+    student: Any
+    questions: list[Question] = field(default_factory=list)
+    by_hand: list[HandGraded] = field(default_factory=list)
+    given: list[str] = field(default_factory=list)  # code cells that run in the student process (solutions in)
+    asked: list[str] = field(default_factory=list)  # the cells whose code students write
+
+
 def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescope: bool = False) -> BuiltAssignment:
-    """Write OUT/student, OUT/autograder (and OUT/gradescope); check solution = full marks, stubs = zero."""
+    """Write OUT/student, OUT/autograder (and OUT/gradescope); check solution = full marks, stubs = zero.
+
+    Everything is built in a private folder beside OUT and moved into place only once every check passed:
+    a failed build writes nothing (and a failing test on the solution shows its traceback, `_solution_lost`).
+    """
     import nbformat
 
     source, out = Path(source), Path(out)
     config = load_config(source)
-    notebook = nbformat.read(source, as_version=4)
-    student = nbformat.from_dict(notebook)
-    questions, given = [], []
-    for cell in student.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        meta = question_of(cell)
-        if meta is not None:
-            public, hidden = split_hidden(cell.source, meta["question"])
-            points = float(config.get("points", {}).get(meta["question"], meta.get("points", 1)))
-            questions.append(Question(meta["question"], points, public, hidden))
-            cell.source = remove_hidden(cell.source)
-        elif cell.cell_type == "code":
-            given.append(cell.source)
-            if has_solution(cell.source):
-                cell.source = strip_solutions(cell.source)
-    if not questions:
-        raise AssignmentError(f"{source}: no question cells (metadata {{'toynet': {{'question': ...}}}})")
-    unknown = set(config.get("points", {})) - {q.name for q in questions}
-    if unknown:
-        raise AssignmentError(f"{source}: config.json gives points to unknown questions {sorted(unknown)}")
+    split = split_notebook(source, nbformat.read(source, as_version=4), config)
     try:
         toynet_copy = build_student_toynet(config.get("gives", []))
     except GivesError as error:
         raise AssignmentError(f"{source}: config.json: {error}") from None
-    _check_nothing_asked_is_held(source, given, toynet_copy)
-    bundle = Bundle(
-        name=source.stem,
-        questions=questions,
-        functions=defined_names(given),
-        gives=list(config.get("gives", [])),
-        limits=dict(config.get("limits", {})),
+    _check_nothing_asked_is_held(source, split.asked, toynet_copy)
+    bundle = make_bundle(source, split, config)
+    created = _missing_ancestor(out.parent)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))  # 0700, same filesystem
+    try:
+        protect = [staging, *([out] if out.exists() else [])]
+        built = _build_in(staging, source, split, bundle, toynet_copy, gradescope, protect)
+        _move_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(created or staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return BuiltAssignment(
+        out / "student" / built.student.name, out / "autograder",
+        out / "gradescope" / built.gradescope.name if built.gradescope else None,
+        built.solution, built.stubbed, built.given, built.carried,
     )
-    student_path = out / "student" / f"{source.stem}.ipynb"
-    student_path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(student, student_path)
-    bundle.save(out / "autograder")
-    solution = grade_submission(source, bundle, out / "autograder", toynet_files=toynet_copy.files, protect=[out])
-    lost = [q for q in solution.questions if q.score < q.max_score]
-    if lost:
-        details = "\n".join(f"- {q.name}: {q.feedback}" for q in lost)
-        raise AssignmentError(f"{source}: the solution does not score full marks:\n{details}\n{solution.output}")
-    stubbed = grade_submission(student_path, bundle, out / "autograder", toynet_files=toynet_copy.files,
-                               protect=[out])
+
+
+def make_bundle(source: Path, split: _Split, config: dict[str, Any]) -> Bundle:
+    """The autograder bundle of a split source (not yet checked against its solution: `build` does that)."""
+    return Bundle(name=source.stem, questions=split.questions, functions=defined_names(split.given),
+                  gives=list(config.get("gives", [])), limits=dict(config.get("limits", {})), by_hand=split.by_hand)
+
+
+def _build_in(staging: Path, source: Path, split: _Split, bundle: Bundle, toynet_copy: StudentToynet,
+              gradescope: bool, protect: list[Path]) -> BuiltAssignment:
+    """Write the student copy and the bundle in `staging`; grade the solution and the student copy there
+    (`protect`: what the graded notebooks must not see: staging, and OUT with an earlier build's bundle)."""
+    import nbformat
+
+    student_path = staging / "student" / f"{source.stem}.ipynb"
+    student_path.parent.mkdir(parents=True)
+    nbformat.write(split.student, student_path)
+    bundle.save(staging / "autograder")
+    grade_it = partial(grade_submission, bundle=bundle, bundle_dir=staging / "autograder",
+                       toynet_files=toynet_copy.files, protect=protect)
+    solution = grade_it(source)
+    if solution.score < solution.max_score:
+        raise AssignmentError(_solution_lost(source, solution))
+    stubbed = grade_it(student_path)
     if stubbed.score > 0:
         passing = [q.name for q in stubbed.questions if q.score > 0]
-        raise AssignmentError(f"{source}: the student copy earns points on {passing}: those tests cannot fail")
-    zip_path = write_gradescope_zip(out, source.stem) if gradescope else None
-    return BuiltAssignment(student_path, out / "autograder", zip_path, solution, stubbed,
+        raise AssignmentError(f"{source}: the student copy earns points on {passing}: those tests cannot fail "
+                              "(nothing was written)")
+    zip_path = write_gradescope_zip(staging, source.stem) if gradescope else None
+    return BuiltAssignment(student_path, staging / "autograder", zip_path, solution, stubbed,
                            toynet_copy.given, toynet_copy.carried)
 
 
-def _check_nothing_asked_is_held(source: Path, cells: list[str], toynet_copy: StudentToynet) -> None:
+def _solution_lost(source: Path, solution: SubmissionResult) -> str:
+    """Why the solution lost points: the sandbox's feedback, then each failing test's full traceback from a
+    Jupyter kernel run as the instructor (their code is trusted: nothing is hidden from them)."""
+    from toynet.grading.validate import ValidationError, validate
+
+    lost = [q for q in solution.questions if q.score < q.max_score]
+    lines = [f"{source}: the solution does not score full marks ({solution.score:g}/{solution.max_score:g}); "
+             "nothing was written.", "In the grader's sandbox:"]
+    lines += [f"- {q.name}: {q.feedback}" for q in lost]
+    if solution.output:
+        lines.append(f"notes on the run:\n{solution.output}")
+    try:
+        report = validate(source)
+    except ValidationError as error:
+        return "\n".join([*lines, f"(running it in a Jupyter kernel failed too: {error})"])
+    failing = [t for t in report.tests if not t.passed]
+    if not failing:
+        lines.append("In a Jupyter kernel, run as you, every test passes: the difference is the sandbox (what "
+                     "config.json gives, the limits) or a test that needs the notebook's namespace.")
+    for test in failing:
+        lines.append(f"--- {test.name} (cell {test.position}) in a Jupyter kernel, run as you ---\n{test.traceback}")
+    lines += [f"--- cell {cell} raised (not a test cell) ---\n{trace}" for cell, trace in report.cell_errors]
+    return "\n".join(lines)
+
+
+def _missing_ancestor(folder: Path) -> Path | None:
+    """The outermost of `folder` and its parents that does not exist yet (None when `folder` exists)."""
+    missing = None
+    for path in [folder, *folder.parents]:
+        if path.exists():
+            return missing
+        missing = path
+    return missing
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Each built folder replaces its old version in OUT by a rename (staging is on OUT's filesystem)."""
+    out.mkdir(exist_ok=True)
+    for built in sorted(staging.iterdir()):
+        target = out / built.name
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{built.name}.old-", dir=out))
+            target.rename(old / built.name)
+            built.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            built.rename(target)
+
+
+def split_notebook(source: Path, notebook: Any, config: dict[str, Any]) -> _Split:
+    """One pass over the source (nbgrader's ClearSolutions, ClearHiddenTests, ClearOutput and LockCells in one):
+    the student's copy, the tests with their points and places, the cells graded by hand, the code given."""
+    import nbformat
+
+    try:
+        roles = roles_of(notebook)
+        split = _Split(nbformat.from_dict(notebook))
+        nbgrader = any(role.format == "nbgrader" for role in roles)
+        for number, (cell, role) in enumerate(zip(split.student.cells, roles, strict=True), start=1):
+            _split_cell(split, cell, role, number, nbgrader, config.get("points", {}))
+    except (CellError, MarkerError) as error:
+        raise AssignmentError(f"{source}: {error}") from None
+    if not split.questions and not split.by_hand:
+        raise AssignmentError(f"{source}: no graded cells: mark test cells with nbgrader's metadata "
+                              "{'nbgrader': {'grade': true, 'solution': false, 'points': ..., 'grade_id': ...}} "
+                              "or toynet's {'toynet': {'question': ..., 'points': ...}} (docs/AUTHORING.md)")
+    unknown = set(config.get("points", {})) - {q.name for q in split.questions}
+    if unknown:
+        raise AssignmentError(f"{source}: config.json gives points to unknown questions {sorted(unknown)}")
+    return split
+
+
+def _split_cell(split: _Split, cell: Any, role: CellRole, number: int, nbgrader: bool,
+                points: dict[str, float]) -> None:
+    """One cell into the student's copy (changed in place) and the grader's part (appended to `split`)."""
+    where = f"cell {number}" + (f" ({role.name})" if role.name else "")
+    if cell.cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+    if role.kind != "test" and nbgrader and has_marker(cell.source, "hidden"):
+        raise CellError(f"{where}: hidden tests outside an autograder test cell (nbgrader refuses this too)")
+    if role.kind == "test" and has_marker(cell.source, "solution"):
+        raise CellError(f"{where}: a solution region in a test cell: the student would see the test without it")
+    if role.kind == "test":
+        as_nbgrader = role.format == "nbgrader"
+        public, hidden = split_hidden(cell.source, role.name, nbgrader=as_nbgrader)
+        shown = remove_hidden(cell.source, nbgrader=as_nbgrader)
+        split.questions.append(Question(role.name, float(points.get(role.name, role.points)), public, hidden,
+                                        number, role.name, shown))
+        cell.source = shown
+    elif role.format == "nbgrader" and role.kind in ("answer", "by_hand"):
+        if cell.cell_type == "code":
+            split.given.append(cell.source)
+            split.asked.append(cell.source)
+        cell.source = clear_solution(cell.source, cell.cell_type, where)
+    elif nbgrader and has_marker(cell.source, "solution"):
+        raise CellError(f"{where}: a solution region in a cell not marked as a solution cell "
+                        "(nbgrader refuses this too: give the cell {'solution': true} and a grade_id)")
+    elif cell.cell_type == "code":
+        split.given.append(cell.source)
+        if has_solution(cell.source):
+            split.asked.append(cell.source)
+            cell.source = strip_solutions(cell.source)
+    if role.graded_by_hand:
+        kind = "task" if role.kind == "task" else f"{cell.cell_type} answer"
+        split.by_hand.append(HandGraded(role.name, role.points, number, kind))
+    _lock(cell, role)
+
+
+def _lock(cell: Any, role: CellRole) -> None:
+    """nbgrader's LockCells: answers may not be deleted; tests and locked cells neither deleted nor edited."""
+    if role.kind in ("answer", "by_hand"):
+        cell.metadata["deletable"] = False
+    elif role.kind in ("test", "locked", "task"):
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+
+
+def _check_nothing_asked_is_held(source: Path, asked_cells: list[str], toynet_copy: StudentToynet) -> None:
     """Refuse gives that put, in the student's toynet, an object named like one the students must write.
 
     What is given or carried is importable by name (`from toynet.layers import Linear`), so a reference class
@@ -157,7 +300,7 @@ def _check_nothing_asked_is_held(source: Path, cells: list[str], toynet_copy: St
     stubbed notebook cannot see this (it never imports them); checking names can, though not a reference kept
     under another name (say `logistic_costs` for `logistic_cost`): read `carried` when you change `gives`.
     """
-    asked = set(defined_names([cell for cell in cells if has_solution(cell)]))
+    asked = set(defined_names(asked_cells))
     held = [(entry, "given") for entry in toynet_copy.given] + [(entry, "carried") for entry in toynet_copy.carried]
     clashes = [f"{entry} ({how})" for entry, how in held if entry.partition(":")[2].split(".")[0] in asked]
     if clashes:

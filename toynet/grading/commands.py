@@ -1,4 +1,5 @@
-"""`toynet assign` and `toynet grade`: build a classroom assignment, grade a class of submissions safely."""
+"""`toynet assign`, `toynet grade` and `toynet validate`: build a classroom assignment, grade a class of
+submissions safely, check a notebook's tests in a kernel."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grade.set_defaults(run=run_grade)
 
+    validate = subparsers.add_parser(
+        "validate",
+        help="run a notebook's tests in a Jupyter kernel, as you, and say which pass (like nbgrader validate)",
+        description="Run NOTEBOOK top to bottom in a fresh kernel and report each test cell, passed or failed with "
+        "its traceback: a student's copy runs its public tests, an instructor's source all of them, hidden ones "
+        "included. Nothing is sandboxed: validate your own notebooks; grade others' with `toynet grade`.",
+    )
+    validate.add_argument("notebook", help="a student's notebook or an assignment's source (.ipynb)")
+    validate.add_argument("--timeout", type=float, default=60.0, help="seconds each cell may run (default 60)")
+    validate.set_defaults(run=run_validate)
+
 
 def run_assign(args: argparse.Namespace) -> int:
     from toynet.grading.assign import AssignmentError, build
@@ -52,6 +64,9 @@ def run_assign(args: argparse.Namespace) -> int:
         print(f"gradescope zip: {built.gradescope}")
     print(f"checked: solution {built.solution.score:g}/{built.solution.max_score:g}, "
           f"student copy {built.stubbed.score:g}/{built.stubbed.max_score:g}")
+    if built.solution.by_hand:
+        cells = ", ".join(f"{h.name} ({h.points:g}, cell {h.position})" for h in built.solution.by_hand)
+        print(f"graded by hand, reported apart from the autograded score: {cells}")
     print(f"toynet given to students: {', '.join(built.given) or 'nothing'}")
     if built.carried:
         print(f"carried with it (reachable too): {', '.join(built.carried)}")
@@ -61,6 +76,7 @@ def run_assign(args: argparse.Namespace) -> int:
 def run_grade(args: argparse.Namespace) -> int:
     from toynet.grading.grade import grade_many, summary_table, write_results
     from toynet.grading.outputs import UnsafeOutput, prepare_folder
+    from toynet.grading.report import write_class_report
     from toynet.grading.sandbox import Limits, isolation_problems
 
     out = Path(args.out or ("build/grades/results.json" if len(args.submissions) == 1 else "build/grades"))
@@ -84,6 +100,20 @@ def run_grade(args: argparse.Namespace) -> int:
     results = grade_many(args.submissions, args.assignment, jobs=args.jobs, progress=not args.no_progress,
                          protect=[folder])
     written = write_results(results, folder / out.name if one_file else folder)
+    if not one_file:
+        written += write_class_report(results, folder)
     print(summary_table(results))
     print(f"results: {written[0] if len(written) == 1 else folder}")
     return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from toynet.grading.validate import ValidationError, validate
+
+    try:
+        report = validate(args.notebook, timeout=args.timeout)
+    except ValidationError as error:
+        print(f"toynet validate: {error}", file=sys.stderr)
+        return 2
+    print(report.describe())
+    return 0 if report.passed else 1

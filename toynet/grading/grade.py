@@ -26,8 +26,9 @@ from typing import Any
 
 import toynet
 from toynet.grading import checks, outputs
+from toynet.grading.cells import claimed_test, submission_code
 from toynet.grading.gives import student_toynet
-from toynet.grading.markers import question_of, strip_magics
+from toynet.grading.markers import strip_magics
 from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
 
 BUNDLE_FILE = "assignment.json"
@@ -35,16 +36,37 @@ FEEDBACK_CHARS = 2000  # the student's printed output, or one failure message, a
 OUTPUT_CHARS = 8000  # the whole run's notes (cell errors), as shown
 MAX_NOTEBOOK_BYTES = 16 << 20  # a submission larger than this is refused unread
 HIDDEN_FAILED = "a hidden test failed"
+BY_HAND_NOTE = "Graded by hand by your instructor: its points are not in the autograder's score"
 
 
 @dataclass
 class Question:
-    """One graded question as the bundle stores it: name, points, public and hidden test code."""
+    """One graded question as the bundle stores it: name, points, public and hidden test code.
+
+    position: the test cell's 1-based place among all the source notebook's cells (0 in bundles built before
+    it was recorded), so tests can run in notebook order; grade_id: nbgrader's grade_id (toynet's format: the
+    question name); shown: the cell as the student's copy shows it, how a submission's copy is recognised
+    (a cell with a test's metadata but other code is the student's code, cells.py).
+    """
 
     name: str
     points: float
     public: str
     hidden: str = ""
+    position: int = 0
+    grade_id: str = ""
+    shown: str = ""
+
+
+@dataclass
+class HandGraded:
+    """A manually graded cell (nbgrader's `grade` + `solution`, or `task`): reported with its points, apart
+    from the autograded score. kind: "markdown answer", "code answer" or "task"."""
+
+    name: str
+    points: float
+    position: int
+    kind: str
 
 
 @dataclass
@@ -56,11 +78,13 @@ class Bundle:
     functions: list[str]
     gives: list[str]
     limits: dict[str, Any] = field(default_factory=dict)
+    by_hand: list[HandGraded] = field(default_factory=list)
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> Bundle:
         data = json.loads((Path(folder) / BUNDLE_FILE).read_text())
         data["questions"] = [Question(**q) for q in data["questions"]]
+        data["by_hand"] = [HandGraded(**h) for h in data.get("by_hand", [])]
         return cls(**data)
 
     def save(self, folder: str | os.PathLike[str]) -> None:
@@ -73,6 +97,7 @@ class Bundle:
 
     @property
     def max_score(self) -> float:
+        """The autograded points; the points graded by hand are apart (`by_hand`)."""
         return sum(q.points for q in self.questions)
 
 
@@ -92,6 +117,8 @@ class SubmissionResult:
     questions: list[QuestionResult]
     output: str = ""
     seconds: float = 0.0
+    by_hand: list[HandGraded] = field(default_factory=list)  # cells to grade by hand: not in score or max_score
+    not_run: str = ""  # why none of the submission's code ran (not a notebook, the sandbox failed), else ""
 
     @property
     def score(self) -> float:
@@ -122,7 +149,17 @@ class SubmissionResult:
                     "visibility": "visible",
                 }
                 for n, q in enumerate(self.questions, start=1)
+            ]
+            + [
+                {
+                    "name": f"{h.name} (graded by hand, {points_text(h.points)})",
+                    "number": str(n),
+                    "output": f"{BY_HAND_NOTE} ({h.kind}, cell {h.position} of the assignment).",
+                    "visibility": "visible",
+                }
+                for n, h in enumerate(self.by_hand, start=len(self.questions) + 1)
             ],
+            **({"extra_data": {"graded_by_hand": {h.name: h.points for h in self.by_hand}}} if self.by_hand else {}),
         }
 
 
@@ -144,11 +181,25 @@ class Remote:
         return f"<student's {self._name}>"
 
 
-def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
-    """The code cells of a notebook that run in the student process (question cells stay with the grader).
+def points_text(points: float) -> str:
+    """'1 point', '0.5 points', '2 points'."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
 
-    Each as (its number, its source): the number counts every cell of the notebook, markdown included, from
+
+def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """The code cells of a notebook that run in the student process (question cells stay with the grader)."""
+    return read_submission(path)[0]
+
+
+def read_submission(
+    path: str | os.PathLike[str], tests: Sequence[Question] = ()
+) -> tuple[list[tuple[int, str]], list[str]]:
+    """The code cells of a submission that run in the student process, and notes for the student.
+
+    Each cell as (its number, its source): the number counts every cell of the notebook, markdown included, from
     1, as a student scrolling the notebook counts them, so "cell 7" in feedback is the seventh cell they see.
+    Which cells are the bundle's tests is `cells.submission_code`'s to say: with no `tests` given, every cell
+    whose metadata claims a test is left out.
     """
     import nbformat
 
@@ -157,15 +208,13 @@ def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
         raise ValueError(f"the notebook takes {size >> 20} MB; at most {MAX_NOTEBOOK_BYTES >> 20} MB are graded")
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     notebook = nbformat.reads(text, as_version=4)
-    cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.get("cell_type") == "code" and question_of(cell) is None:
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            if not isinstance(source, str):
-                raise ValueError(f"cell {number} has no text source")
-            cells.append((number, strip_magics(source)))
-    return cells
+    shown = {name: "" for name in _claimed_names(notebook)} if not tests else {q.name: q.shown for q in tests}
+    found = submission_code(notebook, shown)
+    return [(number, strip_magics(source)) for number, source in found.run], found.notes
+
+
+def _claimed_names(notebook: Any) -> list[str]:
+    return [name for cell in notebook.cells if (name := claimed_test(cell)) is not None]
 
 
 def grade_submission(
@@ -180,10 +229,12 @@ def grade_submission(
     started = time.monotonic()
     name = Path(path).name
     try:
-        return _grade(path, bundle, bundle_dir, limits, toynet_files, protect, started)
+        result = _grade(path, bundle, bundle_dir, limits, toynet_files, protect, started)
     except Exception as error:  # a grader bug a submission provoked: this submission's zero, not the batch's
         reason = f"the submission could not be graded ({type(error).__name__}); please report this to the staff"
-        return _all_failed(name, bundle, reason, started)
+        result = _all_failed(name, bundle, reason, started)
+    result.by_hand = list(bundle.by_hand)
+    return result
 
 
 def _grade(
@@ -198,7 +249,7 @@ def _grade(
     limits = limits or Limits.from_dict(bundle.limits)
     name = Path(path).name
     try:
-        cells = read_cells(path)
+        cells, claimed = read_submission(path, bundle.questions)
     except Exception as error:  # not JSON, not a notebook, unreadable: zero, with the reason
         reason = f"the submission is not a valid notebook: {type(error).__name__}: {shorten(str(error), 300)}"
         return _all_failed(name, bundle, reason, started)
@@ -213,7 +264,7 @@ def _grade(
         # What the cells printed and raised is read now, before any test call: later output and later
         # restarts could carry hidden-test inputs (a call can save them; a restart reruns the cells).
         printed = process.printed_so_far()[:FEEDBACK_CHARS]
-        notes = [text for c in startup.cells if (text := c.describe())] + list(startup.notes)
+        notes = claimed + [text for c in startup.cells if (text := c.describe())] + list(startup.notes)
         output = shorten("\n".join(notes), OUTPUT_CHARS)
         if printed:
             output += f"\n--- your notebook printed (first {FEEDBACK_CHARS} characters) ---\n{printed}"
@@ -223,7 +274,7 @@ def _grade(
 
 def _all_failed(name: str, bundle: Bundle, reason: str, started: float) -> SubmissionResult:
     questions = [QuestionResult(q.name, 0.0, q.points, reason) for q in bundle.questions]
-    return SubmissionResult(name, questions, reason, time.monotonic() - started)
+    return SubmissionResult(name, questions, reason, time.monotonic() - started, not_run=reason)
 
 
 def _run_questions(
@@ -364,14 +415,16 @@ def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[st
 
 
 def write_csv(results: Sequence[SubmissionResult], path: Path) -> Path:
-    """The class table: one row per submission, one column per question, then total and maximum."""
+    """The class table: one row per submission, one column per question, then total and maximum (autograded);
+    then one empty column per cell graded by hand, headed with its points, for the instructor to fill in."""
     names = [q.name for q in results[0].questions] if results else []
+    hand = [f"{h.name} (by hand, /{h.points:g})" for h in results[0].by_hand] if results else []
     table = io.StringIO(newline="")
     writer = csv.writer(table)
-    writer.writerow(["submission", *names, "total", "max"])
+    writer.writerow(["submission", *names, "total", "max", *hand])
     for r in results:
         writer.writerow([_as_text(r.submission), *(f"{q.score:g}" for q in r.questions), f"{r.score:g}",
-                         f"{r.max_score:g}"])
+                         f"{r.max_score:g}", *([""] * len(hand))])
     return outputs.write_text(path, table.getvalue())
 
 
@@ -392,4 +445,8 @@ def summary_table(results: Sequence[SubmissionResult]) -> str:
     for r in results:
         cells = [f"{q.score:g}/{q.max_score:g}".rjust(c) for q, c in zip(r.questions, columns, strict=True)]
         lines.append("  ".join([r.submission.ljust(width), *cells, f"{r.score:g}/{r.max_score:g}"]))
+    if results[0].by_hand:
+        hand = ", ".join(f"{h.name} ({h.points:g})" for h in results[0].by_hand)
+        lines.append(f"graded by hand, not in these totals ({sum(h.points for h in results[0].by_hand):g} points): "
+                     f"{hand}")
     return "\n".join(lines)

@@ -5,6 +5,11 @@
 
 A question is a code cell whose metadata holds {"toynet": {"question": "<name>", "points": <number>}}: its
 code (public part, then hidden part) runs in the grader, never in the student's process.
+
+In an nbgrader-format notebook (cells.py) the markers follow nbgrader's preprocessors exactly: a line that
+contains "BEGIN SOLUTION" (any comment style) opens a region, and the student's copy holds nbgrader's stubs,
+`# YOUR CODE HERE` / `raise NotImplementedError()` in code and "YOUR ANSWER HERE" in markdown; a solution cell
+without markers is replaced whole (ClearSolutions). Read `clear_solution` and `NBGRADER`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from typing import Any
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+NBGRADER = {"solution": ("BEGIN SOLUTION", "END SOLUTION"), "hidden": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")}
+NBGRADER_CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+NBGRADER_TEXT_STUB = "YOUR ANSWER HERE"
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
 _CLASS = re.compile(r"^(\s*)class\s+(\w+)\b")
 
@@ -23,11 +31,18 @@ class MarkerError(ValueError):
     """Unbalanced or nested markers in a cell."""
 
 
-def _regions(lines: list[str], begin: str, end: str, where: str) -> list[tuple[int, int]]:
-    """(first, last) line indices of each begin..end block, markers included."""
+def _regions(
+    lines: list[str], begin: str, end: str, where: str, anywhere: bool = False
+) -> list[tuple[int, int]]:
+    """(first, last) line indices of each begin..end block, markers included.
+
+    A marker starts its line (toynet's format) or, with `anywhere`, is anywhere in it (nbgrader's rule).
+    """
     regions, start = [], None
     for number, line in enumerate(lines):
         text = line.strip()
+        if anywhere:  # nbgrader tests `begin in line`; END's test comes second, as there
+            text = begin if begin in text else end if end in text else ""
         if text.startswith(begin):
             if start is not None:
                 raise MarkerError(f"{where}: {begin!r} on line {number + 1} inside another block")
@@ -73,22 +88,51 @@ def strip_solutions(source: str, default_task: str = "this cell") -> str:
     return "\n".join(out)
 
 
-def split_hidden(source: str, where: str = "test cell") -> tuple[str, str]:
+def clear_solution(source: str, cell_type: str, where: str = "solution cell") -> str:
+    """nbgrader's ClearSolutions on one solution cell: each marked region becomes the stub, indented like its
+    BEGIN line; a cell without regions becomes the stub whole."""
+    lines = source.split("\n")
+    stub = (NBGRADER_CODE_STUB if cell_type == "code" else NBGRADER_TEXT_STUB).split("\n")
+    regions = _regions(lines, *NBGRADER["solution"], where, anywhere=True)
+    if not regions:
+        return "\n".join(stub)
+    out, previous = [], 0
+    for first, last in regions:
+        out.extend(lines[previous:first])
+        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+        out.extend(indent + line for line in stub)
+        previous = last + 1
+    out.extend(lines[previous:])
+    return "\n".join(out)
+
+
+def has_marker(source: str, kind: str) -> bool:
+    """Whether nbgrader's rule finds the start of a `kind` ("solution" or "hidden") region in the source."""
+    return NBGRADER[kind][0] in source
+
+
+def split_hidden(source: str, where: str = "test cell", nbgrader: bool = False) -> tuple[str, str]:
     """(public code, hidden code) of a test cell. Hidden lines keep their line numbers (blank elsewhere)."""
     lines = source.split("\n")
     public, hidden = list(lines), [""] * len(lines)
-    for first, last in _regions(lines, BEGIN_HIDDEN, END_HIDDEN, where):
+    for first, last in _hidden_regions(lines, where, nbgrader):
         for number in range(first, last + 1):
             hidden[number] = lines[number] if first < number < last else ""
             public[number] = ""
     return _trim("\n".join(public)), _trim("\n".join(hidden))
 
 
-def remove_hidden(source: str) -> str:
+def remove_hidden(source: str, nbgrader: bool = False) -> str:
     """The student's copy of a test cell: the hidden blocks and their markers gone."""
     lines = source.split("\n")
-    drop = {n for first, last in _regions(lines, BEGIN_HIDDEN, END_HIDDEN, "test cell") for n in range(first, last + 1)}
+    drop = {n for first, last in _hidden_regions(lines, "test cell", nbgrader) for n in range(first, last + 1)}
     return "\n".join(line for n, line in enumerate(lines) if n not in drop).rstrip("\n")
+
+
+def _hidden_regions(lines: list[str], where: str, nbgrader: bool) -> list[tuple[int, int]]:
+    if nbgrader:
+        return _regions(lines, *NBGRADER["hidden"], where, anywhere=True)
+    return _regions(lines, BEGIN_HIDDEN, END_HIDDEN, where)
 
 
 def question_of(cell: Any) -> dict[str, Any] | None:

@@ -44,13 +44,18 @@ def prepare_folder(folder: str | os.PathLike[str]) -> Path:
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write `text` to `path` atomically, mode 0600 (temporary file in the same folder, then rename)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to `path` atomically, mode 0600 (temporary file in the same folder, then rename)."""
     path = Path(path)
     folder = prepare_folder(path.parent)
     target = folder / path.name
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)  # O_EXCL: never an existing file
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
         os.replace(temporary, target)
     except BaseException:
         try:
