@@ -43,22 +43,54 @@ def is_root() -> bool:
 @functools.lru_cache(maxsize=1)
 def can_isolate() -> bool:
     """Root, and `unshare` may create namespaces here (containers often forbid it even to root)."""
-    if not is_root() or shutil.which("unshare") is None:
+    return is_root() and _runs(UNSHARE)
+
+
+@functools.lru_cache(maxsize=1)
+def can_isolate_unprivileged() -> bool:
+    """Not root, and unprivileged user namespaces (with mount, PID, network... inside them) may be made here."""
+    return sys.platform.startswith("linux") and not is_root() and _runs(USERNS_UNSHARE)
+
+
+def _runs(command: list[str]) -> bool:
+    if shutil.which(command[0]) is None:
         return False
     try:
-        return subprocess.run([*UNSHARE, "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([*command, "true"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
 UNSHARE = ["unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--mount-proc", "--kill-child"]
+# The same namespaces inside a user namespace of the grader's own (root there is the grader's uid outside):
+# what bubblewrap does for a user without privileges.
+USERNS_UNSHARE = ["unshare", "--user", "--map-root-user", *UNSHARE[1:]]
+
+
+@functools.lru_cache(maxsize=1)
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none here). Asked the way the student process asks it."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    from toynet.grading.child import landlock_abi as ask
+
+    return int(ask())
 
 
 def isolation() -> str:
-    """"namespaces", "permissions" or "none": how much this machine can confine a submission (module doc)."""
+    """How much this machine can confine a submission (sandbox.py's docstring says what each mode gives):
+
+    "namespaces" (root, namespaces allowed), "userns" (not root, unprivileged user namespaces allowed),
+    "landlock" (root without namespaces, as in a default Docker container: Landlock and seccomp),
+    "permissions" (root, neither: Unix permissions only) or "none" (not root, no user namespaces).
+    """
     if can_isolate():
         return "namespaces"
-    return "permissions" if is_root() else "none"
+    if can_isolate_unprivileged():
+        return "userns"
+    if is_root():
+        return "landlock" if landlock_abi() >= 1 else "permissions"
+    return "none"
 
 
 _identities = itertools.count()
@@ -250,8 +282,11 @@ def remove_released_groups(wait: float = 0.0) -> None:
 atexit.register(remove_released_groups, 2.0)
 
 
-def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
-    """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue", "/run/shm")
+
+
+def remove_files_of(uid: int, folders: Sequence[str] = SHARED_FOLDERS) -> None:
+    """Delete what `uid` left in the shared writable folders (only entries it owns; links are not followed)."""
     for folder in folders:
         try:
             entries = list(os.scandir(folder))
@@ -267,6 +302,26 @@ def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/de
                     os.unlink(entry.path)
             except OSError:
                 pass
+
+
+SYSV_IPC = {"shm": "-m", "msg": "-q", "sem": "-s"}  # /proc/sysvipc/<kind>, and ipcrm's option for it
+
+
+def remove_ipc_of(uid: int) -> None:
+    """Remove the SysV shared memory, message queues and semaphores `uid` owns (the seccomp filter refuses
+    making them; this sweeps what a kernel without it, or a filter not applied, let through)."""
+    for kind, option in SYSV_IPC.items():
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split() if lines else []
+        if "id" not in header or "uid" not in header:
+            continue
+        for line in lines[1:]:
+            fields = line.split()
+            if len(fields) == len(header) and int(fields[header.index("uid")]) == uid:
+                subprocess.run(["ipcrm", option, fields[header.index("id")]], capture_output=True, check=False)
 
 
 _MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
@@ -306,3 +361,39 @@ def runtime_mounts() -> tuple[list[tuple[str, str]], list[str]]:
     mounts += [(f, f) for f in sorted(files) if not any(f.startswith(d + os.sep) for d in folders)]
     empty = [os.path.join(stdlib, name) for name in ("site-packages", "dist-packages")]
     return mounts, [e for e in empty if os.path.isdir(e)]
+
+
+def landlock_allowlist(writable: Sequence[str]) -> dict[str, list[str]]:
+    """What a student process that sees the host's own paths ("landlock" mode) may read, built from the same
+    `runtime_mounts` as the namespaced root, so the two modes give exactly one list.
+
+    "read": read and run (each mount's host path; a folder holding one of the emptied folders is split
+    into its other entries); "list": folders only listed (the ones split, so that imports from them work:
+    the names of their entries show, not what the hidden ones hold); "write": `writable`, whole;
+    "devices": the /dev files the namespaced root binds.
+    """
+    mounts, empty = runtime_mounts()
+    read: list[str] = []
+    listed: list[str] = []
+    for host, _ in mounts:
+        _split(host, [e for e in empty if e.startswith(host + os.sep)], read, listed)
+    return {"read": read, "list": listed, "write": list(writable), "devices": list(student_devices())}
+
+
+def _split(folder: str, hidden: list[str], read: list[str], listed: list[str]) -> None:
+    """Add `folder` to `read`, or, when it holds a `hidden` path, list it and split its entries likewise."""
+    if not hidden:
+        read.append(folder)
+        return
+    listed.append(folder)
+    for entry in os.scandir(folder):
+        if entry.path not in hidden:
+            _split(entry.path, [h for h in hidden if h.startswith(entry.path + os.sep)], read, listed)
+
+
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def student_devices() -> list[str]:
+    """The /dev files a student process may open (read and write)."""
+    return [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")]
