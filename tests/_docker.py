@@ -67,13 +67,27 @@ def docker_like(command: list[str], staging: Path) -> list[str]:
     setup = ["set -e",
              "for m in $(awk '$5 ~ \"^/sys/fs/cgroup/\" {print $5}' /proc/self/mountinfo); do "
              'mount -o remount,bind,ro "$m"; done']
-    hidden = private_ancestor(os.path.realpath(sys.base_prefix))
-    if hidden is not None:
-        folder, entry = hidden
-        setup += [f"mount --bind {shlex.quote(str(entry))} {shlex.quote(str(staging))}",
-                  f"mount -t tmpfs -o mode=0755,size=64m tmpfs {shlex.quote(str(folder))}",
-                  f"mkdir {shlex.quote(str(entry))}",
-                  f"mount --move {shlex.quote(str(staging))} {shlex.quote(str(entry))}"]
+    setup += _python_readable(staging)
     inner = ["capsh", "--drop=cap_sys_admin", "--", "-c", 'exec "$0" "$@"', *command]
     setup.append("exec " + shlex.join([sys.executable, "-c", LAUNCHER, *inner]))
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", "\n".join(setup)]
+
+
+def _python_readable(staging: Path) -> list[str]:
+    """Shell lines (in a private mount namespace) that let every user run this Python (module doc)."""
+    hidden = private_ancestor(os.path.realpath(sys.base_prefix))
+    if hidden is None:
+        return []
+    folder, entry = (shlex.quote(str(p)) for p in hidden)
+    place = shlex.quote(str(staging))
+    return [f"mount --bind {entry} {place}", f"mount -t tmpfs -o mode=0755,size=64m tmpfs {folder}",
+            f"mkdir {entry}", f"mount --move {place} {entry}"]
+
+
+def as_user(command: list[str], uid: int, staging: Path) -> list[str]:
+    """The argv that runs `command` as the unprivileged `uid` (no groups, no capabilities), able to run this
+    Python. `staging`: an empty folder."""
+    setup = ["set -e", *_python_readable(staging),
+             "exec " + shlex.join(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                                   "--inh-caps=-all", *command])]
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", "\n".join(setup)]
