@@ -62,10 +62,14 @@ def available() -> str | None:
     return f"needs {', '.join(missing)} (apt-get install libcap2-bin util-linux)" if missing else None
 
 
-def docker_like(command: list[str], staging: Path) -> list[str]:
-    """The argv that runs `command` as in a default Docker container (module doc). `staging`: an empty folder."""
+def docker_like(command: list[str], staging: Path, delegated_cgroup2: bool = False) -> list[str]:
+    """The argv that runs `command` as in a default Docker container (module doc). `staging`: an empty folder.
+
+    delegated_cgroup2: leave the cgroup2 hierarchy writable, as a container with its own cgroup namespace has it.
+    """
+    kept = ' && $0 !~ " - cgroup2 "' if delegated_cgroup2 else ""
     setup = ["set -e",
-             "for m in $(awk '$5 ~ \"^/sys/fs/cgroup/\" {print $5}' /proc/self/mountinfo); do "
+             f"for m in $(awk '$5 ~ \"^/sys/fs/cgroup/\"{kept} {{print $5}}' /proc/self/mountinfo); do "
              'mount -o remount,bind,ro "$m"; done']
     setup += _python_readable(staging)
     inner = ["capsh", "--drop=cap_sys_admin", "--", "-c", 'exec "$0" "$@"', *command]

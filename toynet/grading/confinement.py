@@ -5,14 +5,13 @@
 - One identity per submission: `student_identity()` hands out distinct unprivileged uids from a reserved range;
   `kill_identity` and `remove_files_of` clean up after one where there are no cgroups.
 - `exposed_paths`: which paths a student uid could read, checked as the kernel checks the student.
-- cgroup v1 (`cgroup_parents`, `SubmissionGroups`): one CPU and the memory limit for all of a submission's
-  processes together, and the list of processes `close` kills however they detached.
+- cgroups (cgroups.py, names also importable from here): cgroup v1, or a delegated cgroup v2 group, bound all
+  of a submission's processes together and list every one of them for `close` to kill, however they detached.
 - `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, the mapped libraries).
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
 import json
@@ -23,12 +22,23 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from toynet.grading.cgroups import (  # noqa: F401 (also imported from here: sandbox.py and the tests)
+    SubmissionGroups as SubmissionGroups,
+)
+from toynet.grading.cgroups import (
+    cgroup_parents as cgroup_parents,
+)
+from toynet.grading.cgroups import (
+    cgroup_v2_parent as cgroup_v2_parent,
+)
+from toynet.grading.cgroups import (
+    remove_released_groups as remove_released_groups,
+)
 
 # Student identities: uid = UID_BASE + (grader pid mod 2**20) * 1024 + a counter, so concurrent graders on one
 # machine never hand out the same uid, and no uid collides with a real account (those live far below 2**31).
@@ -146,140 +156,6 @@ def kill_identity(uid: int, gid: int) -> None:
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
-
-
-CGROUP_V1 = Path("/sys/fs/cgroup")  # one folder per controller (cgroup v1); "cpu" may be "cpu,cpuacct"
-CGROUP_FILES = {"cpu": "cpu.cfs_quota_us", "memory": "memory.limit_in_bytes"}
-
-
-@functools.lru_cache(maxsize=1)
-def cgroup_parents() -> dict[str, Path]:
-    """{controller: the grader's own group}, for the cgroup-v1 cpu and memory controllers root may write to.
-
-    Each submission gets a group below it (`SubmissionGroups`). Where one is missing (cgroup v2 only, or a
-    container that hides /sys/fs/cgroup) nothing bounds what the submission's processes use *together*:
-    RLIMIT_AS and RLIMIT_CPU bound each process, RLIMIT_NPROC their number.
-    """
-    if not is_root():
-        return {}
-    try:
-        with open("/proc/self/cgroup") as groups:
-            own = {controller: fields[2].strip() for line in groups if len(fields := line.split(":", 2)) == 3
-                   for controller in fields[1].split(",")}
-    except OSError:
-        return {}
-    parents = {}
-    for controller, probe in CGROUP_FILES.items():
-        for folder in (CGROUP_V1 / controller, CGROUP_V1 / f"{controller},cpuacct"):
-            parent = folder / own.get(controller, "/").lstrip("/")
-            if (parent / probe).is_file() and os.access(parent, os.W_OK):
-                parents[controller] = parent
-                _remove_stale_groups(parent)
-                break
-    return parents
-
-
-def _remove_stale_groups(parent: Path, age: float = 3600.0) -> None:
-    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...).
-
-    Only groups older than `age` seconds: a live grader in another PID namespace (its pid not in this /proc)
-    may have just made one that its student process has not joined yet.
-    """
-    for group in parent.glob("toynet-*-*"):
-        pid = group.name.split("-")[1]
-        try:
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and time.time() - group.stat().st_mtime > age:
-                group.rmdir()
-        except OSError:
-            pass
-
-
-class SubmissionGroups:
-    """One student process's cgroups: at most one CPU and `memory` bytes (tmpfs pages included) for all its
-    processes together, and a list of every one of them (however it detached itself), so `kill` misses none.
-
-    The student process joins them itself, first thing, while still root (`child.py`): whatever it starts
-    is born inside, and its uid cannot write to a cgroup file to leave.
-    """
-
-    def __init__(self, name: str, memory: int) -> None:
-        self.paths: list[Path] = []
-        try:
-            for controller, parent in cgroup_parents().items():
-                path = parent / name
-                path.mkdir(mode=0o755)
-                self.paths.append(path)
-                if controller == "cpu":
-                    period = int((path / "cpu.cfs_period_us").read_text())
-                    (path / "cpu.cfs_quota_us").write_text(str(period))
-                else:
-                    (path / "memory.limit_in_bytes").write_text(str(memory))
-        except OSError:
-            self.release()
-            raise
-        remove_released_groups()
-
-    @property
-    def procs(self) -> list[str]:
-        """The files the student process writes "0" to, to join each group."""
-        return [str(path / "cgroup.procs") for path in self.paths]
-
-    def signal(self) -> None:
-        """SIGKILL every process in the groups (each is in all of them: the first group's list is enough)."""
-        for path in self.paths[:1]:
-            try:
-                pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-    def release(self) -> None:
-        """Kill every process in the groups now; remove the groups once empty, without waiting for it here.
-
-        A killed process leaves its group only when its exit is complete (its namespaces torn down, ~15 ms):
-        the groups wait in a list that every later `SubmissionGroups` and the grader's exit sweep again.
-        """
-        self.signal()
-        with _PENDING_LOCK:
-            _PENDING.append(self)
-        remove_released_groups()
-
-    def _remove(self) -> bool:
-        """One sweep: kill what is still inside (a fork may have raced the last sweep), remove what is empty."""
-        self.signal()
-        kept = []
-        for path in self.paths:
-            try:
-                path.rmdir()
-            except FileNotFoundError:
-                pass
-            except OSError:  # still holds a process, even a dying one
-                kept.append(path)
-        self.paths = kept
-        return not kept
-
-
-_PENDING: list[SubmissionGroups] = []
-_PENDING_LOCK = threading.Lock()
-
-
-def remove_released_groups(wait: float = 0.0) -> None:
-    """Remove the released groups that are empty now; with `wait`, keep sweeping for up to that many seconds."""
-    deadline = time.monotonic() + wait
-    while True:
-        with _PENDING_LOCK:
-            _PENDING[:] = [group for group in _PENDING if not group._remove()]
-            left = bool(_PENDING)
-        if not left or time.monotonic() >= deadline:
-            return
-        time.sleep(0.005)
-
-
-atexit.register(remove_released_groups, 2.0)
 
 
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue", "/run/shm")

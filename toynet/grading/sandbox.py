@@ -44,12 +44,14 @@ from typing import Any
 import numpy as np
 
 from toynet.grading import protocol
+from toynet.grading.cgroups import bounds
 from toynet.grading.confinement import (
     SANDBOX_SITE,
     UNSHARE,
     USERNS_UNSHARE,
     SubmissionGroups,
     cgroup_parents,
+    cgroup_v2_parent,
     exposed_paths,
     isolation,
     kill_identity,
@@ -89,12 +91,7 @@ class Limits:
     def describe() -> str:
         """One line saying which isolation this machine gives a submission, and what bounds it."""
         mode = isolation()
-        groups = cgroup_parents()
-        shared = ("; one CPU and the memory limit for all of a submission's processes together (cgroups)"
-                  if {"cpu", "memory"} <= set(groups) else
-                  f"; NOT bounded by cgroups ({', '.join(sorted({'cpu', 'memory'} - set(groups)))}): a submission's "
-                  "processes share the machine's CPUs and memory with its classmates' (each process is bounded by "
-                  "RLIMIT_AS and RLIMIT_CPU, their number by RLIMIT_NPROC, its scratch folders by their size)")
+        shared = "; " + bounds()
         refused = "; sockets other than Unix ones, SysV IPC, POSIX queues and keyrings refused (seccomp)"
         if mode == "namespaces":
             return ("isolated: own root holding only Python, numpy and the student's toynet (no network, own "
@@ -419,9 +416,10 @@ class StudentProcess:
             config.update(self._own_root(work))
         else:
             config.update(self._host_paths(work))
-        if self.identity is not None and cgroup_parents():
+        if self.mode != "none" and (cgroup_parents() or cgroup_v2_parent() is not None):
             try:
-                self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory)
+                self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory,
+                                               self.limits.processes)
             except OSError:  # a cgroup the kernel refused: per-process limits still hold
                 self.groups = None
         config.update({
