@@ -313,3 +313,50 @@ def test_every_hostile_notebook_costs_what_it_costs_with_namespaces(graded: dict
     feedback = result["questions"][sorted(lost)[0] if lost else "linear_backward"][1]
     assert phrase in feedback + result["output"]
     assert "SECRET" not in result["shown"] and len(result["shown"]) < 30_000
+
+
+def _ipc_owners(kind: str) -> dict[int, int]:
+    """{id: owner uid} of the SysV objects of `kind` (shm, msg, sem) on this machine."""
+    lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+    header = lines[0].split()
+    return {int(f[1]): int(f[header.index("uid")]) for f in map(str.split, lines[1:])}  # key, shmid, ...
+
+
+def test_what_a_uid_left_in_sysv_ipc_and_run_lock_is_swept_and_nothing_else() -> None:
+    """The sweep behind the seccomp filter (for a kernel or an architecture where it could not apply): the
+    SysV objects and the files in shared folders of one student uid go; another owner's stay."""
+    import ctypes
+
+    from toynet.grading.confinement import remove_files_of, remove_ipc_of, student_identity
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+    create = 0o1000 | 0o600
+    uid, gid = student_identity()
+    left = Path("/run/lock") / f"toynet-left-{uid}"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the student uid's process)
+        status = 1
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            made = [libc.shmget(0, 1 << 20, create), libc.msgget(0, create), libc.semget(0, 1, create)]
+            left.write_text("x")
+            status = 0 if min(made) >= 0 else 2
+        finally:
+            os._exit(status)
+    assert os.waitpid(pid, 0)[1] == 0
+    kept = libc.shmget(0, 1 << 20, create)  # root's own: must stay
+    try:
+        for kind in ("shm", "msg", "sem"):
+            assert uid in _ipc_owners(kind).values(), kind
+        assert left.exists()
+        remove_ipc_of(uid)
+        remove_files_of(uid)
+        for kind in ("shm", "msg", "sem"):
+            assert uid not in _ipc_owners(kind).values(), kind
+        assert not left.exists() and kept in _ipc_owners("shm")
+    finally:
+        libc.shmctl(kept, 0, None)
+        left.unlink(missing_ok=True)

@@ -191,13 +191,13 @@ def remove_ipc_of(uid: int) -> None:
             lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
         except OSError:
             continue
-        header = lines[0].split() if lines else []
-        if "id" not in header or "uid" not in header:
+        header = lines[0].split() if lines else []  # key, shmid (msqid, semid), perms, ..., uid, ...
+        if len(header) < 2 or not header[1].endswith("id") or "uid" not in header:
             continue
         for line in lines[1:]:
             fields = line.split()
             if len(fields) == len(header) and int(fields[header.index("uid")]) == uid:
-                subprocess.run(["ipcrm", option, fields[header.index("id")]], capture_output=True, check=False)
+                subprocess.run(["ipcrm", option, fields[1]], capture_output=True, check=False)
 
 
 _MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
