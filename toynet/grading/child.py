@@ -11,9 +11,13 @@ Sandbox set-up, in order: join the submission's cgroups (config "cgroups", while
 started as root inside new namespaces (config "root"), build a root of its own
 on an empty tmpfs from the grader's allowlist (read-only binds of the Python runtime, numpy and the student's
 toynet; private size-limited tmpfs for /sandbox, /tmp and /dev/shm; a few /dev nodes; a fresh /proc), then
-pivot_root into it and detach the old root, so nothing else of the machine is reachable. Then, in every mode:
-resource limits, a switch to the submission's own unprivileged uid (config "user") with no way back, and a
-seccomp filter that refuses new namespaces (a user namespace would make the student root of a world of its own).
+pivot_root into it and detach the old root, so nothing else of the machine is reachable (config "root"
+inside a user namespace of its own when the grader is not root: then every capability is given up once the
+root is built, config "drop_capabilities"). Then, in every mode: resource limits, a switch to the submission's
+own unprivileged uid (config "user") with no way back, Landlock where the grader asks for it (config
+"landlock": what may be read, listed and written), and a seccomp filter that refuses new namespaces (a user
+namespace would make the student root of a world of its own), sockets other than Unix ones, SysV IPC, POSIX
+message queues, keyrings and io_uring.
 """
 
 import json

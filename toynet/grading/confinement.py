@@ -1,13 +1,14 @@
 """How far this machine can confine a student process, and the pieces that do it (sandbox.py uses them).
 
-- `isolation()`: "namespaces" (root, and unshare may create namespaces), "permissions" (root without
-  namespaces: Unix permissions are the floor) or "none" (not root). sandbox.py's docstring says what each gives.
+- `isolation()`: "namespaces", "userns", "landlock", "permissions" or "none" (sandbox.py's docstring says what
+  each gives); `landlock_abi()`, `can_isolate()`, `can_isolate_unprivileged()` are what it asks the machine.
 - One identity per submission: `student_identity()` hands out distinct unprivileged uids from a reserved range;
-  `kill_identity` and `remove_files_of` clean up after one where there are no cgroups.
+  `kill_identity`, `remove_files_of` and `remove_ipc_of` clean up after one where there are no namespaces.
 - `exposed_paths`: which paths a student uid could read, checked as the kernel checks the student.
 - cgroups (cgroups.py, names also importable from here): cgroup v1, or a delegated cgroup v2 group, bound all
   of a submission's processes together and list every one of them for `close` to kill, however they detached.
-- `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, the mapped libraries).
+- `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, the mapped libraries);
+  `landlock_allowlist` turns the same list into Landlock rules where the student sees the host's paths.
 """
 
 from __future__ import annotations

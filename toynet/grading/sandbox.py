@@ -1,6 +1,7 @@
 """Run one submission in its own unprivileged process, with limits, and talk to it in plain data.
 
-What the student process can see is an allowlist (`isolation()` says which of three modes this machine gives):
+What the student process can see is an allowlist (`isolation()` says which mode this machine gives; the
+allowlist is one list, `runtime_mounts`, whichever mode applies it; docs/ISOLATION.md has the whole picture):
 - "namespaces" (the grader is root and may create namespaces): new network, mount, PID, IPC and UTS
   namespaces; the child builds a root of its own on an empty tmpfs holding, read-only, exactly the Python
   standard library, the shared libraries the interpreter maps, numpy (at /site) and the student's toynet copy
@@ -8,16 +9,23 @@ What the student process can see is an allowlist (`isolation()` says which of th
   and its own /proc; then pivot_root detaches everything else. Nothing of the reference, the repository, the
   bundle, the grader's output or other students exists in that root. Killing the child ends the PID
   namespace, and every process the submission started with it.
-- "permissions" (root, but namespaces refused, e.g. some containers): Unix permissions are the floor. The
-  child runs under its own uid; the grader's files must be unreadable to other users (`exposed_paths` checks
-  the ones that matter and `toynet grade` refuses otherwise); on close every process of that uid is killed
-  and its files in the shared temporary folders removed.
-- "none" (the grader is not root): resource limits only. `toynet grade` refuses untrusted work here.
-In every mode each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
-so `--jobs N` submissions cannot signal or read each other, and RLIMIT_AS / CPU / FSIZE / NPROC / CORE apply.
-Where root may write cgroup-v1 cpu and memory groups, each submission also gets its own: one CPU and `memory`
-bytes for all its processes together (60 spinning processes cannot starve a classmate graded beside them,
-64 processes cannot hold 64 GB), and the list of its processes that `close` kills, however they detached.
+- "userns" (not root, unprivileged user namespaces allowed): the same namespaces and the same root, inside a
+  user namespace of the child's own; once the root is built it gives up every capability, and Landlock keeps
+  its writes to its private folders. There is no uid to switch to: the PID namespace is what `close` ends.
+- "landlock" (root, namespaces refused, as in a default Docker container): the child sees the host's paths,
+  but Landlock lets it read (and run) only the allowlist (numpy through work/site) and write only its own work
+  folder; on close every process of its uid is killed and what that uid left in the shared folders and in
+  SysV IPC is removed.
+- "permissions" (root, neither namespaces nor Landlock) and "none" (not root, no user namespaces): Unix
+  permissions and resource limits only; `toynet grade` refuses untrusted work there.
+In the root modes each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
+so `--jobs N` submissions cannot signal or read each other; in every mode RLIMIT_AS / CPU / FSIZE / CORE apply,
+and but for "none" RLIMIT_NPROC, no_new_privs and the seccomp filter (child.py: no new namespaces, no socket but
+Unix ones, no SysV IPC, POSIX queues, keyrings or io_uring).
+Where cgroups can be had (cgroup v1 as root, or a delegated cgroup v2 group: cgroups.py), each submission also
+gets its own: one CPU and `memory` bytes for all its processes together (60 spinning processes cannot starve a
+classmate graded beside them, 64 processes cannot hold 64 GB), and the list of its processes that `close`
+kills, however they detached.
 The student's toynet is `gives.student_toynet(...)`: the objects the assignment gives and what they need;
 every other name raises ImportError. Its own code cells and the inputs of each call are all it receives:
 never tests or expected values.
