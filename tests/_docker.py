@@ -88,10 +88,23 @@ def _python_readable(staging: Path) -> list[str]:
             f"mkdir {entry}", f"mount --move {place} {entry}"]
 
 
-def as_user(command: list[str], uid: int, staging: Path) -> list[str]:
+def as_user(command: list[str], uid: int, staging: Path, forbid_namespaces: bool = False,
+            cgroup: Path | None = None) -> list[str]:
     """The argv that runs `command` as the unprivileged `uid` (no groups, no capabilities), able to run this
-    Python. `staging`: an empty folder."""
-    setup = ["set -e", *_python_readable(staging),
-             "exec " + shlex.join(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                                   "--inh-caps=-all", *command])]
+    Python. `staging`: an empty folder. forbid_namespaces: under the Docker-like seccomp filter (no user
+    namespace either). cgroup: a cgroup v2 group delegated to `uid` (chowned as systemd's Delegate=yes does)
+    that the command starts in."""
+    setup = ["set -e", *_python_readable(staging)]
+    if cgroup is not None:
+        setup.append(f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))}")
+    launcher = [sys.executable, "-c", LAUNCHER] if forbid_namespaces else []
+    setup.append("exec " + shlex.join([*launcher, "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                                       "--inh-caps=-all", *command]))
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", "\n".join(setup)]
+
+
+def delegate(group: Path, uid: int) -> None:
+    """Make the cgroup v2 `group` and hand it to `uid` the way systemd's Delegate=yes does."""
+    group.mkdir()
+    for path in (group, group / "cgroup.procs", group / "cgroup.subtree_control", group / "cgroup.threads"):
+        os.chown(path, uid, uid)

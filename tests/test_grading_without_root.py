@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from toynet.grading.confinement import student_identity
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _docker  # noqa: E402
 import test_grading_container as container  # noqa: E402
+import test_grading_hostile as hostile  # noqa: E402
 import test_grading_sandbox as earlier  # noqa: E402
 
 ASSIGNMENTS = container.ASSIGNMENTS
@@ -147,3 +149,96 @@ def test_no_capability_no_network_no_ipc_and_nothing_left_on_the_host(graded: di
     while earlier.student_processes(ta) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert earlier.student_processes(ta) == []
+
+
+# ---------------------------------------------------------------- no user namespaces: Landlock and cgroup v2
+
+DAEMON = f"toynet-{uuid.uuid4().hex[:8]}"  # the name the daemon gives itself (/proc/PID/comm)
+
+
+@pytest.fixture(scope="module")
+def landlocked() -> Any:
+    """A TA refused user namespaces (the Docker-like filter) but given a cgroup v2 group (Delegate=yes): a
+    batch with a daemon that leaves its session and clears its parent-death signal."""
+    from toynet.grading import cgroups
+
+    hierarchy = cgroups.own_cgroup_v2()
+    if hierarchy is None:
+        pytest.skip("no cgroup2 hierarchy here")
+    ta = student_identity()[0]
+    home = Path(tempfile.mkdtemp(prefix="toynet-ta-"))
+    staging = Path(tempfile.mkdtemp(prefix="toynet-staging-"))
+    group = hierarchy / f"toynet-test-ta-{ta}"
+    try:
+        built = home / "built"
+        build(ASSIGNMENTS / "layers.ipynb", built)
+        bundle, notebooks = built / "autograder", home / "notebooks"
+        notebooks.mkdir()
+        known = [str(bundle / "assignment.json"), str(ASSIGNMENTS / "layers.ipynb"), str(container.GIT / "HEAD")]
+        constants = (f"KNOWN = {known!r}\nREFERENCE_LINE = {earlier.reference_line()!r}\n")
+        reader = constants + container.ROBUST + container.robust(earlier.READER) + "\nprint('READER-DONE')\n"
+        student = built / "student" / "layers.ipynb"
+        # a forked child in a session of its own (no parent-death signal is inherited): only its group finds it
+        daemon = hostile.append(f"import ctypes, os, time\nif os.fork() == 0:\n    os.setsid()\n"
+                                f"    ctypes.CDLL(None).prctl(15, {DAEMON.encode()!r}, 0, 0, 0)\n"
+                                "    time.sleep(120)\n    os._exit(0)")
+        batch = {
+            "reader": earlier.attacker(student, reader, earlier.USE_LOOT, notebooks / "reader.ipynb"),
+            "honest": ASSIGNMENTS / "layers.ipynb",
+            "holes": earlier.attacker(student, container.HOLES, "", notebooks / "holes.ipynb"),
+            "daemon": hostile.variant(ASSIGNMENTS / "layers.ipynb", notebooks, "daemon", daemon),
+        }
+        spec = {"private": [str(bundle), str(notebooks)], "batches": [
+            {"paths": [str(p) for p in batch.values()], "bundle": str(bundle), "limits": earlier.LIMITS.__dict__}]}
+        (home / "spec.json").write_text(json.dumps(spec))
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, ta, ta, follow_symlinks=False)
+        home.chmod(0o700)
+        _docker.delegate(group, ta)
+        done = subprocess.run(_docker.as_user(["env", f"HOME={home}", sys.executable, "-c", container.DRIVER,
+                                               str(home / "spec.json"), str(home / "report.json")],
+                                              ta, staging, forbid_namespaces=True, cgroup=group),
+                              capture_output=True, text=True, timeout=900)
+        survivors = hostile._processes_named(DAEMON)
+        for pid in survivors:  # never leave one behind, whatever the tests say
+            os.kill(pid, 9)
+        assert done.returncode == 0, done.stderr[-3000:]
+        report = json.loads((home / "report.json").read_text())
+        yield {"report": report, "results": dict(zip(batch, report["batches"][0], strict=True)), "ta": ta,
+               "survivors": survivors, "group": group}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        staging.rmdir()
+        for leaf in sorted(group.glob("*/"), reverse=True) if group.exists() else []:
+            (leaf / "cgroup.kill").write_text("1")
+            _rmdir_soon(leaf)
+        if group.exists():
+            _rmdir_soon(group)
+
+
+def _rmdir_soon(group: Path, wait: float = 3.0) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            group.rmdir()
+            return
+        except OSError:  # its last process is still exiting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.mark.slow(20)
+def test_without_user_namespaces_a_ta_grades_with_landlock_and_a_delegated_cgroup(landlocked: dict[str, Any]) -> None:
+    report, results = landlocked["report"], landlocked["results"]
+    assert report["mode"] == "landlock" and report["problems"] == [], report
+    assert "without root or namespaces" in report["describe"] and "cgroup v2 group" in report["describe"]
+    assert [results[n]["score"] for n in ("reader", "honest", "holes", "daemon")] == [0, FULL, 0, FULL]
+    assert "READER-DONE" in results["reader"]["output"] and "FOUND" not in results["reader"]["output"]
+    holes = container.holes_of(results["holes"]["output"])
+    for name in (*container.NETWORK, *container.IPC):
+        assert holes[name] == "EPERM", (name, holes[name])
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+        assert holes[folder] == "EACCES", (folder, holes[folder])
+    # the daemon ran as the TA, in a session of its own, with no parent-death signal: the group's kill ended it
+    assert landlocked["survivors"] == []

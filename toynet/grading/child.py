@@ -333,7 +333,7 @@ def _sandbox(config):
             raise SystemExit("could not drop root privileges")
     elif config.get("drop_capabilities"):  # root of a user namespace of its own: no uid to switch to
         _drop_capabilities(libc)
-    if user or config.get("drop_capabilities"):
+    if config.get("confine"):
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         if config.get("landlock") is not None:
             _restrict_files(libc, config["landlock"])

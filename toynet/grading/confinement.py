@@ -92,8 +92,9 @@ def isolation() -> str:
     """How much this machine can confine a submission (sandbox.py's docstring says what each mode gives):
 
     "namespaces" (root, namespaces allowed), "userns" (not root, unprivileged user namespaces allowed),
-    "landlock" (root without namespaces, as in a default Docker container: Landlock and seccomp),
-    "permissions" (root, neither: Unix permissions only) or "none" (not root, no user namespaces).
+    "landlock" (root without namespaces, as in a default Docker container: Landlock and seccomp; or not root,
+    without user namespaces, where Landlock scopes signals (ABI 6) and a delegated cgroup v2 group can kill
+    whatever a submission starts), "permissions" (root, neither: Unix permissions only) or "none".
     """
     if can_isolate():
         return "namespaces"
@@ -101,6 +102,8 @@ def isolation() -> str:
         return "userns"
     if is_root():
         return "landlock" if landlock_abi() >= 1 else "permissions"
+    if landlock_abi() >= 6 and cgroup_v2_parent() is not None:
+        return "landlock"
     return "none"
 
 

@@ -61,6 +61,7 @@ from toynet.grading.confinement import (
     cgroup_parents,
     cgroup_v2_parent,
     exposed_paths,
+    is_root,
     isolation,
     kill_identity,
     landlock_abi,
@@ -108,6 +109,10 @@ class Limits:
             return ("isolated without root: own user namespace (no capabilities) and root holding only Python, numpy "
                     "and the student's toynet (no network, own PID/mount/IPC namespaces), Landlock, rlimits"
                     + refused + shared)
+        if mode == "landlock" and not is_root():
+            return ("isolated without root or namespaces: Landlock lets it read only Python, numpy and the "
+                    "student's toynet, write only its own folder and signal nothing outside it; it runs as your "
+                    "uid, rlimits" + refused + shared)
         if mode == "landlock":
             return ("isolated without namespaces (a container): Landlock lets it read only Python, numpy and the "
                     "student's toynet and write only its own folder, a distinct unprivileged uid per submission, "
@@ -195,6 +200,8 @@ def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
         secret = [*private, Path(toynet.__file__).resolve().parent]
         problems += [f"{path} is readable by other users (chmod go-rwx it, or a folder above it)"
                      for path in exposed_paths(secret)]
+    if not is_root():  # Landlocked as the TA's own uid: what the TA runs, the submission may
+        return problems
     needed = [os.path.realpath(sys.executable), str(Path(np.__file__).resolve().parent)]
     unreadable = sorted(set(needed) - set(exposed_paths(needed)))
     problems += [f"{path} is not readable by other users: student code could not run" for path in unreadable]
@@ -418,8 +425,12 @@ class StudentProcess:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source)
         self.mode = isolation()
-        self.identity = student_identity() if self.mode in ("namespaces", "landlock", "permissions") else None
-        config: dict[str, Any] = {"root": None, "landlock": None, "drop_capabilities": self.mode == "userns"}
+        # A uid of its own where the grader is root; a TA's submissions run as the TA (in a user namespace,
+        # or Landlocked with signals scoped and a cgroup v2 group to kill them by).
+        self.identity = student_identity() if self.mode in ("namespaces", "landlock", "permissions") \
+            and is_root() else None
+        config: dict[str, Any] = {"root": None, "landlock": None, "drop_capabilities": self.mode == "userns",
+                                  "confine": self.mode != "none"}
         if self.mode in ("namespaces", "userns"):
             config.update(self._own_root(work))
         else:
@@ -441,7 +452,8 @@ class StudentProcess:
                 "CPU": int(self.limits.wall_clock) + 1,
                 "FSIZE": self.limits.file_size,
                 "CORE": 0,
-                **({"NPROC": self.limits.processes} if self.mode != "none" else {}),
+                # per uid: a TA's own processes would count too where the submission runs as the TA
+                **({"NPROC": self.limits.processes} if self.identity or self.mode == "userns" else {}),
             },
         })
         self._start_child(work, config)
