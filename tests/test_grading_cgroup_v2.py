@@ -132,3 +132,22 @@ def test_own_group_is_found_below_the_mount_that_shows_it(tmp_path: Path) -> Non
     assert cgroups.own_cgroup_v2(str(tmp_path / "mountinfo"), str(tmp_path / "cgroup")) == tmp_path / "host"
     (tmp_path / "mountinfo").write_text(f"31 23 0:27 / {tmp_path} rw - tmpfs tmpfs rw\n")  # no cgroup2 at all
     assert cgroups.own_cgroup_v2(str(tmp_path / "mountinfo"), str(tmp_path / "cgroup")) is None
+
+
+def test_only_a_delegated_group_is_divided() -> None:
+    """Root may write any group; one systemd manages without Delegate=yes is not the grader's to divide."""
+    hierarchy = cgroups.own_cgroup_v2()
+    if hierarchy is None or not os.path.ismount(hierarchy):
+        pytest.skip("needs this process at the top of a cgroup2 hierarchy")
+    assert cgroups.delegated(hierarchy)  # the top of what it sees: a container's own cgroup namespace
+    group = hierarchy / f"toynet-test-{os.getpid()}"
+    group.mkdir()
+    try:
+        assert not cgroups.delegated(group)  # root-owned, unmarked: systemd's
+        try:
+            os.setxattr(group, "trusted.delegate", b"1")
+        except OSError:
+            pytest.skip("this kernel keeps no xattrs on cgroupfs")
+        assert cgroups.delegated(group)  # as systemd marks a Delegate=yes group
+    finally:
+        group.rmdir()

@@ -216,6 +216,26 @@ def write_v2_limits(path: Path, controllers: Sequence[str], memory: int, process
         (path / "cpu.max").write_text(f"{CPU_PERIOD} {CPU_PERIOD}")
 
 
+def delegated(group: Path) -> bool:
+    """Whether `group` is this grader's to divide: the top of the hierarchy it sees (a container's own cgroup
+    namespace, or the machine's), a group its (non-root) user owns, or one systemd marked delegated. Root may
+    write any group, but one that systemd manages without Delegate=yes is systemd's, not the grader's."""
+    if os.path.ismount(group):
+        return True
+    try:
+        if os.geteuid() != 0 and group.stat().st_uid == os.geteuid():
+            return True
+    except OSError:
+        return False
+    for name in ("trusted.delegate", "user.delegate"):  # systemd 251+ marks a Delegate=yes group so
+        try:
+            if os.getxattr(group, name) == b"1":
+                return True
+        except OSError:
+            pass
+    return False
+
+
 @functools.lru_cache(maxsize=1)
 def cgroup_v2_parent() -> Path | None:
     """The grader's cgroup v2 group, when it is delegated to it and no cgroup v1 controllers serve; else None.
@@ -225,7 +245,7 @@ def cgroup_v2_parent() -> Path | None:
     enable controllers for groups below it, not both: the grader first moves itself into a leaf of its own
     (toynet-<pid>-grader), then enables there whichever of memory, pids and cpu its group has.
     """
-    if cgroup_parents() or (group := own_cgroup_v2()) is None:
+    if cgroup_parents() or (group := own_cgroup_v2()) is None or not delegated(group):
         return None
     if not all(os.access(group / name, os.W_OK) for name in ("cgroup.procs", "cgroup.subtree_control")):
         return None
