@@ -52,7 +52,8 @@ def _unavailable() -> str | None:
     return None if done.returncode == 0 else "this machine refuses unprivileged user namespaces"
 
 
-pytestmark = pytest.mark.skipif(_unavailable() is not None, reason=str(_unavailable()))
+UNAVAILABLE = _unavailable()
+pytestmark = pytest.mark.skipif(UNAVAILABLE is not None, reason=str(UNAVAILABLE))
 
 # What the student's own user namespace leaves it: its capabilities, and whether it may mount.
 POWERS = r'''
