@@ -360,3 +360,15 @@ def test_what_a_uid_left_in_sysv_ipc_and_run_lock_is_swept_and_nothing_else() ->
     finally:
         libc.shmctl(kept, 0, None)
         left.unlink(missing_ok=True)
+
+
+def test_an_architecture_without_a_seccomp_table_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a network namespace, the filter is what keeps the network out: no table, no grading."""
+    import platform
+
+    from toynet.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "isolation", lambda: "landlock")
+    monkeypatch.setattr(sandbox, "self_test", lambda: None)
+    monkeypatch.setattr(platform, "machine", lambda: "riscv64")
+    assert any("no system call table for riscv64" in p for p in sandbox.isolation_problems([]))

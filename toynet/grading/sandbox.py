@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import select
 import shutil
 import signal
@@ -53,6 +54,7 @@ import numpy as np
 
 from toynet.grading import protocol
 from toynet.grading.cgroups import bounds
+from toynet.grading.child import SECCOMP_ARCH
 from toynet.grading.confinement import (
     SANDBOX_SITE,
     UNSHARE,
@@ -190,6 +192,9 @@ def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
                 "submission would run as your own user and could read, change or kill anything you can "
                 "(run `toynet grade` as root, or where user namespaces are allowed)"]
     problems = [] if (failure := self_test()) is None else [failure]
+    if mode in ("userns", "landlock") and platform.machine() not in SECCOMP_ARCH:
+        problems.append(f"the seccomp filter has no system call table for {platform.machine()}: without a network "
+                        "namespace of its own a submission would reach the network")
     if mode in ("namespaces", "userns"):
         return problems
     import toynet
