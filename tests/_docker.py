@@ -16,11 +16,16 @@ The filter is written here on its own, not taken from the grader's child.py: the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shlex
 import shutil
+import signal
 import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 LAUNCHER = r"""
@@ -62,13 +67,15 @@ def available() -> str | None:
     return f"needs {', '.join(missing)} (apt-get install libcap2-bin util-linux)" if missing else None
 
 
-def docker_like(command: list[str], staging: Path, delegated_cgroup2: bool = False) -> list[str]:
+def docker_like(command: list[str], staging: Path, delegated_cgroup2: bool = False,
+                limits: Sequence[Path] = ()) -> list[str]:
     """The argv that runs `command` as in a default Docker container (module doc). `staging`: an empty folder.
 
     delegated_cgroup2: leave the cgroup2 hierarchy writable, as a container with its own cgroup namespace has it.
+    limits: groups the container starts in (`container_limits`), as `docker run --cpus --memory` puts it.
     """
     kept = ' && $0 !~ " - cgroup2 "' if delegated_cgroup2 else ""
-    setup = ["set -e",
+    setup = ["set -e", *[f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in limits],
              f"for m in $(awk '$5 ~ \"^/sys/fs/cgroup/\"{kept} {{print $5}}' /proc/self/mountinfo); do "
              'mount -o remount,bind,ro "$m"; done']
     setup += _python_readable(staging)
@@ -108,3 +115,36 @@ def delegate(group: Path, uid: int) -> None:
     group.mkdir()
     for path in (group, group / "cgroup.procs", group / "cgroup.subtree_control", group / "cgroup.threads"):
         os.chown(path, uid, uid)
+
+
+@contextlib.contextmanager
+def container_limits(memory: int = 4 << 30) -> Iterator[list[Path]]:
+    """A cgroup v1 memory group (made here, removed after) bounding a container as `docker run --memory` does:
+    what it runs, unbounded inside it (no writable cgroup), cannot push the tests beside it into the OOM
+    killer. No CPU bound: CPU shares between its submissions then come from the kernel's autogroups (one per
+    session), which a CPU cgroup would switch off. [] where no cgroup v1 memory controller is writable."""
+    from toynet.grading import confinement
+
+    groups = []
+    try:
+        for controller, parent in confinement.cgroup_parents().items():
+            if controller != "memory":
+                continue
+            group = parent / f"toynet-container-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            group.mkdir()
+            groups.append(group)
+            (group / "memory.limit_in_bytes").write_text(str(memory))
+        yield groups
+    finally:
+        for group in groups:
+            deadline = time.monotonic() + 5
+            while group.exists():
+                for pid in (group / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+                try:
+                    group.rmdir()
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
