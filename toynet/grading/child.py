@@ -11,9 +11,13 @@ Sandbox set-up, in order: join the submission's cgroups (config "cgroups", while
 started as root inside new namespaces (config "root"), build a root of its own
 on an empty tmpfs from the grader's allowlist (read-only binds of the Python runtime, numpy and the student's
 toynet; private size-limited tmpfs for /sandbox, /tmp and /dev/shm; a few /dev nodes; a fresh /proc), then
-pivot_root into it and detach the old root, so nothing else of the machine is reachable. Then, in every mode:
-resource limits, a switch to the submission's own unprivileged uid (config "user") with no way back, and a
-seccomp filter that refuses new namespaces (a user namespace would make the student root of a world of its own).
+pivot_root into it and detach the old root, so nothing else of the machine is reachable (config "root"
+inside a user namespace of its own when the grader is not root: then every capability is given up once the
+root is built, config "drop_capabilities"). Then, in every mode: resource limits, a switch to the submission's
+own unprivileged uid (config "user") with no way back, Landlock where the grader asks for it (config
+"landlock": what may be read, listed and written), and a seccomp filter that refuses new namespaces (a user
+namespace would make the student root of a world of its own), sockets other than Unix ones, SysV IPC, POSIX
+message queues, keyrings and io_uring.
 """
 
 import json
@@ -86,8 +90,9 @@ def _build_root(root, work, user):
     def bind(host, inside, read_only=True):
         target = place(inside, os.path.isdir(host))
         _mount(libc, host, target, None, MS_BIND)  # not MS_REC: mounts below `host` stay out of view
-        if read_only:
-            _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        if read_only:  # keeping the host mount's own noexec (a user namespace may not clear it: EPERM)
+            kept = MS_NOEXEC if os.statvfs(host).f_flag & os.ST_NOEXEC else 0
+            _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | kept)
 
     def scratch(inside, mode):  # a private tmpfs the student owns, `size` bytes at most
         options = f"mode={mode},uid={uid},gid={gid},size={size}"
@@ -125,40 +130,73 @@ def _build_root(root, work, user):
     return home
 
 
-# A seccomp filter that refuses new namespaces: root inside a user namespace of its own could mount a tmpfs
-# without a size limit and reaches far more of the kernel. Per architecture: its audit number and the numbers
-# of unshare, setns, clone and clone3.
-SECCOMP_ARCH = {"x86_64": (0xC000003E, 272, 308, 56, 435), "aarch64": (0xC00000B7, 97, 268, 220, 435)}
+# The seccomp filter, per architecture: its audit number and the numbers of the calls it looks at. Refused
+# outright (EPERM): new namespaces (root inside a user namespace of its own could mount a tmpfs without a size
+# limit and reaches far more of the kernel), SysV IPC and POSIX message queues (objects that outlive the
+# process, outside any folder), keyrings (kept per uid by the kernel), io_uring (its operations, socket
+# included, are out of the filter's reach). socket() and socketpair() only for AF_UNIX: no network in any mode.
+SECCOMP_ARCH = {
+    "x86_64": {"arch": 0xC000003E, "unshare": 272, "setns": 308, "clone": 56, "clone3": 435, "socket": 41,
+               "socketpair": 53, "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240, "add_key": 248,
+               "request_key": 249, "keyctl": 250, "io_uring_setup": 425},
+    "aarch64": {"arch": 0xC00000B7, "unshare": 97, "setns": 268, "clone": 220, "clone3": 435, "socket": 198,
+                "socketpair": 199, "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180, "add_key": 217,
+                "request_key": 218, "keyctl": 219, "io_uring_setup": 425},
+}
+SECCOMP_REFUSED = ("unshare", "setns", "shmget", "semget", "msgget", "mq_open", "add_key", "request_key", "keyctl",
+                   "io_uring_setup")
 CLONE_NEW_ANY = 0x20000 | 0x80 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+AF_UNIX = 1
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 
 
+def _seccomp_program(numbers):
+    """The filter as (code, jt, jf, k) steps: classic BPF over struct seccomp_data (nr at 0, arch at 4, args at 16).
+
+    Written with labels; jumps (forward only, as BPF wants) are resolved to relative offsets.
+    """
+    load, equal, at_least, any_bit, give = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, refuse, absent = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38  # ALLOW, ERRNO(EPERM), ERRNO(ENOSYS)
+    steps = [
+        (load, None, None, 4),  # the calling convention's architecture: another one (x86's 32-bit entry) refused
+        (equal, None, "refuse", numbers["arch"]),
+        (load, None, None, 0),  # the system call's number
+        (at_least, "refuse", None, 0x40000000),  # x32 numbers: refused
+        *[(equal, "refuse", None, numbers[name]) for name in SECCOMP_REFUSED],
+        (equal, "absent", None, numbers["clone3"]),  # its flags are out of reach: ENOSYS, glibc falls back to clone
+        (equal, "clone", None, numbers["clone"]),
+        (equal, "family", None, numbers["socket"]),
+        (equal, "family", None, numbers["socketpair"]),
+        (give, None, None, allow),
+        "clone", (load, None, None, 16),  # clone's flags (the low half of its first argument)
+        (any_bit, "refuse", None, CLONE_NEW_ANY),
+        (give, None, None, allow),
+        "family", (load, None, None, 16),  # the address family (socket's first argument)
+        (equal, None, "refuse", AF_UNIX),
+        (give, None, None, allow),
+        "refuse", (give, None, None, refuse),
+        "absent", (give, None, None, absent),
+    ]
+    labels: dict = {}
+    program: list = []
+    for step in steps:
+        if isinstance(step, str):
+            labels[step] = len(program)
+        else:
+            program.append(step)
+    return [(code, labels[jt] - n - 1 if jt else 0, labels[jf] - n - 1 if jf else 0, k)
+            for n, (code, jt, jf, k) in enumerate(program)]
+
+
 def _forbid_namespaces(libc):
-    """Install the filter (after no_new_privs); a note when this machine's architecture has no table here."""
+    """Install the seccomp filter (after no_new_privs); a note when this architecture has no table here."""
     import ctypes
     import platform
 
     numbers = SECCOMP_ARCH.get(platform.machine())
     if numbers is None:
-        return f"new namespaces are not refused on {platform.machine()}"
-    arch, unshare, setns, clone, clone3 = numbers
-    load, equal, at_least, any_bit, give = 0x20, 0x15, 0x35, 0x45, 0x06
-    allow, refuse, absent = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38  # ALLOW, ERRNO(EPERM), ERRNO(ENOSYS)
-    program = [
-        (load, 0, 0, 4),  # 0: the calling convention's architecture
-        (equal, 0, 9, arch),  # 1: another one (x86's 32-bit entry, say): refused outright
-        (load, 0, 0, 0),  # 2: the system call's number
-        (at_least, 7, 0, 0x40000000),  # 3: x32 numbers: refused
-        (equal, 6, 0, unshare),  # 4
-        (equal, 5, 0, setns),  # 5
-        (equal, 5, 0, clone3),  # 6: its flags are out of the filter's reach: ENOSYS, and glibc falls back to clone
-        (equal, 0, 2, clone),  # 7
-        (load, 0, 0, 16),  # 8: clone's flags (the low half of its first argument)
-        (any_bit, 1, 0, CLONE_NEW_ANY),  # 9
-        (give, 0, 0, allow),  # 10
-        (give, 0, 0, refuse),  # 11
-        (give, 0, 0, absent),  # 12
-    ]
+        return f"new namespaces, sockets, IPC and keyrings are not refused on {platform.machine()}"
+    program = _seccomp_program(numbers)
 
     class Instruction(ctypes.Structure):
         _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
@@ -170,6 +208,105 @@ def _forbid_namespaces(libc):
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(Program(len(program), instructions)), 0, 0):
         raise OSError(ctypes.get_errno(), "could not install the seccomp filter")
     return None
+
+
+# Landlock (Linux 5.13+, unprivileged): its three system calls have one number on every architecture.
+LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION, LANDLOCK_RULE_PATH_BENEATH = 1, 1
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1, 2, 4, 8
+FS_TRUNCATE, FS_IOCTL_DEV = 1 << 14, 1 << 15
+FS_FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV  # all a file's rule may hold
+NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
+
+
+def landlock_abi(libc=None):
+    """The Landlock ABI version this kernel offers (0: none, or disabled)."""
+    libc = libc or _libc()
+    version = libc.syscall(LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    return max(version, 0)
+
+
+def _handled(abi):
+    """(filesystem, network, scope) rights this ABI can refuse: every one of them is handled."""
+    fs = (1 << 13) - 1  # ABI 1: execute .. make_sym
+    fs |= (1 << 13) if abi >= 2 else 0  # refer: links and renames across folders
+    fs |= FS_TRUNCATE if abi >= 3 else 0
+    fs |= FS_IOCTL_DEV if abi >= 5 else 0
+    net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0
+    scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0
+    return fs, net, scoped
+
+
+def _restrict_files(libc, allowed):
+    """Landlock this process and all it starts: read (and run) only `allowed["read"]`, write only
+    `allowed["write"]` (and the `allowed["devices"]` files); no TCP bind or connect, no signal or abstract Unix
+    socket outside its own domain (where the ABI has them). Raises OSError when Landlock cannot be applied.
+    """
+    import ctypes
+
+    abi = landlock_abi(libc)
+    if abi < 1:
+        raise OSError("Landlock is not available in this kernel")
+    fs, net, scoped = _handled(abi)
+
+    class Ruleset(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    size = 8 if abi < 4 else 16 if abi < 6 else 24  # the attribute as this ABI knows it
+    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(Ruleset(fs, net, scoped)), size, 0)
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "could not create a Landlock ruleset")
+    reading = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+    rights = [(path, reading) for path in allowed.get("read", [])]
+    rights += [(path, FS_READ_DIR) for path in allowed.get("list", [])]
+    rights += [(path, fs) for path in allowed.get("write", [])]
+    rights += [(path, FS_READ_FILE | FS_WRITE_FILE) for path in allowed.get("devices", [])]
+    try:
+        for path, access in rights:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # not on this machine: nothing to allow
+            try:
+                if not os.path.isdir(path):
+                    access &= FS_FILE_RIGHTS
+                rule = PathBeneath(access & fs, fd)
+                if libc.syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0):
+                    raise OSError(ctypes.get_errno(), f"Landlock refused a rule for {path}")
+            finally:
+                os.close(fd)
+        if libc.syscall(LANDLOCK_RESTRICT_SELF, ruleset, 0):
+            raise OSError(ctypes.get_errno(), "Landlock could not restrict the student process")
+    finally:
+        os.close(ruleset)
+
+
+# Capabilities a user namespace's root holds over what the namespace owns: all given up once its root is built.
+PR_CAPBSET_DROP, PR_SET_SECUREBITS = 24, 28
+SECURE_NOROOT_ALL = 0xEF  # noroot, no_setuid_fixup, no_cap_ambient_raise (each locked), keep_caps locked off
+
+
+def _drop_capabilities(libc):
+    """Give up every capability for good: bounding set emptied, root's exec rules off, the sets cleared."""
+    import ctypes
+
+    if libc.prctl(PR_SET_SECUREBITS, SECURE_NOROOT_ALL, 0, 0, 0):
+        raise OSError(ctypes.get_errno(), "could not lock the securebits")
+    cap = 0
+    while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    data = (ctypes.c_uint32 * 6)()  # two of {effective, permitted, inheritable}, all zero
+    if libc.capset(ctypes.byref(Header(0x20080522, 0)), data):
+        raise OSError(ctypes.get_errno(), "could not clear the capabilities")
 
 
 def _sandbox(config):
@@ -194,7 +331,12 @@ def _sandbox(config):
         os.setuid(user[0])
         if os.getuid() == 0 or os.geteuid() == 0 or os.getgid() == 0:
             raise SystemExit("could not drop root privileges")
+    elif config.get("drop_capabilities"):  # root of a user namespace of its own: no uid to switch to
+        _drop_capabilities(libc)
+    if config.get("confine"):
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if config.get("landlock") is not None:
+            _restrict_files(libc, config["landlock"])
         note = _forbid_namespaces(libc)
         if note:
             notes.append(note)

@@ -1,18 +1,18 @@
 """How far this machine can confine a student process, and the pieces that do it (sandbox.py uses them).
 
-- `isolation()`: "namespaces" (root, and unshare may create namespaces), "permissions" (root without
-  namespaces: Unix permissions are the floor) or "none" (not root). sandbox.py's docstring says what each gives.
+- `isolation()`: "namespaces", "userns", "landlock", "permissions" or "none" (sandbox.py's docstring says what
+  each gives); `landlock_abi()`, `can_isolate()`, `can_isolate_unprivileged()` are what it asks the machine.
 - One identity per submission: `student_identity()` hands out distinct unprivileged uids from a reserved range;
-  `kill_identity` and `remove_files_of` clean up after one where there are no cgroups.
+  `kill_identity`, `remove_files_of` and `remove_ipc_of` clean up after one where there are no namespaces.
 - `exposed_paths`: which paths a student uid could read, checked as the kernel checks the student.
-- cgroup v1 (`cgroup_parents`, `SubmissionGroups`): one CPU and the memory limit for all of a submission's
-  processes together, and the list of processes `close` kills however they detached.
-- `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, the mapped libraries).
+- cgroups (cgroups.py, names also importable from here): cgroup v1, or a delegated cgroup v2 group, bound all
+  of a submission's processes together and list every one of them for `close` to kill, however they detached.
+- `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, the mapped libraries);
+  `landlock_allowlist` turns the same list into Landlock rules where the student sees the host's paths.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
 import json
@@ -23,12 +23,23 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from toynet.grading.cgroups import (  # noqa: F401 (also imported from here: sandbox.py and the tests)
+    SubmissionGroups as SubmissionGroups,
+)
+from toynet.grading.cgroups import (
+    cgroup_parents as cgroup_parents,
+)
+from toynet.grading.cgroups import (
+    cgroup_v2_parent as cgroup_v2_parent,
+)
+from toynet.grading.cgroups import (
+    remove_released_groups as remove_released_groups,
+)
 
 # Student identities: uid = UID_BASE + (grader pid mod 2**20) * 1024 + a counter, so concurrent graders on one
 # machine never hand out the same uid, and no uid collides with a real account (those live far below 2**31).
@@ -43,22 +54,57 @@ def is_root() -> bool:
 @functools.lru_cache(maxsize=1)
 def can_isolate() -> bool:
     """Root, and `unshare` may create namespaces here (containers often forbid it even to root)."""
-    if not is_root() or shutil.which("unshare") is None:
+    return is_root() and _runs(UNSHARE)
+
+
+@functools.lru_cache(maxsize=1)
+def can_isolate_unprivileged() -> bool:
+    """Not root, and unprivileged user namespaces (with mount, PID, network... inside them) may be made here."""
+    return sys.platform.startswith("linux") and not is_root() and _runs(USERNS_UNSHARE)
+
+
+def _runs(command: list[str]) -> bool:
+    if shutil.which(command[0]) is None:
         return False
     try:
-        return subprocess.run([*UNSHARE, "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([*command, "true"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
 UNSHARE = ["unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--mount-proc", "--kill-child"]
+# The same namespaces inside a user namespace of the grader's own (root there is the grader's uid outside):
+# what bubblewrap does for a user without privileges.
+USERNS_UNSHARE = ["unshare", "--user", "--map-root-user", *UNSHARE[1:]]
+
+
+@functools.lru_cache(maxsize=1)
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none here). Asked the way the student process asks it."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    from toynet.grading.child import landlock_abi as ask
+
+    return int(ask())
 
 
 def isolation() -> str:
-    """"namespaces", "permissions" or "none": how much this machine can confine a submission (module doc)."""
+    """How much this machine can confine a submission (sandbox.py's docstring says what each mode gives):
+
+    "namespaces" (root, namespaces allowed), "userns" (not root, unprivileged user namespaces allowed),
+    "landlock" (root without namespaces, as in a default Docker container: Landlock and seccomp; or not root,
+    without user namespaces, where Landlock scopes signals (ABI 6) and a delegated cgroup v2 group can kill
+    whatever a submission starts), "permissions" (root, neither: Unix permissions only) or "none".
+    """
     if can_isolate():
         return "namespaces"
-    return "permissions" if is_root() else "none"
+    if can_isolate_unprivileged():
+        return "userns"
+    if is_root():
+        return "landlock" if landlock_abi() >= 1 else "permissions"
+    if landlock_abi() >= 6 and cgroup_v2_parent() is not None:
+        return "landlock"
+    return "none"
 
 
 _identities = itertools.count()
@@ -116,142 +162,11 @@ def kill_identity(uid: int, gid: int) -> None:
         os.waitpid(pid, 0)
 
 
-CGROUP_V1 = Path("/sys/fs/cgroup")  # one folder per controller (cgroup v1); "cpu" may be "cpu,cpuacct"
-CGROUP_FILES = {"cpu": "cpu.cfs_quota_us", "memory": "memory.limit_in_bytes"}
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue", "/run/shm")
 
 
-@functools.lru_cache(maxsize=1)
-def cgroup_parents() -> dict[str, Path]:
-    """{controller: the grader's own group}, for the cgroup-v1 cpu and memory controllers root may write to.
-
-    Each submission gets a group below it (`SubmissionGroups`). Where one is missing (cgroup v2 only, or a
-    container that hides /sys/fs/cgroup) nothing bounds what the submission's processes use *together*:
-    RLIMIT_AS and RLIMIT_CPU bound each process, RLIMIT_NPROC their number.
-    """
-    if not is_root():
-        return {}
-    try:
-        with open("/proc/self/cgroup") as groups:
-            own = {controller: fields[2].strip() for line in groups if len(fields := line.split(":", 2)) == 3
-                   for controller in fields[1].split(",")}
-    except OSError:
-        return {}
-    parents = {}
-    for controller, probe in CGROUP_FILES.items():
-        for folder in (CGROUP_V1 / controller, CGROUP_V1 / f"{controller},cpuacct"):
-            parent = folder / own.get(controller, "/").lstrip("/")
-            if (parent / probe).is_file() and os.access(parent, os.W_OK):
-                parents[controller] = parent
-                _remove_stale_groups(parent)
-                break
-    return parents
-
-
-def _remove_stale_groups(parent: Path, age: float = 3600.0) -> None:
-    """Remove the empty groups of graders that died before they could (named toynet-<grader pid>-...).
-
-    Only groups older than `age` seconds: a live grader in another PID namespace (its pid not in this /proc)
-    may have just made one that its student process has not joined yet.
-    """
-    for group in parent.glob("toynet-*-*"):
-        pid = group.name.split("-")[1]
-        try:
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and time.time() - group.stat().st_mtime > age:
-                group.rmdir()
-        except OSError:
-            pass
-
-
-class SubmissionGroups:
-    """One student process's cgroups: at most one CPU and `memory` bytes (tmpfs pages included) for all its
-    processes together, and a list of every one of them (however it detached itself), so `kill` misses none.
-
-    The student process joins them itself, first thing, while still root (`child.py`): whatever it starts
-    is born inside, and its uid cannot write to a cgroup file to leave.
-    """
-
-    def __init__(self, name: str, memory: int) -> None:
-        self.paths: list[Path] = []
-        try:
-            for controller, parent in cgroup_parents().items():
-                path = parent / name
-                path.mkdir(mode=0o755)
-                self.paths.append(path)
-                if controller == "cpu":
-                    period = int((path / "cpu.cfs_period_us").read_text())
-                    (path / "cpu.cfs_quota_us").write_text(str(period))
-                else:
-                    (path / "memory.limit_in_bytes").write_text(str(memory))
-        except OSError:
-            self.release()
-            raise
-        remove_released_groups()
-
-    @property
-    def procs(self) -> list[str]:
-        """The files the student process writes "0" to, to join each group."""
-        return [str(path / "cgroup.procs") for path in self.paths]
-
-    def signal(self) -> None:
-        """SIGKILL every process in the groups (each is in all of them: the first group's list is enough)."""
-        for path in self.paths[:1]:
-            try:
-                pids = [int(line) for line in (path / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-    def release(self) -> None:
-        """Kill every process in the groups now; remove the groups once empty, without waiting for it here.
-
-        A killed process leaves its group only when its exit is complete (its namespaces torn down, ~15 ms):
-        the groups wait in a list that every later `SubmissionGroups` and the grader's exit sweep again.
-        """
-        self.signal()
-        with _PENDING_LOCK:
-            _PENDING.append(self)
-        remove_released_groups()
-
-    def _remove(self) -> bool:
-        """One sweep: kill what is still inside (a fork may have raced the last sweep), remove what is empty."""
-        self.signal()
-        kept = []
-        for path in self.paths:
-            try:
-                path.rmdir()
-            except FileNotFoundError:
-                pass
-            except OSError:  # still holds a process, even a dying one
-                kept.append(path)
-        self.paths = kept
-        return not kept
-
-
-_PENDING: list[SubmissionGroups] = []
-_PENDING_LOCK = threading.Lock()
-
-
-def remove_released_groups(wait: float = 0.0) -> None:
-    """Remove the released groups that are empty now; with `wait`, keep sweeping for up to that many seconds."""
-    deadline = time.monotonic() + wait
-    while True:
-        with _PENDING_LOCK:
-            _PENDING[:] = [group for group in _PENDING if not group._remove()]
-            left = bool(_PENDING)
-        if not left or time.monotonic() >= deadline:
-            return
-        time.sleep(0.005)
-
-
-atexit.register(remove_released_groups, 2.0)
-
-
-def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/dev/shm")) -> None:
-    """Delete what `uid` left in the shared temporary folders (only entries it owns; links are not followed)."""
+def remove_files_of(uid: int, folders: Sequence[str] = SHARED_FOLDERS) -> None:
+    """Delete what `uid` left in the shared writable folders (only entries it owns; links are not followed)."""
     for folder in folders:
         try:
             entries = list(os.scandir(folder))
@@ -267,6 +182,26 @@ def remove_files_of(uid: int, folders: Sequence[str] = ("/tmp", "/var/tmp", "/de
                     os.unlink(entry.path)
             except OSError:
                 pass
+
+
+SYSV_IPC = {"shm": "-m", "msg": "-q", "sem": "-s"}  # /proc/sysvipc/<kind>, and ipcrm's option for it
+
+
+def remove_ipc_of(uid: int) -> None:
+    """Remove the SysV shared memory, message queues and semaphores `uid` owns (the seccomp filter refuses
+    making them; this sweeps what a kernel without it, or a filter not applied, let through)."""
+    for kind, option in SYSV_IPC.items():
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split() if lines else []  # key, shmid (msqid, semid), perms, ..., uid, ...
+        if len(header) < 2 or not header[1].endswith("id") or "uid" not in header:
+            continue
+        for line in lines[1:]:
+            fields = line.split()
+            if len(fields) == len(header) and int(fields[header.index("uid")]) == uid:
+                subprocess.run(["ipcrm", option, fields[1]], capture_output=True, check=False)
 
 
 _MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
@@ -306,3 +241,39 @@ def runtime_mounts() -> tuple[list[tuple[str, str]], list[str]]:
     mounts += [(f, f) for f in sorted(files) if not any(f.startswith(d + os.sep) for d in folders)]
     empty = [os.path.join(stdlib, name) for name in ("site-packages", "dist-packages")]
     return mounts, [e for e in empty if os.path.isdir(e)]
+
+
+def landlock_allowlist(writable: Sequence[str]) -> dict[str, list[str]]:
+    """What a student process that sees the host's own paths ("landlock" mode) may read, built from the same
+    `runtime_mounts` as the namespaced root, so the two modes give exactly one list.
+
+    "read": read and run (each mount's host path; a folder holding one of the emptied folders is split
+    into its other entries); "list": folders only listed (the ones split, so that imports from them work:
+    the names of their entries show, not what the hidden ones hold); "write": `writable`, whole;
+    "devices": the /dev files the namespaced root binds.
+    """
+    mounts, empty = runtime_mounts()
+    read: list[str] = []
+    listed: list[str] = []
+    for host, _ in mounts:
+        _split(host, [e for e in empty if e.startswith(host + os.sep)], read, listed)
+    return {"read": read, "list": listed, "write": list(writable), "devices": list(student_devices())}
+
+
+def _split(folder: str, hidden: list[str], read: list[str], listed: list[str]) -> None:
+    """Add `folder` to `read`, or, when it holds a `hidden` path, list it and split its entries likewise."""
+    if not hidden:
+        read.append(folder)
+        return
+    listed.append(folder)
+    for entry in os.scandir(folder):
+        if entry.path not in hidden:
+            _split(entry.path, [h for h in hidden if h.startswith(entry.path + os.sep)], read, listed)
+
+
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def student_devices() -> list[str]:
+    """The /dev files a student process may open (read and write)."""
+    return [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")]

@@ -1,6 +1,7 @@
 """Run one submission in its own unprivileged process, with limits, and talk to it in plain data.
 
-What the student process can see is an allowlist (`isolation()` says which of three modes this machine gives):
+What the student process can see is an allowlist (`isolation()` says which mode this machine gives; the
+allowlist is one list, `runtime_mounts`, whichever mode applies it; docs/ISOLATION.md has the whole picture):
 - "namespaces" (the grader is root and may create namespaces): new network, mount, PID, IPC and UTS
   namespaces; the child builds a root of its own on an empty tmpfs holding, read-only, exactly the Python
   standard library, the shared libraries the interpreter maps, numpy (at /site) and the student's toynet copy
@@ -8,16 +9,23 @@ What the student process can see is an allowlist (`isolation()` says which of th
   and its own /proc; then pivot_root detaches everything else. Nothing of the reference, the repository, the
   bundle, the grader's output or other students exists in that root. Killing the child ends the PID
   namespace, and every process the submission started with it.
-- "permissions" (root, but namespaces refused, e.g. some containers): Unix permissions are the floor. The
-  child runs under its own uid; the grader's files must be unreadable to other users (`exposed_paths` checks
-  the ones that matter and `toynet grade` refuses otherwise); on close every process of that uid is killed
-  and its files in the shared temporary folders removed.
-- "none" (the grader is not root): resource limits only. `toynet grade` refuses untrusted work here.
-In every mode each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
-so `--jobs N` submissions cannot signal or read each other, and RLIMIT_AS / CPU / FSIZE / NPROC / CORE apply.
-Where root may write cgroup-v1 cpu and memory groups, each submission also gets its own: one CPU and `memory`
-bytes for all its processes together (60 spinning processes cannot starve a classmate graded beside them,
-64 processes cannot hold 64 GB), and the list of its processes that `close` kills, however they detached.
+- "userns" (not root, unprivileged user namespaces allowed): the same namespaces and the same root, inside a
+  user namespace of the child's own; once the root is built it gives up every capability, and Landlock keeps
+  its writes to its private folders. There is no uid to switch to: the PID namespace is what `close` ends.
+- "landlock" (root, namespaces refused, as in a default Docker container): the child sees the host's paths,
+  but Landlock lets it read (and run) only the allowlist (numpy through work/site) and write only its own work
+  folder; on close every process of its uid is killed and what that uid left in the shared folders and in
+  SysV IPC is removed.
+- "permissions" (root, neither namespaces nor Landlock) and "none" (not root, no user namespaces): Unix
+  permissions and resource limits only; `toynet grade` refuses untrusted work there.
+In the root modes each submission gets a distinct unprivileged uid from a reserved range (`student_identity`),
+so `--jobs N` submissions cannot signal or read each other; in every mode RLIMIT_AS / CPU / FSIZE / CORE apply,
+and but for "none" RLIMIT_NPROC, no_new_privs and the seccomp filter (child.py: no new namespaces, no socket but
+Unix ones, no SysV IPC, POSIX queues, keyrings or io_uring).
+Where cgroups can be had (cgroup v1 as root, or a delegated cgroup v2 group: cgroups.py), each submission also
+gets its own: one CPU and `memory` bytes for all its processes together (60 spinning processes cannot starve a
+classmate graded beside them, 64 processes cannot hold 64 GB), and the list of its processes that `close`
+kills, however they detached.
 The student's toynet is `gives.student_toynet(...)`: the objects the assignment gives and what they need;
 every other name raises ImportError. Its own code cells and the inputs of each call are all it receives:
 never tests or expected values.
@@ -28,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import select
 import shutil
 import signal
@@ -44,16 +53,25 @@ from typing import Any
 import numpy as np
 
 from toynet.grading import protocol
+from toynet.grading.cgroups import bounds
+from toynet.grading.child import SECCOMP_ARCH
 from toynet.grading.confinement import (
     SANDBOX_SITE,
     UNSHARE,
+    USERNS_UNSHARE,
     SubmissionGroups,
     cgroup_parents,
+    cgroup_v2_parent,
     exposed_paths,
+    is_root,
     isolation,
     kill_identity,
+    landlock_abi,
+    landlock_allowlist,
     remove_files_of,
+    remove_ipc_of,
     runtime_mounts,
+    student_devices,
     student_identity,
 )
 
@@ -62,7 +80,6 @@ MAX_MESSAGE = 64 * 1024 * 1024  # one answer line; a bigger one is refused
 OUTPUT_KEPT = 16 * 1024  # bytes of the student's printed output kept for feedback (the rest is drained)
 SCRATCH_BYTES = 64 << 20  # size of each private tmpfs (/sandbox, /tmp, /dev/shm) in namespaces mode
 SANDBOX_HOME = "/sandbox"  # the student's working folder inside its own root
-DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 @dataclass(frozen=True)
@@ -83,20 +100,29 @@ class Limits:
 
     @staticmethod
     def describe() -> str:
-        """One line saying which isolation this machine gives a submission."""
+        """One line saying which isolation this machine gives a submission, and what bounds it."""
         mode = isolation()
-        groups = cgroup_parents()
-        shared = ("; one CPU and the memory limit for all of a submission's processes together (cgroups)"
-                  if {"cpu", "memory"} <= set(groups) else
-                  f"; NOT bounded by cgroups ({', '.join(sorted({'cpu', 'memory'} - set(groups)))}): a submission's "
-                  "processes share the machine's CPUs and memory with its classmates'")
+        shared = "; " + bounds()
+        refused = "; sockets other than Unix ones, SysV IPC, POSIX queues and keyrings refused (seccomp)"
         if mode == "namespaces":
             return ("isolated: own root holding only Python, numpy and the student's toynet (no network, own "
-                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits" + shared)
+                    "PID/mount/IPC namespaces), a distinct unprivileged uid per submission, rlimits" + refused + shared)
+        if mode == "userns":
+            return ("isolated without root: own user namespace (no capabilities) and root holding only Python, numpy "
+                    "and the student's toynet (no network, own PID/mount/IPC namespaces), Landlock, rlimits"
+                    + refused + shared)
+        if mode == "landlock" and not is_root():
+            return ("isolated without root or namespaces: Landlock lets it read only Python, numpy and the "
+                    "student's toynet, write only its own folder and signal nothing outside it; it runs as your "
+                    "uid, rlimits" + refused + shared)
+        if mode == "landlock":
+            return ("isolated without namespaces (a container): Landlock lets it read only Python, numpy and the "
+                    "student's toynet and write only its own folder, a distinct unprivileged uid per submission, "
+                    "rlimits" + refused + "; what its uid leaves in shared folders is removed" + shared)
         if mode == "permissions":
-            return ("isolated by Unix permissions only (namespaces refused): a distinct unprivileged uid per "
-                    "submission, rlimits; the grader's files must be unreadable to other users" + shared)
-        return "NOT isolated (grader not root): rlimits only; the submission runs as the grader's user"
+            return ("NOT isolated: namespaces refused and no Landlock here, Unix permissions only (a distinct "
+                    "unprivileged uid per submission, rlimits)" + shared)
+        return "NOT isolated (grader not root, no user namespaces): rlimits only; the submission runs as your user"
 
 
 class SubmissionFault(Exception):
@@ -156,21 +182,31 @@ def isolation_problems(private: Iterable[str | os.PathLike[str]]) -> list[str]:
     """Why untrusted submissions cannot be graded safely here ([] when they can).
 
     private: what a student must not read (the bundle, the output folder, the submissions' folders); the real
-    toynet package is always added. In "namespaces" mode none of it is in the student's root; in "permissions"
-    mode each is checked as a student uid would see it; in "none" mode nothing confines the student.
+    toynet package is always added. In "namespaces" and "userns" modes none of it is in the student's root;
+    in "landlock" mode Landlock keeps the student to the allowlist, but the allowlist itself must be readable
+    by a student uid; "permissions" (neither namespaces nor Landlock) and "none" are refused.
     """
     mode = isolation()
-    if mode == "namespaces":
-        return [] if (failure := self_test()) is None else [failure]
     if mode == "none":
-        return ["the grader is not root, so each submission would run as your own user and could read, change "
-                "or kill anything you can (run `toynet grade` as root on Linux)"]
+        return ["the grader is not root and this machine refuses unprivileged user namespaces, so each "
+                "submission would run as your own user and could read, change or kill anything you can "
+                "(run `toynet grade` as root, or where user namespaces are allowed)"]
+    problems = [] if (failure := self_test()) is None else [failure]
+    if mode in ("userns", "landlock") and platform.machine() not in SECCOMP_ARCH:
+        problems.append(f"the seccomp filter has no system call table for {platform.machine()}: without a network "
+                        "namespace of its own a submission would reach the network")
+    if mode in ("namespaces", "userns"):
+        return problems
     import toynet
 
-    problems = [] if (failure := self_test()) is None else [failure]
-    secret = [*private, Path(toynet.__file__).resolve().parent]
-    problems += [f"{path} is readable by other users (chmod go-rwx it, or a folder above it)"
-                 for path in exposed_paths(secret)]
+    if mode == "permissions":
+        problems.insert(0, "namespaces are refused and this kernel has no Landlock, so only Unix permissions would "
+                           "keep a submission from the grader's files, the network and the machine's shared folders")
+        secret = [*private, Path(toynet.__file__).resolve().parent]
+        problems += [f"{path} is readable by other users (chmod go-rwx it, or a folder above it)"
+                     for path in exposed_paths(secret)]
+    if not is_root():  # Landlocked as the TA's own uid: what the TA runs, the submission may
+        return problems
     needed = [os.path.realpath(sys.executable), str(Path(np.__file__).resolve().parent)]
     unreadable = sorted(set(needed) - set(exposed_paths(needed)))
     problems += [f"{path} is not readable by other users: student code could not run" for path in unreadable]
@@ -366,8 +402,9 @@ class StudentProcess:
                 self.groups.release()
             else:
                 kill_identity(*self.identity)
-            if self.mode == "permissions":
+            if self.mode in ("permissions", "landlock"):
                 remove_files_of(self.identity[0])
+                remove_ipc_of(self.identity[0])
         self.groups = None
         self.identity = None
         if self.workdir is not None:
@@ -393,56 +430,81 @@ class StudentProcess:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source)
         self.mode = isolation()
-        self.identity = student_identity() if self.mode != "none" else None
-        numpy_site = str(Path(np.__file__).resolve().parent.parent)
-        if self.mode == "namespaces":
-            for path in [work / "protocol.py", work / "lib", *(work / "lib").rglob("*")]:
-                os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable in the student's root whatever the umask
-            # The child builds its root from these and pivots into it; the host work folder is not in it.
-            mounts, empty = runtime_mounts()
-            home, sys_path = SANDBOX_HOME, [f"{SANDBOX_HOME}/lib", SANDBOX_HOME, SANDBOX_SITE]
-            root = {
-                "mounts": [
-                    *mounts,
-                    (str(work / "lib"), f"{home}/lib"),
-                    (str(work / "protocol.py"), f"{home}/protocol.py"),
-                ],
-                "empty": empty,
-                "devices": [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")],
-                "scratch": SCRATCH_BYTES,
-                "links": {p: os.readlink(p) for p in ("/lib", "/lib64", "/bin", "/sbin") if os.path.islink(p)},
-            }
+        # A uid of its own where the grader is root; a TA's submissions run as the TA (in a user namespace,
+        # or Landlocked with signals scoped and a cgroup v2 group to kill them by).
+        self.identity = student_identity() if self.mode in ("namespaces", "landlock", "permissions") \
+            and is_root() else None
+        config: dict[str, Any] = {"root": None, "landlock": None, "drop_capabilities": self.mode == "userns",
+                                  "confine": self.mode != "none"}
+        if self.mode in ("namespaces", "userns"):
+            config.update(self._own_root(work))
         else:
-            home, sys_path, root = str(work), [str(work / "lib"), str(work), numpy_site], None
-            if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
-                for path in [work, *work.rglob("*")]:
-                    os.chown(path, *self.identity)
-        if self.identity is not None and cgroup_parents():
+            config.update(self._host_paths(work))
+        if self.mode != "none" and (cgroup_parents() or cgroup_v2_parent() is not None):
             try:
-                self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory)
+                self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory,
+                                               self.limits.processes)
             except OSError:  # a cgroup the kernel refused: per-process limits still hold
                 self.groups = None
-        config = {
+        config.update({
             "cgroups": [] if self.groups is None else self.groups.procs,
-            "sys_path": sys_path,
             "workdir": str(work),
-            "home": home,
             "cells": [[number, source] for number, source in self.cells],
             "skip": sorted(self.skip),
-            "root": root,
             "user": list(self.identity) if self.identity else None,
             "rlimits": {
                 "AS": self.limits.memory,
                 "CPU": int(self.limits.wall_clock) + 1,
                 "FSIZE": self.limits.file_size,
                 "CORE": 0,
-                **({"NPROC": self.limits.processes} if self.identity else {}),
+                # per uid: a TA's own processes would count too where the submission runs as the TA
+                **({"NPROC": self.limits.processes} if self.identity or self.mode == "userns" else {}),
             },
+        })
+        self._start_child(work, config)
+
+    def _own_root(self, work: Path) -> dict[str, Any]:
+        """Config for a child that builds its own root from the allowlist ("namespaces" and "userns" modes)."""
+        for path in [work / "protocol.py", work / "lib", *(work / "lib").rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable in the student's root whatever the umask
+        # The child builds its root from these and pivots into it; the host work folder is not in it.
+        mounts, empty = runtime_mounts()
+        root = {
+            "mounts": [*mounts, (str(work / "lib"), f"{SANDBOX_HOME}/lib"),
+                       (str(work / "protocol.py"), f"{SANDBOX_HOME}/protocol.py")],
+            "empty": empty,
+            "devices": student_devices(),
+            "scratch": SCRATCH_BYTES,
+            "links": {p: os.readlink(p) for p in ("/lib", "/lib64", "/bin", "/sbin") if os.path.islink(p)},
         }
+        # Without a uid of its own (a user namespace), Landlock keeps writes to the private tmpfs folders.
+        landlock = None if self.mode == "namespaces" or landlock_abi() < 1 else {
+            "read": ["/"], "write": [SANDBOX_HOME, "/tmp", "/dev/shm"], "devices": student_devices()}
+        return {"root": root, "landlock": landlock, "home": SANDBOX_HOME,
+                "sys_path": [f"{SANDBOX_HOME}/lib", SANDBOX_HOME, SANDBOX_SITE]}
+
+    def _host_paths(self, work: Path) -> dict[str, Any]:
+        """Config for a child that sees the host's paths: Landlock keeps it to the allowlist ("landlock"), or
+        Unix permissions alone do ("permissions"). numpy shows in work/site, as at /site in the student's root."""
+        mounts, _ = runtime_mounts()
+        site = work / "site"
+        site.mkdir()
+        for host, inside in mounts:
+            if inside.startswith(SANDBOX_SITE + "/"):
+                (site / inside[len(SANDBOX_SITE) + 1:]).symlink_to(host)
+        (work / "tmp").mkdir()  # TMPDIR: the shared /tmp is not the student's to write (Landlock)
+        if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
+            for path in [work, *work.rglob("*")]:
+                os.chown(path, *self.identity, follow_symlinks=False)
+        landlock = landlock_allowlist([str(work)]) if self.mode == "landlock" else None
+        return {"landlock": landlock, "home": str(work), "sys_path": [str(work / "lib"), str(work), str(site)]}
+
+    def _start_child(self, work: Path, config: dict[str, Any]) -> None:
+        home = config["home"]
         # The real interpreter, not the venv's link to it: `-I -S` ignores the venv anyway.
         command = [os.path.realpath(sys.executable), "-I", "-S", "-u", str(work / "child.py")]
-        if self.mode == "namespaces":
-            command = [*UNSHARE, *command]
+        if self.mode in ("namespaces", "userns"):
+            command = [*(UNSHARE if self.mode == "namespaces" else USERNS_UNSHARE), *command]
         if shutil.which("setpriv") is not None:  # the grader dying (even by SIGKILL) kills the submission too
             command = ["setpriv", "--pdeathsig", "KILL", *command]
         to_child_r, self._to_child = os.pipe()
@@ -451,7 +513,7 @@ class StudentProcess:
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": home,
-            "TMPDIR": "/tmp",
+            "TMPDIR": "/tmp" if config["root"] is not None else str(work / "tmp"),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
             "MPLBACKEND": "Agg",
