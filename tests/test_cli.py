@@ -248,11 +248,11 @@ BUGS = [
     ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"],
      'grads["db" + str(l + 1)] = db', 'grads["db" + str(l + 1)] = db * (1.5 if l == 2 else 1)', "b3", "db3"),
     ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"],
-     "db = np.sum(dZ, axis=1, keepdims=True) / m", "db = np.sum(dZ, axis=1, keepdims=True) / (m if W.shape[0] != 2 else 1)",
-     "b4", "db4"),
+     "db = np.sum(dZ, axis=1, keepdims=True) / m",
+     "db = np.sum(dZ, axis=1, keepdims=True) / (m if W.shape[0] != 2 else 1)", "b4", "db4"),
     ("tanh_loss.py:loss", [], "dW2 = dZ2 @ A1.T / m", "dW2 = dZ2 @ A1.T", "W2", "dW2"),
-    ("tanh_loss.py:loss", [], "db3 = dZ3.sum(axis=1, keepdims=True) / m", "db3 = dZ3.sum(axis=0, keepdims=True)[:, :1] / m",
-     "b3", "db3"),
+    ("tanh_loss.py:loss", [], "db3 = dZ3.sum(axis=1, keepdims=True) / m",
+     "db3 = dZ3.sum(axis=0, keepdims=True)[:, :1] / m", "b3", "db3"),
 ]  # fmt: skip
 
 
