@@ -5,12 +5,35 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
+
+# %%
+# Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
+#   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
+#   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
+# Never `pip install toynet`: that name on the package index is an unrelated project.
+import importlib.util
+import re
+
+NEEDED = (0, 2)
+if importlib.util.find_spec("toynet") is None:
+    raise ModuleNotFoundError("toynet is not installed in this notebook's kernel: in a terminal, in your clone "
+                              "of the repository, run `python -m pip install .` (README, Install), then restart "
+                              "the kernel")
+import toynet
+
+found = re.match(r"(\d+)\.(\d+)", getattr(toynet, "__version__", "0.0"))
+course_toynet = importlib.util.find_spec("toynet.student_check") is not None
+if not (course_toynet and found and tuple(map(int, found.groups())) >= NEEDED):
+    raise ImportError(f"the toynet in this kernel ({getattr(toynet, '__version__', 'no version')}, {toynet.__file__}) "
+                      "is too old or not the course's: run `python -m pip install --upgrade .` in your clone of the "
+                      "repository (README, Install), then restart the kernel")
+print("toynet", toynet.__version__, "is ready")
 
 # %% [markdown]
 # # 5. When gradient checks lie
@@ -311,3 +334,88 @@ before = scores.copy()
 result = gradcheck.gradient_check(softmax_loss_in_place, softmax_grad, scores)
 print(result.verdict, "-", result.cause("in-place"))
 assert result.verdict == "inconclusive" and np.array_equal(scores, before)   # named, and nothing corrupted
+
+# %% [markdown]
+# ## Your turn: the cost from the logits
+#
+# Section 7's remedy, written by you. Fill in each `# YOUR CODE HERE` (replace the `raise
+# NotImplementedError(...)` line), then run the check under it: it checks *your* code against toynet's
+# numerical gradient and says what to look at. These cells are the graded assignment too (hidden checks use
+# other inputs); keep the names.
+#
+# ### Exercise 1: the cost, stable
+# `cost_from_logits(Z, Y)` returns, as a float, the logistic cost of $A = \sigma(Z)$ computed from $Z$ without
+# ever forming $A$:
+#
+# $$J = \frac{1}{m} \sum \Big( \max(Z, 0) - Z Y + \log\big(1 + e^{-|Z|}\big) \Big)$$
+#
+# (`np.log1p(x)` is $\log(1 + x)$ without losing digits when $x$ is tiny.) It must stay finite for
+# $Z = \pm 40$, where $\log(1 - \sigma(Z))$ would be $\log 0$.
+
+# %%
+import numpy as np
+
+
+def cost_from_logits(Z, Y):
+    """J = (1/m) sum(max(Z, 0) - Z Y + log(1 + exp(-|Z|))) as a float; Z, Y: (1, m)."""
+    m = Z.shape[1]
+    ### BEGIN SOLUTION
+    cost = np.sum(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))) / m
+    ### END SOLUTION
+    return float(cost)
+
+
+# %% toynet={"points": 1, "question": "cost_from_logits"}
+import numpy as np
+
+from toynet.grading.checks import expect_number
+
+Z, Y = np.array([[0.5, -1.0, 2.0]]), np.array([[1.0, 0.0, 0.0]])
+A = 1 / (1 + np.exp(-Z))
+# where A is not rounded, the cost from the logits is the course's cost of A
+expect_number(cost_from_logits(Z, Y), float(-np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))),
+              "the cost (look at max(Z, 0) - Z * Y, and the 1/m)", rtol=1e-12)
+saturated = cost_from_logits(np.array([[40.0, -40.0]]), np.array([[0.0, 1.0]]))
+# confidently wrong by 40 each: the true cost is 40 + log(1 + e^-40) per example
+expect_number(saturated, 40.0, "the cost at Z = +-40 (use log1p(exp(-|Z|)): never the log of a rounded sigma)",
+              rtol=1e-12)
+### BEGIN HIDDEN TESTS
+rng = np.random.RandomState(31)
+Z, Y = rng.randn(1, 9) * 3, (rng.rand(1, 9) > 0.5).astype(float)
+expected = float(np.mean(np.logaddexp(0, Z) - Z * Y))  # log(1 + e^Z) - Z Y, numpy's stable form
+expect_number(cost_from_logits(Z, Y), expected, "cost", rtol=1e-12)
+expect_number(cost_from_logits(np.array([[-800.0, 800.0]]), np.array([[1.0, 0.0]])), 800.0, "cost", rtol=1e-12)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2: its backward
+# `cost_from_logits_backward(Z, Y)` returns $dJ/dZ = \frac{1}{m} (\sigma(Z) - Y)$, shape `(1, m)`: the simple,
+# exact gradient that makes this form the one to train with.
+
+# %%
+def cost_from_logits_backward(Z, Y):
+    """dJ/dZ = (sigma(Z) - Y) / m, shape (1, m)."""
+    m = Z.shape[1]
+    ### BEGIN SOLUTION
+    dZ = (1 / (1 + np.exp(-Z)) - Y) / m
+    ### END SOLUTION
+    return dZ
+
+
+# %% toynet={"points": 2, "question": "cost_from_logits_backward"}
+import numpy as np
+
+from toynet import gradcheck
+from toynet.student_check import assert_matches
+
+Z, Y = np.array([[0.5, -1.0, 2.0, 0.1]]), np.array([[1.0, 0.0, 0.0, 1.0]])
+# toynet's numerical gradient of the stable cost (numpy's logaddexp form, independent of your cost_from_logits)
+numeric = gradcheck.numerical_gradient(lambda z: float(np.mean(np.logaddexp(0, z) - z * Y)), Z)
+print(assert_matches("dZ of cost_from_logits_backward", cost_from_logits_backward(Z, Y), numeric,
+                     "dZ = (sigma(Z) - Y) / m: the sign of Y, and the 1/m"))
+### BEGIN HIDDEN TESTS
+rng = np.random.RandomState(32)
+Z, Y = rng.randn(1, 7) * 2, (rng.rand(1, 7) > 0.5).astype(float)
+numeric = gradcheck.numerical_gradient(lambda z: float(np.mean(np.logaddexp(0, z) - z * Y)), Z)
+print(assert_matches("dZ", cost_from_logits_backward(Z, Y), numeric, "dZ"))
+### END HIDDEN TESTS

@@ -182,11 +182,19 @@ def _pair(result: Any, name: str, what: str) -> tuple[Any, Any]:
 
 
 def pair_network(forward: Callable[..., Any], backward: Callable[..., Any], X: np.ndarray, Y: np.ndarray,
-                 parameters: Arrays, names: tuple[str, str] = ("forward", "backward")) -> Network:
-    """The Network of a forward/backward pair (forms 2 and 3); the forward is called at every perturbed point."""
+                 parameters: Arrays, names: tuple[str, str] = ("forward", "backward"),
+                 forward_gives: str | None = None, backward_takes: str | None = None) -> Network:
+    """The Network of a forward/backward pair (forms 2 and 3); the forward is called at every perturbed point.
+
+    forward_gives: "AL" (forward(X, parameters) -> (AL, cache)) or "cost" (forward(X, Y, parameters) ->
+    (cost, cache)); backward_takes: "AL" or "X", its first argument. None: read from their signatures.
+    """
     forward_name, backward_name = names
-    takes_y = forward_form(forward, forward_name) == "cost"
-    gives_al = backward_form(backward, backward_name) == "AL"
+    takes_y = (forward_gives or forward_form(forward, forward_name)) == "cost"
+    gives_al = (backward_takes or backward_form(backward, backward_name)) == "AL"
+    if gives_al and takes_y:
+        raise SignatureError(f"{backward_name} takes AL, but {forward_name} returns the cost, not AL. It knows:\n"
+                             f"{FORMS}")
 
     def run_forward(params: Mapping[str, np.ndarray]) -> tuple[Any, Any]:
         args = (X, Y, dict(params)) if takes_y else (X, dict(params))
@@ -198,12 +206,8 @@ def pair_network(forward: Callable[..., Any], backward: Callable[..., Any], X: n
         return float(out) if takes_y else cross_entropy(out, Y)
 
     out, cache = run_forward(parameters)
-    if gives_al and takes_y:
-        raise SignatureError(f"{backward_name} takes AL, but {forward_name} returns the cost, not AL. It knows:\n"
-                             f"{FORMS}")
-    first = out if gives_al else X
     cost(parameters)  # a forward whose output is no probability is reported before any check
-    gradients = _call(backward, backward_name, first, Y, cache)
+    gradients = _call(backward, backward_name, out if gives_al else X, Y, cache)
     return Network(cost, parameters, gradients, len(parameters) // 2)
 
 
@@ -229,6 +233,52 @@ def check(network: Network, epsilon: float | None = None) -> gradcheck.GradientC
                          f"the network checked has {network.depth} layers; if yours has another depth, say so "
                          "with --sizes")
     return gradcheck.gradient_check_n(network.cost, network.parameters, network.gradients, epsilon=epsilon)
+
+
+def assert_correct(network: Network, name: str, epsilon: float | None = None) -> str:
+    """The lessons' check: the verdict to print; AssertionError naming the wrong blocks and what to look at.
+
+    (Returned, not printed: a check cell prints it, so that the autograder shows it with the question.)
+    """
+    try:
+        report = check(network, epsilon=epsilon)
+    except StudentRaised as raised:
+        raise AssertionError(str(raised)) from None
+    if not report.passed:
+        blocks = ", ".join(f"d{block}" for block in report.failing_blocks) or "none (inconclusive)"
+        raise AssertionError(f"{name} is wrong in {blocks}.\n{advice(report.failing_blocks, network.depth)}\n"
+                             f"{report.summary()}")
+    return f"{name}: every block agrees with the numerical gradient.\n{report.summary()}"
+
+
+def check_pair(forward: Callable[..., Any], backward: Callable[..., Any], sizes: list[int],
+               names: tuple[str, str], forward_gives: str = "AL", backward_takes: str = "AL",
+               seed: int = 0, examples: int = 8) -> str:
+    """Gradient-check a student's forward/backward pair on a random network of these layer sizes (lessons)."""
+    X, Y, parameters = random_network(sizes, seed=seed, examples=examples)
+    try:
+        network = pair_network(forward, backward, X, Y, parameters, names, forward_gives, backward_takes)
+    except StudentRaised as raised:
+        raise AssertionError(str(raised)) from None
+    return assert_correct(network, names[1])
+
+
+def assert_matches(name: str, analytic: Any, numeric: np.ndarray, look_at: str, tolerance: float = 1e-6) -> str:
+    """One block of a lesson's check: `analytic` (the student's) against toynet's numerical gradient `numeric`.
+
+    AssertionError naming the block, its worst entry and what to look at when the shapes differ or the
+    cs231n relative error max |a - n| / max(|a| + |n|, 1e-8) exceeds `tolerance`; else the verdict to print.
+    """
+    got = np.asarray(analytic, dtype=float)
+    if got.shape != numeric.shape:
+        raise AssertionError(f"{name} has shape {got.shape}, but the numerical gradient has shape {numeric.shape}. "
+                             f"Look at {look_at}.")
+    errors = np.abs(got - numeric) / np.maximum(np.abs(got) + np.abs(numeric), 1e-8)
+    if not np.all(np.isfinite(got)) or float(errors.max(initial=0.0)) > tolerance:
+        worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(errors), errors, np.inf))), errors.shape)
+        raise AssertionError(f"{name} is wrong: at {list(worst)} yours is {got[worst]:.6g}, the numerical gradient "
+                             f"{numeric[worst]:.6g}. Look at {look_at}.")
+    return f"{name}: agrees with the numerical gradient (largest relative error {errors.max(initial=0.0):.1e})"
 
 
 def advice(failing: list[str], depth: int) -> str:
