@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -45,7 +45,7 @@ print("toynet", toynet.__version__, "is ready")
 #
 # ![Figure 1: x -> J(theta) = theta * x -> J](../assets/gradient_check_1d.png)
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import gradcheck, plots
@@ -57,7 +57,7 @@ from toynet.exercises import gradient_checking as course
 # Forward: $J = \theta x$. Backward: $\dfrac{\partial J}{\partial \theta} = x$. For $x = 2$, $\theta = 4$:
 # $J = 8$ and the gradient is $2$.
 
-# %%
+# %% toynet={"graded": false}
 x, theta = 2, 4
 J = course.forward_propagation(x, theta)
 dtheta = course.backward_propagation(x, theta)
@@ -76,7 +76,7 @@ assert J == 8 and dtheta == 2
 # 2. $J^{+} = J(\theta^{+})$, $J^{-} = J(\theta^{-})$
 # 3. $\text{gradapprox} = \dfrac{J^{+} - J^{-}}{2 \varepsilon}$
 
-# %%
+# %% toynet={"graded": false}
 epsilon = 1e-7
 J_plus = course.forward_propagation(x, theta + epsilon)
 J_minus = course.forward_propagation(x, theta - epsilon)
@@ -94,7 +94,7 @@ assert gradapprox == 2.0000000011677344  # not exactly 2: floating-point round-o
 #
 # Below about $10^{-7}$ the gradient is almost certainly right; around $10^{-2}$ or above it is wrong.
 
-# %%
+# %% toynet={"graded": false}
 grad = course.backward_propagation(x, theta)
 numerator = np.linalg.norm(grad - gradapprox)
 denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
@@ -109,7 +109,7 @@ assert gradcheck.relative_difference(np.array([grad]), np.array([gradapprox])) =
 # `course.gradient_check(x, theta)` does the three steps above. Try other points: for $x = 3$ the difference
 # is $7.8 \times 10^{-11}$.
 
-# %%
+# %% toynet={"graded": false}
 assert course.gradient_check(2, 4, print_msg=True) == 2.919335883291695e-10
 assert course.gradient_check(3, 4) == 7.814075313343006e-11
 
@@ -118,7 +118,7 @@ assert course.gradient_check(3, 4) == 7.814075313343006e-11
 #
 # Suppose the backward pass returned $\theta$ instead of $x$ (an easy slip). The check sees it at once:
 
-# %%
+# %% toynet={"graded": false}
 wrong_grad = theta  # the slip: dJ/dtheta = theta
 wrong_difference = gradcheck.relative_difference(np.array([wrong_grad]), np.array([gradapprox]))
 print("difference with the wrong backward =", wrong_difference)
@@ -139,7 +139,7 @@ assert np.isclose(wrong_difference, 1 / 3)
 # $J = \theta x$ is a straight line, so it has no truncation error at all; the $1.2 \times 10^{-9}$ in
 # `gradapprox` above is pure round-off. Sweep $\varepsilon$ from $10^{-1}$ down to $10^{-10}$:
 
-# %%
+# %% toynet={"graded": false}
 def J_line(theta):
     return course.forward_propagation(x, theta)
 
@@ -156,7 +156,7 @@ assert line.differences[-1] > 1e-8 > line.differences[0]
 # (small $\varepsilon$) round-off rises like $1/\varepsilon$. The best step sits at the bottom of the V,
 # near $10^{-5}$, which is why toynet's default step is $10^{-5}$ rather than the course's $10^{-7}$.
 
-# %%
+# %% toynet={"graded": false}
 def J_cubic(theta):
     return theta**3 * x
 
@@ -187,6 +187,9 @@ assert sweep.differences[-1] > 1e3 * sweep.best_difference  # round-off at epsil
 # $\partial J / \partial \theta$.
 
 # %%
+import numpy as np
+
+
 def forward_propagation(x, theta):
     """J(theta) = theta * x for real numbers x and theta."""
     ### BEGIN SOLUTION

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -44,13 +44,13 @@ print("toynet", toynet.__version__, "is ready")
 #
 # ![Figure 2: the N-D network, forward and backward](../assets/gradient_check_nd.png)
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import dictionary_to_vector, gradcheck, plots, vector_to_dictionary
 from toynet.exercises import gradient_checking as course
 
-# %%
+# %% toynet={"graded": false}
 X, Y, parameters = course.gradient_check_n_test_case()
 cost, cache = course.forward_propagation_n(X, Y, parameters)
 print("X", X.shape, " Y", np.shape(Y), {name: value.shape for name, value in parameters.items()})
@@ -66,7 +66,7 @@ assert np.isclose(cost, 2.407833389834357, rtol=1e-13, atol=0)
 #
 # ![dictionary_to_vector](../assets/dictionary_to_vector.png)
 
-# %%
+# %% toynet={"graded": false}
 theta, keys = dictionary_to_vector(parameters)
 print(theta.shape, keys[:3], "...", keys[-4:])
 assert theta.shape == (47, 1)
@@ -83,7 +83,7 @@ assert all(np.array_equal(back[name], parameters[name]) for name in parameters)
 #
 # $$\text{difference} = \frac{\lVert \text{grad} - \text{gradapprox} \rVert_2}{\lVert \text{grad} \rVert_2 + \lVert \text{gradapprox} \rVert_2} \tag{3}$$
 
-# %%
+# %% toynet={"graded": false}
 gradients = course.backward_propagation_n(X, Y, cache)  # as handed out: two planted bugs
 difference = course.gradient_check_n(parameters, gradients, X, Y, print_msg=True)
 # The course printed 0.2850931567761623(4), and toynet, computing the cost in the course's order, gives the
@@ -100,14 +100,14 @@ assert abs(difference - 0.2850931567761623) < 1e-9
 # toynet's checker computes the same numbers, then applies formula (2) to each block ($W1$, $b1$, ...)
 # separately and lists the entries that disagree most.
 
-# %%
+# %% toynet={"graded": false}
 def cost_fn(params):
     return course.forward_propagation_n(X, Y, params)[0]
 
 buggy = gradcheck.gradient_check_n(cost_fn, parameters, gradients, epsilon=1e-7)
 buggy
 
-# %%
+# %% toynet={"graded": false}
 print(buggy.summary())
 assert abs(buggy.difference - 0.2850931567761623) < 1e-9
 assert set(buggy.failing_blocks) == {"W2", "b1"}
@@ -116,7 +116,7 @@ assert set(buggy.failing_blocks) == {"W2", "b1"}
 # The ratio of the two gradients inside a failing block tells you *how* it is wrong: a constant ratio
 # means a wrong factor.
 
-# %%
+# %% toynet={"graded": false}
 layout = {name: np.array(keys) == name for name in ("W2", "b1")}
 for name, mask in layout.items():
     analytic = buggy.analytical_gradient[mask]
@@ -130,7 +130,7 @@ for name, mask in layout.items():
 # `dW2` is twice too large and `db1` four times. In the handed-out backward the culprits are
 # `dW2 = 1./m * np.dot(dZ2, A1.T) * 2` and `db1 = 4./m * np.sum(dZ1, ...)`. Each bug alone:
 
-# %%
+# %% toynet={"graded": false}
 fixed = course.backward_propagation_n_fixed(X, Y, cache)
 only_dW2 = dict(fixed, dW2=2 * fixed["dW2"])
 only_db1 = dict(fixed, db1=4 * fixed["db1"])
@@ -149,7 +149,7 @@ for label, grads, expected in (("only the dW2 bug", only_dW2, 0.1734419689314592
 # network check steps by $2 \times 10^{-5}$ times the size of the parameters (root mean square, at least 1),
 # here $2 \times 10^{-5}$; with it the same backward scores below $10^{-9}$.
 
-# %%
+# %% toynet={"graded": false}
 difference_fixed = course.gradient_check_n(parameters, fixed, X, Y, print_msg=True)
 assert 1e-8 < difference_fixed < 2e-7
 
@@ -162,7 +162,7 @@ assert default.passed and default.difference < 5e-9
 # %% [markdown]
 # ## Before and after, block by block
 
-# %%
+# %% toynet={"graded": false}
 ax = plots.plot_block_differences([("buggy backward", buggy), ("fixed backward", good)])
 
 # %% [markdown]

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -48,7 +48,7 @@ print("toynet", toynet.__version__, "is ready")
 # `gradcheck.numerical_gradient_array(f, x, dout)` computes the right-hand side. Examples are columns:
 # `A` is `(n, m)` for `n` units and `m` examples.
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import Linear, LogisticCost, ReLU, Sigmoid, gradcheck
@@ -60,7 +60,7 @@ rng = np.random.default_rng(0)
 #
 # Backward: $dW = dZ\, A_{prev}^T$, $\; db = \sum_{\text{examples}} dZ$, $\; dA_{prev} = W^T dZ$.
 
-# %%
+# %% toynet={"graded": false}
 A_prev = rng.standard_normal((4, 3))   # 4 inputs, 3 examples
 W = rng.standard_normal((5, 4))        # 5 units
 b = rng.standard_normal((5, 1))
@@ -86,7 +86,7 @@ for name, analytic, numeric in (("dA_prev", dA_prev, num_dA), ("dW", dW, num_dW)
 # the function has a kink and no derivative; keep test inputs away from it (notebook 5 shows what happens
 # otherwise).
 
-# %%
+# %% toynet={"graded": false}
 Z = rng.standard_normal((5, 3))
 Z[np.abs(Z) < 0.1] = 0.5               # stay away from the kink at 0
 A, cache = ReLU.forward(Z)
@@ -102,7 +102,7 @@ assert np.array_equal(dZ == 0, Z <= 0)  # the gradient is blocked exactly where 
 #
 # Its derivative is written with its own output: $dZ = dA \odot A (1 - A)$, so the cache keeps $A$.
 
-# %%
+# %% toynet={"graded": false}
 Z = rng.standard_normal((1, 3))
 A, cache = Sigmoid.forward(Z)
 dA = rng.standard_normal(A.shape)
@@ -119,7 +119,7 @@ assert np.allclose(dZ, dA * A * (1 - A))
 #
 # $J$ is a single number, so its check uses the scalar `numerical_gradient` (the upstream gradient is 1).
 
-# %%
+# %% toynet={"graded": false}
 A = rng.uniform(0.05, 0.95, size=(1, 6))
 Y = np.array([[1, 0, 1, 1, 0, 0]])
 J, cache = LogisticCost.forward(A, Y)
@@ -134,7 +134,7 @@ assert np.isclose(J, -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A)))
 #
 # Backward runs the chain in reverse, each layer handing its input gradient to the layer before.
 
-# %%
+# %% toynet={"graded": false}
 X = rng.standard_normal((4, 6))
 W = rng.standard_normal((1, 4))
 b = np.zeros((1, 1))

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -41,7 +41,7 @@ print("toynet", toynet.__version__, "is ready")
 # Gradient descent repeats $\theta \leftarrow \theta - \alpha \, \nabla_\theta J$, so a wrong gradient makes
 # training fail, often quietly. The habit: **check the gradient once, before training**, then train.
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import Network, datasets, gradcheck, plots
@@ -55,7 +55,7 @@ assert X.shape == (2, 200) and Y.shape == (1, 200)
 #
 # A 2-8-1 network with tanh hidden units, checked on the whole batch at its random starting point.
 
-# %%
+# %% toynet={"graded": false}
 network = Network([2, 8, 1], hidden="tanh")
 parameters = network.initialize_parameters(seed=1, method="xavier")
 cost, caches = network.forward(X, Y, parameters)
@@ -67,7 +67,7 @@ assert report.passed and report.difference < 1e-7
 # %% [markdown]
 # ## Train and watch the cost
 
-# %%
+# %% toynet={"graded": false}
 trained, costs = network.train(X, Y, parameters, learning_rate=1.0, num_iterations=1500, progress=False)
 ax = plots.plot_cost_history(costs)
 accuracy = network.accuracy(X, Y, trained)
@@ -75,7 +75,7 @@ print(f"cost {costs[0]:.3f} -> {costs[-1]:.3f}, training accuracy {accuracy:.1%}
 assert costs[-1] < costs[0] / 5
 assert accuracy > 0.95
 
-# %%
+# %% toynet={"graded": false}
 ax = plots.plot_decision_boundary(network, trained, X, Y)
 
 # %% [markdown]
@@ -86,7 +86,7 @@ ax = plots.plot_decision_boundary(network, trained, X, Y)
 # the cost stays near $\log 2 \approx 0.693$ (a coin flip). He initialisation, $\sqrt{2 / n_{in}}$, keeps the
 # signal's size through the layers.
 
-# %%
+# %% toynet={"graded": false}
 deep = Network([2, 10, 10, 10, 1], hidden="relu")
 histories = {}
 for method in ("small", "he"):
@@ -101,7 +101,7 @@ for method in ("small", "he"):
 assert abs(histories["small"][-1] - np.log(2)) < 0.01  # stuck at a coin flip
 assert histories["he"][-1] < 0.2
 
-# %%
+# %% toynet={"graded": false}
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6.4, 4.4))

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -41,7 +41,7 @@ print("toynet", toynet.__version__, "is ready")
 # A gradient check can fail on a correct backward, or pass on a wrong one, if you do not know its limits.
 # Six of them, each with what it costs in evaluations of $J$ for $n$ parameters.
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import gradcheck, plots
@@ -66,7 +66,7 @@ def at(sweep, h):
 # two-sided difference, $\sim \text{eps} / \varepsilon$, grows accordingly: with $\varepsilon = 10^{-7}$ a float32
 # check is pure noise, and even the best step leaves about $10^{-5}$. Check gradients in float64.
 
-# %%
+# %% toynet={"graded": false}
 x0 = np.linspace(0.5, 2.0, 5)
 exact = np.cos(x0)
 
@@ -85,7 +85,7 @@ assert sweep64.best_difference < 1e-9
 assert sweep32.best_difference > 1e-6   # float32 cannot do better
 assert at_course_step > 1e-2            # and the course's step is hopeless in float32
 
-# %%
+# %% toynet={"graded": false}
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
@@ -102,7 +102,7 @@ fig.tight_layout()
 #
 # ![the corrected backward across step sizes](../assets/step_sweep_fixed_backward.png)
 
-# %%
+# %% toynet={"graded": false}
 sweep = gradcheck.step_sweep_n(cost_fn, parameters, fixed)
 print(sweep)
 assert 1e-8 < at(sweep, 1e-7) < 2e-7     # the course's step: round-off, not a bug
@@ -116,7 +116,7 @@ assert at(sweep, 1e-5) < 5e-9
 # numerical gradient is an average of two slopes that matches neither. Move one unit of layer 1 right
 # onto its kink for the first example, and check again:
 
-# %%
+# %% toynet={"graded": false}
 on_kink = {name: value.copy() for name, value in parameters.items()}
 Z1 = on_kink["W1"] @ X + on_kink["b1"]
 on_kink["b1"][0, 0] -= Z1[0, 0] - 1e-9     # now Z1[0, 0] = 1e-9, inside +-epsilon
@@ -137,7 +137,7 @@ assert plain.passed and {entry.block for entry in plain.kinks} <= {"W1", "b1"}
 # are set aside and named (cause "kinks"), and the rest is judged. toynet's own `Network` builds the same model,
 # and its `cost_function` reports exactly which perturbations flip the sign of a pre-activation:
 
-# %%
+# %% toynet={"graded": false}
 from toynet import Network
 
 network = Network([4, 5, 3, 1])                # the same LINEAR-RELU-LINEAR-RELU-LINEAR-SIGMOID model
@@ -159,7 +159,7 @@ assert report.passed  # the kink entries are left out of the verdict, and the re
 # - **Richardson**: combine two central differences, $\dfrac{4 D(h/2) - D(h)}{3}$, to cancel the $h^2$ term.
 #   Four evaluations per parameter.
 
-# %%
+# %% toynet={"graded": false}
 def smooth(x):
     return np.sum(np.exp(x) * np.sin(x))
 
@@ -180,7 +180,7 @@ assert errors["richardson"] < errors["central"] / 10
 #
 # Both still catch the course's bugs, at a fraction of the cost:
 
-# %%
+# %% toynet={"graded": false}
 buggy = course.backward_propagation_n(X, Y, course.forward_propagation_n(X, Y, parameters)[1])
 
 class Counted:
@@ -238,7 +238,7 @@ assert counts["sampled"] < counts["full"] and counts["direction"] < counts["full
 # difference table on a few coordinates), puts an error bar on every numerical entry, chooses the step that
 # balances noise against truncation, and judges each block against its bars. It also says *why*:
 
-# %%
+# %% toynet={"graded": false}
 from toynet import Network
 
 net = Network([6, 7, 4, 1])
@@ -262,14 +262,14 @@ print(f"measured noise {report.noise:.1e}, step chosen {report.epsilon:.1e}, "
 # The plot shows each block's difference (the dot) against the error bar of its numerical gradient (grey): a
 # dot inside its bar is a backward that agrees with the numerical gradient as well as that gradient can tell.
 
-# %%
+# %% toynet={"graded": false}
 plots.plot_error_bars(report)
 
 # %% [markdown]
 # A real bug still shows, in its own block only: $db2$ off by 1% (or by a factor 3, the bug a fixed noise model
 # used to lose among six blamed blocks):
 
-# %%
+# %% toynet={"graded": false}
 for factor in (1.01, 3.0):
     buggy_sat = dict(sat_grads, db2=sat_grads["db2"] * factor)
     found = gradcheck.gradient_check_n(sat_cost, saturated, buggy_sat)
@@ -292,7 +292,7 @@ fig.tight_layout()
 # evaluates the cost twice at the same point while measuring its noise; when the two differ it says so and blames
 # no block (verdict "inconclusive"):
 
-# %%
+# %% toynet={"graded": false}
 mask_rng = np.random.default_rng(1)
 
 def dropout_cost(params, keep=0.8):
@@ -315,7 +315,7 @@ assert "switch dropout off for the check" in random_report.cause("random").advic
 # perfect match and hides the bug. toynet hands the function a private copy, compares it afterwards, and names
 # what was written:
 
-# %%
+# %% toynet={"graded": false}
 scores = np.random.default_rng(2).standard_normal((5, 4))
 labels = np.array([0, 3, 1, 2, 0])
 

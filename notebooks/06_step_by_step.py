@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -45,7 +45,7 @@ print("toynet", toynet.__version__, "is ready")
 # $Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}$, $A^{[l]} = g^{[l]}(Z^{[l]})$, examples in columns.
 # Forward, each layer keeps a **cache** of what its backward will need; backward, each layer reads it.
 
-# %%
+# %% toynet={"graded": false}
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -67,7 +67,7 @@ from toynet.exercises.step_by_step import (
 # Small random weights break the symmetry between the units of a layer; biases start at zero. Like the
 # course, `initialize_parameters_deep` calls `np.random.seed(3)` and draws $W^{[l]}$ = `randn * 0.01`.
 
-# %%
+# %% toynet={"graded": false}
 parameters = initialize_parameters_deep([5, 4, 3])
 print("W1 =", parameters["W1"][0])
 print({name: value.shape for name, value in parameters.items()})
@@ -79,7 +79,7 @@ assert np.allclose(parameters["W1"][0], [0.01788628, 0.0043651, 0.00096497, -0.0
 # `linear_activation_forward` returns $A^{[l]}$ and `cache = ((A_prev, W, b), Z)`: the linear cache for
 # $dW$, $db$, $dA^{[l-1]}$, and $Z$ for the activation's derivative $g'(Z)$.
 
-# %%
+# %% toynet={"graded": false}
 np.random.seed(2)  # the course's linear_activation_forward_test_case
 A_prev, W, b = np.random.randn(3, 2), np.random.randn(1, 3), np.random.randn(1, 1)
 A, ((cached_A_prev, cached_W, cached_b), Z) = linear_activation_forward(A_prev, W, b, "sigmoid")
@@ -93,7 +93,7 @@ assert np.allclose(linear_activation_forward(A_prev, W, b, "relu")[0], [[3.43896
 #
 # The course's 3-layer test case (`np.random.seed(6)`): 5 inputs, layers of 4, 3 and 1 units, 4 examples.
 
-# %%
+# %% toynet={"graded": false}
 np.random.seed(6)
 X = np.random.randn(5, 4)
 shapes = [("W1", (4, 5)), ("b1", (4, 1)), ("W2", (3, 4)), ("b2", (3, 1)), ("W3", (1, 3)), ("b3", (1, 1))]
@@ -107,7 +107,7 @@ assert np.allclose(AL, [[0.03921668, 0.70498921, 0.19734387, 0.04728177]])
 # %% [markdown]
 # ## The picture: what flows forward, what is cached, what flows back
 
-# %%
+# %% toynet={"graded": false}
 fig, ax = plt.subplots(figsize=(10, 3.6))
 ax.set_axis_off()
 ax.set_xlim(0, 10)
@@ -135,7 +135,7 @@ ax.text(5, 3.5, "forward: A flows right (blue), each layer stores its cache; "
 #
 # $J = -\frac{1}{m} \sum_i \left( y^{(i)} \log a^{[L](i)} + (1 - y^{(i)}) \log(1 - a^{[L](i)}) \right)$
 
-# %%
+# %% toynet={"graded": false}
 cost = compute_cost(np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]]))
 print("Cost:", cost)
 assert str(cost) == "0.2797765635793422"
@@ -147,7 +147,7 @@ assert str(cost) == "0.2797765635793422"
 # $dA^{[l-1]} = W^{[l]T} dZ^{[l]}$. The course puts the $\frac{1}{m}$ here; toynet's own `Linear.backward`
 # leaves it to the cost's backward. Same gradients of $J$ in the end, different intermediate $dZ$'s.
 
-# %%
+# %% toynet={"graded": false}
 np.random.seed(1)  # the course's linear_backward_test_case
 dZ = np.random.randn(3, 4)
 linear_cache = (np.random.randn(5, 4), np.random.randn(3, 5), np.random.randn(3, 1))
@@ -162,7 +162,7 @@ assert np.allclose(db, [[-0.14713786], [-0.11313155], [-0.13209101]])
 # caches. `grads` holds $dA^{[l-1]}, dW^{[l]}, db^{[l]}$ for every layer, $dA^{[0]}$ (the gradient with
 # respect to $X$, times $m$) included.
 
-# %%
+# %% toynet={"graded": false}
 Y = np.array([[1, 0, 1, 0]])
 grads = L_model_backward(AL, Y, caches)
 print(sorted(grads))
@@ -172,7 +172,7 @@ assert set(grads) == {"dA0", "dA1", "dA2", "dW1", "db1", "dW2", "db2", "dW3", "d
 # Are these gradients right? toynet's gradient checker compares them with central differences of the
 # cost, block by block.
 
-# %%
+# %% toynet={"graded": false}
 def cost_of(params):
     return compute_cost(L_model_forward(X, params)[0], Y)
 
@@ -187,7 +187,7 @@ assert report.passed
 # `update_parameters` takes one gradient-descent step $W \leftarrow W - \alpha \, dW$ and returns new
 # arrays. Here a 2-20-7-1 network learns the flower dataset.
 
-# %%
+# %% toynet={"graded": false}
 X_train, Y_train = datasets.flower(m=400, seed=1)
 params = initialize_parameters_he([2, 20, 7, 1])  # the course's 0.01 would leave ReLU layers stuck near log 2
 costs = []

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% toynet={"graded": false}
 # Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
@@ -42,7 +42,7 @@ print("toynet", toynet.__version__, "is ready")
 # (`toynet.exercises.initialization`, `toynet.exercises.regularization`), then the same ideas in toynet's
 # own `Network`, and why a gradient check must hold dropout still.
 
-# %%
+# %% toynet={"graded": false}
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -57,7 +57,7 @@ from toynet.exercises import regularization as reg
 # With every weight zero, every unit of a layer computes the same function and receives the same gradient:
 # they stay copies of each other forever, and the output is 0.5 for every input, a cost of $\log 2$.
 
-# %%
+# %% toynet={"graded": false}
 train_X, train_Y, test_X, test_Y = init.load_dataset()
 zeros = init.train(train_X, train_Y, num_iterations=2000, initialization="zeros", print_cost=False)
 W1 = zeros.parameters["W1"]
@@ -70,7 +70,7 @@ assert abs(zeros.costs[-1] - np.log(2)) < 1e-15 and np.ptp(W1, axis=0).max() == 
 # $W^{[l]} \sim \mathcal{N}(0, 1) \sqrt{2 / n^{[l-1]}}$ keeps the signal's size through ReLU layers. The run
 # prints the course's numbers to the last digits (it starts from the course's seed and the course's data).
 
-# %%
+# %% toynet={"graded": false}
 he = init.train(train_X, train_Y, initialization="he")
 assert abs(he.costs[0] - 0.8830537463419761) < 1e-12 and abs(he.costs[14000] - 0.07357895962677362) < 1e-9
 network = Network([2, 10, 5, 1])  # the same architecture: toynet's plots draw any parameters of it
@@ -78,7 +78,7 @@ print(f"train accuracy {network.accuracy(train_X, train_Y, he.parameters):.4f}, 
       f"test accuracy {network.accuracy(test_X, test_Y, he.parameters):.2f}")
 assert network.accuracy(test_X, test_Y, he.parameters) == 0.96
 
-# %%
+# %% toynet={"graded": false}
 fig, axes = plt.subplots(1, 2, figsize=(12, 5))
 plots.plot_decision_boundary(network, zeros.parameters, train_X, train_Y, ax=axes[0])
 axes[0].set_title("zeros: one constant prediction")
@@ -92,7 +92,7 @@ axes[1].set_title("He: the circles separated")
 # (red)? The course's file is not shipped; `load_2D_dataset` generates a stand-in: a curved diagonal with
 # 5% of the labels flipped. A 2-20-3-1 network with no regularization learns the flipped points too.
 
-# %%
+# %% toynet={"graded": false}
 field_X, field_Y, field_test_X, field_test_Y = reg.load_2D_dataset()
 field_network = Network([2, 20, 3, 1])
 results = {}
@@ -110,7 +110,7 @@ print("train {:.3f}, test {:.3f}".format(*accuracies(results["no regularization"
 # **L2 regularization** adds $\frac{\lambda}{2m} \sum_l \lVert W^{[l]} \rVert_F^2$ to the cost, so every
 # $dW^{[l]}$ gains $\frac{\lambda}{m} W^{[l]}$: the weights decay, the boundary smooths.
 
-# %%
+# %% toynet={"graded": false}
 results["L2, lambda = 0.7"] = reg.model(field_X, field_Y, lambd=0.7)
 print("train {:.3f}, test {:.3f}".format(*accuracies(results["L2, lambda = 0.7"])))
 
@@ -119,18 +119,18 @@ print("train {:.3f}, test {:.3f}".format(*accuracies(results["L2, lambda = 0.7"]
 # survivors by $p$ (`keep_prob`), so no unit can rely on any other. Only in training: `predict` runs the
 # plain forward.
 
-# %%
+# %% toynet={"graded": false}
 results["dropout, keep_prob = 0.86"] = reg.model(field_X, field_Y, keep_prob=0.86)
 print("train {:.3f}, test {:.3f}".format(*accuracies(results["dropout, keep_prob = 0.86"])))
 
-# %%
+# %% toynet={"graded": false}
 fig, axes = plt.subplots(1, 3, figsize=(18, 5))
 for ax, (name, parameters) in zip(axes, results.items(), strict=True):
     plots.plot_decision_boundary(field_network, parameters, field_X, field_Y, ax=ax)
     train_accuracy, test_accuracy = accuracies(parameters)
     ax.set_title(f"{name}: train {train_accuracy:.1%}, test {test_accuracy:.1%}")
 
-# %%
+# %% toynet={"graded": false}
 for name, parameters in results.items():
     weights = sum(np.sum(parameters[f"W{layer}"] ** 2) for layer in (1, 2, 3))
     print(f"{name:28s} train {accuracies(parameters)[0]:.3f}  test {accuracies(parameters)[1]:.3f}  "
@@ -148,7 +148,7 @@ assert l2[0] < plain[0] and dropout[0] < plain[0]  # ... and worse on the traini
 # exercise draws the *same* masks at every step, since it reseeds with `np.random.seed(1)`). Prediction
 # never drops a unit. From the course's starting point, `Network` with L2 follows the exercise's run.
 
-# %%
+# %% toynet={"graded": false}
 course_start = reg.initialize_parameters([2, 20, 3, 1])
 network_run = field_network.train(field_X, field_Y, course_start, learning_rate=0.3, num_iterations=2000,
                                   lambd=0.7, progress=False)
@@ -165,7 +165,7 @@ assert np.allclose(network_run.costs, exercise_run.costs, rtol=1e-10)
 # the check, or hold the masks fixed: `network.dropout_masks(...)` draws them once and
 # `network.cost_function(X, Y, keep_prob=..., masks=...)` reuses them at every call.
 
-# %%
+# %% toynet={"graded": false}
 small = Network([2, 5, 3, 1], hidden="tanh")
 theta = small.initialize_parameters(seed=0, method="xavier")
 X5, Y5 = field_X[:, :8], field_Y[:, :8]
@@ -188,7 +188,7 @@ assert not noisy.passed and fixed.passed
 # With the masks fixed, the check also finds a wrong dropout backward, and says where: here the backward
 # forgot to divide $dA^{[1]}$ by `keep_prob`, so only layer 1's gradients are wrong.
 
-# %%
+# %% toynet={"graded": false}
 # Forgetting "/ keep_prob" on dA1 leaves dZ1, and so dW1 and db1, keep_prob times too small; the rest is right.
 buggy = {**grads, "dW1": grads["dW1"] * 0.7, "db1": grads["db1"] * 0.7}
 located = gradcheck.gradient_check_n(small.cost_function(X5, Y5, keep_prob=0.7, masks=masks), theta, buggy)

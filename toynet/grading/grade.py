@@ -27,7 +27,7 @@ from typing import Any
 import toynet
 from toynet.grading import checks, outputs
 from toynet.grading.gives import student_toynet
-from toynet.grading.markers import question_of, strip_magics
+from toynet.grading.markers import lesson_only, question_of, strip_magics
 from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
 
 BUNDLE_FILE = "assignment.json"
@@ -145,7 +145,8 @@ class Remote:
 
 
 def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
-    """The code cells of a notebook that run in the student process (question cells stay with the grader).
+    """The code cells of a notebook that run in the student process (question cells stay with the grader,
+    a lesson's demonstrations, marked {"toynet": {"graded": false}}, are not run).
 
     Each as (its number, its source): the number counts every cell of the notebook, markdown included, from
     1, as a student scrolling the notebook counts them, so "cell 7" in feedback is the seventh cell they see.
@@ -159,7 +160,7 @@ def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
     notebook = nbformat.reads(text, as_version=4)
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):
-        if cell.get("cell_type") == "code" and question_of(cell) is None:
+        if cell.get("cell_type") == "code" and question_of(cell) is None and not lesson_only(cell):
             source = cell.get("source", "")
             source = "".join(source) if isinstance(source, list) else source
             if not isinstance(source, str):
