@@ -17,6 +17,7 @@
 #   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
 #   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
 # Never `pip install toynet`: that name on the package index is an unrelated project.
+import importlib.resources
 import importlib.util
 import re
 
@@ -28,7 +29,7 @@ if importlib.util.find_spec("toynet") is None:
 import toynet
 
 found = re.match(r"(\d+)\.(\d+)", getattr(toynet, "__version__", "0.0"))
-course_toynet = importlib.util.find_spec("toynet.student_check") is not None
+course_toynet = importlib.resources.files(toynet).joinpath("student_check.py").is_file()  # not PyPI's toynet
 if not (course_toynet and found and tuple(map(int, found.groups())) >= NEEDED):
     raise ImportError(f"the toynet in this kernel ({getattr(toynet, '__version__', 'no version')}, {toynet.__file__}) "
                       "is too old or not the course's: run `python -m pip install --upgrade .` in your clone of the "
