@@ -225,6 +225,7 @@ def planted(tmp_path: Path, name: str, old: str, new: str) -> Path:
 
 CORRECT = [
     ("two_layer.py:backward_propagation", []),  # forward found by name; depth 2 read from its "W2" keys
+    ("planar_week3.py:backward_propagation", []),  # backward_propagation(parameters, cache, X, Y)
     ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"]),  # 5 layers
     ("deep_l_model.py:L_model_backward", ["--sizes", "3,2,1"]),  # the same code at another depth
     ("tanh_loss.py:loss", []),  # sizes from its module-level X and its "W3" keys
@@ -245,6 +246,8 @@ BUGS = [
     ("two_layer.py:backward_propagation", [], "db1 = np.sum(dZ1, axis=1, keepdims=True) / m",
      "db1 = np.sum(dZ1, axis=1, keepdims=True)", "b1", "db1"),
     ("two_layer.py:backward_propagation", [], "dW2 = dZ2 @ A1.T / m", "dW2 = dZ2 @ A1.T / m * 2", "W2", "dW2"),
+    ("planar_week3.py:backward_propagation", ["--sizes", "3,4,1"], "dW1 = (1 / m) * np.dot(dZ1, X.T)",
+     "dW1 = (1 / m) * np.dot(dZ1, X.T) + 0.01", "W1", "dW1"),
     ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"],
      'grads["db" + str(l + 1)] = db', 'grads["db" + str(l + 1)] = db * (1.5 if l == 2 else 1)', "b3", "db3"),
     ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"],

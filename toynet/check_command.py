@@ -47,6 +47,8 @@ from toynet import student_check as forms
 from toynet.exercises import gradient_checking as course
 
 COURSE_FORWARD = "forward_propagation_n"
+DATA_NAMES = ("X", "X_train", "train_X", "x", "data")  # where a loss(parameters) keeps its inputs, (n_x, m)
+LABEL_NAMES = ("Y", "Y_train", "train_Y", "y", "labels")
 
 
 class UsageError(Exception):
@@ -82,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         backward = getattr(module, name)
         form = forms.backward_form(backward, name)
         forward_name = _forward_name(args, module, name, form)
-        if form == "X" and forward_name in (None, COURSE_FORWARD) and not _own_course_forward(args, module):
+        if form == ("X", "Y", "cache") and forward_name in (None, COURSE_FORWARD) and not _own_course_forward(
+                args, module):
             return _run_course(args, backward, _where(module))
         network, case = _network(args, module, name, form, forward_name)
     except UsageError as error:
@@ -104,8 +107,8 @@ def _own_course_forward(args: argparse.Namespace, module: ModuleType) -> bool:
     return args.forward == COURSE_FORWARD and hasattr(module, COURSE_FORWARD)
 
 
-def _forward_name(args: argparse.Namespace, module: ModuleType, name: str, form: str) -> str | None:
-    if form == "loss":
+def _forward_name(args: argparse.Namespace, module: ModuleType, name: str, form: tuple[str, ...]) -> str | None:
+    if form == ("loss",):
         if args.forward:
             raise UsageError(f"{name} is a loss(parameters): it takes no --forward")
         return None
@@ -115,8 +118,8 @@ def _forward_name(args: argparse.Namespace, module: ModuleType, name: str, form:
                              f"its functions are: {_functions(module)}")
         return str(args.forward)
     partner = forms.forward_partner(name, module)
-    if partner is None and form == "AL":
-        raise UsageError(f"{name} takes AL, so toynet needs your forward: name it with --forward NAME "
+    if partner is None and form != ("X", "Y", "cache"):
+        raise UsageError(f"{name} takes {', '.join(form)}, so toynet needs your forward: name it with --forward NAME "
                          f"(its functions are: {_functions(module)})")
     return partner
 
@@ -129,10 +132,10 @@ def _random_case(args: argparse.Namespace, sizes: list[int]) -> tuple[Any, Any, 
     return X, Y, parameters, case
 
 
-def _network(args: argparse.Namespace, module: ModuleType, name: str, form: str,
+def _network(args: argparse.Namespace, module: ModuleType, name: str, form: tuple[str, ...],
              forward_name: str | None) -> tuple[forms.Network, str]:
     backward = getattr(module, name)
-    if form == "loss":
+    if form == ("loss",):
         parameters, case = _loss_parameters(args, module, backward)
         return forms.loss_network(backward, parameters, name), case
     assert forward_name is not None
@@ -152,13 +155,22 @@ def _loss_parameters(args: argparse.Namespace, module: ModuleType,
         given = getattr(module, attribute, None)
         if isinstance(given, dict) and given and all(isinstance(v, np.ndarray) for v in given.values()):
             return {k: np.array(v, dtype=float) for k, v in given.items()}, f"your module's {attribute}"
-    X, Y = getattr(module, "X", None), getattr(module, "Y", None)
-    if not (isinstance(X, np.ndarray) and X.ndim == 2):
+    X, Y = _module_array(module, DATA_NAMES), _module_array(module, LABEL_NAMES)
+    if X is None:
         raise UsageError("a loss(parameters) reads its own data, so toynet cannot tell the sizes of its network: "
                          "pass --sizes N_X,...,N_OUT (or define a module-level parameters dict)")
-    n_out = Y.shape[0] if isinstance(Y, np.ndarray) and Y.ndim == 2 else 1
+    n_out = Y.shape[0] if Y is not None else 1
     sizes = forms.default_sizes(forms.literal_depth(loss) or 3, n_x=X.shape[0], n_out=n_out)
     return _loss_case(args, sizes, f", sized by your X {X.shape}")
+
+
+def _module_array(module: ModuleType, names: tuple[str, ...]) -> np.ndarray | None:
+    """The first module-level 2-D array among these names (the data a loss(parameters) reads), or None."""
+    for name in names:
+        value = getattr(module, name, None)
+        if isinstance(value, np.ndarray) and value.ndim == 2:
+            return value
+    return None
 
 
 def _loss_case(args: argparse.Namespace, sizes: list[int], why: str) -> tuple[dict[str, np.ndarray], str]:

@@ -38,8 +38,8 @@ FORMS = """\
      L_model_backward(AL, Y, caches) -> grads
        toynet check my_file.py:L_model_backward --sizes 5,4,3,1
   3. a forward/backward pair of your own naming:  my_forward(X, parameters) -> (AL, cache)
-     or my_forward(X, Y, parameters) -> (cost, cache), with my_backward(X, Y, cache) or
-     my_backward(AL, Y, cache)
+     or my_forward(X, Y, parameters) -> (cost, cache), with my_backward(X, Y, cache),
+     my_backward(AL, Y, cache) or the course's backward_propagation(parameters, cache, X, Y)
        toynet check my_file.py:my_backward --forward my_forward --sizes 4,5,1
   4. one function:  loss(parameters) -> (cost, gradients), on data of its own
        toynet check my_file.py:loss --sizes 2,3,1"""
@@ -80,26 +80,42 @@ def positional_names(function: Callable[..., Any]) -> list[str]:
     return [p.name for p in signature.parameters.values() if p.kind in kinds and p.default is p.empty]
 
 
-def backward_form(function: Callable[..., Any], name: str) -> str:
-    """"X" for backward(X, Y, cache), "AL" for backward(AL, Y, cache), "loss" for loss(parameters)."""
+def role_of(argument: str) -> str | None:
+    """What an argument named like this holds: X, Y, AL (the output), cache or parameters; None if unclear."""
+    name = argument.lower()
+    if name in ("x", "x_batch", "inputs"):
+        return "X"
+    if name in ("y", "labels", "y_batch"):
+        return "Y"
+    if name.startswith("cache"):
+        return "cache"
+    if name.startswith(("param", "theta", "weights")):
+        return "parameters"
+    if name.startswith(("a", "yhat", "y_hat", "out", "prob")):
+        return "AL"
+    return None
+
+
+def backward_form(function: Callable[..., Any], name: str) -> tuple[str, ...]:
+    """The roles of a backward's arguments, e.g. ("X", "Y", "cache"), ("AL", "Y", "caches") or the course's
+    week-3 ("parameters", "cache", "X", "Y"); ("loss",) for loss(parameters). SignatureError otherwise."""
     names = positional_names(function)
     if len(names) == 1:
-        return "loss"
-    if len(names) == 3:
-        first = names[0].lower()
-        if first == "x":
-            return "X"
-        if first.startswith(("a", "y_hat", "yhat", "out", "prob")):
-            return "AL"
+        return ("loss",)
+    roles = tuple(role_of(argument) for argument in names)
+    if "cache" in roles and len(set(roles)) == len(roles) and None not in roles and not (
+            "AL" in roles and "X" in roles):
+        return tuple(str(role) for role in roles)
     raise SignatureError(f"{name}({', '.join(names)}) is not a signature toynet knows. It knows:\n{FORMS}")
 
 
 def forward_form(function: Callable[..., Any], name: str) -> str:
     """"AL" for forward(X, parameters) -> (AL, cache), "cost" for forward(X, Y, parameters) -> (cost, cache)."""
     names = positional_names(function)
-    if len(names) == 2:
+    roles = [role_of(argument) for argument in names]
+    if len(names) == 2 and roles in (["X", "parameters"], [None, None], ["X", None], [None, "parameters"]):
         return "AL"
-    if len(names) == 3:
+    if len(names) == 3 and roles in (["X", "Y", "parameters"], [None, None, None], ["X", "Y", None]):
         return "cost"
     raise SignatureError(f"the forward {name}({', '.join(names)}) is not a signature toynet knows. It knows:\n{FORMS}")
 
@@ -191,8 +207,8 @@ def pair_network(forward: Callable[..., Any], backward: Callable[..., Any], X: n
     """
     forward_name, backward_name = names
     takes_y = (forward_gives or forward_form(forward, forward_name)) == "cost"
-    gives_al = (backward_takes or backward_form(backward, backward_name)) == "AL"
-    if gives_al and takes_y:
+    roles = (backward_takes, "Y", "cache") if backward_takes else backward_form(backward, backward_name)
+    if "AL" in roles and takes_y:
         raise SignatureError(f"{backward_name} takes AL, but {forward_name} returns the cost, not AL. It knows:\n"
                              f"{FORMS}")
 
@@ -207,7 +223,8 @@ def pair_network(forward: Callable[..., Any], backward: Callable[..., Any], X: n
 
     out, cache = run_forward(parameters)
     cost(parameters)  # a forward whose output is no probability is reported before any check
-    gradients = _call(backward, backward_name, out if gives_al else X, Y, cache)
+    values = {"X": X, "Y": Y, "AL": out, "cache": cache, "parameters": {k: v.copy() for k, v in parameters.items()}}
+    gradients = _call(backward, backward_name, *(values[role] for role in roles))
     return Network(cost, parameters, gradients, len(parameters) // 2)
 
 
@@ -226,6 +243,10 @@ def loss_network(loss: Callable[..., Any], parameters: Arrays, name: str = "loss
 
 def check(network: Network, epsilon: float | None = None) -> gradcheck.GradientCheckReport:
     """toynet's gradient check of the network's gradients against its cost (ValueError: not checkable)."""
+    given = network.gradients
+    if isinstance(given, Mapping) and all(k in given for k in network.parameters) and not any(
+            f"d{k}" in given for k in network.parameters):
+        network.gradients = {f"d{k}": given[k] for k in network.parameters}  # gradients keyed W1, b1, ... too
     missing = [f"d{k}" for k in network.parameters if f"d{k}" not in network.gradients]
     if isinstance(network.gradients, Mapping) and missing:
         have = sorted(k for k in network.gradients if re.fullmatch(r"d[Wb]\d+", str(k)))
