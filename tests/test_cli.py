@@ -291,6 +291,11 @@ def test_check_a_pair_of_the_students_own_naming(tmp_path, capsys):
     assert "--sizes 3,7,1" in capsys.readouterr().out
     assert main(["check", f"{path}:gradients_of", "--forward", "nope"]) == 2
     assert "no function 'nope'" in capsys.readouterr().err
+    # names that pair only loosely: the module's one function with "forward" in its name is the forward
+    path.write_text(source.replace("def forward_propagation", "def forward_pass")
+                    .replace("def backward_propagation", "def backprop"))
+    assert main(["check", f"{path}:backprop"]) == 0
+    assert "with your forward_pass" in " ".join(capsys.readouterr().out.split())
 
 
 def test_check_an_unknown_signature_exits_2_listing_the_forms(capsys):

@@ -121,12 +121,15 @@ def forward_form(function: Callable[..., Any], name: str) -> str:
 
 
 def forward_partner(backward_name: str, module: Any) -> str | None:
-    """The forward paired with a backward by name: L_model_backward -> L_model_forward, if the module has it."""
+    """The forward paired with a backward: by name (L_model_backward -> L_model_forward, backprop -> forwardprop),
+    else the module's one function with "forward" in its name, if it defines exactly one; None otherwise."""
     for old, new in (("backward", "forward"), ("Backward", "Forward"), ("bwd", "fwd"), ("back", "forward")):
         candidate = backward_name.replace(old, new)
         if candidate != backward_name and callable(getattr(module, candidate, None)):
             return candidate
-    return None
+    own = [name for name, value in vars(module).items() if "forward" in name.lower() and inspect.isfunction(value)
+           and getattr(value, "__module__", None) == getattr(module, "__name__", None)]
+    return own[0] if len(own) == 1 else None
 
 
 def literal_depth(*functions: Callable[..., Any]) -> int | None:

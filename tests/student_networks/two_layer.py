@@ -1,4 +1,4 @@
-"""A student's own 2-layer network (tanh hidden layer, sigmoid output), checked by `toynet check` in tests/test_cli.py."""
+"""A student's own 2-layer network (tanh hidden layer, sigmoid output), checked by tests/test_cli.py."""
 
 import numpy as np
 
