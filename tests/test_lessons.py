@@ -24,9 +24,21 @@ LESSONS = sorted(path.stem for path in NOTEBOOKS_DIR.glob("0*.ipynb"))
 STUB_POINTER = ": replace this line with your code"  # what every stub raises, after "Task <function>"
 
 
+class _Built(dict):
+    """Each lesson built on first use (`toynet assign`: a few seconds each), once per test process."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
+
+    def __missing__(self, stem: str) -> BuiltAssignment:
+        self[stem] = build(NOTEBOOKS_DIR / f"{stem}.ipynb", self.tmp_path_factory.mktemp(stem))
+        return self[stem]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltAssignment]:
-    return {stem: build(NOTEBOOKS_DIR / f"{stem}.ipynb", tmp_path_factory.mktemp(stem)) for stem in LESSONS}
+    return _Built(tmp_path_factory)
 
 
 def test_there_are_seven_lessons():
@@ -46,7 +58,7 @@ def test_every_lesson_has_two_exercises_with_a_check_each(stem: str):
     assert not any(lesson_only(cell) for cell in solutions + questions)
 
 
-@pytest.mark.slow(15)
+@pytest.mark.slow(3)
 @pytest.mark.parametrize("stem", LESSONS)
 def test_lesson_builds_and_grades_full_marks_and_zero(built: dict[str, BuiltAssignment], stem: str):
     assignment = built[stem]
@@ -73,21 +85,34 @@ def _errors(cell: nbformat.NotebookNode) -> list[str]:
     return [f"{out['ename']}: {out['evalue']}" for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
-@pytest.mark.slow(20)
+@pytest.mark.slow(6)
 @pytest.mark.parametrize("stem", LESSONS)
 def test_student_copy_fails_in_every_check_with_its_pointer_and_nowhere_else(built: dict[str, BuiltAssignment],
-                                                                            stem: str):
-    notebook = _execute(built[stem].student)
-    for number, cell in enumerate(notebook.cells, start=1):
+                                                                            stem: str, tmp_path: Path):
+    student = nbformat.read(built[stem].student, as_version=4)
+    source = nbformat.read(NOTEBOOKS_DIR / f"{stem}.ipynb", as_version=4)
+    # The demonstrations reach the student copy unchanged, and tests/test_notebooks.py runs them in the source:
+    # here the student copy runs its first cell (the install check) and everything after the demonstrations.
+    demos = [i for i, cell in enumerate(student.cells) if cell.cell_type == "code" and lesson_only(cell)]
+    assert [student.cells[i].source for i in demos] == [source.cells[i].source for i in demos]
+    student.cells = [cell for i, cell in enumerate(student.cells) if i == 0 or not lesson_only(cell)]
+    path = tmp_path / f"{stem}.ipynb"
+    nbformat.write(student, path)
+    notebook = _execute(path)
+    assert _errors(notebook.cells[0]) == [] and "is ready" in str(notebook.cells[0].outputs)
+    checks = 0
+    for cell in notebook.cells[1:]:
         if cell.cell_type != "code":
             continue
         errors = _errors(cell)
         if question_of(cell) is None:
-            assert not errors, f"{stem} cell {number} (not a check) failed in the student copy: {errors}"
+            assert not errors, f"{stem}: a cell that is not a check failed in the student copy: {errors}"
         else:
+            checks += 1
             assert len(errors) == 1 and "Task " in errors[0] and STUB_POINTER in errors[0], (
-                f"{stem} cell {number}, the check {question_of(cell)['question']}, must fail with the stub's "
-                f"pointer, but gave {errors}")
+                f"{stem}: the check {question_of(cell)['question']} must fail with the stub's pointer, but gave "
+                f"{errors}")
+    assert checks == len(built[stem].solution.questions) >= 2
 
 
 # (lesson, the solution line, the bug, the questions lost, a word the first lost question's feedback must hold)

@@ -88,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 args, module):
             return _run_course(args, backward, _where(module))
         network, case = _network(args, module, name, form, forward_name)
-    except UsageError as error:
-        print(f"toynet check: error: {error}", file=sys.stderr)
-        return 2
-    except forms.SignatureError as error:
+    except (UsageError, forms.SignatureError) as error:
         print(f"toynet check: error: {error}", file=sys.stderr)
         return 2
     except forms.StudentRaised as raised:
