@@ -327,3 +327,22 @@ def test_check_a_loss_without_sizes_or_data_asks_for_sizes(tmp_path, capsys):
     path.write_text("def loss(parameters):\n    return 0.0, {}\n")
     assert main(["check", f"{path}:loss"]) == 2
     assert "--sizes" in capsys.readouterr().err
+
+
+def test_check_a_two_layer_network_under_the_course_names_uses_its_own_forward(tmp_path, capsys):
+    """backward_propagation_n and forward_propagation_n(X, Y, parameters) kept from the course, 2 layers inside."""
+    source = (NETWORKS / "two_layer.py").read_text()
+    source = source.replace("def forward_propagation(X, parameters)", "def forward_propagation_n(X, Y, parameters)")
+    source = source.replace("    return A2, (Z1, A1, Z2, A2, W1, W2)",
+                            "    cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))\n"
+                            "    return cost, (Z1, A1, Z2, A2, W1, W2)")
+    path = tmp_path / "course_names.py"
+    path.write_text(source.replace("def backward_propagation(", "def backward_propagation_n("))
+    assert main(["check", f"{path}:backward_propagation_n"]) == 0
+    assert "--sizes 4,5,1" in capsys.readouterr().out
+    buggy = planted(tmp_path, "two_layer.py", "db2 = np.sum(dZ2, axis=1, keepdims=True) / m",
+                    "db2 = np.sum(dZ2, axis=1, keepdims=True) / m + 1")
+    buggy.write_text(path.read_text().replace("db2 = np.sum(dZ2, axis=1, keepdims=True) / m",
+                                              "db2 = np.sum(dZ2, axis=1, keepdims=True) / m + 1"))
+    assert main(["check", f"{buggy}:backward_propagation_n"]) == 1
+    assert failing_blocks(capsys.readouterr().out) == {"b2"}

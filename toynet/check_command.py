@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
         backward = getattr(module, name)
         form = forms.backward_form(backward, name)
         forward_name = _forward_name(args, module, name, form)
-        if form == ("X", "Y", "cache") and forward_name in (None, COURSE_FORWARD) and not _own_course_forward(
-                args, module):
+        if form == ("X", "Y", "cache") and forward_name in (None, COURSE_FORWARD) and not _own_network(
+                args, module, forward_name):
             return _run_course(args, backward, _where(module))
         network, case = _network(args, module, name, form, forward_name)
     except (UsageError, forms.SignatureError) as error:
@@ -99,9 +99,15 @@ def run(args: argparse.Namespace) -> int:
     return _run_check(args, network, case, _where(module))
 
 
-def _own_course_forward(args: argparse.Namespace, module: ModuleType) -> bool:
-    """--forward forward_propagation_n asks for the module's own forward, not toynet's."""
-    return args.forward == COURSE_FORWARD and hasattr(module, COURSE_FORWARD)
+def _own_network(args: argparse.Namespace, module: ModuleType, forward_name: str | None) -> bool:
+    """Whether the module's own forward_propagation_n is to be used instead of toynet's course network: asked for
+    with --forward, or needed (its code names another depth than 3, or --sizes gives another depth)."""
+    if forward_name is None:
+        return False
+    if args.forward == COURSE_FORWARD:
+        return True
+    other_sizes = args.sizes is not None and len(args.sizes) != 4
+    return other_sizes or forms.literal_depth(getattr(module, forward_name)) not in (None, 3)
 
 
 def _forward_name(args: argparse.Namespace, module: ModuleType, name: str, form: tuple[str, ...]) -> str | None:
