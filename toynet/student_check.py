@@ -6,13 +6,16 @@ The forms (`FORMS` lists them with an example each, for messages):
     forward(X, parameters) -> (AL, caches);  backward(AL, Y, caches)   the course's L-layer pair, any depth
     forward(X, parameters) -> (AL, cache);   backward(X, Y, cache)     a pair of the student's own naming
     forward(X, Y, parameters) -> (cost, cache); backward(X, Y, cache)  (the same, the forward returning the cost)
+    backward(parameters, cache, X, Y)   the course's week 3: a backward's arguments are matched by their names
     loss(parameters) -> (cost, gradients)                              one function, data of its own
 
 Each form becomes one `Network`: a cost function of the parameters dict (the numerical gradient's source) and
 the gradients dict the student's backward returns at the point. With AL forms the cost is the course's
 cross-entropy J = -(1/m) sum(Y log AL + (1 - Y) log(1 - AL)). `check` runs toynet's gradient check on it and
 `advice` turns the failing blocks into what to look at, in the course's notation (dW2 = dZ2 A1^T / m, ...).
-The same functions serve `toynet check` and the lessons' check cells.
+The same functions serve `toynet check` and the lessons' check cells (`check_pair`, `assert_correct`,
+`assert_matches`: an AssertionError that names the block and what to look at). In the grader a lesson's
+functions are proxies to the student's process, whose signatures cannot be read: the check cells say the form.
 """
 
 from __future__ import annotations
