@@ -53,9 +53,11 @@ bench-check: $(VENV)/.bench
 bench: bench-check
 	$(BIN)/python -m benchmarks
 
-# Served from the repository root (not notebooks/) so the notebooks' ../assets/ figures resolve.
+# Served from the repository root (not notebooks/) so the notebooks' ../assets/ figures resolve. Jupyter refuses
+# to run as root without --allow-root, and root is the usual user in a container.
+LAB_AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.lab
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/01_gradient_checking_1d.ipynb
+	$(BIN)/jupyter lab $(LAB_AS_ROOT) --ServerApp.root_dir=$(CURDIR) notebooks/01_gradient_checking_1d.ipynb
 
 assets: $(VENV)/.base
 	$(BIN)/python assets/make_figures.py

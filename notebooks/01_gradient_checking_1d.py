@@ -5,12 +5,36 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
+
+# %% toynet={"graded": false}
+# Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
+#   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
+#   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
+# Never `pip install toynet`: that name on the package index is an unrelated project.
+import importlib.resources
+import importlib.util
+import re
+
+NEEDED = (0, 2)
+if importlib.util.find_spec("toynet") is None:
+    raise ModuleNotFoundError("toynet is not installed in this notebook's kernel: in a terminal, in your clone "
+                              "of the repository, run `python -m pip install .` (README, Install), then restart "
+                              "the kernel")
+import toynet
+
+found = re.match(r"(\d+)\.(\d+)", getattr(toynet, "__version__", "0.0"))
+course_toynet = importlib.resources.files(toynet).joinpath("student_check.py").is_file()  # not PyPI's toynet
+if not (course_toynet and found and tuple(map(int, found.groups())) >= NEEDED):
+    raise ImportError(f"the toynet in this kernel ({getattr(toynet, '__version__', 'no version')}, {toynet.__file__}) "
+                      "is too old or not the course's: run `python -m pip install --upgrade .` in your clone of the "
+                      "repository (README, Install), then restart the kernel")
+print("toynet", toynet.__version__, "is ready")
 
 # %% [markdown]
 # # 1. Gradient checking in one dimension
@@ -22,7 +46,7 @@
 #
 # ![Figure 1: x -> J(theta) = theta * x -> J](../assets/gradient_check_1d.png)
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import gradcheck, plots
@@ -34,7 +58,7 @@ from toynet.exercises import gradient_checking as course
 # Forward: $J = \theta x$. Backward: $\dfrac{\partial J}{\partial \theta} = x$. For $x = 2$, $\theta = 4$:
 # $J = 8$ and the gradient is $2$.
 
-# %%
+# %% toynet={"graded": false}
 x, theta = 2, 4
 J = course.forward_propagation(x, theta)
 dtheta = course.backward_propagation(x, theta)
@@ -53,7 +77,7 @@ assert J == 8 and dtheta == 2
 # 2. $J^{+} = J(\theta^{+})$, $J^{-} = J(\theta^{-})$
 # 3. $\text{gradapprox} = \dfrac{J^{+} - J^{-}}{2 \varepsilon}$
 
-# %%
+# %% toynet={"graded": false}
 epsilon = 1e-7
 J_plus = course.forward_propagation(x, theta + epsilon)
 J_minus = course.forward_propagation(x, theta - epsilon)
@@ -71,7 +95,7 @@ assert gradapprox == 2.0000000011677344  # not exactly 2: floating-point round-o
 #
 # Below about $10^{-7}$ the gradient is almost certainly right; around $10^{-2}$ or above it is wrong.
 
-# %%
+# %% toynet={"graded": false}
 grad = course.backward_propagation(x, theta)
 numerator = np.linalg.norm(grad - gradapprox)
 denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
@@ -86,7 +110,7 @@ assert gradcheck.relative_difference(np.array([grad]), np.array([gradapprox])) =
 # `course.gradient_check(x, theta)` does the three steps above. Try other points: for $x = 3$ the difference
 # is $7.8 \times 10^{-11}$.
 
-# %%
+# %% toynet={"graded": false}
 assert course.gradient_check(2, 4, print_msg=True) == 2.919335883291695e-10
 assert course.gradient_check(3, 4) == 7.814075313343006e-11
 
@@ -95,7 +119,7 @@ assert course.gradient_check(3, 4) == 7.814075313343006e-11
 #
 # Suppose the backward pass returned $\theta$ instead of $x$ (an easy slip). The check sees it at once:
 
-# %%
+# %% toynet={"graded": false}
 wrong_grad = theta  # the slip: dJ/dtheta = theta
 wrong_difference = gradcheck.relative_difference(np.array([wrong_grad]), np.array([gradapprox]))
 print("difference with the wrong backward =", wrong_difference)
@@ -116,7 +140,7 @@ assert np.isclose(wrong_difference, 1 / 3)
 # $J = \theta x$ is a straight line, so it has no truncation error at all; the $1.2 \times 10^{-9}$ in
 # `gradapprox` above is pure round-off. Sweep $\varepsilon$ from $10^{-1}$ down to $10^{-10}$:
 
-# %%
+# %% toynet={"graded": false}
 def J_line(theta):
     return course.forward_propagation(x, theta)
 
@@ -133,7 +157,7 @@ assert line.differences[-1] > 1e-8 > line.differences[0]
 # (small $\varepsilon$) round-off rises like $1/\varepsilon$. The best step sits at the bottom of the V,
 # near $10^{-5}$, which is why toynet's default step is $10^{-5}$ rather than the course's $10^{-7}$.
 
-# %%
+# %% toynet={"graded": false}
 def J_cubic(theta):
     return theta**3 * x
 
@@ -149,3 +173,104 @@ assert sweep.differences[-1] > 1e3 * sweep.best_difference  # round-off at epsil
 # **Take-away.** The check is formula (1) plus formula (2). A difference near $10^{-7}$ or below means the
 # backward pass agrees with the definition of the derivative; much larger means a bug. Next notebook: the
 # same idea for a network with 47 parameters.
+
+# %% [markdown]
+# ## Your turn
+#
+# Now write the check yourself, in the course's rhythm: fill in each function where it says
+# `# YOUR CODE HERE` (replace the `raise NotImplementedError(...)` line with your code), then run the check
+# cell below it. Each check gradient-checks *your* code with toynet and, when it fails, says what is wrong and
+# where to look. These cells are also the graded assignment: the autograder runs the same checks, plus hidden
+# ones on other inputs. Do not rename the functions.
+#
+# ### Exercise 1: forward and backward
+# `forward_propagation(x, theta)` returns $J = \theta x$; `backward_propagation(x, theta)` returns
+# $\partial J / \partial \theta$.
+
+# %%
+import numpy as np
+
+
+def forward_propagation(x, theta):
+    """J(theta) = theta * x for real numbers x and theta."""
+    ### BEGIN SOLUTION
+    J = theta * x
+    ### END SOLUTION
+    return J
+
+
+def backward_propagation(x, theta):
+    """dJ/dtheta for J(theta) = theta * x."""
+    ### BEGIN SOLUTION
+    dtheta = x
+    ### END SOLUTION
+    return dtheta
+
+
+# %% toynet={"points": 1, "question": "forward_propagation"}
+from toynet.grading.checks import expect_number
+
+J = forward_propagation(2, 4)
+print("J =", J)
+expect_number(J, 8, "J = forward_propagation(2, 4), theta * x,")
+### BEGIN HIDDEN TESTS
+expect_number(forward_propagation(-1.5, 3.0), -4.5, "J")
+expect_number(forward_propagation(0.25, -8.0), -2.0, "J")
+### END HIDDEN TESTS
+
+# %% toynet={"points": 1, "question": "backward_propagation"}
+import numpy as np
+
+from toynet import gradcheck
+from toynet.grading.checks import expect_number
+
+# toynet's numerical gradient of J(theta) = theta * x at theta = 4, x = 2: your backward must agree with it.
+numeric = gradcheck.numerical_gradient(lambda t: float(t[0] * 2.0), np.array([4.0]))[0]
+dtheta = backward_propagation(2, 4)
+print(f"your dtheta = {dtheta}, numerical gradient = {numeric:.10f}")
+expect_number(dtheta, numeric, "dtheta (look at what J = theta * x changes by when theta moves: x, not theta)",
+              rtol=1e-6)
+### BEGIN HIDDEN TESTS
+expect_number(backward_propagation(-1.5, 3.0), -1.5, "dtheta")
+expect_number(backward_propagation(7.0, 0.0), 7.0, "dtheta")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2: the check itself
+# `gradient_check(x, theta, epsilon)` computes `gradapprox` with formula (1) from *your*
+# `forward_propagation`, compares it with *your* `backward_propagation` using formula (2), and returns the
+# difference (a float).
+
+# %%
+def gradient_check(x, theta, epsilon=1e-7, print_msg=False):
+    """Relative difference (formula 2) between backward_propagation and the centred difference of J."""
+    ### BEGIN SOLUTION
+    thetaplus = theta + epsilon
+    thetaminus = theta - epsilon
+    J_plus = forward_propagation(x, thetaplus)
+    J_minus = forward_propagation(x, thetaminus)
+    gradapprox = (J_plus - J_minus) / (2 * epsilon)
+    grad = backward_propagation(x, theta)
+    numerator = np.linalg.norm(grad - gradapprox)
+    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
+    difference = numerator / denominator
+    ### END SOLUTION
+    if print_msg:
+        if difference > 2e-7:
+            print("There is a mistake in the backward propagation! difference = " + str(difference))
+        else:
+            print("Your backward propagation works perfectly fine! difference = " + str(difference))
+    return difference
+
+
+# %% toynet={"points": 2, "question": "gradient_check"}
+from toynet.grading.checks import expect_number
+
+difference = gradient_check(2, 4, print_msg=True)
+# The course's value for x = 2, theta = 4 (REFERENCE.md). Far off? Look at formula (1)'s 2 * epsilon, and at
+# formula (2)'s denominator: the sum of the two norms.
+expect_number(difference, 2.919335883291695e-10, "difference", rtol=1e-6)
+### BEGIN HIDDEN TESTS
+expect_number(gradient_check(3, 4), 7.814075313343006e-11, "difference", rtol=1e-6)
+assert gradient_check(2.0, 4.0, epsilon=1e-4) < 1e-9, "the difference with epsilon = 1e-4 should be tiny"
+### END HIDDEN TESTS

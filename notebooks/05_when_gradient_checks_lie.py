@@ -5,12 +5,36 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
+
+# %% toynet={"graded": false}
+# Before the lesson: is toynet installed in this kernel, and new enough? (README, "Install")
+#   python -m pip install .     in your clone of the repository (its distribution is named toynet-lessons)
+#   python -c "import toynet; print(toynet.__version__)"     prints 0.2.0 or newer
+# Never `pip install toynet`: that name on the package index is an unrelated project.
+import importlib.resources
+import importlib.util
+import re
+
+NEEDED = (0, 2)
+if importlib.util.find_spec("toynet") is None:
+    raise ModuleNotFoundError("toynet is not installed in this notebook's kernel: in a terminal, in your clone "
+                              "of the repository, run `python -m pip install .` (README, Install), then restart "
+                              "the kernel")
+import toynet
+
+found = re.match(r"(\d+)\.(\d+)", getattr(toynet, "__version__", "0.0"))
+course_toynet = importlib.resources.files(toynet).joinpath("student_check.py").is_file()  # not PyPI's toynet
+if not (course_toynet and found and tuple(map(int, found.groups())) >= NEEDED):
+    raise ImportError(f"the toynet in this kernel ({getattr(toynet, '__version__', 'no version')}, {toynet.__file__}) "
+                      "is too old or not the course's: run `python -m pip install --upgrade .` in your clone of the "
+                      "repository (README, Install), then restart the kernel")
+print("toynet", toynet.__version__, "is ready")
 
 # %% [markdown]
 # # 5. When gradient checks lie
@@ -18,7 +42,7 @@
 # A gradient check can fail on a correct backward, or pass on a wrong one, if you do not know its limits.
 # Six of them, each with what it costs in evaluations of $J$ for $n$ parameters.
 
-# %%
+# %% toynet={"graded": false}
 import numpy as np
 
 from toynet import gradcheck, plots
@@ -43,7 +67,7 @@ def at(sweep, h):
 # two-sided difference, $\sim \text{eps} / \varepsilon$, grows accordingly: with $\varepsilon = 10^{-7}$ a float32
 # check is pure noise, and even the best step leaves about $10^{-5}$. Check gradients in float64.
 
-# %%
+# %% toynet={"graded": false}
 x0 = np.linspace(0.5, 2.0, 5)
 exact = np.cos(x0)
 
@@ -62,7 +86,7 @@ assert sweep64.best_difference < 1e-9
 assert sweep32.best_difference > 1e-6   # float32 cannot do better
 assert at_course_step > 1e-2            # and the course's step is hopeless in float32
 
-# %%
+# %% toynet={"graded": false}
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
@@ -79,7 +103,7 @@ fig.tight_layout()
 #
 # ![the corrected backward across step sizes](../assets/step_sweep_fixed_backward.png)
 
-# %%
+# %% toynet={"graded": false}
 sweep = gradcheck.step_sweep_n(cost_fn, parameters, fixed)
 print(sweep)
 assert 1e-8 < at(sweep, 1e-7) < 2e-7     # the course's step: round-off, not a bug
@@ -93,7 +117,7 @@ assert at(sweep, 1e-5) < 5e-9
 # numerical gradient is an average of two slopes that matches neither. Move one unit of layer 1 right
 # onto its kink for the first example, and check again:
 
-# %%
+# %% toynet={"graded": false}
 on_kink = {name: value.copy() for name, value in parameters.items()}
 Z1 = on_kink["W1"] @ X + on_kink["b1"]
 on_kink["b1"][0, 0] -= Z1[0, 0] - 1e-9     # now Z1[0, 0] = 1e-9, inside +-epsilon
@@ -114,7 +138,7 @@ assert plain.passed and {entry.block for entry in plain.kinks} <= {"W1", "b1"}
 # are set aside and named (cause "kinks"), and the rest is judged. toynet's own `Network` builds the same model,
 # and its `cost_function` reports exactly which perturbations flip the sign of a pre-activation:
 
-# %%
+# %% toynet={"graded": false}
 from toynet import Network
 
 network = Network([4, 5, 3, 1])                # the same LINEAR-RELU-LINEAR-RELU-LINEAR-SIGMOID model
@@ -136,7 +160,7 @@ assert report.passed  # the kink entries are left out of the verdict, and the re
 # - **Richardson**: combine two central differences, $\dfrac{4 D(h/2) - D(h)}{3}$, to cancel the $h^2$ term.
 #   Four evaluations per parameter.
 
-# %%
+# %% toynet={"graded": false}
 def smooth(x):
     return np.sum(np.exp(x) * np.sin(x))
 
@@ -157,7 +181,7 @@ assert errors["richardson"] < errors["central"] / 10
 #
 # Both still catch the course's bugs, at a fraction of the cost:
 
-# %%
+# %% toynet={"graded": false}
 buggy = course.backward_propagation_n(X, Y, course.forward_propagation_n(X, Y, parameters)[1])
 
 class Counted:
@@ -215,7 +239,7 @@ assert counts["sampled"] < counts["full"] and counts["direction"] < counts["full
 # difference table on a few coordinates), puts an error bar on every numerical entry, chooses the step that
 # balances noise against truncation, and judges each block against its bars. It also says *why*:
 
-# %%
+# %% toynet={"graded": false}
 from toynet import Network
 
 net = Network([6, 7, 4, 1])
@@ -239,14 +263,14 @@ print(f"measured noise {report.noise:.1e}, step chosen {report.epsilon:.1e}, "
 # The plot shows each block's difference (the dot) against the error bar of its numerical gradient (grey): a
 # dot inside its bar is a backward that agrees with the numerical gradient as well as that gradient can tell.
 
-# %%
+# %% toynet={"graded": false}
 plots.plot_error_bars(report)
 
 # %% [markdown]
 # A real bug still shows, in its own block only: $db2$ off by 1% (or by a factor 3, the bug a fixed noise model
 # used to lose among six blamed blocks):
 
-# %%
+# %% toynet={"graded": false}
 for factor in (1.01, 3.0):
     buggy_sat = dict(sat_grads, db2=sat_grads["db2"] * factor)
     found = gradcheck.gradient_check_n(sat_cost, saturated, buggy_sat)
@@ -269,7 +293,7 @@ fig.tight_layout()
 # evaluates the cost twice at the same point while measuring its noise; when the two differ it says so and blames
 # no block (verdict "inconclusive"):
 
-# %%
+# %% toynet={"graded": false}
 mask_rng = np.random.default_rng(1)
 
 def dropout_cost(params, keep=0.8):
@@ -292,7 +316,7 @@ assert "switch dropout off for the check" in random_report.cause("random").advic
 # perfect match and hides the bug. toynet hands the function a private copy, compares it afterwards, and names
 # what was written:
 
-# %%
+# %% toynet={"graded": false}
 scores = np.random.default_rng(2).standard_normal((5, 4))
 labels = np.array([0, 3, 1, 2, 0])
 
@@ -311,3 +335,88 @@ before = scores.copy()
 result = gradcheck.gradient_check(softmax_loss_in_place, softmax_grad, scores)
 print(result.verdict, "-", result.cause("in-place"))
 assert result.verdict == "inconclusive" and np.array_equal(scores, before)   # named, and nothing corrupted
+
+# %% [markdown]
+# ## Your turn: the cost from the logits
+#
+# Section 7's remedy, written by you. Fill in each `# YOUR CODE HERE` (replace the `raise
+# NotImplementedError(...)` line), then run the check under it: it checks *your* code against toynet's
+# numerical gradient and says what to look at. These cells are the graded assignment too (hidden checks use
+# other inputs); keep the names.
+#
+# ### Exercise 1: the cost, stable
+# `cost_from_logits(Z, Y)` returns, as a float, the logistic cost of $A = \sigma(Z)$ computed from $Z$ without
+# ever forming $A$:
+#
+# $$J = \frac{1}{m} \sum \Big( \max(Z, 0) - Z Y + \log\big(1 + e^{-|Z|}\big) \Big)$$
+#
+# (`np.log1p(x)` is $\log(1 + x)$ without losing digits when $x$ is tiny.) It must stay finite for
+# $Z = \pm 40$, where $\log(1 - \sigma(Z))$ would be $\log 0$.
+
+# %%
+import numpy as np
+
+
+def cost_from_logits(Z, Y):
+    """J = (1/m) sum(max(Z, 0) - Z Y + log(1 + exp(-|Z|))) as a float; Z, Y: (1, m)."""
+    m = Z.shape[1]
+    ### BEGIN SOLUTION
+    cost = np.sum(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))) / m
+    ### END SOLUTION
+    return float(cost)
+
+
+# %% toynet={"points": 1, "question": "cost_from_logits"}
+import numpy as np
+
+from toynet.grading.checks import expect_number
+
+Z, Y = np.array([[0.5, -1.0, 2.0]]), np.array([[1.0, 0.0, 0.0]])
+A = 1 / (1 + np.exp(-Z))
+# where A is not rounded, the cost from the logits is the course's cost of A
+expect_number(cost_from_logits(Z, Y), float(-np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))),
+              "the cost (look at max(Z, 0) - Z * Y, and the 1/m)", rtol=1e-12)
+saturated = cost_from_logits(np.array([[40.0, -40.0]]), np.array([[0.0, 1.0]]))
+# confidently wrong by 40 each: the true cost is 40 + log(1 + e^-40) per example
+expect_number(saturated, 40.0, "the cost at Z = +-40 (use log1p(exp(-|Z|)): never the log of a rounded sigma)",
+              rtol=1e-12)
+### BEGIN HIDDEN TESTS
+rng = np.random.RandomState(31)
+Z, Y = rng.randn(1, 9) * 3, (rng.rand(1, 9) > 0.5).astype(float)
+expected = float(np.mean(np.logaddexp(0, Z) - Z * Y))  # log(1 + e^Z) - Z Y, numpy's stable form
+expect_number(cost_from_logits(Z, Y), expected, "cost", rtol=1e-12)
+expect_number(cost_from_logits(np.array([[-800.0, 800.0]]), np.array([[1.0, 0.0]])), 800.0, "cost", rtol=1e-12)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2: its backward
+# `cost_from_logits_backward(Z, Y)` returns $dJ/dZ = \frac{1}{m} (\sigma(Z) - Y)$, shape `(1, m)`: the simple,
+# exact gradient that makes this form the one to train with.
+
+# %%
+def cost_from_logits_backward(Z, Y):
+    """dJ/dZ = (sigma(Z) - Y) / m, shape (1, m)."""
+    m = Z.shape[1]
+    ### BEGIN SOLUTION
+    dZ = (1 / (1 + np.exp(-Z)) - Y) / m
+    ### END SOLUTION
+    return dZ
+
+
+# %% toynet={"points": 2, "question": "cost_from_logits_backward"}
+import numpy as np
+
+from toynet import gradcheck
+from toynet.student_check import assert_matches
+
+Z, Y = np.array([[0.5, -1.0, 2.0, 0.1]]), np.array([[1.0, 0.0, 0.0, 1.0]])
+# toynet's numerical gradient of the stable cost (numpy's logaddexp form, independent of your cost_from_logits)
+numeric = gradcheck.numerical_gradient(lambda z: float(np.mean(np.logaddexp(0, z) - z * Y)), Z)
+print(assert_matches("dZ of cost_from_logits_backward", cost_from_logits_backward(Z, Y), numeric,
+                     "dZ = (sigma(Z) - Y) / m: the sign of Y, and the 1/m"))
+### BEGIN HIDDEN TESTS
+rng = np.random.RandomState(32)
+Z, Y = rng.randn(1, 7) * 2, (rng.rand(1, 7) > 0.5).astype(float)
+numeric = gradcheck.numerical_gradient(lambda z: float(np.mean(np.logaddexp(0, z) - z * Y)), Z)
+print(assert_matches("dZ", cost_from_logits_backward(Z, Y), numeric, "dZ"))
+### END HIDDEN TESTS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -181,7 +182,7 @@ def test_check_usage_errors_exit_2_without_traceback(spec, message, capsys):
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("bad", [["--sizes", "4,5,3"], ["--sizes", "4,5,3,2"], ["--sizes", "a,b"], ["--epsilon", "-1"]])
+@pytest.mark.parametrize("bad", [["--sizes", "4"], ["--sizes", "4,0,1"], ["--sizes", "a,b"], ["--epsilon", "-1"]])
 def test_check_bad_options_exit_2(bad, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["check", f"{COURSE}:backward_propagation_n", *bad])
@@ -199,3 +200,149 @@ def test_console_script_and_file_target_from_a_subprocess(student_file, tmp_path
     broken.write_text(textwrap.dedent("def backward(X, Y, cache)\n    return {}\n"))
     result = run_cli("check", f"{broken}:backward")
     assert result.returncode == 2 and "SyntaxError" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------------- check: the student's own network
+# tests/student_networks/ holds networks written as students write them (each correct); a bug is planted by
+# replacing one line, so the block it breaks is known independently of the checker: that block, and only it,
+# must be named FAIL, and the check must exit 1; the correct file exits 0.
+
+NETWORKS = Path(__file__).resolve().parent / "student_networks"
+
+
+def failing_blocks(out: str) -> set[str]:
+    """The blocks the per-block table marks FAIL (a line like `b1    (5, 1)  7.78e-01  1.3e-10  FAIL ...`)."""
+    return {line.split()[0] for line in out.splitlines() if re.match(r"^[Wb]\d+ +\(", line) and " FAIL " in line}
+
+
+def planted(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    source = (NETWORKS / name).read_text()
+    assert source.count(old) == 1, f"the bug's target {old!r} must occur once in {name}"
+    path = tmp_path / name
+    path.write_text(source.replace(old, new))
+    return path
+
+
+CORRECT = [
+    ("two_layer.py:backward_propagation", []),  # forward found by name; depth 2 read from its "W2" keys
+    ("planar_week3.py:backward_propagation", []),  # backward_propagation(parameters, cache, X, Y)
+    ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"]),  # 5 layers
+    ("deep_l_model.py:L_model_backward", ["--sizes", "3,2,1"]),  # the same code at another depth
+    ("tanh_loss.py:loss", []),  # sizes from its module-level X and its "W3" keys
+    ("tanh_loss.py:loss", ["--sizes", "3,6,2,1", "--seed", "4"]),
+]
+
+
+@pytest.mark.parametrize(("target", "options"), CORRECT, ids=[" ".join([t, *o]) for t, o in CORRECT])
+def test_check_a_correct_student_network_exits_0(target, options, capsys):
+    assert main(["check", str(NETWORKS / target.split(":")[0]) + ":" + target.split(":")[1], *options]) == 0
+    out = capsys.readouterr().out
+    assert failing_blocks(out) == set() and "your backward is right" in out
+    assert all(len(line) <= 80 for line in out.splitlines()[1:])  # after the line naming the file
+
+
+BUGS = [
+    # (file:function, options, old, new, the one block the bug breaks, a word of the advice)
+    ("two_layer.py:backward_propagation", [], "db1 = np.sum(dZ1, axis=1, keepdims=True) / m",
+     "db1 = np.sum(dZ1, axis=1, keepdims=True)", "b1", "db1"),
+    ("two_layer.py:backward_propagation", [], "dW2 = dZ2 @ A1.T / m", "dW2 = dZ2 @ A1.T / m * 2", "W2", "dW2"),
+    ("planar_week3.py:backward_propagation", ["--sizes", "3,4,1"], "dW1 = (1 / m) * np.dot(dZ1, X.T)",
+     "dW1 = (1 / m) * np.dot(dZ1, X.T) + 0.01", "W1", "dW1"),
+    ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"],
+     'grads["db" + str(l + 1)] = db', 'grads["db" + str(l + 1)] = db * (1.5 if l == 2 else 1)', "b3", "db3"),
+    ("deep_l_model.py:L_model_backward", ["--sizes", "5,4,4,3,2,1"],
+     "db = np.sum(dZ, axis=1, keepdims=True) / m",
+     "db = np.sum(dZ, axis=1, keepdims=True) / (m if W.shape[0] != 2 else 1)", "b4", "db4"),
+    ("tanh_loss.py:loss", [], "dW2 = dZ2 @ A1.T / m", "dW2 = dZ2 @ A1.T", "W2", "dW2"),
+    ("tanh_loss.py:loss", [], "db3 = dZ3.sum(axis=1, keepdims=True) / m",
+     "db3 = dZ3.sum(axis=0, keepdims=True)[:, :1] / m", "b3", "db3"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("target", "options", "old", "new", "block", "advice"), BUGS,
+                         ids=[f"{b[0]}: {b[4]}" for b in BUGS])
+def test_check_names_exactly_the_planted_block(target, options, old, new, block, advice, tmp_path, capsys):
+    name, function = target.split(":")
+    path = planted(tmp_path, name, old, new)
+    assert main(["check", f"{path}:{function}", *options]) == 1
+    out = capsys.readouterr().out
+    assert failing_blocks(out) == {block}
+    assert f"look at {advice}" in " ".join(out.split("What to look at:")[1].split())
+
+
+def test_check_a_bug_that_enters_at_one_layer_points_at_its_dZ(tmp_path, capsys):
+    """A wrong activation derivative at layer 1 of the 2-layer network breaks dW1 and db1 together: dZ1."""
+    path = planted(tmp_path, "two_layer.py", "(1 - A1 ** 2)", "(1 - A1)")
+    assert main(["check", f"{path}:backward_propagation"]) == 1
+    out = capsys.readouterr().out
+    assert failing_blocks(out) == {"W1", "b1"}
+    assert "dZ1" in out.split("What to look at:")[1]
+
+
+def test_check_a_pair_of_the_students_own_naming(tmp_path, capsys):
+    source = (NETWORKS / "two_layer.py").read_text()
+    path = tmp_path / "mine.py"
+    path.write_text(source.replace("def forward_propagation", "def predict_probabilities")
+                    .replace("def backward_propagation", "def gradients_of"))
+    # (X, Y, cache) and no forward found by name: the course's form, run on the course's cache, with a hint
+    assert main(["check", f"{path}:gradients_of"]) == 1
+    assert "--forward NAME" in capsys.readouterr().err
+    assert main(["check", f"{path}:gradients_of", "--forward", "predict_probabilities", "--sizes", "3,7,1"]) == 0
+    assert "--sizes 3,7,1" in capsys.readouterr().out
+    assert main(["check", f"{path}:gradients_of", "--forward", "nope"]) == 2
+    assert "no function 'nope'" in capsys.readouterr().err
+    # names that pair only loosely: the module's one function with "forward" in its name is the forward
+    path.write_text(source.replace("def forward_propagation", "def forward_pass")
+                    .replace("def backward_propagation", "def backprop"))
+    assert main(["check", f"{path}:backprop"]) == 0
+    assert "with your forward_pass" in " ".join(capsys.readouterr().out.split())
+
+
+def test_check_an_unknown_signature_exits_2_listing_the_forms(capsys):
+    assert main(["check", f"{NETWORKS / 'unknown_signature.py'}:backward"]) == 2
+    err = capsys.readouterr().err
+    assert "backward(dA, cache, W, b) is not a signature toynet knows" in err
+    for form in ("backward_propagation_n(X, Y, cache)", "L_model_backward(AL, Y, caches)", "--forward my_forward",
+                 "loss(parameters) -> (cost, gradients)"):
+        assert form in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_check_when_the_students_forward_raises_shows_their_line(tmp_path, capsys):
+    path = planted(tmp_path, "deep_l_model.py", "Z = np.dot(W, A_prev) + b", "Z = np.dot(A_prev, W) + b")
+    assert main(["check", f"{path}:L_model_backward", "--sizes", "5,4,4,3,2,1"]) == 1
+    err = capsys.readouterr().err
+    assert "Your function L_model_forward raised ValueError" in err
+    assert "Z = np.dot(A_prev, W) + b" in err and str(path) in err and "toynet/" not in err
+
+
+def test_check_a_network_of_another_depth_than_asked_is_told_so(capsys):
+    assert main(["check", f"{NETWORKS / 'two_layer.py'}:backward_propagation", "--sizes", "4,5,3,1"]) == 1
+    err = capsys.readouterr().err
+    assert "(1, 8)" in err and "(3, 8)" in err and "--sizes" in err
+
+
+def test_check_a_loss_without_sizes_or_data_asks_for_sizes(tmp_path, capsys):
+    path = tmp_path / "bare.py"
+    path.write_text("def loss(parameters):\n    return 0.0, {}\n")
+    assert main(["check", f"{path}:loss"]) == 2
+    assert "--sizes" in capsys.readouterr().err
+
+
+def test_check_a_two_layer_network_under_the_course_names_uses_its_own_forward(tmp_path, capsys):
+    """backward_propagation_n and forward_propagation_n(X, Y, parameters) kept from the course, 2 layers inside."""
+    source = (NETWORKS / "two_layer.py").read_text()
+    source = source.replace("def forward_propagation(X, parameters)", "def forward_propagation_n(X, Y, parameters)")
+    source = source.replace("    return A2, (Z1, A1, Z2, A2, W1, W2)",
+                            "    cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))\n"
+                            "    return cost, (Z1, A1, Z2, A2, W1, W2)")
+    path = tmp_path / "course_names.py"
+    path.write_text(source.replace("def backward_propagation(", "def backward_propagation_n("))
+    assert main(["check", f"{path}:backward_propagation_n"]) == 0
+    assert "--sizes 4,5,1" in capsys.readouterr().out
+    buggy = planted(tmp_path, "two_layer.py", "db2 = np.sum(dZ2, axis=1, keepdims=True) / m",
+                    "db2 = np.sum(dZ2, axis=1, keepdims=True) / m + 1")
+    buggy.write_text(path.read_text().replace("db2 = np.sum(dZ2, axis=1, keepdims=True) / m",
+                                              "db2 = np.sum(dZ2, axis=1, keepdims=True) / m + 1"))
+    assert main(["check", f"{buggy}:backward_propagation_n"]) == 1
+    assert failing_blocks(capsys.readouterr().out) == {"b2"}

@@ -32,7 +32,7 @@ from toynet.params import (
 
 Sequential = Network  # the name other libraries use for the same idea
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Block",

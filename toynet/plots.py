@@ -37,6 +37,20 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.4)) -> Axe
     return ax
 
 
+def _legend_below(ax: Axes, handles: list[Any], ncol: int = 2) -> None:
+    """The legend under the x-axis label, outside the data: it can never hide a bar or a point."""
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=ncol, fontsize=8,
+              frameon=False)
+
+
+def _mark_failing_ticks(ax: Axes, failing: set[str]) -> None:
+    """Failing blocks' tick labels in red and bold, so the block to fix is read at a glance."""
+    for label in ax.get_xticklabels():
+        if label.get_text() in failing:
+            label.set_color(FAIL_COLOR)
+            label.set_fontweight("bold")
+
+
 def plot_step_sweep(sweep: Any, ax: Axes | None = None, threshold: float | None = None) -> Axes:
     """Log-log relative difference vs the step epsilon from a `StepSweep` (.epsilons, .differences, .method).
 
@@ -182,13 +196,15 @@ def plot_block_differences(
         ok and value > threshold for _, r in series for value, ok in zip(*_report_values(r)[1:], strict=True)
     ):
         # gradient_check_n also passes a block whose error is negligible next to the whole gradient
-        ax.text(0.0, -0.2, "Bars above the threshold that are not red passed anyway: their error is negligible "
+        ax.text(0.0, -0.34, "Bars above the threshold that are not red passed anyway: their error is negligible "
                 "next to the whole gradient's (see the report).", transform=ax.transAxes, fontsize=8,
                 va="top", color="#444444")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     top = max(float(np.max(_report_values(r)[1])) for _, r in series)
-    ax.set_ylim(top=max(top, threshold or 0.0, _LOG_FLOOR) * 30)
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    ax.set_ylim(top=max(top, threshold or 0.0, _LOG_FLOOR) * 5)  # room for the value labels above the bars
+    _mark_failing_ticks(ax, {name for _, r in series for name, ok in zip(names, _report_values(r)[2], strict=True)
+                             if not ok})
+    _legend_below(ax, handles, ncol=len(handles))
     return ax
 
 
@@ -239,9 +255,10 @@ def plot_error_bars(report: Any, ax: Axes | None = None, margin: float = 2.0) ->
                Line2D([], [], color=PASS_COLOR, marker="o", ls="", markeredgecolor="black", label="difference: passes"),
                Line2D([], [], color=FAIL_COLOR, marker="o", ls="", markeredgecolor="black", label="difference: fails")]
     top = max(float(np.max(values)), float(np.max(bars)) * margin, _LOG_FLOOR)
-    ax.set_ylim(top=top * 30)
+    ax.set_ylim(top=top * 5)
     ax.grid(True, axis="y", which="major", alpha=0.3)
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    _mark_failing_ticks(ax, {name for name, ok in zip(names, passed, strict=True) if not ok})
+    _legend_below(ax, handles, ncol=2)
     return ax
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from toynet.grading.markers import MarkerError, question_of, remove_hidden
+from toynet.grading.markers import MarkerError, lesson_only, question_of, remove_hidden
 
 Kind = Literal["test", "answer", "by_hand", "task", "locked", "plain"]
 Format = Literal["nbgrader", "toynet", ""]
@@ -172,7 +172,7 @@ def submission_code(notebook: Any, shown: dict[str, str]) -> SubmissionCells:
     """
     cells = SubmissionCells([], [], {})
     for number, cell in enumerate(notebook.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or lesson_only(cell):
             continue
         source = source_of(cell)
         name = claimed_test(cell)

@@ -4,7 +4,8 @@
     ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS -> removed from the student's copy, run only by the grader
 
 A question is a code cell whose metadata holds {"toynet": {"question": "<name>", "points": <number>}}: its
-code (public part, then hidden part) runs in the grader, never in the student's process.
+code (public part, then hidden part) runs in the grader, never in the student's process. A cell whose metadata
+holds {"toynet": {"graded": false}} (a lesson's demonstration) is not run by the grader at all.
 
 In an nbgrader-format notebook (cells.py) the markers follow nbgrader's preprocessors exactly: a line that
 contains "BEGIN SOLUTION" (any comment style) opens a region, and the student's copy holds nbgrader's stubs,
@@ -139,6 +140,13 @@ def question_of(cell: Any) -> dict[str, Any] | None:
     """The {"question", "points"} metadata of a test cell, or None for an ordinary cell."""
     meta = cell.get("metadata", {}).get("toynet", {})
     return meta if isinstance(meta, dict) and "question" in meta else None
+
+
+def lesson_only(cell: Any) -> bool:
+    """A cell marked {"toynet": {"graded": false}}: a lesson's demonstration (plots, toynet's reference), run in
+    the lesson and skipped by the grader, whose sandbox has neither. Unmarking one only adds its errors."""
+    meta = cell.get("metadata", {}).get("toynet", {})
+    return isinstance(meta, dict) and meta.get("graded") is False
 
 
 def strip_magics(source: str) -> str:
