@@ -28,12 +28,12 @@ import toynet
 from toynet.grading import checks, outputs
 from toynet.grading.gives import student_toynet
 from toynet.grading.markers import question_of, strip_magics
+from toynet.grading.notebooks import read_bounded
 from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
 
 BUNDLE_FILE = "assignment.json"
 FEEDBACK_CHARS = 2000  # the student's printed output, or one failure message, as shown
 OUTPUT_CHARS = 8000  # the whole run's notes (cell errors), as shown
-MAX_NOTEBOOK_BYTES = 16 << 20  # a submission larger than this is refused unread
 HIDDEN_FAILED = "a hidden test failed"
 
 
@@ -150,13 +150,7 @@ def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
     Each as (its number, its source): the number counts every cell of the notebook, markdown included, from
     1, as a student scrolling the notebook counts them, so "cell 7" in feedback is the seventh cell they see.
     """
-    import nbformat
-
-    size = Path(path).stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"the notebook takes {size >> 20} MB; at most {MAX_NOTEBOOK_BYTES >> 20} MB are graded")
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    notebook = nbformat.reads(text, as_version=4)
+    notebook = read_bounded(path)  # outputs dropped unparsed, every size bounded (notebooks.py)
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") == "code" and question_of(cell) is None:

@@ -13,6 +13,9 @@ import ast
 import re
 from typing import Any
 
+# The student process strips magics with this same function (a copy of protocol.py runs beside it).
+from toynet.grading.protocol import strip_magics as strip_magics
+
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
@@ -95,11 +98,6 @@ def question_of(cell: Any) -> dict[str, Any] | None:
     """The {"question", "points"} metadata of a test cell, or None for an ordinary cell."""
     meta = cell.get("metadata", {}).get("toynet", {})
     return meta if isinstance(meta, dict) and "question" in meta else None
-
-
-def strip_magics(source: str) -> str:
-    """IPython magics and shell escapes are not Python: comment them out."""
-    return "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in source.split("\n"))
 
 
 def defined_names(sources: list[str]) -> list[str]:
