@@ -328,7 +328,10 @@ def grade_many(
     names = list(names) if names is not None else [submission_name(p) for p in paths]
 
     def one(index: int) -> SubmissionResult:
-        digest = file_digest(paths[index]) if os.path.isfile(paths[index]) else ""  # of the bytes graded next
+        try:
+            digest = file_digest(paths[index])  # of the bytes graded next
+        except OSError:
+            digest = ""  # not a regular file: grade_submission says why it scores 0
         result = grade_submission(paths[index], bundle, bundle_dir, limits, files, protect)  # never raises
         result.submission, result.sha256 = names[index], digest
         return result
