@@ -197,6 +197,7 @@ def test_shards_partition_the_class_and_merge_into_the_single_run_table(layers: 
 
     merged = toynet("merge", "shard0", "shard1", "shard2", "--out", "merged", cwd=tmp_path)
     assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert (tmp_path / "merged" / "merge-report.txt").read_bytes() == merged.stdout  # the report, kept
     assert (tmp_path / "merged" / "class.csv").read_text() == (tmp_path / "single" / "class.csv").read_text()
     assert sorted(records(tmp_path / "merged")) == sorted(names)
 

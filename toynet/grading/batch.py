@@ -3,7 +3,8 @@
     Batch(paths, bundle_dir, out).run()   grades what `out` lacks (or holds for other bytes or another bundle),
                                           writing each result the moment it is graded, then class.csv
     Batch(..., shard=(i, n))              only the submissions whose name falls in shard i of n (results.shard_of)
-    merge([folders], out)                 one folder and class.csv from the shards' folders, checked complete
+    merge([folders], out)                 one folder, class.csv and merge-report.txt from the shards' folders,
+                                          checked complete against each shard's list
 
 A grader killed at any moment (SIGKILL, a node lost) loses only the submissions it was grading: the same command
 run again grades what is missing. Files on disk are results.py's; grading itself is grade.py's.
@@ -36,6 +37,7 @@ from toynet.grading.results import (
 
 CSV_EVERY = 30.0  # seconds between rewrites of class.csv during a batch (each result file is written at once)
 SHOWN = 20  # names listed in a merge report before "and N more"
+REPORT_NAME = "merge-report.txt"  # what `merge` printed, kept beside class.csv
 
 
 class BatchError(ValueError):
@@ -163,6 +165,7 @@ def merge(sources: Sequence[Path], out: Path) -> MergeReport:
     report.problems = _check_shards(shards, target.records)
     target.write_csv()
     report.results = len(target.records)
+    outputs.write_text(target.folder / REPORT_NAME, report.describe() + "\n")
     return report
 
 
