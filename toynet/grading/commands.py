@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "grade",
         help="grade submissions, each in its own sandboxed process",
         description="Grade notebooks against an autograder bundle. One submission: --out is its results.json; "
-        "several: --out is a folder with one results file each and class.csv.",
+        "several: --out is a folder with one results file each, written as each is graded, and class.csv (one "
+        "row per results file in the folder). Run again, it grades only what is missing or changed. "
+        "See docs/GRADING.md.",
     )
     grade.add_argument("submissions", nargs="+",
                        help="student notebooks (.ipynb), or folders: every .ipynb below them")

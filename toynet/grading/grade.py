@@ -337,13 +337,16 @@ def grade_many(
         return result
 
     results: list[SubmissionResult | None] = [None] * len(paths)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(one, index): index for index in range(len(paths))}
         for future in tqdm(as_completed(futures), total=len(paths), desc="grading", unit="submission",
                            disable=not progress):
             results[futures[future]] = result = future.result()
             if on_result is not None:
                 on_result(result)
+    finally:  # a result that cannot be saved (a full disk) stops the batch: the queued submissions are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
     return [r for r in results if r is not None]
 
 
