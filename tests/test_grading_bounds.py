@@ -1,6 +1,7 @@
 """The grader's own memory stays bounded whatever a notebook holds, and it reads a cell's lines as Python does.
 
-Every hostile notebook here, and every attack of test_grading_hostile.py, is graded by a real `toynet grade` in a
+Every hostile notebook here, every attack of test_grading_hostile.py and every hostile submission of
+test_grading_submissions.py is graded by a real `toynet grade` in a
 subprocess (--jobs 2, the real sandbox), whose own peak resident memory (getrusage RUSAGE_SELF: the grader process
 and its threads, not the student processes) must stay under 300 MB. The notebooks: one huge cell the old grader
 parsed whole to name a stopped statement (~700 MB), lone \\r line breaks, a comment holding a Unicode line
@@ -19,6 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from test_grading_hostile import ATTACKS, LIMITS, variant
+from test_grading_submissions import HELPERS, HOSTILE
+from test_grading_submissions import variant as solution_variant
 
 from toynet.grading import confinement
 from toynet.grading.assign import build
@@ -120,7 +123,25 @@ NOTEBOOKS = {
 }
 
 
-@pytest.mark.slow(40)
+def hostile_submission(attack: str, folder: Path, bundle: Path) -> Path:
+    """test_grading_submissions' hostile notebook `attack`, written as that test writes it."""
+    import toynet
+
+    toynet_dir = Path(toynet.__file__).resolve().parent
+    constants = (f"BUNDLE = {str(bundle)!r}\nTOYNET = {str(toynet_dir)!r}\nOUT = {str(folder / 'out')!r}\n"
+                 f"REPO = {str(toynet_dir.parent)!r}\n")
+    edit = HOSTILE[attack][0]
+
+    def full_edit(sources: list[str]) -> list[str]:
+        sources = [constants + sources[0] + "\n" + HELPERS.get(attack, ""), *sources[1:]]
+        if attack == "megabytes_of_output":
+            sources[0] += "\nprint('y' * 3_000_000)"
+        return edit(sources)
+
+    return solution_variant(folder, full_edit, f"submission_{attack}.ipynb")
+
+
+@pytest.mark.slow(60)
 def test_the_graders_peak_memory_stays_under_300_mb_on_every_hostile_notebook(bundle: Path, tmp_path: Path) -> None:
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -133,6 +154,7 @@ def test_the_graders_peak_memory_stays_under_300_mb_on_every_hostile_notebook(bu
         paths[-1].write_text(text)
     for name in sorted(ATTACKS):
         paths.append(variant(ASSIGNMENTS / "layers.ipynb", folder, f"attack_{name}", ATTACKS[name][0]))
+    paths += [hostile_submission(name, folder, bundle) for name in sorted(HOSTILE)]
     peak, _ = grade_in_subprocess(paths, bundle, tmp_path / "out", tmp_path)
     results = results_by_name(tmp_path / "out")
     assert len(results) == len(paths)
