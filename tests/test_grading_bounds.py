@@ -117,6 +117,9 @@ NOTEBOOKS = {
                                                      "text": [[] for _ in range(3_000_000)]}), 0, "JSON values"),
     "metadata_of_tiny_values": (lambda: {**solution(), "metadata": {"x": [{} for _ in range(1_500_000)]}}, 0,
                                 "values besides its outputs"),
+    # just under the bound on values kept: graded, and the costliest notebook the grader still builds
+    "metadata_just_under_the_bound": (lambda: {**solution(), "metadata": {"x": [{} for _ in range(97_000)]}}, FULL,
+                                      "not valid"),
     "deep_nesting": (lambda: {**solution(), "metadata": {"x": "DEEP"}}, 0, "deeper than 64 levels"),
     "line_of_10_mb": (lambda: with_cells([], ["# " + "x" * (10 << 20)]), FULL, "not valid"),
     "twenty_thousand_cells": (lambda: with_cells([], [""] * 20_000), 0, "more than 10000 cells"),
