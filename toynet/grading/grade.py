@@ -13,13 +13,12 @@ feedback. A hidden part reports one fixed sentence. The wall clock bounds everyt
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,14 @@ from toynet.grading import checks, outputs
 from toynet.grading.cells import claimed_test, submission_code
 from toynet.grading.gives import student_toynet
 from toynet.grading.markers import strip_magics
+from toynet.grading.notebooks import read_bounded
+from toynet.grading.results import Record, ResultFolder, display, file_digest, stamped, submission_name
+from toynet.grading.results import write_csv as results_csv
 from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
 
 BUNDLE_FILE = "assignment.json"
 FEEDBACK_CHARS = 2000  # the student's printed output, or one failure message, as shown
 OUTPUT_CHARS = 8000  # the whole run's notes (cell errors), as shown
-MAX_NOTEBOOK_BYTES = 16 << 20  # a submission larger than this is refused unread
 HIDDEN_FAILED = "a hidden test failed"
 BY_HAND_NOTE = "Graded by hand by your instructor: its points are not in the autograder's score"
 
@@ -119,6 +120,7 @@ class SubmissionResult:
     seconds: float = 0.0
     by_hand: list[HandGraded] = field(default_factory=list)  # cells to grade by hand: not in score or max_score
     not_run: str = ""  # why none of the submission's code ran (not a notebook, the sandbox failed), else ""
+    sha256: str = ""  # of the notebook's bytes that were graded ("" if unknown): a changed file is graded again
 
     @property
     def score(self) -> float:
@@ -201,13 +203,7 @@ def read_submission(
     Which cells are the bundle's tests is `cells.submission_code`'s to say: with no `tests` given, every cell
     whose metadata claims a test is left out.
     """
-    import nbformat
-
-    size = Path(path).stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"the notebook takes {size >> 20} MB; at most {MAX_NOTEBOOK_BYTES >> 20} MB are graded")
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    notebook = nbformat.reads(text, as_version=4)
+    notebook = read_bounded(path)  # outputs dropped unparsed, every size bounded (notebooks.py)
     shown = {name: "" for name in _claimed_names(notebook)} if not tests else {q.name: q.shown for q in tests}
     found = submission_code(notebook, shown)
     return [(number, strip_magics(source)) for number, source in found.run], found.notes
@@ -368,83 +364,85 @@ def grade_many(
     progress: bool = True,
     limits: Limits | None = None,
     protect: Sequence[str | os.PathLike[str]] = (),
+    names: Sequence[str] | None = None,
+    on_result: Callable[[SubmissionResult], object] | None = None,
 ) -> list[SubmissionResult]:
-    """Grade several submissions, `jobs` at a time, with a progress bar; results in the order given."""
+    """Grade several submissions, `jobs` at a time, with a progress bar; results in the order given.
+
+    names: each submission's name (default `results.submission_name` of its path). on_result: called in this
+    thread with each result as soon as it is graded (`toynet grade` writes it to disk there and then).
+    """
     from tqdm import tqdm
 
     bundle = Bundle.load(bundle_dir)
     files = student_toynet(bundle.gives)  # an instructor's error (a stale bundle) stops the batch before it starts
-
-    names = _unique_names(paths)
+    names = list(names) if names is not None else [submission_name(p) for p in paths]
 
     def one(index: int) -> SubmissionResult:
+        try:
+            digest = file_digest(paths[index])  # of the bytes graded next
+        except OSError:
+            digest = ""  # not a regular file: grade_submission says why it scores 0
         result = grade_submission(paths[index], bundle, bundle_dir, limits, files, protect)  # never raises
-        result.submission = names[index]
+        result.submission, result.sha256 = names[index], digest
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        iterator = pool.map(one, range(len(paths)))
-        return list(tqdm(iterator, total=len(paths), desc="grading", unit="submission", disable=not progress))
+    results: list[SubmissionResult | None] = [None] * len(paths)
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {pool.submit(one, index): index for index in range(len(paths))}
+        for future in tqdm(as_completed(futures), total=len(paths), desc="grading", unit="submission",
+                           disable=not progress):
+            results[futures[future]] = result = future.result()
+            if on_result is not None:
+                on_result(result)
+    finally:  # a result that cannot be saved (a full disk) stops the batch: the queued submissions are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [r for r in results if r is not None]
 
 
-def _unique_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """File names, with as many parent folders as it takes to tell submissions apart."""
-    parts = [Path(p).resolve().parts for p in paths]
-    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
-        names = ["/".join(p[-depth:]) for p in parts]
-        if len(set(names)) == len(names):
-            return names
-    return [f"{n}#{i}" for i, n in enumerate(names)]
+def write_results(
+    results: Sequence[SubmissionResult], out: str | os.PathLike[str], assignment: str = ""
+) -> list[Path]:
+    """One submission: `out` is its results.json. Several: `out` is a folder of results files plus class.csv.
 
-
-def write_results(results: Sequence[SubmissionResult], out: str | os.PathLike[str]) -> list[Path]:
-    """One submission: `out` is its results.json. Several: `out` is a folder of <name>.json plus class.csv.
-
-    Files are written by `outputs.write_text`: into folders no other user can change, never through a link.
+    Returns the file of each result, in order, then class.csv (rebuilt from every results file in the folder:
+    other submissions' rows stay). Files are written by `outputs.write_text`: into folders no other user can
+    change, never through a link. assignment: the bundle's sha256, recorded with each result.
     """
     out = Path(out)
     if len(results) == 1 and out.suffix == ".json":
-        return [outputs.write_text(out, json.dumps(results[0].gradescope(), indent=1))]
-    folder = outputs.prepare_folder(out)
-    written = []
-    for result in results:
-        name = result.submission.replace("/", "__").removesuffix(".ipynb") + ".json"
-        written.append(outputs.write_text(folder / name, json.dumps(result.gradescope(), indent=1)))
-    written.append(write_csv(results, folder / "class.csv"))
-    return written
+        one = results[0]
+        data = stamped(one.gradescope(), one.submission, one.sha256, assignment)
+        return [outputs.write_text(out, json.dumps(data, indent=1))]
+    folder = ResultFolder.open(out, assignment)
+    written = [folder.save(r.submission, r.gradescope(), r.sha256) for r in results]
+    return [*written, folder.write_csv()]
 
 
 def write_csv(results: Sequence[SubmissionResult], path: Path) -> Path:
-    """The class table: one row per submission, one column per question, then total and maximum (autograded);
-    then one empty column per cell graded by hand, headed with its points, for the instructor to fill in."""
-    names = [q.name for q in results[0].questions] if results else []
-    hand = [f"{h.name} (by hand, /{h.points:g})" for h in results[0].by_hand] if results else []
-    table = io.StringIO(newline="")
-    writer = csv.writer(table)
-    writer.writerow(["submission", *names, "total", "max", *hand])
-    for r in results:
-        writer.writerow([_as_text(r.submission), *(f"{q.score:g}" for q in r.questions), f"{r.score:g}",
-                         f"{r.max_score:g}", *([""] * len(hand))])
-    return outputs.write_text(path, table.getvalue())
-
-
-def _as_text(cell: str) -> str:
-    """A student-chosen name as a spreadsheet's text, never its formula (a leading = + - @ makes one)."""
-    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+    """The class table of these results alone: one row per submission, one column per question, total, maximum."""
+    records = [Record(path, stamped(r.gradescope(), r.submission, r.sha256, "")) for r in results]
+    return results_csv(records, path)
 
 
 def summary_table(results: Sequence[SubmissionResult]) -> str:
-    """A plain-text table for the terminal: submissions down, questions across, total at the right."""
+    """A plain-text table for the terminal: submissions down, questions across, total at the right.
+
+    A name that is not printable is `results.display`ed (grade_many's already are): nothing printed here can
+    drive the terminal.
+    """
     if not results:
         return "no submissions"
     names = [q.name for q in results[0].questions]
-    width = max(len("submission"), *(len(r.submission) for r in results))
+    shown = [r.submission if r.submission.isprintable() else display(r.submission) for r in results]
+    width = max(len("submission"), *(len(n) for n in shown))
     columns = [max(len(n), 5) for n in names]
     header = "  ".join(["submission".ljust(width), *(n.rjust(c) for n, c in zip(names, columns, strict=True)), "total"])
     lines = [header, "-" * len(header)]
-    for r in results:
+    for r, name in zip(results, shown, strict=True):
         cells = [f"{q.score:g}/{q.max_score:g}".rjust(c) for q, c in zip(r.questions, columns, strict=True)]
-        lines.append("  ".join([r.submission.ljust(width), *cells, f"{r.score:g}/{r.max_score:g}"]))
+        lines.append("  ".join([name.ljust(width), *cells, f"{r.score:g}/{r.max_score:g}"]))
     if results[0].by_hand:
         hand = ", ".join(f"{h.name} ({h.points:g})" for h in results[0].by_hand)
         lines.append(f"graded by hand, not in these totals ({sum(h.points for h in results[0].by_hand):g} points): "

@@ -19,6 +19,9 @@ import ast
 import re
 from typing import Any
 
+# The student process strips magics with this same function (a copy of protocol.py runs beside it).
+from toynet.grading.protocol import strip_magics as strip_magics
+
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 NBGRADER = {"solution": ("BEGIN SOLUTION", "END SOLUTION"), "hidden": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")}
@@ -147,11 +150,6 @@ def lesson_only(cell: Any) -> bool:
     the lesson and skipped by the grader, whose sandbox has neither. Unmarking one only adds its errors."""
     meta = cell.get("metadata", {}).get("toynet", {})
     return isinstance(meta, dict) and meta.get("graded") is False
-
-
-def strip_magics(source: str) -> str:
-    """IPython magics and shell escapes are not Python: comment them out."""
-    return "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in source.split("\n"))
 
 
 def defined_names(sources: list[str]) -> list[str]:

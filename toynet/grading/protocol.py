@@ -5,6 +5,10 @@ the process boundary, in either direction. Pickle is never used: unpickling runs
 `decode` builds fresh base-class `np.ndarray`s, so an ndarray subclass or an object whose `__eq__` always
 says True cannot survive the trip; the grader compares what it decoded, never the student's objects.
 
+A cell's source is split into lines here too (`source_lines`, `strip_magics`): the grader and the student
+process must agree on what line N of a cell is, and on which lines are magics, or the grader would name (and
+parse) a different statement from the one the student process ran.
+
 This module needs only the standard library and numpy: it is also copied into the student's sandbox.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -25,6 +30,21 @@ MAX_DIMS = 32  # an array's number of dimensions (numpy's own limit is 64)
 MAX_ELEMENTS = 500_000  # numbers in one array
 MAX_VALUES = 2 * MAX_ELEMENTS  # JSON values in one message (~40 MB once parsed, at worst)
 MAX_LINE = 8 << 20  # bytes in one message line: checked before a byte of it is parsed
+
+
+# Python's own line breaks (its tokenizer ends a line at \r\n, \r or \n, and nowhere else): str.splitlines()
+# also breaks at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads inside a line (a comment's, say).
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of a cell's source exactly as Python numbers them: line N of a traceback is item N - 1."""
+    return LINE_BREAK.split(source)
+
+
+def strip_magics(source: str) -> str:
+    """IPython magics and shell escapes are not Python: comment them out (line numbers are kept)."""
+    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in source_lines(source))
 
 
 class ProtocolError(ValueError):

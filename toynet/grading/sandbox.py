@@ -80,6 +80,7 @@ MAX_MESSAGE = 64 * 1024 * 1024  # one answer line; a bigger one is refused
 OUTPUT_KEPT = 16 * 1024  # bytes of the student's printed output kept for feedback (the rest is drained)
 SCRATCH_BYTES = 64 << 20  # size of each private tmpfs (/sandbox, /tmp, /dev/shm) in namespaces mode
 SANDBOX_HOME = "/sandbox"  # the student's working folder inside its own root
+WHERE_PARSED = 64_000  # characters of a cell the grader parses to name a stopped statement (~40 MB at worst)
 
 
 @dataclass(frozen=True)
@@ -325,16 +326,24 @@ class StudentProcess:
         return 2 * len(self.cells) + 2
 
     def _where(self, index: int, statement: int) -> str:
-        """'the statement at line 3 (`while True:`)' or 'the cell', from the grader's own copy of the source."""
+        """'the statement at line 3 (`while True:`)' or 'the cell', from the grader's own copy of the source.
+
+        The grader parses a cell only up to WHERE_PARSED characters: a parse takes hundreds of times its
+        source in memory (5 MB of source once took 2.4 GB), and a longer cell is named by its statement alone.
+        Lines are split by protocol.source_lines, as the student process splits them.
+        """
         if statement < 0:
             return "the cell"
+        source = self.cells[index][1]
+        if len(source) > WHERE_PARSED:
+            return f"statement {statement + 1}"
         import ast
 
         try:
-            node = ast.parse(self.cells[index][1]).body[statement]
-            text = self.cells[index][1].split("\n")[node.lineno - 1].strip()
+            node = ast.parse(source).body[statement]
+            text = protocol.source_lines(source)[node.lineno - 1].strip()
             return f"the statement at line {node.lineno} (`{shorten(text, 60)}`)"
-        except (SyntaxError, IndexError, ValueError):
+        except (SyntaxError, IndexError, ValueError, RecursionError, MemoryError):
             return f"statement {statement + 1}"
 
     def _wall_clock_note(self, index: int | None, statement: int) -> str:
