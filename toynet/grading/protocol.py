@@ -183,3 +183,38 @@ def parse(line: bytes) -> Any:
 def loads(line: bytes, resolve: Resolve | None = None) -> Any:
     """Parse one message line; ProtocolError if it is too large (checked first), not JSON or not plain data."""
     return decode(parse(line), resolve)
+
+
+def write_back(original: Any, new: Any, _depth: int = 0) -> Any:
+    """Make `original` hold `new` in place where it can (a call on the other side changed a copy of it).
+
+    An ndarray of the same shape is overwritten (`original[...] = new`), a list or dict gets `new`'s items
+    (its arrays again in place where shapes match), a tuple's items are written back one by one. Returns what
+    the caller should hold: `original` when it was updated in place, else `new`.
+    """
+    if _depth > MAX_DEPTH:
+        return new
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable:
+            try:
+                np.copyto(original, new, casting="unsafe")
+                return original
+            except (TypeError, ValueError):
+                return new
+        return new
+    if isinstance(original, list) and isinstance(new, list):
+        if len(original) == len(new):
+            original[:] = [write_back(o, n, _depth + 1) for o, n in zip(original, new, strict=True)]
+        else:
+            original[:] = new
+        return original
+    if isinstance(original, dict) and isinstance(new, dict):
+        kept = {k: write_back(original[k], v, _depth + 1) if k in original else v for k, v in new.items()}
+        original.clear()
+        original.update(kept)
+        return original
+    if isinstance(original, tuple) and isinstance(new, tuple) and len(original) == len(new):
+        for o, n in zip(original, new, strict=True):
+            write_back(o, n, _depth + 1)
+        return original
+    return new
