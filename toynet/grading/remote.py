@@ -173,6 +173,9 @@ def _trusted_module(name: object) -> Any:
 # ---------------------------------------------------------------- the proxy
 
 
+COMPARISONS = frozenset(["eq", "ne", "lt", "le", "gt", "ge"])
+
+
 def _binary(name: str, swapped: bool = False) -> Callable[[Handle, Any], Any]:
     function = getattr(operator, name)
 
@@ -180,6 +183,11 @@ def _binary(name: str, swapped: bool = False) -> Callable[[Handle, Any], Any]:
         if self._kind in DATA_KINDS:  # computed here, on the decoded value: the other operand never leaves
             value = self._value()
             return function(other, value) if swapped else function(value, other)
+        if name in COMPARISONS:  # a verdict is never the student's object's to give (its __eq__ may say True)
+            if name in ("eq", "ne"):
+                same = isinstance(other, Handle) and (other._number, other._spawned) == (self._number, self._spawned)
+                return same if name == "eq" else not same
+            return NotImplemented
         if swapped:
             return NotImplemented
         return self._session.request("operator", target=self, name=name, args=[other])
@@ -198,8 +206,10 @@ class Handle:
     """One of the student's objects, as the test sees it: every use is a request to the student process.
 
     An array, list or dict handle computes operators, comparisons, `np.asarray` and iteration on its value,
-    fetched when used; an object handle sends operators to the student's object. Values of calls come back
-    by value. `isinstance(h, np.ndarray)` is False: `np.asarray(h)` is the array.
+    fetched when used; an object handle sends arithmetic to the student's object, but never a comparison:
+    `==` is identity, `<` is a TypeError (the student's `__eq__` could say True to anything, and would see
+    what it is compared with). Values of calls come back by value. `isinstance(h, np.ndarray)` is False:
+    `np.asarray(h)` is the array.
     """
 
     __slots__ = ("_session", "_number", "_kind", "_type", "_spawned")
@@ -278,8 +288,6 @@ class Handle:
         return format(self._value() if self._kind in DATA_KINDS else str(self), spec)
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        if isinstance(other, Handle) and other._number == self._number and other._spawned == self._spawned:
-            return True
         return _binary("eq")(self, other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]

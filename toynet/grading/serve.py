@@ -71,8 +71,10 @@ def _immutable(value, depth=0):
 def _kind(value):
     if isinstance(value, np.ndarray):
         return "ndarray"
-    if isinstance(value, (list, dict)):
-        return type(value).__name__ if type(value) in (list, dict) else "object"
+    if isinstance(value, list):  # a subclass too (IPython's SList): its value travels as a list
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
     if isinstance(value, types.ModuleType):
         return "module"
     if isinstance(value, type):
