@@ -109,7 +109,8 @@ def test_tests_see_the_notebooks_imports_values_functions_and_objects(tmp_path: 
     tests = {
         # `np` is the grader's numpy (a module is not data), X and scale are what the earlier cell computed
         "uses_np_and_earlier_values": "import numpy\nassert np is numpy\n"
-                                      "assert np.allclose(X * scale, (np.arange(20.0).reshape(5, 4) / 10 - 0.9) * 2.5)\n"
+                                      "expected = (np.arange(20.0).reshape(5, 4) / 10 - 0.9) * 2.5\n"
+                                      "assert np.allclose(X * scale, expected)\n"
                                       "assert X.shape == (5, 4) and scale == 2.5",
         # cs231n's check: the student's eval_numerical_gradient perturbs net.params[name] (the student's own
         # array, through its handle) and calls the test's lambda, which calls net.loss in the student process
@@ -246,6 +247,7 @@ def test_a_fair_notebook_with_imports_and_magics_gets_full_marks(tmp_path: Path)
     assert "is not run while grading" in result.output  # `!ls` and `!pip` are said not to run
     assert "hidden from the output" not in result.output
     assert "raised" not in result.output, result.output  # no cell lost to a SyntaxError or a missing module
+    assert "font cache" not in result.output  # the grader's prepared font list was used, not rebuilt
 
 
 @pytest.mark.slow(3)

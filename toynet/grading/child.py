@@ -224,17 +224,29 @@ def _discard_figures():
 
 
 def _prepare_matplotlib(config):
-    """MPLCONFIGDIR in the private /tmp, seeded with the grader's font list so no submission rebuilds it."""
+    """On matplotlib's first import only: MPLCONFIGDIR in the private /tmp, seeded with the grader's font list
+    (no submission rebuilds it). A finder that finds nothing, first on sys.meta_path, sees the import begin."""
+
+    class FirstImport:
+        def find_spec(self, name, path=None, target=None):
+            if name == "matplotlib":
+                sys.meta_path.remove(self)
+                _seed_matplotlib(config.get("font_cache"))
+            return None
+
+    sys.meta_path.insert(0, FirstImport())
+
+
+def _seed_matplotlib(fonts):
     folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), "matplotlib")
-    os.makedirs(folder, exist_ok=True)
     os.environ["MPLCONFIGDIR"] = folder
-    fonts = config.get("font_cache")
-    if fonts:
-        try:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if fonts:
             with open(fonts[0], "rb") as source, open(os.path.join(folder, fonts[1]), "wb") as target:
                 target.write(source.read())
-        except OSError:
-            pass
+    except OSError:  # the student's code filled /tmp: matplotlib makes do
+        pass
 
 
 def _run_cell(number, source, skip, namespace, send, index):
