@@ -255,3 +255,69 @@ def test_packages_not_listed_are_not_importable(tmp_path: Path) -> None:
     result = grade(tmp_path, ["import numpy as np\ntry:\n    import scipy\n    HAS = True\nexcept ImportError:\n"
                               "    HAS = False"], {"no_scipy": "assert HAS is False"})
     assert_full_marks(result)
+
+
+# ---------------------------------------------------------------- attacks on handles and callbacks
+
+HONEST = {
+    "imports": "import numpy as np\nKEPT = []\nSEEN = []",
+    "apply": "def apply(f, x):\n    return f(x)",
+    "Counter": "class Counter:\n    def __init__(self):\n        self.count = 0\n\n"
+               "    def add(self, n):\n        self.count += n",
+    "make_array": "def make_array():\n    return np.array([1.0, 2.0])",
+    "make_value": "def make_value():\n    return 42",
+    "later": "def later(x):\n    return x",
+}
+HANDLE_TESTS = {
+    "callback": "assert apply(lambda v: v * 2, 3) == 6",
+    "object": "c = Counter()\nc.add(2)\nassert c.count == 2",
+    "array": "assert np.allclose(make_array(), [1.0, 2.0])",
+    "equal": "assert make_value() == 42",
+    "after": "assert later(5) == 5\nassert SEEN == []",
+}
+# name: (the cells replaced, the questions lost, a phrase the first lost question's feedback holds)
+HANDLE_ATTACKS: dict[str, tuple[dict[str, str], set[str], str]] = {
+    "honest": ({}, set(), "passed"),
+    # a callback number it was not handed: refused, and the refusal is all its code gets
+    "forged_callback": ({"apply": "def apply(f, x):\n    return type(f)(f._server, f._number + 7)(x)"},
+                        {"callback"}, "GraderRefused: the grader refused"),
+    # a callback kept past its test and called from a later one
+    "stale_callback": ({"apply": "def apply(f, x):\n    KEPT.append(f)\n    return f(x)",
+                        "later": "def later(x):\n    return KEPT[0](x)"}, {"after"}, "GraderRefused"),
+    "callback_flood": ({"apply": "def apply(f, x):\n    while True:\n        f(x)"}, {"callback"}, "no answer within"),
+    "huge_object_graph": ({"make_array": "def make_array():\n    return [object() for _ in range(20_000)]"},
+                          {"array"}, "more than 10000 objects"),
+    "looping_attribute_lookup": ({"Counter": "class Counter:\n    def __getattribute__(self, name):\n"
+                                             "        while True:\n            pass"}, {"object"}, "no answer within"),
+    "always_equal": ({"make_value": "def make_value():\n    class E:\n        def __eq__(self, other):\n"
+                                    "            return True\n    return E()"}, {"equal"}, "assert make_value() == 42"),
+    "array_protocol_object": ({"make_array": "def make_array():\n    class A:\n        def __array__(self, *a, **k):\n"
+                                             "            return np.array([1.0, 2.0])\n    return A()"},
+                              {"array"}, "not data"),
+    "looping_repr": ({"make_value": "def make_value():\n    class R:\n        def __repr__(self):\n"
+                                    "            while True:\n                pass\n    return R()"},
+                     {"equal"}, "assert make_value() == 42"),
+    # an object that would read what it is compared with: the comparison never reaches it
+    "spies_on_expected_values": ({"make_value": "def make_value():\n    class Spy:\n        def __eq__(self, other):\n"
+                                                "            SEEN.append(other)\n            return True\n"
+                                                "    return Spy()"}, {"equal"}, "assert make_value() == 42"),
+}
+
+
+@pytest.mark.slow(20)
+def test_attacks_on_handles_and_callbacks_cost_exactly_their_questions(tmp_path: Path) -> None:
+    from toynet.grading.grade import grade_many
+
+    questions = [Question(name, 1.0, code) for name, code in HANDLE_TESTS.items()]
+    Bundle("t", questions, functions=[], gives=[]).save(tmp_path / "bundle")
+    paths = [notebook(tmp_path, list({**HONEST, **cells}.values()), name)
+             for name, (cells, _, _) in HANDLE_ATTACKS.items()]
+    limits = Limits(question_timeout=3, cell_timeout=5, wall_clock=60)
+    results = dict(zip(HANDLE_ATTACKS, grade_many(paths, tmp_path / "bundle", jobs=2, progress=False, limits=limits),
+                       strict=True))
+    for name, (_, lost, phrase) in HANDLE_ATTACKS.items():
+        result = results[name]
+        assert {q.name: q.score for q in result.questions} == {q: 0 if q in lost else 1 for q in HANDLE_TESTS}, \
+            (name, feedback(result))
+        said = feedback(result)[sorted(lost)[0]] if lost else feedback(result)["callback"]
+        assert phrase in said, (name, said)

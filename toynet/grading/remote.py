@@ -260,17 +260,23 @@ class Handle:
             return item in self._value()
         return bool(self._session.request("contains", target=self, value=item))
 
+    def _data(self) -> Any:
+        """The value, for a conversion: an object's own methods (its __array__, __float__) never decide it."""
+        if self._kind not in DATA_KINDS:
+            raise TypeError(f"the student's {self._type} object is not data (an array, a number, a list...)")
+        return self._value()
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.asarray(self._value(), dtype=dtype)
+        return np.asarray(self._data(), dtype=dtype)
 
     def __float__(self) -> float:
-        return float(self._value())
+        return float(self._data())
 
     def __int__(self) -> int:
-        return int(self._value())
+        return int(self._data())
 
     def __index__(self) -> int:
-        return operator.index(self._value())
+        return operator.index(self._data())
 
     def __repr__(self) -> str:
         try:

@@ -137,9 +137,12 @@ class Server:
     # -- the conversation
 
     def send(self, message):
+        mark = len(self.objects)
         try:
             data = protocol.dumps(message, self.refer)
         except BaseException as caught:  # an answer that cannot travel (too big, too deep, too many objects)
+            for number in range(mark, len(self.objects)):  # the handles it made are forgotten: the table has room
+                del self.numbers[id(self.objects.pop(number))]
             data = protocol.dumps({"ok": False, "type": type(caught).__name__,
                                    "error": f"{type(caught).__name__}: the answer could not be sent: "
                                             f"{str(caught)[:300]}"})
