@@ -54,12 +54,14 @@ class Session:
         self.numbers: dict[int, int] = {}  # id(function) -> number
         self.pending: dict[str, Any] = {}  # names the test bound, sent with the next request
         self.changes = 0  # requests that may have run the student's code: cached lookups older than this are stale
+        self.parts = 0  # test parts begun
         self.depth = 0
         self._counter = itertools.count(1)
 
     def begin_part(self, deadline: float) -> None:
         self.deadline = deadline
         self.changes += 1
+        self.parts += 1
 
     def end_part(self) -> None:
         """The test part is over: its functions can no longer be called, its unsent names are dropped."""
@@ -344,32 +346,48 @@ class TestGlobals(dict):  # type: ignore[type-arg]
     def __init__(self, session: Session, names: dict[str, Any]) -> None:
         super().__init__(names)
         self.session, self.push = session, True
-        self._cache: dict[str, Any] = {}
-        self._seen = -1  # session.changes when the cache was filled
-        self._student_names: frozenset[str] = frozenset()
+        self._part = -1  # session.parts when the names below were read
+        self._student_names: set[str] = set()  # the student's globals as this part began
+        self._stable: dict[str, Any] = {}  # functions, classes, modules: looked up once per part
+        self._cache: dict[str, Any] = {}  # data and objects: until the student's code may have run
+        self._seen = -1  # session.changes when _cache was filled
 
     def _fresh(self) -> None:
+        if self._part != self.session.parts:
+            self._student_names = set(self.session.request("names"))
+            self._stable.clear()
+            self._part = self.session.parts
         if self._seen != self.session.changes:
             self._cache.clear()
-            self._student_names = frozenset(self.session.request("names"))
             self._seen = self.session.changes
 
     def __getitem__(self, name: str) -> Any:
         if dict.__contains__(self, name):
             return dict.__getitem__(self, name)
         self._fresh()
-        if name not in self._student_names:
-            raise KeyError(name)  # then the builtins: `len` costs no request
-        if name not in self._cache:
-            self._cache[name] = self.session.request("global", name=name)
+        if name in self._stable:
+            return self._stable[name]
+        if name in self._cache:
+            return self._cache[name]
+        if name in vars(builtins) and name not in self._student_names:
+            raise KeyError(name)  # `len`, `range`: no request (unless the notebook rebinds them)
+        try:
+            value = self.session.request("global", name=name)
+        except NameError:
+            raise KeyError(name) from None
+        if isinstance(value, Handle) and value._kind in ("function", "class", "module") \
+                or isinstance(value, type(builtins)):
+            self._stable[name] = value  # a notebook rebinding its functions while a test runs is not supported
+        else:
+            self._cache[name] = value
             self._seen = self.session.changes
-        return self._cache[name]
+        return value
 
     def __setitem__(self, name: str, value: Any) -> None:
         dict.__setitem__(self, name, value)
         if self.push and not name.startswith("__") and _pushable(value):
             self.session.pending[name] = value
-            self._cache.pop(name, None)
+            self._student_names.add(name)
 
     def __delitem__(self, name: str) -> None:
         held = dict.__contains__(self, name)
@@ -377,10 +395,14 @@ class TestGlobals(dict):  # type: ignore[type-arg]
             dict.__delitem__(self, name)
             self.session.pending.pop(name, None)
         self._fresh()
-        if name in self._student_names:
+        self._stable.pop(name, None)
+        self._cache.pop(name, None)
+        try:
             self.session.request("delglobal", name=name)
-        elif not held:
-            raise KeyError(name)
+            self._student_names.discard(name)
+        except KeyError:
+            if not held:
+                raise KeyError(name) from None
 
     def get(self, name: str, default: Any = None) -> Any:
         try:
