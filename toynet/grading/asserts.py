@@ -58,7 +58,8 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             left = self._temporary(test.left, statements, anchor)
             right = self._temporary(test.comparators[0], statements, anchor)
-            shown = [(self._text(test.left), left), (self._text(test.comparators[0]), right)]
+            shown: list[tuple[str, ast.expr]] = [(self._text(test.left), left),
+                                                 (self._text(test.comparators[0]), right)]
             return ast.Compare(left, test.ops, [right]), shown
         if isinstance(test, ast.Call) and not any(isinstance(a, ast.Starred) for a in test.args) \
                 and all(k.arg is not None for k in test.keywords):

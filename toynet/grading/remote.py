@@ -295,10 +295,10 @@ class Handle:
     def __format__(self, spec: str) -> str:
         return format(self._value() if self._kind in DATA_KINDS else str(self), spec)
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return _binary("eq")(self, other)
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return _binary("ne")(self, other)
 
     def __hash__(self) -> int:
@@ -335,7 +335,7 @@ def value_of(value: Any) -> Any:
 # ---------------------------------------------------------------- a test's globals
 
 
-class TestGlobals(dict):  # type: ignore[type-arg]
+class TestGlobals(dict[str, Any]):
     """A test's globals: its own names first, then the student's (CPython honours these overrides when a
     module's globals are a dict subclass: LOAD_NAME, STORE_NAME and DELETE_NAME at the top level, LOAD_GLOBAL
     in the test's functions, lambdas and comprehensions).

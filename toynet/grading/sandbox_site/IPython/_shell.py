@@ -23,7 +23,8 @@ class CapturedIO:
     """What `%%capture NAME` binds: the body's printed output."""
 
     def __init__(self, stdout: str, stderr: str) -> None:
-        self.stdout, self.stderr, self.outputs = stdout, stderr, []
+        self.stdout, self.stderr = stdout, stderr
+        self.outputs: list[Any] = []
 
     def show(self) -> None:
         print(self.stdout, end="")
@@ -32,7 +33,7 @@ class CapturedIO:
     __call__ = show
 
 
-class SList(list):  # type: ignore[type-arg]
+class SList(list[str]):
     """What `x = !cmd` binds (IPython's list of output lines): here always empty."""
 
     @property
