@@ -321,3 +321,38 @@ def test_attacks_on_handles_and_callbacks_cost_exactly_their_questions(tmp_path:
             (name, feedback(result))
         said = feedback(result)[sorted(lost)[0]] if lost else feedback(result)["callback"]
         assert phrase in said, (name, said)
+
+
+# ---------------------------------------------------------------- the pieces, without a sandbox
+
+
+def test_references_need_both_sides_hooks_and_slices_are_data() -> None:
+    import numpy as np
+
+    from toynet.grading import protocol
+
+    with pytest.raises(protocol.ProtocolError, match="not plain data"):
+        protocol.dumps(lambda: 1)  # no refer: a function is refused, as before
+    line = protocol.dumps({"f": len}, refer=lambda value: {"handle": 7})
+    with pytest.raises(protocol.ProtocolError, match="not plain data"):
+        protocol.loads(line)  # no resolve: a reference is refused
+    assert protocol.loads(line, resolve=lambda fields: ("resolved", fields)) == {"f": ("resolved", {"handle": 7})}
+    key = (slice(None, 2), Ellipsis, slice(1, None, -1))
+    assert protocol.loads(protocol.dumps(key)) == key
+    kept = np.zeros((2, 2))
+    holder = [kept, {"a": [1]}]
+    assert protocol.write_back(holder, [np.ones((2, 2)), {"a": [1, 2]}]) is holder
+    assert holder[0] is kept and kept.sum() == 4 and holder[1] == {"a": [1, 2]}
+
+
+def test_magics_become_python_that_the_sandbox_shell_runs() -> None:
+    from toynet.grading.magics import MAX_CELL, python_of
+
+    assert python_of("x = 1\n") == "x = 1\n"  # no magic: untouched, IPython not needed
+    assert python_of("files = !ls\ny = 2") == "files = get_ipython().getoutput('ls')\ny = 2\n"
+    assert python_of("%%script false\nraise X") == "get_ipython().run_cell_magic('script', 'false', 'raise X\\n')\n"
+    nested = python_of("%%capture out\n!pip install x\nz = 3")
+    assert "get_ipython().system('pip install x')" in nested and nested.startswith("get_ipython().run_cell_magic(")
+    huge = "%matplotlib inline\n" + "a = 1\n" * (MAX_CELL // 6)
+    assert python_of(huge).startswith("# %matplotlib inline\n")  # too large for the transformer: commented out
+

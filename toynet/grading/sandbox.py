@@ -3,7 +3,8 @@
 What the student process can see is an allowlist (`isolation()` says which of three modes this machine gives):
 - "namespaces" (the grader is root and may create namespaces): new network, mount, PID, IPC and UTS
   namespaces; the child builds a root of its own on an empty tmpfs holding, read-only, exactly the Python
-  standard library, the shared libraries the interpreter maps, numpy (at /site) and the student's toynet copy
+  standard library, the shared libraries the interpreter maps, at /site numpy, matplotlib, tqdm, the
+  assignment's packages (with what they require) and the IPython shim, and the student's toynet copy
   (/sandbox/lib), plus a private, size-limited /sandbox (its working folder), /tmp, /dev/shm, a few /dev nodes
   and its own /proc; then pivot_root detaches everything else. Nothing of the reference, the repository, the
   bundle, the grader's output or other students exists in that root. Killing the child ends the PID
