@@ -228,6 +228,8 @@ FAIR_CELLS = [
     "!pip install something",
     "%%capture captured\nprint('hidden from the output')\nCAPTURED_VALUE = 11",
     "%time slow = sum(range(10))\nnp.sum?",
+    "%%bash\nrm -rf ~\ndef sigmoid(z): broken",
+    "%%html\n<b>not Python</b>",
 ]
 
 
@@ -245,9 +247,21 @@ def test_a_fair_notebook_with_imports_and_magics_gets_full_marks(tmp_path: Path)
     assert_full_marks(result)
     assert "Writing helper_data.txt" in result.output
     assert "is not run while grading" in result.output  # `!ls` and `!pip` are said not to run
+    assert "a %%bash cell is not run while grading" in result.output
     assert "hidden from the output" not in result.output
     assert "raised" not in result.output, result.output  # no cell lost to a SyntaxError or a missing module
     assert "font cache" not in result.output  # the grader's prepared font list was used, not rebuilt
+
+
+def test_an_assignment_may_list_only_installed_packages(tmp_path: Path) -> None:
+    from toynet.grading.assign import AssignmentError, load_config
+
+    source = tmp_path / "hw.ipynb"
+    (tmp_path / "config.json").write_text(json.dumps({"hw": {"packages": ["scipy"]}}))
+    assert load_config(source)["packages"] == ["scipy"]
+    (tmp_path / "config.json").write_text(json.dumps({"hw": {"packages": ["no-such-package-here"]}}))
+    with pytest.raises(AssignmentError, match="'no-such-package-here' is not installed where toynet grades"):
+        load_config(source)
 
 
 @pytest.mark.slow(3)

@@ -296,13 +296,16 @@ def main():
     send({"event": "sandbox", "notes": notes, "uid": os.getuid()})
     _prepare_matplotlib(config)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    try:  # the notebook's `get_ipython()` (magics arrive as its calls): the small shell of the IPython shim
-        from IPython import get_ipython
 
-        get_ipython().user_ns = namespace
-        namespace["get_ipython"] = get_ipython
-    except ImportError:  # a sandbox without the shim (a test's bare StudentProcess)
-        pass
+    def get_ipython():
+        """The notebook's `get_ipython()` (magics arrive as its calls): the IPython shim's small shell, imported
+        on first use (an untouched `IPython` keeps matplotlib and tqdm on their plain-Python paths)."""
+        from IPython import get_ipython as shell
+
+        shell().user_ns = namespace
+        return shell()
+
+    namespace["get_ipython"] = get_ipython
     skip: dict = {}
     for index, statement in config.get("skip", []):
         skip.setdefault(index, set()).add(statement)

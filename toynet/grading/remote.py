@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from toynet.grading import protocol
-from toynet.grading.sandbox import StudentProcess, SubmissionFault, remote_error
+from toynet.grading.sandbox import RemoteError, StudentProcess, SubmissionFault, remote_error
 
 MAX_CALLBACKS = 1000  # the test's functions handed to the student in one test part
 MAX_NESTING = 16  # calls inside callbacks inside calls...
@@ -146,6 +146,8 @@ class Session:
             value = function(*args, **kwargs)
         except SubmissionFault:
             raise
+        except RemoteError as error:  # the student's own code raised inside it: its own traceback goes back
+            return {"ok": False, "error": str(error)}
         except Exception as error:  # only its kind travels: the test's message may quote expected values
             return {"ok": False, "error": f"the test's function raised {type(error).__name__}"}
         changed = [[i, a] for i, a in enumerate(args) if _differs(a, sent[i], self._refer)]
