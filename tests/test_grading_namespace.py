@@ -370,3 +370,45 @@ def test_magics_become_python_that_the_sandbox_shell_runs() -> None:
     huge = "%matplotlib inline\n" + "a = 1\n" * (MAX_CELL // 6)
     assert python_of(huge).startswith("# %matplotlib inline\n")  # too large for the transformer: commented out
 
+
+
+@pytest.mark.slow(8)
+def test_an_assignment_written_as_a_course_writes_it_builds_and_grades(tmp_path: Path) -> None:
+    """Through `toynet assign`: the solution scores full marks, the student copy zero, a partly wrong one its points."""
+    from toynet.grading.assign import build
+
+    solution_net = NET.replace("        W1, b1, W2, b2 = (", "        ### BEGIN SOLUTION\n        W1, b1, W2, b2 = (") \
+        .replace("        return loss, grads\n", "        return loss, grads\n        ### END SOLUTION\n")
+    cells = [
+        nbformat.v4.new_markdown_cell("# Sigmoid and a two-layer net"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+                                  "from scipy.special import expit\nfrom IPython.display import display\n"
+                                  "from tqdm import tqdm"),
+        nbformat.v4.new_code_cell("files = !ls\n\ndef sigmoid(z):\n    ### BEGIN SOLUTION\n    return expit(z)\n"
+                                  "    ### END SOLUTION"),
+        nbformat.v4.new_code_cell(solution_net),
+        nbformat.v4.new_code_cell("X = np.linspace(-1, 1, 20).reshape(5, 4)\ny = np.array([0, 1, 2, 2, 1])"),
+        nbformat.v4.new_code_cell(
+            "assert abs(sigmoid(0.0) - 0.5) < 1e-12\n### BEGIN HIDDEN TESTS\n"
+            "assert abs(sigmoid(2.0) - 1 / (1 + np.exp(-2.0))) < 1e-12\n### END HIDDEN TESTS",
+            metadata={"toynet": {"question": "sigmoid", "points": 1}}),
+        nbformat.v4.new_code_cell(
+            REL_ERROR + "net = TwoLayerNet(4, 5, 3)\nloss, grads = net.loss(X, y, reg=0.1)\n"
+            "for name in ('W1', 'b2'):\n    f = lambda W: net.loss(X, y, reg=0.1)[0]\n"
+            "    num = eval_numerical_gradient(f, net.params[name], verbose=False)\n"
+            "    assert rel_error(num, grads[name]) < 1e-6, name",
+            metadata={"toynet": {"question": "two_layer_net", "points": 3}}),
+    ]
+    source = tmp_path / "course.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), source)
+    (tmp_path / "config.json").write_text(json.dumps({"course": {"packages": ["scipy"]}}))
+    built = build(source, tmp_path / "out")
+    assert (built.solution.score, built.stubbed.score) == (4, 0), json.dumps(built.solution.gradescope())
+    wrong = nbformat.read(source, as_version=4)
+    wrong.cells[3].source = wrong.cells[3].source.replace("2 * reg * W1", "reg * W1")  # a regularisation slip
+    nbformat.write(wrong, tmp_path / "wrong.ipynb")
+    bundle = Bundle.load(built.autograder)
+    graded = grade_submission(tmp_path / "wrong.ipynb", bundle, built.autograder)
+    assert {q.name: q.score for q in graded.questions} == {"sigmoid": 1, "two_layer_net": 0}
+    said = graded.questions[1].feedback  # the message, the expression, the values compared
+    assert said.startswith("test failed: W1\nassert rel_error(num, grads[name]) < 1e-6\n  rel_error(num, grads[name]) = ")
