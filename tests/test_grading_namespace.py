@@ -411,4 +411,5 @@ def test_an_assignment_written_as_a_course_writes_it_builds_and_grades(tmp_path:
     graded = grade_submission(tmp_path / "wrong.ipynb", bundle, built.autograder)
     assert {q.name: q.score for q in graded.questions} == {"sigmoid": 1, "two_layer_net": 0}
     said = graded.questions[1].feedback  # the message, the expression, the values compared
-    assert said.startswith("test failed: W1\nassert rel_error(num, grads[name]) < 1e-6\n  rel_error(num, grads[name]) = ")
+    assert said.startswith("test failed: W1\nassert rel_error(num, grads[name]) < 1e-6\n"
+                           "  rel_error(num, grads[name]) = ")
