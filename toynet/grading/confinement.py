@@ -272,7 +272,7 @@ _MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
 
 
 ALWAYS_IMPORTABLE = ("numpy", "matplotlib", "tqdm")  # what every notebook may import, whatever the assignment
-SHIM = Path(__file__).resolve().parent / "sandbox_site"  # IPython.display's shim and the matplotlib backend
+SHIM = Path(__file__).resolve().parent / "sandbox_site"  # IPython's shim and the backend: copied per submission
 
 
 @functools.lru_cache(maxsize=8)
@@ -280,15 +280,13 @@ def runtime_mounts(packages: tuple[str, ...] = ()) -> tuple[list[tuple[str, str]
     """What the student's root holds read-only, as (host path, path inside), and the folders left empty in it.
 
     Exactly: the standard library (its site-packages emptied); at /site, numpy, matplotlib and tqdm, the
-    assignment's `packages` and every distribution they require (`site_entries`), and the IPython shim; the
+    assignment's `packages` and every distribution they require (`site_entries`); the
     shared libraries this interpreter maps (whole multiarch folders such as /usr/lib/x86_64-linux-gnu, other
     libraries one file at a time, e.g. a pyenv's libpython, so nothing else of their folders shows).
     """
     stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
     mounts = [(stdlib, stdlib)]
     mounts += [(str(path), f"{SANDBOX_SITE}/{path.name}") for path in site_entries((*ALWAYS_IMPORTABLE, *packages))]
-    mounts += [(str(path), f"{SANDBOX_SITE}/{path.name}") for path in sorted(SHIM.iterdir())
-               if path.name != "__pycache__"]
     folders, files = set(), set()
     with open("/proc/self/maps") as maps:
         for line in maps:

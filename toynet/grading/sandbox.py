@@ -445,6 +445,9 @@ class StudentProcess:
         shutil.copy(HERE / "child.py", work / "child.py")
         shutil.copy(HERE / "protocol.py", work / "protocol.py")
         shutil.copy(HERE / "serve.py", work / "serve.py")
+        # The IPython shim and the matplotlib backend, copied like protocol.py: the installed package may be
+        # readable by its owner only (Gradescope's setup makes it so).
+        shutil.copytree(SHIM, work / "site", ignore=_shim_ignores)
         self.spawned += 1
         fonts = font_cache()
         (work / "lib").mkdir()
@@ -456,7 +459,8 @@ class StudentProcess:
         self.identity = student_identity() if self.mode != "none" else None
         numpy_site = str(Path(np.__file__).resolve().parent.parent)
         if self.mode == "namespaces":
-            for path in [work / "protocol.py", work / "serve.py", work / "lib", *(work / "lib").rglob("*")]:
+            for path in [work / "protocol.py", work / "serve.py", work / "lib", *(work / "lib").rglob("*"),
+                         work / "site", *(work / "site").rglob("*")]:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable in the student's root whatever the umask
             # The child builds its root from these and pivots into it; the host work folder is not in it.
             mounts, empty = runtime_mounts(self.packages)
@@ -467,6 +471,7 @@ class StudentProcess:
                     (str(work / "lib"), f"{home}/lib"),
                     (str(work / "protocol.py"), f"{home}/protocol.py"),
                     (str(work / "serve.py"), f"{home}/serve.py"),
+                    *((str(path), f"{SANDBOX_SITE}/{path.name}") for path in sorted((work / "site").iterdir())),
                     *([(fonts[0], f"{SANDBOX_SITE}/_toynet_{fonts[1]}")] if fonts else []),
                 ],
                 "empty": empty,
@@ -475,7 +480,7 @@ class StudentProcess:
                 "links": {p: os.readlink(p) for p in ("/lib", "/lib64", "/bin", "/sbin") if os.path.islink(p)},
             }
         else:
-            home, sys_path, root = str(work), [str(work / "lib"), str(work), str(SHIM), numpy_site], None
+            home, sys_path, root = str(work), [str(work / "lib"), str(work), str(work / "site"), numpy_site], None
             if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
                 for path in [work, *work.rglob("*")]:
                     os.chown(path, *self.identity)
@@ -610,6 +615,11 @@ class StudentProcess:
             hint = {"SIGSEGV": " (segmentation fault)", "SIGXCPU": " (CPU limit)", "SIGKILL": " (killed)"}
             return f"the student process died from signal {name}{hint.get(name, '')}"
         return f"the student process exited with code {code} (sys.exit/os._exit or a crash)"
+
+
+def _shim_ignores(folder: str, names: list[str]) -> set[str]:
+    """What of sandbox_site is not copied: caches, and its own __init__ (it is a folder of modules there)."""
+    return {n for n in names if n == "__pycache__" or (n == "__init__.py" and Path(folder) == SHIM)}
 
 
 @functools.lru_cache(maxsize=1)
