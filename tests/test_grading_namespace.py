@@ -182,13 +182,14 @@ def test_hidden_parts_keep_their_names_and_asserts_explain_public_failures(tmp_p
                               "expected_secret = 42\nassert peek('expected_secret') == 'absent'\n"
                               "assert double(1) == 2"),
         "hidden_failure": ("assert True", "assert double(3) == 7, 'the hidden value is 7'"),
-        "public_names_reach": "pushed = 5\nassert peek('pushed') == 5",
+        "public_names_reach": "pushed = 5\nassert peek('pushed') == 5\nlast = [1, 2]",
+        "a_later_test_sees_them": "assert peek('last') == [1, 2]",
     }
     result = grade(tmp_path, cells, tests)
     said = feedback(result)
     assert {q.name: q.score for q in result.questions} == {
         "failing_assert": 0, "side_effects_once": 1, "hidden_names_stay": 1, "hidden_failure": 0,
-        "public_names_reach": 1}, said
+        "public_names_reach": 1, "a_later_test_sees_them": 1}, said
     assert "double is off" in said["failing_assert"]
     assert "assert double(2) == 5" in said["failing_assert"]
     assert "double(2) = 4" in said["failing_assert"]
