@@ -219,7 +219,8 @@ class Handle:
     fetched when used; an object handle sends arithmetic to the student's object, but never a comparison:
     `==` is identity, `<` is a TypeError (the student's `__eq__` could say True to anything, and would see
     what it is compared with). Values of calls come back by value. `isinstance(h, np.ndarray)` is False:
-    `np.asarray(h)` is the array.
+    `np.asarray(h)` is the array. Arithmetic on an object handle (`value * 2`, micrograd-style) sends the other
+    operand to the student's object, as a call's argument is sent.
     """
 
     __slots__ = ("_session", "_number", "_kind", "_type", "_spawned")
@@ -268,7 +269,8 @@ class Handle:
     def __contains__(self, item: Any) -> bool:
         if self._kind in DATA_KINDS:
             return item in self._value()
-        return bool(self._session.request("contains", target=self, value=item))
+        raise TypeError(f"`in` on the student's {self._type} object is a verdict its own code would give "
+                        "(and it would see what is looked for): test its data instead")
 
     def _data(self) -> Any:
         """The value, for a conversion: an object's own methods (its __array__, __float__) never decide it."""
