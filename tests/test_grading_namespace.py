@@ -228,7 +228,7 @@ FAIR_CELLS = [
     "fig, ax = plt.subplots()\nax.plot(np.arange(3), sigmoid(np.arange(3)))\nplt.title('sigmoid')\nplt.show()\n"
     "!pip install something",
     "%%capture captured\nprint('hidden from the output')\nCAPTURED_VALUE = 11",
-    "%time slow = sum(range(10))\nnp.sum?",
+    "%time slow = sum(range(10))\nnp.sum?\ntimed = %time sum(range(4))",
     "%%bash\nrm -rf ~\ndef sigmoid(z): broken",
     "%%html\n<b>not Python</b>",
 ]
@@ -242,7 +242,7 @@ def test_a_fair_notebook_with_imports_and_magics_gets_full_marks(tmp_path: Path)
         "loop_and_files": "assert total == 10\nassert files == []",
         "writefile": "assert VALUE == 3.5",
         "capture": "assert CAPTURED_VALUE == 11\nassert captured.stdout == 'hidden from the output\\n'\n"
-                   "assert slow == 45",
+                   "assert slow == 45 and timed == 6",
     }
     result = grade(tmp_path, FAIR_CELLS, tests, packages=("scipy",))
     assert_full_marks(result)

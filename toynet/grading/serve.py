@@ -6,7 +6,7 @@ grader sends requests {"op": ..., ...}; each is answered {"ok": true, "value": .
 
     global NAME / names / setglobal / delglobal      the notebook's globals
     getattr / setattr / delattr / getitem / setitem / delitem / call / operator / isinstance / len / bool /
-    contains / list / value / repr / str             on an object the grader holds a handle to
+    list / value / repr / str             on an object the grader holds a handle to
 
 A name, attribute or item that is immutable data (a number, a string, a tuple of them) comes back as its value;
 anything else (an array, a list, a dict, a function, an object) as a handle: {"__ref__": {"handle": N, ...}},
@@ -279,9 +279,6 @@ class Server:
 
     def op_bool(self, request, raw):
         return bool(request["target"]), []
-
-    def op_contains(self, request, raw):
-        return request["value"] in request["target"], []
 
     def op_list(self, request, raw):
         return list(request["target"]), []

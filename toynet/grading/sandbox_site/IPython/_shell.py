@@ -68,7 +68,13 @@ class Shell:
 
     def run_line_magic(self, name: str, line: str, _stack_depth: int = 1) -> Any:
         if name in ("time", "timeit"):
-            self._run(_without_options(line), name)
+            code = _without_options(line)
+            try:  # `x = %time f(1)` binds f(1), as IPython's %time returns an expression's value
+                expression = compile(code, f"<%{name}>", "eval")
+            except SyntaxError:
+                self._run(code, name)
+            else:
+                return eval(expression, self.user_ns)
         elif name == "pwd":
             import os
 
