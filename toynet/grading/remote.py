@@ -55,6 +55,9 @@ class Session:
         self.pending: dict[str, Any] = {}  # names the test bound, sent with the next request
         self.changes = 0  # requests that may have run the student's code: cached lookups older than this are stale
         self.parts = 0  # test parts begun
+        self.names: set[str] | None = None  # the student's global names, as its latest code-running answer said
+        self._names_of = -1  # process.spawned when they were read
+        self.stable: dict[tuple[int, str], tuple[int, Any]] = {}  # (handle or -1, name) -> (spawned, function...)
         self.depth = 0
         self._counter = itertools.count(1)
 
@@ -94,8 +97,37 @@ class Session:
             self.depth -= 1
         if not answer["ok"]:
             raise remote_error(answer.get("type"), answer["error"])
+        names = answer.get("names")
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            self.names, self._names_of = set(names), self.process.spawned
         self._write_back(answer.get("changed", []), fields.get("args", []), fields.get("kwargs", {}))
         return answer["value"]
+
+    def student_names(self) -> set[str]:
+        """The student's global names (one request only when no answer since the process started said them)."""
+        if self.names is None or self._names_of != self._live():
+            self.request("names")
+            if self.names is None:
+                raise SubmissionFault("the student process sent a malformed answer", "no names")
+        return self.names
+
+    def _live(self) -> int:
+        """The running process's number, or -1 when it is gone (the next request starts another: what was read
+        of the old one is stale)."""
+        proc = self.process.proc
+        return self.process.spawned if proc is not None and proc.poll() is None else -1
+
+    def lookup(self, key: tuple[int, str], fetch: Callable[[], Any]) -> Any:
+        """A function, class or module, reached by name or attribute: fetched once per process, then kept (a
+        notebook that rebinds its functions while tests run is not supported); anything else every time."""
+        kept = self.stable.get(key)
+        if kept is not None and kept[0] == self._live():
+            return kept[1]
+        value = fetch()
+        if isinstance(value, Handle) and value._kind in ("function", "class", "module") \
+                or isinstance(value, type(builtins)):
+            self.stable[key] = (self.process.spawned, value)
+        return value
 
     def _write_back(self, changed: list[Any], args: list[Any], kwargs: dict[str, Any]) -> None:
         for entry in changed:
@@ -237,6 +269,9 @@ class Handle:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):  # protocol probes (numpy's, copy's) stay here
             raise AttributeError(name)
+        if self._kind in ("class", "module"):  # `Linear.backward`: a method is looked up once
+            return self._session.lookup((self._number, name),
+                                        lambda: self._session.request("getattr", target=self, name=name))
         return self._session.request("getattr", target=self, name=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -356,60 +391,44 @@ class TestGlobals(dict[str, Any]):
     def __init__(self, session: Session, names: dict[str, Any]) -> None:
         super().__init__(names)
         self.session, self.push = session, True
-        self._part = -1  # session.parts when the names below were read
-        self._student_names: set[str] = set()  # the student's globals as this part began
-        self._stable: dict[str, Any] = {}  # functions, classes, modules: looked up once per part
         self._cache: dict[str, Any] = {}  # data and objects: until the student's code may have run
         self._seen = -1  # session.changes when _cache was filled
-
-    def _fresh(self) -> None:
-        if self._part != self.session.parts:
-            self._student_names = set(self.session.request("names"))
-            self._stable.clear()
-            self._part = self.session.parts
-        if self._seen != self.session.changes:
-            self._cache.clear()
-            self._seen = self.session.changes
 
     def __getitem__(self, name: str) -> Any:
         if dict.__contains__(self, name):
             return dict.__getitem__(self, name)
-        self._fresh()
-        if name in self._stable:
-            return self._stable[name]
+        if self._seen != self.session.changes:
+            self._cache.clear()
+            self._seen = self.session.changes
         if name in self._cache:
             return self._cache[name]
-        if name in vars(builtins) and name not in self._student_names:
-            raise KeyError(name)  # `len`, `range`: no request (unless the notebook rebinds them)
+        if name not in self.session.student_names():
+            raise KeyError(name)  # then the builtins: `len` costs no request
         try:
-            value = self.session.request("global", name=name)
+            value = self.session.lookup((-1, name), lambda: self.session.request("global", name=name))
         except NameError:
             raise KeyError(name) from None
-        if isinstance(value, Handle) and value._kind in ("function", "class", "module") \
-                or isinstance(value, type(builtins)):
-            self._stable[name] = value  # a notebook rebinding its functions while a test runs is not supported
-        else:
+        if self._seen == self.session.changes:
             self._cache[name] = value
-            self._seen = self.session.changes
         return value
 
     def __setitem__(self, name: str, value: Any) -> None:
         dict.__setitem__(self, name, value)
         if self.push and not name.startswith("__") and _pushable(value):
             self.session.pending[name] = value
-            self._student_names.add(name)
+            self.session.stable.pop((-1, name), None)
+            if self.session.names is not None:
+                self.session.names.add(name)
 
     def __delitem__(self, name: str) -> None:
         held = dict.__contains__(self, name)
         if held:
             dict.__delitem__(self, name)
             self.session.pending.pop(name, None)
-        self._fresh()
-        self._stable.pop(name, None)
+        self.session.stable.pop((-1, name), None)
         self._cache.pop(name, None)
         try:
             self.session.request("delglobal", name=name)
-            self._student_names.discard(name)
         except KeyError:
             if not held:
                 raise KeyError(name) from None

@@ -382,7 +382,7 @@ class StudentProcess:
 
     def _checked_answer(self, answer: Any) -> dict[str, Any]:
         ok = answer.get("ok") if isinstance(answer, dict) else None
-        if ok is True and set(answer) <= {"ok", "value", "changed"} and "value" in answer \
+        if ok is True and set(answer) <= {"ok", "value", "changed", "names"} and "value" in answer \
                 and isinstance(answer.get("changed", []), list):
             return answer
         if ok is False and set(answer) <= {"ok", "error", "type"} and isinstance(answer.get("error"), str):

@@ -2,7 +2,8 @@
 
 Copied into the sandbox beside child.py (standard library, numpy and protocol only). After the cells ran, the
 grader sends requests {"op": ..., ...}; each is answered {"ok": true, "value": ..., "changed": [...]} or
-{"ok": false, "error": <traceback>, "type": <exception name>}:
+{"ok": false, "error": <traceback>, "type": <exception name>}; an answer to a request that may have run the
+student's code also lists the notebook's global names ("names"):
 
     global NAME / names / setglobal / delglobal      the notebook's globals
     getattr / setattr / delattr / getitem / setitem / delitem / call / operator / isinstance / len / bool /
@@ -25,6 +26,7 @@ import types
 import numpy as np
 import protocol
 
+READS = frozenset(["global", "getattr", "getitem", "len", "bool", "list", "value", "repr", "str", "isinstance"])
 MAX_HANDLES = 10_000  # objects handed to the grader by one process
 MAX_NESTING = 16  # callbacks inside calls inside callbacks...
 TEXT_CHARS = 2000  # a repr or str sent to the grader
@@ -186,7 +188,10 @@ class Server:
             return
         finally:
             self.depth -= 1
-        self.send({"ok": True, "value": value, "changed": changed})
+        reply = {"ok": True, "value": value, "changed": changed}
+        if request["op"] not in READS:  # its code may have bound or deleted globals: the grader's list is renewed
+            reply["names"] = self.op_names(request, raw)[0]
+        self.send(reply)
 
     def callback(self, number, args, kwargs):
         """Call the grader's function `number`; arguments it changed are written back into ours, in place."""
