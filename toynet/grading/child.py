@@ -238,10 +238,11 @@ def _prepare_matplotlib(config):
 
 
 def _seed_matplotlib(fonts):
-    folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), "matplotlib")
-    os.environ["MPLCONFIGDIR"] = folder
-    try:
-        os.makedirs(folder, exist_ok=True)
+    import tempfile
+
+    try:  # a fresh folder of its own (mode 0700): where /tmp is shared, no classmate's matplotlibrc is read
+        folder = tempfile.mkdtemp(prefix="matplotlib-")
+        os.environ["MPLCONFIGDIR"] = folder
         if fonts:
             with open(fonts[0], "rb") as source, open(os.path.join(folder, fonts[1]), "wb") as target:
                 target.write(source.read())
