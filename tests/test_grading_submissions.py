@@ -162,8 +162,9 @@ HOSTILE = {
     "syntax_error_in_one_cell": (
         replace("dZ = np.where(Z > 0, dA, 0.0)", "dZ = np.where(Z > 0, dA, 0.0"), {"relu_backward"}, "not defined"),
     "always_equal_object": (
+        # an object comes back as a handle the grader never compares: its __eq__ runs nowhere here
         replace("return dA_prev, dW, db", "return (E(), E(), E())"),  # E defined in the cell below
-        {"linear_backward"}, "not plain data"),
+        {"linear_backward"}, "expected a numpy array of shape (3, 4), but got the student's E object"),
     "numpy_subclass": (
         replace("dZ = dA * A * (1 - A)", "dZ = np.zeros_like(A).view(Liar)"), {"sigmoid_backward"}, "wrong values"),
     "monkeypatching": (

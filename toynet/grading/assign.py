@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toynet.grading.cells import CellError, CellRole, roles_of
+from toynet.grading.confinement import MissingPackage, site_entries
 from toynet.grading.gives import GivesError, StudentToynet, build_student_toynet
 from toynet.grading.grade import Bundle, HandGraded, Question, SubmissionResult, grade_submission
 from toynet.grading.markers import (
@@ -60,6 +61,8 @@ CONFIG_KEYS = {
     "gives": "what of toynet the student's process may import, e.g. ['toynet.params:dictionary_to_vector']",
     "points": "points per question, overriding the notebook's metadata",
     "limits": f"per-submission limits: {', '.join(Limits.__dataclass_fields__)}",
+    "packages": "packages the student may import beyond numpy, matplotlib and tqdm, e.g. ['scipy', 'pandas'] "
+                "(mounted read-only from the grader's environment, with what they require)",
 }
 
 
@@ -92,6 +95,13 @@ def load_config(source: Path) -> dict[str, Any]:
                                   f"(known: {', '.join(Limits.__dataclass_fields__)})")
         if type(value) not in (int, float) or not value > 0:
             raise AssignmentError(f"{path}: {source.stem}: limit {name!r} must be a positive number, got {value!r}")
+    packages = entry.get("packages", [])
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise AssignmentError(f"{path}: {source.stem}: 'packages' must be a list of package names")
+    try:
+        site_entries(tuple(packages))
+    except MissingPackage as error:
+        raise AssignmentError(f"{path}: {source.stem}: {error}") from None
     points = entry.get("points", {})
     if not isinstance(points, dict) or not all(type(v) in (int, float) and v >= 0 for v in points.values()):
         raise AssignmentError(f"{path}: {source.stem}: 'points' must map question names to non-negative numbers")
@@ -147,7 +157,8 @@ def build(source: str | os.PathLike[str], out: str | os.PathLike[str], gradescop
 def make_bundle(source: Path, split: _Split, config: dict[str, Any]) -> Bundle:
     """The autograder bundle of a split source (not yet checked against its solution: `build` does that)."""
     return Bundle(name=source.stem, questions=split.questions, functions=defined_names(split.given),
-                  gives=list(config.get("gives", [])), limits=dict(config.get("limits", {})), by_hand=split.by_hand)
+                  gives=list(config.get("gives", [])), limits=dict(config.get("limits", {})), by_hand=split.by_hand,
+                  packages=list(config.get("packages", [])))
 
 
 def _build_in(staging: Path, source: Path, split: _Split, bundle: Bundle, toynet_copy: StudentToynet,

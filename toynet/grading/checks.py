@@ -18,7 +18,7 @@ def expect_array(got: Any, expected: Any, name: str, rtol: float = 1e-7, atol: f
     When `expected` is 0-d, a number of the right kind (a Python or numpy scalar) is the same answer typed
     differently and passes too.
     """
-    expected = np.asarray(expected)
+    expected, got = np.asarray(expected), _plain(got)
     if expected.ndim == 0 and _is_number(got):
         got = np.asarray(got)
     if type(got) is not np.ndarray:
@@ -40,6 +40,7 @@ def expect_array(got: Any, expected: Any, name: str, rtol: float = 1e-7, atol: f
 def expect_number(got: Any, expected: float, name: str, rtol: float = 1e-7, atol: float = 0.0) -> None:
     """Assert `got` is a real number close to `expected`: an int or float, a numpy scalar or a 0-d array
     (what `np.squeeze` of a (1, 1) array gives), but not a bool, a complex, or an array with elements."""
+    got = _plain(got)
     if isinstance(got, np.ndarray) and got.ndim == 0:
         got = got[()]
     if not _is_number(got):
@@ -54,6 +55,7 @@ def expect_number(got: Any, expected: float, name: str, rtol: float = 1e-7, atol
 
 def expect_tuple(got: Any, length: int, name: str) -> None:
     """Assert `got` is a tuple of `length` items (what a backward returns, or a cache)."""
+    got = _plain(got)
     if type(got) is not tuple or len(got) != length:
         raise AssertionError(f"{name}: expected a tuple of {length} items, but got {_kind(got)}")
 
@@ -63,7 +65,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def _plain(value: Any) -> Any:
+    """The value of a handle to the student's array, list or dict (a name or attribute the test reached)."""
+    if getattr(type(value), "_toynet_handle", False) and value._kind in ("ndarray", "list", "dict"):
+        return value._value()
+    return value
+
+
 def _kind(value: Any) -> str:
+    if getattr(type(value), "_toynet_handle", False):
+        return f"the student's {value._type} object"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):

@@ -3,9 +3,9 @@
 Started by `sandbox.StudentProcess` as `python -I -S child.py FD_IN FD_OUT` (inside `unshare` when the grader
 is root). It imports nothing from toynet's grader and never sees tests or expected values: it receives code
 cells (run one top-level statement at a time, each announced, so the grader can stop and skip just the one
-that hangs), then requests {"call": "Linear.backward", "args": [...], "kwargs": {...}} and answers each with
-{"ok": true, "value": ...} or {"ok": false, "error": "..."}. Whatever the student's code does to this
-process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
+that hangs), then serves the grader's requests on its namespace and objects (serve.py: names, attributes,
+items, calls; handles for what is not data, callbacks into the running test). Whatever the student's code
+does to this process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
 Sandbox set-up, in order: join the submission's cgroups (config "cgroups", while still root); then, when
 started as root inside new namespaces (config "root"), build a root of its own
@@ -349,20 +349,47 @@ def _sandbox(config):
     return notes
 
 
-def _strip_magics(source):
-    """IPython magics and shell escapes are not Python: comment them out, splitting lines as the grader does."""
-    import protocol  # the copy beside this file, imported by main() before any cell runs
-
-    return protocol.strip_magics(source)
-
-
 def _short_traceback(error, limit=12):
-    import traceback
+    from serve import short_traceback
 
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    keep = [line for line in lines if 'child.py"' not in line]
-    text = "".join(keep[-limit:])
-    return text[-4000:]
+    return short_traceback(error, limit)
+
+
+def _discard_figures():
+    """Figures a cell drew are discarded (nothing shows them); matplotlib is touched only if the cell imported it."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        try:
+            pyplot.close("all")
+        except BaseException:  # the student's code may have replaced it
+            pass
+
+
+def _prepare_matplotlib(config):
+    """On matplotlib's first import only: MPLCONFIGDIR in the private /tmp, seeded with the grader's font list
+    (no submission rebuilds it). A finder that finds nothing, first on sys.meta_path, sees the import begin."""
+
+    class FirstImport:
+        def find_spec(self, name, path=None, target=None):
+            if name == "matplotlib":
+                sys.meta_path.remove(self)
+                _seed_matplotlib(config.get("font_cache"))
+            return None
+
+    sys.meta_path.insert(0, FirstImport())
+
+
+def _seed_matplotlib(fonts):
+    import tempfile
+
+    try:  # a fresh folder of its own (mode 0700): where /tmp is shared, no classmate's matplotlibrc is read
+        folder = tempfile.mkdtemp(prefix="matplotlib-")
+        os.environ["MPLCONFIGDIR"] = folder
+        if fonts:
+            with open(fonts[0], "rb") as source, open(os.path.join(folder, fonts[1]), "wb") as target:
+                target.write(source.read())
+    except OSError:  # the student's code filled /tmp: matplotlib makes do
+        pass
 
 
 def _run_cell(number, source, skip, namespace, send, index):
@@ -375,7 +402,7 @@ def _run_cell(number, source, skip, namespace, send, index):
 
     filename = f"<cell {number}>"
     try:
-        tree = ast.parse(_strip_magics(source), filename)
+        tree = ast.parse(source, filename)  # the grader turned magics into Python (magics.py)
     except BaseException as caught:  # SyntaxError, or a parser overwhelmed (MemoryError, RecursionError)
         return _short_traceback(caught)
     for statement, node in enumerate(tree.body):
@@ -386,14 +413,9 @@ def _run_cell(number, source, skip, namespace, send, index):
             exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), namespace)
         except BaseException as caught:  # SystemExit and KeyboardInterrupt too: one cell must not end the run
             return _short_traceback(caught)
+        finally:
+            _discard_figures()
     return None
-
-
-def _resolve(namespace, name):
-    target = namespace[name.split(".")[0]]
-    for attribute in name.split(".")[1:]:
-        target = getattr(target, attribute)
-    return target
 
 
 def main():
@@ -403,16 +425,30 @@ def main():
     notes = _sandbox(config)
     sys.path[:0] = config["sys_path"]
     sys.dont_write_bytecode = True  # `-I` ignores PYTHONDONTWRITEBYTECODE
-    import protocol  # the copy beside this file: stdlib + numpy only
+    import protocol  # the copies beside this file: stdlib + numpy only
+    from serve import Server
 
-    def send(message):
-        data = protocol.dumps(message)
+    def write(data):
         view = memoryview(data)
         while view:
             view = view[os.write(fd_out, view):]
 
+    def send(message):
+        write(protocol.dumps(message))
+
     send({"event": "sandbox", "notes": notes, "uid": os.getuid()})
+    _prepare_matplotlib(config)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+
+    def get_ipython():
+        """The notebook's `get_ipython()` (magics arrive as its calls): the IPython shim's small shell, imported
+        on first use (an untouched `IPython` keeps matplotlib and tqdm on their plain-Python paths)."""
+        from IPython import get_ipython as shell
+
+        shell().user_ns = namespace
+        return shell()
+
+    namespace["get_ipython"] = get_ipython
     skip: dict = {}
     for index, statement in config.get("skip", []):
         skip.setdefault(index, set()).add(statement)
@@ -426,32 +462,7 @@ def main():
         except BaseException:  # the student's code broke json or the protocol module: a plain report
             send({"event": "cell", "index": index, "error": "the cell's error could not be reported"})
     send({"event": "ready"})
-    while True:
-        line = lines.read()
-        if not line:
-            return
-        try:
-            request = protocol.loads(line)
-        except protocol.ProtocolError as error:  # the grader's own limits: say so rather than die
-            send({"ok": False, "error": f"the grader's request was refused: {error}"})
-            continue
-        try:
-            target = _resolve(namespace, request["call"])
-        except (KeyError, AttributeError):
-            send({"ok": False, "error": f"NameError: {request['call']} is not defined in the notebook"})
-            continue
-        except BaseException as caught:  # a class whose attribute lookup raises something else
-            send({"ok": False, "error": _short_traceback(caught)})
-            continue
-        try:
-            value = target(*request["args"], **request["kwargs"])
-        except BaseException as caught:
-            send({"ok": False, "error": _short_traceback(caught)})
-            continue
-        try:
-            send({"ok": True, "value": value})
-        except BaseException as caught:
-            send({"ok": False, "error": f"{type(caught).__name__}: the answer could not be sent: {str(caught)[:300]}"})
+    Server(namespace, lines.read, write).loop()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 - `exposed_paths`: which paths a student uid could read, checked as the kernel checks the student.
 - cgroups (cgroups.py, names also importable from here): cgroup v1, or a delegated cgroup v2 group, bound all
   of a submission's processes together and list every one of them for `close` to kill, however they detached.
-- `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, the mapped libraries);
+- `runtime_mounts`: exactly what the student's own root holds read-only (stdlib, numpy, matplotlib, tqdm, the
+  assignment's packages with what they require, the IPython shim, the mapped libraries);
   `landlock_allowlist` turns the same list into Landlock rules where the student sees the host's paths.
 """
 
@@ -26,8 +27,6 @@ import sysconfig
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from toynet.grading.cgroups import (  # noqa: F401 (also imported from here: sandbox.py and the tests)
     SubmissionGroups as SubmissionGroups,
 )
@@ -44,7 +43,7 @@ from toynet.grading.cgroups import (
 # Student identities: uid = UID_BASE + (grader pid mod 2**20) * 1024 + a counter, so concurrent graders on one
 # machine never hand out the same uid, and no uid collides with a real account (those live far below 2**31).
 UID_BASE = 1 << 31
-SANDBOX_SITE = "/site"  # where numpy appears inside the student's root
+SANDBOX_SITE = "/site"  # where numpy and the other packages appear inside the student's root
 
 
 def is_root() -> bool:
@@ -207,19 +206,22 @@ def remove_ipc_of(uid: int) -> None:
 _MULTIARCH = re.compile(r"^[A-Za-z0-9_]+-linux-[A-Za-z0-9_]+$")
 
 
-@functools.lru_cache(maxsize=1)
-def runtime_mounts() -> tuple[list[tuple[str, str]], list[str]]:
+ALWAYS_IMPORTABLE = ("numpy", "matplotlib", "tqdm")  # what every notebook may import, whatever the assignment
+SHIM = Path(__file__).resolve().parent / "sandbox_site"  # IPython's shim and the backend: copied per submission
+
+
+@functools.lru_cache(maxsize=8)
+def runtime_mounts(packages: tuple[str, ...] = ()) -> tuple[list[tuple[str, str]], list[str]]:
     """What the student's root holds read-only, as (host path, path inside), and the folders left empty in it.
 
-    Exactly: the standard library (its site-packages emptied), numpy and its vendored libraries at /site, and
-    the shared libraries this interpreter maps (whole multiarch folders such as /usr/lib/x86_64-linux-gnu,
-    other libraries one file at a time, e.g. a pyenv's libpython, so nothing else of their folders shows).
+    Exactly: the standard library (its site-packages emptied); at /site, numpy, matplotlib and tqdm, the
+    assignment's `packages` and every distribution they require (`site_entries`); the
+    shared libraries this interpreter maps (whole multiarch folders such as /usr/lib/x86_64-linux-gnu, other
+    libraries one file at a time, e.g. a pyenv's libpython, so nothing else of their folders shows).
     """
     stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
-    numpy_dir = Path(np.__file__).resolve().parent
-    mounts = [(stdlib, stdlib), (str(numpy_dir), f"{SANDBOX_SITE}/numpy")]
-    if (numpy_dir.parent / "numpy.libs").is_dir():
-        mounts.append((str(numpy_dir.parent / "numpy.libs"), f"{SANDBOX_SITE}/numpy.libs"))
+    mounts = [(stdlib, stdlib)]
+    mounts += [(str(path), f"{SANDBOX_SITE}/{path.name}") for path in site_entries((*ALWAYS_IMPORTABLE, *packages))]
     folders, files = set(), set()
     with open("/proc/self/maps") as maps:
         for line in maps:
@@ -243,7 +245,7 @@ def runtime_mounts() -> tuple[list[tuple[str, str]], list[str]]:
     return mounts, [e for e in empty if os.path.isdir(e)]
 
 
-def landlock_allowlist(writable: Sequence[str]) -> dict[str, list[str]]:
+def landlock_allowlist(writable: Sequence[str], packages: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """What a student process that sees the host's own paths ("landlock" mode) may read, built from the same
     `runtime_mounts` as the namespaced root, so the two modes give exactly one list.
 
@@ -252,7 +254,7 @@ def landlock_allowlist(writable: Sequence[str]) -> dict[str, list[str]]:
     the names of their entries show, not what the hidden ones hold); "write": `writable`, whole;
     "devices": the /dev files the namespaced root binds.
     """
-    mounts, empty = runtime_mounts()
+    mounts, empty = runtime_mounts(packages)
     read: list[str] = []
     listed: list[str] = []
     for host, _ in mounts:
@@ -277,3 +279,48 @@ DEVICES = ("null", "zero", "full", "random", "urandom")
 def student_devices() -> list[str]:
     """The /dev files a student process may open (read and write)."""
     return [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")]
+
+
+class MissingPackage(ValueError):
+    """An assignment lists a package the grader's environment does not have."""
+
+
+_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@functools.lru_cache(maxsize=8)
+def site_entries(packages: tuple[str, ...]) -> list[Path]:
+    """The top-level files and folders (in the grader's site-packages) of these distributions and all they require.
+
+    Read from each distribution's own record (importlib.metadata): `scipy` brings scipy/, scipy.libs/ and its
+    dist-info, then numpy's. A requirement only for an extra is left out, as is one not installed here (a
+    marker for another platform); a package the assignment names that is not installed is a MissingPackage.
+    """
+    from importlib import metadata
+
+    entries: set[Path] = set()
+    seen: set[str] = set()
+    queue = [(name, True) for name in packages]
+    while queue:
+        name, named = queue.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            distribution = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            if named:
+                raise MissingPackage(f"package {name!r} is not installed where toynet grades (pip install {name})") \
+                    from None
+            continue
+        root = Path(str(distribution.locate_file(""))).resolve()
+        for file in distribution.files or []:
+            top = file.parts[0] if file.parts else ""
+            if top and top not in ("..", "__pycache__") and not top.endswith(".pth") and (root / top).exists():
+                entries.add(root / top)
+        for requirement in distribution.requires or []:
+            match = _REQUIREMENT.match(requirement)
+            if match and "extra ==" not in requirement.replace('"', "").replace("'", ""):
+                queue.append((match.group(1), False))
+    return sorted(entries)

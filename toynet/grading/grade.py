@@ -1,9 +1,11 @@
 """Grade submissions: run each in a StudentProcess, run the tests here, in the grader, on plain data.
 
-A question's test code (public part, then hidden part) is executed in this process with every function the
-assignment defines bound to a `Remote` proxy: calling it sends the inputs to the student process and returns
-the decoded answer. So the checks, the expected values and the hidden tests never leave the grader, and a
-submission's monkeypatching, exits, loops or crashes cost only the questions they touch.
+A question's test code (public part, then hidden part) is executed in this process with globals that see the
+student's notebook (remote.TestGlobals): its imports, the values its cells computed, its functions, classes
+and objects, as data or as handles whose uses are requests to the student process. So the checks, the
+expected values and the hidden tests never leave the grader, and a submission's monkeypatching, exits, loops
+or crashes cost only the questions they touch. A public part's failing `assert` shows its expression and the
+values it compared (asserts.py).
 
 Every public part runs before any hidden part, and what the cells printed or raised is read before the first
 call (a restart reruns them later, unseen): nothing the student's code saw during a hidden call can reach its
@@ -25,10 +27,12 @@ from typing import Any
 
 import toynet
 from toynet.grading import checks, outputs
+from toynet.grading.asserts import EXPLAIN, explain, rewrite_asserts
 from toynet.grading.cells import claimed_test, submission_code
 from toynet.grading.gives import student_toynet
-from toynet.grading.markers import strip_magics
+from toynet.grading.magics import python_of
 from toynet.grading.notebooks import read_bounded
+from toynet.grading.remote import Session, TestGlobals
 from toynet.grading.results import Record, ResultFolder, display, file_digest, stamped, submission_name
 from toynet.grading.results import write_csv as results_csv
 from toynet.grading.sandbox import Limits, RemoteError, StudentProcess, SubmissionFault, shorten
@@ -80,6 +84,7 @@ class Bundle:
     gives: list[str]
     limits: dict[str, Any] = field(default_factory=dict)
     by_hand: list[HandGraded] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)  # importable beyond numpy, matplotlib and tqdm (scipy, ...)
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> Bundle:
@@ -165,24 +170,6 @@ class SubmissionResult:
         }
 
 
-class Remote:
-    """A function (or class, whose attributes are methods) that lives in the student process."""
-
-    def __init__(self, process: StudentProcess, name: str, deadline: Callable[[], float]) -> None:
-        self._process, self._name, self._deadline = process, name, deadline
-
-    def __getattr__(self, attribute: str) -> Remote:
-        if attribute.startswith("__"):
-            raise AttributeError(attribute)
-        return Remote(self._process, f"{self._name}.{attribute}", self._deadline)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._process.call(self._name, args, kwargs, timeout=max(self._deadline(), 0.01))
-
-    def __repr__(self) -> str:
-        return f"<student's {self._name}>"
-
-
 def points_text(points: float) -> str:
     """'1 point', '0.5 points', '2 points'."""
     return f"{points:g} point" + ("" if points == 1 else "s")
@@ -206,7 +193,7 @@ def read_submission(
     notebook = read_bounded(path)  # outputs dropped unparsed, every size bounded (notebooks.py)
     shown = {name: "" for name in _claimed_names(notebook)} if not tests else {q.name: q.shown for q in tests}
     found = submission_code(notebook, shown)
-    return [(number, strip_magics(source)) for number, source in found.run], found.notes
+    return [(number, python_of(source)) for number, source in found.run], found.notes
 
 
 def _claimed_names(notebook: Any) -> list[str]:
@@ -252,7 +239,7 @@ def _grade(
     files = toynet_files if toynet_files is not None else student_toynet(bundle.gives)
     hide = [bundle_dir, Path(toynet.__file__).resolve().parent, *protect]
     wall_deadline = started + limits.wall_clock
-    with StudentProcess(cells, limits, files, hide=hide) as process:
+    with StudentProcess(cells, limits, files, hide=hide, packages=bundle.packages) as process:
         try:
             startup = process.start(deadline=wall_deadline)
         except SubmissionFault as fault:
@@ -283,7 +270,8 @@ def _run_questions(
     Each question has `question_timeout` seconds in all, public and hidden parts together.
     """
     budget = {q.name: limits.question_timeout for q in bundle.questions}
-    namespaces: dict[str, dict[str, Any]] = {}
+    session = Session(process)
+    namespaces: dict[str, TestGlobals] = {}
     failed: dict[str, str] = {}
     shown: dict[str, str] = {}
     for part in ("public", "hidden"):
@@ -297,11 +285,14 @@ def _run_questions(
             began = time.monotonic()
             deadline = min(began + budget[question.name], wall_deadline)
             printed = io.StringIO()
-            namespace = namespaces.setdefault(question.name, _test_namespace())
-            namespace["print"] = _printer(printed)
-            for function in bundle.functions:  # this part's deadline
-                namespace[function] = Remote(process, function, _remaining(deadline))
-            failure = _execute(code, namespace, f"<test {question.name}>", hidden=part == "hidden")
+            namespace = namespaces.setdefault(question.name, _test_namespace(session))
+            namespace.push = part == "public"  # a hidden part's names may be expected values: they stay here
+            dict.__setitem__(namespace, "print", _printer(printed))
+            session.begin_part(deadline)
+            try:
+                failure = _execute(code, namespace, f"<test {question.name}>", hidden=part == "hidden")
+            finally:
+                session.end_part()  # the functions it handed to the student cannot be called any more
             budget[question.name] -= time.monotonic() - began
             if part == "public":
                 shown[question.name] = printed.getvalue()[-FEEDBACK_CHARS:]
@@ -317,10 +308,6 @@ def _run_questions(
     return results
 
 
-def _remaining(deadline: float) -> Callable[[], float]:
-    return lambda: deadline - time.monotonic()
-
-
 def _printer(buffer: io.StringIO) -> Callable[..., None]:
     def test_print(*args: Any, **kwargs: Any) -> None:
         kwargs.pop("file", None)
@@ -329,10 +316,10 @@ def _printer(buffer: io.StringIO) -> Callable[..., None]:
     return test_print
 
 
-def _test_namespace() -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__name__": "__grader__"}
-    namespace.update({n: getattr(checks, n) for n in ("expect_array", "expect_number", "expect_tuple")})
-    return namespace
+def _test_namespace(session: Session) -> TestGlobals:
+    names: dict[str, Any] = {"__name__": "__grader__", EXPLAIN: explain}
+    names.update({n: getattr(checks, n) for n in ("expect_array", "expect_number", "expect_tuple")})
+    return TestGlobals(session, names)
 
 
 def _execute(code: str, namespace: dict[str, Any], filename: str, hidden: bool) -> str | None:
@@ -340,9 +327,14 @@ def _execute(code: str, namespace: dict[str, Any], filename: str, hidden: bool) 
 
     A hidden part's feedback is one fixed sentence, whatever went wrong: the student's words, values, exit
     code, even the kind of failure are chosen by the student's code and could carry the hidden inputs out.
+    A public part's asserts are rewritten to show what they compared.
     """
+    import ast
+
     try:
-        exec(compile(code, filename, "exec"), namespace)
+        source = python_of(code)
+        tree = ast.parse(source, filename)
+        exec(compile(tree if hidden else rewrite_asserts(tree, source), filename, "exec"), namespace)
     except Exception as error:
         if hidden:
             return HIDDEN_FAILED

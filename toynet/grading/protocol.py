@@ -1,9 +1,15 @@
 """Plain data between the grader and a student process: JSON, with arrays as {dtype, shape, data}.
 
-Nothing but numbers, strings, booleans, None, lists, tuples, str-keyed dicts and numeric ndarrays crosses
-the process boundary, in either direction. Pickle is never used: unpickling runs code chosen by the sender.
-`decode` builds fresh base-class `np.ndarray`s, so an ndarray subclass or an object whose `__eq__` always
-says True cannot survive the trip; the grader compares what it decoded, never the student's objects.
+Nothing but numbers, strings, booleans, None, lists, tuples, str-keyed dicts, slices, Ellipsis and numeric
+ndarrays crosses the process boundary, in either direction. Pickle is never used: unpickling runs code chosen
+by the sender. `decode` builds fresh base-class `np.ndarray`s, so an ndarray subclass or an object whose
+`__eq__` always says True cannot survive the trip; the grader compares what it decoded, never the student's
+objects.
+
+What is not data (a function, a class, an object) crosses as a reference, {"__ref__": {...}}, only where the
+caller passes `refer` (to encode) and `resolve` (to decode): each side keeps such objects in its own table and
+sends their numbers (grading/remote.py and serve.py). Without those hooks a reference is refused like any
+other non-data.
 
 A cell's source is split into lines here too (`source_lines`, `strip_magics`): the grader and the student
 process must agree on what line N of a cell is, and on which lines are magics, or the grader would name (and
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -51,8 +58,16 @@ class ProtocolError(ValueError):
     """A message that is not plain data (or is too large, too deep, or malformed)."""
 
 
-def encode(value: Any, _depth: int = 0) -> Any:
-    """Turn plain Python/numpy data into JSON-ready values; raise ProtocolError for anything else."""
+Refer = Callable[[Any], dict[str, Any]]
+Resolve = Callable[[dict[str, Any]], Any]
+
+
+def encode(value: Any, refer: Refer | None = None, _depth: int = 0) -> Any:
+    """Turn plain Python/numpy data into JSON-ready values.
+
+    Anything else is `{"__ref__": refer(value)}` (refer returns a dict of plain data naming the object in the
+    sender's table), or, without `refer`, a ProtocolError.
+    """
     if _depth > MAX_DEPTH:
         raise ProtocolError(f"data nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, (bool, np.bool_)):
@@ -73,35 +88,55 @@ def encode(value: Any, _depth: int = 0) -> Any:
         data = np.ascontiguousarray(array).reshape(-1)
         flat = [float(x) for x in data] if data.dtype.kind == "f" else data.tolist()
         return {"__ndarray__": {"dtype": dtype, "shape": list(array.shape), "data": flat}}
-    if isinstance(value, tuple):
-        return {"__tuple__": [encode(v, _depth + 1) for v in value]}
+    if isinstance(value, tuple):  # a subclass (a namedtuple, an OrderedDict) travels as its base type's data
+        return {"__tuple__": [encode(v, refer, _depth + 1) for v in value]}
     if isinstance(value, list):
-        return [encode(v, _depth + 1) for v in value]
+        return [encode(v, refer, _depth + 1) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {str(k): encode(v, refer, _depth + 1) for k, v in value.items()}}
+    if type(value) is slice and all(v is None or type(v) is int for v in (value.start, value.stop, value.step)):
+        return {"__slice__": [value.start, value.stop, value.step]}
+    if value is Ellipsis:
+        return {"__ellipsis__": None}
+    if refer is not None:
+        return {"__ref__": encode(refer(value), None, _depth + 1)}
     if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise ProtocolError("dict keys must be strings")
-        return {"__dict__": {str(k): encode(v, _depth + 1) for k, v in value.items()}}
+        raise ProtocolError("dict keys must be strings")
     raise ProtocolError(
         f"{type(value).__name__} is not plain data (use numbers, strings, lists, tuples, dicts or numeric ndarrays)"
     )
 
 
-def decode(value: Any, _depth: int = 0) -> Any:
-    """The inverse of `encode`, strict: every array is a fresh base-class ndarray whose size matches its shape."""
+def decode(value: Any, resolve: Resolve | None = None, _depth: int = 0) -> Any:
+    """The inverse of `encode`, strict: every array is a fresh base-class ndarray whose size matches its shape.
+
+    A reference becomes `resolve(its body)` (the body decoded as plain data, a dict); without `resolve` it is
+    refused. `resolve` raises ProtocolError for a reference it does not know.
+    """
     if _depth > MAX_DEPTH:
         raise ProtocolError(f"data nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
-        return [decode(v, _depth + 1) for v in value]
+        return [decode(v, resolve, _depth + 1) for v in value]
     if isinstance(value, dict) and len(value) == 1:
         (tag, body), = value.items()
         if tag == "__tuple__" and isinstance(body, list):
-            return tuple(decode(v, _depth + 1) for v in body)
+            return tuple(decode(v, resolve, _depth + 1) for v in body)
         if tag == "__dict__" and isinstance(body, dict):
-            return {str(k): decode(v, _depth + 1) for k, v in body.items()}
+            return {str(k): decode(v, resolve, _depth + 1) for k, v in body.items()}
         if tag == "__ndarray__" and isinstance(body, dict):
             return _decode_array(body)
+        if tag == "__slice__" and isinstance(body, list) and len(body) == 3 \
+                and all(v is None or type(v) is int for v in body):
+            return slice(*body)
+        if tag == "__ellipsis__" and body is None:
+            return Ellipsis
+        if tag == "__ref__" and resolve is not None:
+            fields = decode(body, None, _depth + 1)
+            if not isinstance(fields, dict):
+                raise ProtocolError("a reference must be a dict")
+            return resolve(fields)
     raise ProtocolError(f"not plain data: {_describe(value)}")
 
 
@@ -135,9 +170,9 @@ def _decode_array(body: dict[str, Any]) -> np.ndarray:
         raise ProtocolError(f"array data do not fit dtype {dtype}: {type(error).__name__}") from None
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, refer: Refer | None = None) -> bytes:
     """One message: encoded JSON on one line (NaN and inf allowed: a wrong answer may hold them)."""
-    line = json.dumps(encode(value)).encode()
+    line = json.dumps(encode(value, refer)).encode()
     _check_size(line)
     return line + b"\n"
 
@@ -156,11 +191,50 @@ def _check_size(line: bytes) -> None:
         raise ProtocolError(f"a message may hold at most {MAX_VALUES} values, but this one may hold {values}")
 
 
-def loads(line: bytes) -> Any:
-    """Parse one message line; ProtocolError if it is too large (checked first), not JSON or not plain data."""
+def parse(line: bytes) -> Any:
+    """One message line as raw JSON values, not yet decoded; ProtocolError if too large (checked first) or not JSON."""
     _check_size(line)
     try:
-        raw = json.loads(line)
+        return json.loads(line)
     except (ValueError, RecursionError) as error:
         raise ProtocolError(f"not JSON ({type(error).__name__})") from None
-    return decode(raw)
+
+
+def loads(line: bytes, resolve: Resolve | None = None) -> Any:
+    """Parse one message line; ProtocolError if it is too large (checked first), not JSON or not plain data."""
+    return decode(parse(line), resolve)
+
+
+def write_back(original: Any, new: Any, _depth: int = 0) -> Any:
+    """Make `original` hold `new` in place where it can (a call on the other side changed a copy of it).
+
+    An ndarray of the same shape is overwritten (`original[...] = new`), a list or dict gets `new`'s items
+    (its arrays again in place where shapes match), a tuple's items are written back one by one. Returns what
+    the caller should hold: `original` when it was updated in place, else `new`.
+    """
+    if _depth > MAX_DEPTH:
+        return new
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable:
+            try:
+                np.copyto(original, new, casting="unsafe")
+                return original
+            except (TypeError, ValueError):
+                return new
+        return new
+    if isinstance(original, list) and isinstance(new, list):
+        if len(original) == len(new):
+            original[:] = [write_back(o, n, _depth + 1) for o, n in zip(original, new, strict=True)]
+        else:
+            original[:] = new
+        return original
+    if isinstance(original, dict) and isinstance(new, dict):
+        kept = {k: write_back(original[k], v, _depth + 1) if k in original else v for k, v in new.items()}
+        original.clear()
+        original.update(kept)
+        return original
+    if isinstance(original, tuple) and isinstance(new, tuple) and len(original) == len(new):
+        for o, n in zip(original, new, strict=True):
+            write_back(o, n, _depth + 1)
+        return original
+    return new

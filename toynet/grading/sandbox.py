@@ -4,7 +4,8 @@ What the student process can see is an allowlist (`isolation()` says which mode 
 allowlist is one list, `runtime_mounts`, whichever mode applies it; docs/ISOLATION.md has the whole picture):
 - "namespaces" (the grader is root and may create namespaces): new network, mount, PID, IPC and UTS
   namespaces; the child builds a root of its own on an empty tmpfs holding, read-only, exactly the Python
-  standard library, the shared libraries the interpreter maps, numpy (at /site) and the student's toynet copy
+  standard library, the shared libraries the interpreter maps, at /site numpy, matplotlib, tqdm, the
+  assignment's packages (with what they require) and the IPython shim, and the student's toynet copy
   (/sandbox/lib), plus a private, size-limited /sandbox (its working folder), /tmp, /dev/shm, a few /dev nodes
   and its own /proc; then pivot_root detaches everything else. Nothing of the reference, the repository, the
   bundle, the grader's output or other students exists in that root. Killing the child ends the PID
@@ -33,6 +34,8 @@ never tests or expected values.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import math
 import os
@@ -45,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,7 @@ from toynet.grading.cgroups import bounds
 from toynet.grading.child import SECCOMP_ARCH
 from toynet.grading.confinement import (
     SANDBOX_SITE,
+    SHIM,
     UNSHARE,
     USERNS_UNSHARE,
     SubmissionGroups,
@@ -139,7 +143,34 @@ class SubmissionFault(Exception):
 
 
 class RemoteError(Exception):
-    """The student's code raised; `str(error)` is the student's traceback (may contain the call's inputs)."""
+    """The student's code raised; `str(error)` is the student's traceback (may contain the call's inputs).
+
+    `remote_error` makes it an instance of the builtin exception the student's code raised as well (a
+    RemoteError that is a KeyError, say), so `hasattr`, `pytest.raises(ValueError)` and `except KeyError`
+    in a test behave as in the student's kernel.
+    """
+
+
+_REMOTE_ERRORS: dict[str, type[RemoteError]] = {}
+_NOT_MIRRORED = ("AssertionError",)  # the student's failed assert is its error, not the test's
+
+
+def remote_error(kind: object, text: str) -> RemoteError:
+    """A RemoteError for the student's `kind` of exception (a builtin's name; anything else is a plain one)."""
+    import builtins
+
+    base = getattr(builtins, kind, None) if isinstance(kind, str) and kind not in _NOT_MIRRORED else None
+    if isinstance(base, type) and issubclass(base, Exception) and not issubclass(base, RemoteError):
+        if kind not in _REMOTE_ERRORS:
+            try:
+                _REMOTE_ERRORS[str(kind)] = type(f"Remote{kind}", (RemoteError, base), {})
+            except TypeError:  # a layout that cannot be combined
+                _REMOTE_ERRORS[str(kind)] = RemoteError
+        try:
+            return _REMOTE_ERRORS[str(kind)](text)
+        except TypeError:  # an exception whose constructor needs more (UnicodeDecodeError)
+            pass
+    return RemoteError(text)
 
 
 DETAIL_CHARS = 300  # student-controlled text quoted inside a grader message
@@ -244,11 +275,14 @@ class StudentProcess:
         limits: Limits,
         toynet_files: dict[str, str],
         hide: Sequence[str | os.PathLike[str]] = (),
+        packages: Sequence[str] = (),
     ) -> None:
         # each cell as (its number in the notebook, its source); a bare source is numbered by position
         self.cells = [(c[0], c[1]) if isinstance(c, tuple) else (n, c) for n, c in enumerate(cells, start=1)]
         self.limits, self.toynet_files = limits, toynet_files
         self.hide = [str(Path(p).resolve()) for p in hide]
+        self.packages = tuple(packages)  # importable beyond numpy, matplotlib and tqdm (the assignment's config)
+        self.spawned = 0  # processes started so far: a handle names an object of one of them
         self.skip: set[tuple[int, int]] = set()  # (cell, statement) that hung or killed the process (-1: the cell)
         self.output = bytearray()  # the first OUTPUT_KEPT bytes the student printed
         self.output_dropped = 0
@@ -351,30 +385,53 @@ class StudentProcess:
         return f"the wall-clock limit of {self.limits.wall_clock:g} s was reached{where}: stopped"
 
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], timeout: float) -> Any:
-        """Call `name(*args, **kwargs)` in the student process; return the decoded plain-data answer.
+        """Call `name(*args, **kwargs)` (a dotted name in the notebook's globals) with plain data; return the answer.
 
         Raises RemoteError when the student's code raised, SubmissionFault when the process hung (it is
         killed), died, or answered with something that is not a well-formed answer of plain data.
         """
-        timeout = min(timeout, self.deadline - time.monotonic())
-        if timeout <= 0:
+        answer = self.exchange({"op": "call", "target": name, "args": list(args), "kwargs": dict(kwargs)}, timeout)
+        if answer["ok"]:
+            return answer["value"]
+        raise remote_error(answer.get("type"), answer["error"])
+
+    def exchange(self, request: dict[str, Any], timeout: float, refer: protocol.Refer | None = None,
+                 resolve: protocol.Resolve | None = None,
+                 callback: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Send one request; serve the student's callbacks until its answer comes; return that answer.
+
+        The answer is {"ok": True, "value", "changed"} or {"ok": False, "error", "type"}, checked. `refer` and
+        `resolve` turn what is not data into references and back; `callback(message)` answers a
+        {"callback": N, "args", "kwargs"} message from the student's code (it may itself make requests: this
+        is reentrant). Everything, callbacks included, happens within `timeout` seconds of now.
+        """
+        deadline = time.monotonic() + min(timeout, self.deadline - time.monotonic())
+        if deadline <= time.monotonic():
             raise SubmissionFault(f"the wall-clock limit of {self.limits.wall_clock:g} s was reached: stopped")
         if self.proc is None or self.proc.poll() is not None:
             self.close()
             self.start()
-            timeout = min(timeout, self.deadline - time.monotonic())
         try:
-            self._send(protocol.dumps({"call": name, "args": list(args), "kwargs": dict(kwargs)}), timeout)
-            answer = self._receive(timeout)
+            self._send(protocol.dumps(request, refer), max(deadline - time.monotonic(), 0.0))
+            while True:
+                message = self._receive(max(deadline - time.monotonic(), 0.0), stated=timeout, resolve=resolve)
+                if isinstance(message, dict) and set(message) == {"callback", "args", "kwargs"} \
+                        and callback is not None:
+                    reply = callback(message)
+                    self._send(protocol.dumps(reply, refer), max(deadline - time.monotonic(), 0.0))
+                    continue
+                return self._checked_answer(message)
         except SubmissionFault:
             self.close()
             raise
+
+    def _checked_answer(self, answer: Any) -> dict[str, Any]:
         ok = answer.get("ok") if isinstance(answer, dict) else None
-        if ok is True and set(answer) == {"ok", "value"}:
-            return answer["value"]
-        if ok is False and set(answer) == {"ok", "error"} and isinstance(answer["error"], str):
-            raise RemoteError(shorten(answer["error"], TRACEBACK_CHARS))
-        self.close()
+        if ok is True and set(answer) <= {"ok", "value", "changed", "names"} and "value" in answer \
+                and isinstance(answer.get("changed", []), list):
+            return answer
+        if ok is False and set(answer) <= {"ok", "error", "type"} and isinstance(answer.get("error"), str):
+            return answer
         raise SubmissionFault("the student process sent a malformed answer",
                               f"expected {{ok, value}} or {{ok, error}}, got {shorten(repr(answer), 80)}")
 
@@ -433,6 +490,12 @@ class StudentProcess:
         work = Path(self.workdir)
         shutil.copy(HERE / "child.py", work / "child.py")
         shutil.copy(HERE / "protocol.py", work / "protocol.py")
+        shutil.copy(HERE / "serve.py", work / "serve.py")
+        # The IPython shim and the matplotlib backend, copied like protocol.py: the installed package may be
+        # readable by its owner only (Gradescope's setup makes it so).
+        shutil.copytree(SHIM, work / "site", ignore=_shim_ignores)
+        self.spawned += 1
+        fonts = font_cache()
         (work / "lib").mkdir()
         for relative, source in self.toynet_files.items():
             target = work / "lib" / relative
@@ -446,16 +509,19 @@ class StudentProcess:
         config: dict[str, Any] = {"root": None, "landlock": None, "drop_capabilities": self.mode == "userns",
                                   "confine": self.mode != "none"}
         if self.mode in ("namespaces", "userns"):
-            config.update(self._own_root(work))
+            config.update(self._own_root(work, fonts))
         else:
-            config.update(self._host_paths(work))
+            config.update(self._host_paths(work, fonts))
         if self.mode != "none" and (cgroup_parents() or cgroup_v2_parent() is not None):
             try:
                 self.groups = SubmissionGroups(f"toynet-{os.getpid()}-{work.name}", self.limits.memory,
                                                self.limits.processes)
             except OSError:  # a cgroup the kernel refused: per-process limits still hold
                 self.groups = None
+        own_root = self.mode in ("namespaces", "userns")
+        inside_fonts = (f"{SANDBOX_SITE}/_toynet_{fonts[1]}" if own_root else fonts[0]) if fonts else None
         config.update({
+            "font_cache": [inside_fonts, fonts[1]] if fonts else None,
             "cgroups": [] if self.groups is None else self.groups.procs,
             "workdir": str(work),
             "cells": [[number, source] for number, source in self.cells],
@@ -472,15 +538,22 @@ class StudentProcess:
         })
         self._start_child(work, config)
 
-    def _own_root(self, work: Path) -> dict[str, Any]:
+    def _own_root(self, work: Path, fonts: tuple[str, str] | None) -> dict[str, Any]:
         """Config for a child that builds its own root from the allowlist ("namespaces" and "userns" modes)."""
-        for path in [work / "protocol.py", work / "lib", *(work / "lib").rglob("*")]:
+        for path in [work / "protocol.py", work / "serve.py", work / "lib", *(work / "lib").rglob("*"),
+                     work / "site", *(work / "site").rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable in the student's root whatever the umask
         # The child builds its root from these and pivots into it; the host work folder is not in it.
-        mounts, empty = runtime_mounts()
+        mounts, empty = runtime_mounts(tuple(self.packages))
         root = {
-            "mounts": [*mounts, (str(work / "lib"), f"{SANDBOX_HOME}/lib"),
-                       (str(work / "protocol.py"), f"{SANDBOX_HOME}/protocol.py")],
+            "mounts": [
+                *mounts,
+                (str(work / "lib"), f"{SANDBOX_HOME}/lib"),
+                (str(work / "protocol.py"), f"{SANDBOX_HOME}/protocol.py"),
+                (str(work / "serve.py"), f"{SANDBOX_HOME}/serve.py"),
+                *((str(path), f"{SANDBOX_SITE}/{path.name}") for path in sorted((work / "site").iterdir())),
+                *([(fonts[0], f"{SANDBOX_SITE}/_toynet_{fonts[1]}")] if fonts else []),
+            ],
             "empty": empty,
             "devices": student_devices(),
             "scratch": SCRATCH_BYTES,
@@ -492,12 +565,13 @@ class StudentProcess:
         return {"root": root, "landlock": landlock, "home": SANDBOX_HOME,
                 "sys_path": [f"{SANDBOX_HOME}/lib", SANDBOX_HOME, SANDBOX_SITE]}
 
-    def _host_paths(self, work: Path) -> dict[str, Any]:
+    def _host_paths(self, work: Path, fonts: tuple[str, str] | None) -> dict[str, Any]:
         """Config for a child that sees the host's paths: Landlock keeps it to the allowlist ("landlock"), or
-        Unix permissions alone do ("permissions"). numpy shows in work/site, as at /site in the student's root."""
-        mounts, _ = runtime_mounts()
+        Unix permissions alone do ("permissions"). The allowlist's /site entries show in work/site (beside the
+        IPython shim copied there), as at /site in the student's root."""
+        mounts, _ = runtime_mounts(tuple(self.packages))
         site = work / "site"
-        site.mkdir()
+        site.mkdir(exist_ok=True)
         for host, inside in mounts:
             if inside.startswith(SANDBOX_SITE + "/"):
                 (site / inside[len(SANDBOX_SITE) + 1:]).symlink_to(host)
@@ -505,7 +579,10 @@ class StudentProcess:
         if self.identity is not None:  # Unix permissions: the folder is the student's alone (mode 0700)
             for path in [work, *work.rglob("*")]:
                 os.chown(path, *self.identity, follow_symlinks=False)
-        landlock = landlock_allowlist([str(work)]) if self.mode == "landlock" else None
+        landlock = None
+        if self.mode == "landlock":
+            landlock = landlock_allowlist([str(work)], tuple(self.packages))
+            landlock["read"] += [fonts[0]] if fonts else []
         return {"landlock": landlock, "home": str(work), "sys_path": [str(work / "lib"), str(work), str(site)]}
 
     def _start_child(self, work: Path, config: dict[str, Any]) -> None:
@@ -525,7 +602,7 @@ class StudentProcess:
             "TMPDIR": "/tmp" if config["root"] is not None else str(work / "tmp"),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLBACKEND": "Agg",
+            "MPLBACKEND": "module://_toynet_backend",  # Agg, whose show() discards the figures
             **{name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
         }
         self.proc = subprocess.Popen(
@@ -571,7 +648,7 @@ class StudentProcess:
             except OSError:
                 raise SubmissionFault(self._death_reason()) from None
 
-    def _receive(self, timeout: float, stated: float | None = None) -> Any:
+    def _receive(self, timeout: float, stated: float | None = None, resolve: protocol.Resolve | None = None) -> Any:
         """The next message from the child, waiting at most `timeout` seconds (and never past the deadline).
 
         `stated`: the limit to name if time runs out (a cell's whole limit, when `timeout` is what is left of it).
@@ -600,7 +677,7 @@ class StudentProcess:
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         try:
-            return protocol.loads(line)
+            return protocol.loads(line, resolve)
         except protocol.ProtocolError as error:
             raise SubmissionFault("the answer was not plain data", str(error)) from None
 
@@ -616,3 +693,34 @@ class StudentProcess:
             hint = {"SIGSEGV": " (segmentation fault)", "SIGXCPU": " (CPU limit)", "SIGKILL": " (killed)"}
             return f"the student process died from signal {name}{hint.get(name, '')}"
         return f"the student process exited with code {code} (sys.exit/os._exit or a crash)"
+
+
+def _shim_ignores(folder: str, names: list[str]) -> set[str]:
+    """What of sandbox_site is not copied: caches, and its own __init__ (it is a folder of modules there)."""
+    return {n for n in names if n == "__pycache__" or (n == "__init__.py" and Path(folder) == SHIM)}
+
+
+@functools.lru_cache(maxsize=1)
+def font_cache() -> tuple[str, str] | None:
+    """(a file, its name in MPLCONFIGDIR): matplotlib's font list, made once here for every student process.
+
+    Only matplotlib's own fonts are listed (the machine's are not in the student's root); their paths are
+    relative to matplotlib's data folder, so the list holds wherever matplotlib is mounted. Without it each
+    submission that imports matplotlib would rebuild it. None when matplotlib cannot make one.
+    """
+    try:
+        from matplotlib import font_manager
+    except ImportError:
+        return None
+    name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+    folder = Path(tempfile.mkdtemp(prefix="toynet-fonts-"))
+    os.chmod(folder, 0o755)
+    path = folder / name
+    font_manager.json_dump(font_manager.fontManager, path)
+    listing = json.loads(path.read_text())
+    for key in ("ttflist", "afmlist"):
+        listing[key] = [font for font in listing.get(key, []) if not os.path.isabs(font.get("fname", "/"))]
+    path.write_text(json.dumps(listing))
+    os.chmod(path, 0o644)
+    atexit.register(shutil.rmtree, folder, True)
+    return str(path), name
