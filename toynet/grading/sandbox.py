@@ -1,7 +1,8 @@
 """Run one submission in its own unprivileged process, with limits, and talk to it in plain data.
 
 What the student process can see is an allowlist (`isolation()` says which mode this machine gives; the
-allowlist is one list, `runtime_mounts`, whichever mode applies it; docs/ISOLATION.md has the whole picture):
+allowlist is one list, `runtime_mounts`, whichever mode applies it; docs/GRADING.md, "Isolation", has the
+whole picture):
 - "namespaces" (the grader is root and may create namespaces): new network, mount, PID, IPC and UTS
   namespaces; the child builds a root of its own on an empty tmpfs holding, read-only, exactly the Python
   standard library, the shared libraries the interpreter maps, at /site numpy, matplotlib, tqdm, the
