@@ -3,6 +3,7 @@
     python -m benchmarks            # everything, ~10 minutes on 2 cores
     python -m benchmarks --quick    # smaller sizes and fewer points, a smoke run (~1 minute)
     python -m benchmarks --only training accuracy
+    python -m benchmarks --only calibration     # error bars against exact gradients (~3 minutes)
 
 `make bench` first runs `make bench-check` (pytest benchmarks/tests): every peer must compute the same function
 as toynet before any of them is timed.
@@ -23,14 +24,15 @@ import numpy as np
 from benchmarks.common import Section, have, match_torch_threads, numpy_threads, single_thread
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("gradcheck", "accuracy", "detection", "training", "grading", "cs231n")
+SUITES = ("gradcheck", "accuracy", "detection", "calibration", "training", "grading", "cs231n")
 TITLES = {
     "gradcheck": "1. Full gradient check, and scaling with the number of parameters",
     "accuracy": "2. Accuracy of numerical derivatives",
     "detection": "3. Detection: false failures and planted bugs",
-    "training": "4. Training throughput against PyTorch",
-    "grading": "5. Grading throughput",
-    "cs231n": "6. cs231n's gradient-check helpers against cs231n's own loop",
+    "calibration": "4. Calibration: do the error bars cover the true error?",
+    "training": "5. Training throughput against PyTorch",
+    "grading": "6. Grading throughput",
+    "cs231n": "7. cs231n's gradient-check helpers against cs231n's own loop",
 }
 
 
@@ -45,7 +47,7 @@ def _versions() -> str:
 
 
 def run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
-    if name in ("gradcheck", "detection", "cs231n"):
+    if name in ("gradcheck", "detection", "calibration", "cs231n"):
         section.text(
             "Run with numpy's OpenBLAS and torch both pinned to 1 thread: a check evaluates thousands of tiny "
             "(m = 3) forwards that no thread pool speeds up, and on a shared machine idle pool threads only "
@@ -70,6 +72,10 @@ def _run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
         from benchmarks import bench_detection
 
         bench_detection.run(section, quick)
+    elif name == "calibration":
+        from benchmarks import bench_calibration
+
+        bench_calibration.run(section, quick)
     elif name == "training":
         from benchmarks import bench_training
 

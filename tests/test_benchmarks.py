@@ -263,3 +263,113 @@ def test_interleaved_min_times_each_sides_second_call_and_keeps_the_first_for_th
     warm = interleaved_min({"slow": slow_when_first, "other": other}, rounds=3, cold=cold)
     assert calls == ["slow", "slow", "other", "other"] * 3
     assert warm["slow"] < 0.01 <= 0.02 <= cold["slow"]
+
+
+# ------------------------------------------------------------------ calibration (error bars against exact gradients)
+def test_row_case_is_reproducible_from_its_point_and_built_on_row_problem() -> None:
+    """A miss listed in RESULTS.md names (row, point): drawing it again must give the same case."""
+    from benchmarks import hard_cases
+
+    for row in ("plain float64", "float32 cost", "saturated 1e-8"):
+        first, again = hard_cases.row_case(row, 7), hard_cases.row_case(row, 7)
+        built = hard_cases.build_case(row, hard_cases.row_problem(row, 7), 7)
+        for case in (again, built):
+            assert list(case.parameters) == list(first.parameters)
+            for name, value in first.parameters.items():
+                np.testing.assert_array_equal(case.parameters[name], value)
+                np.testing.assert_array_equal(case.gradients["d" + name], first.gradients["d" + name])
+            assert case.cost_fn(case.parameters) == first.cost_fn(first.parameters)
+
+
+def test_plain_row_is_the_networks_own_cost_and_backward() -> None:
+    from benchmarks import hard_cases
+
+    problem = hard_cases.row_problem("plain float64", 2)
+    case = hard_cases.build_case("plain float64", problem, 2)
+    assert case.cost_fn(case.parameters) == problem.net.cost(problem.X, problem.Y, problem.parameters)
+    theta = np.concatenate([v.reshape(-1) for v in case.parameters.values()])
+    layout = problem.net.layout
+    numeric = five_point_gradient(lambda t: case.cost_fn(vector_to_dictionary(t, layout)), theta)
+    assert formula2(numeric, gradients_to_vector(case.gradients, layout).reshape(-1)) < 1e-9
+
+
+def test_in_place_truth_is_the_gradient_of_the_centred_cost_on_a_private_copy() -> None:
+    """g* = P grad J(P theta) against a five-point stencil of theta -> cost_fn(copy of theta) (what the checker,
+    which passes private copies, differentiates)."""
+    from benchmarks import bench_calibration, hard_cases
+
+    problem = hard_cases.row_problem("in-place", 3)
+    case = hard_cases.build_case("in-place", problem, 3)
+    layout = problem.net.layout
+    theta = np.concatenate([v.reshape(-1) for v in case.parameters.values()])
+    numeric = five_point_gradient(lambda t: case.cost_fn(vector_to_dictionary(t.copy(), layout)), theta)
+    truth = bench_calibration.flat(bench_calibration.centred_w1_gradients(problem), case.parameters)
+    assert formula2(numeric, truth) < 1e-9
+    assert formula2(truth, bench_calibration.flat(case.gradients, case.parameters)) > 1e-3  # not the given ones
+
+
+def test_dropout_truth_is_the_mean_of_each_masks_gradient() -> None:
+    """The tiled backward equals the mean over copies of a stencil gradient of each copy's fixed-mask cost, and
+    its masks keep units with probability 1 - the row's rate (the mask the hard case draws per call)."""
+    from benchmarks import bench_calibration, hard_cases
+
+    problem = make_problem([3, 4, 1], m=2, seed=4, hidden="tanh")
+    net, layout, copies = problem.net, problem.net.layout, 2  # per half: 4 draws, 2 halves
+    mean, error = bench_calibration.expected_dropout_gradients(problem, seed=11, draws=2 * copies)
+    keep = 1 - hard_cases.DROPOUT_RATE
+    per_copy = []
+    for half in range(2):
+        masks = net.dropout_masks(2 * copies, keep, np.random.default_rng([11, half]))
+        for k in range(copies):
+            mask = [D[:, 2 * k : 2 * k + 2] for D in masks]
+            cost = net.cost_function(problem.X, problem.Y, keep_prob=keep, masks=mask)
+            per_copy.append(five_point_gradient(lambda t, c=cost: c(vector_to_dictionary(t, layout)),
+                                                problem.theta.reshape(-1)))
+    expected = np.mean(per_copy, axis=0)
+    got = gradients_to_vector(mean, layout).reshape(-1)
+    assert formula2(got, expected) < 1e-9
+    halves = [np.mean(per_copy[:copies], axis=0), np.mean(per_copy[copies:], axis=0)]
+    np.testing.assert_allclose(gradients_to_vector(error, layout).reshape(-1), np.abs(halves[0] - halves[1]) / 2,
+                               atol=1e-9)
+    big = net.dropout_masks(20_000, keep, np.random.default_rng(0))[0]
+    assert abs(big.mean() - 0.8) < 0.01
+
+
+def test_tally_counts_covered_entries_and_names_a_miss_as_a_case() -> None:
+    """With the exact gradient every entry of a plain case is covered; with a 'truth' off by 1% in one block
+    (far beyond any bar) that block's entries are missed, and the miss names the row, point and entry."""
+    from benchmarks import bench_calibration, hard_cases
+
+    case = hard_cases.row_case("plain float64", 1)
+    truth = bench_calibration.flat(case.gradients, case.parameters)
+    good = bench_calibration.Tally()
+    bench_calibration.tally_case(good, case, case.gradients, truth, ("plain float64", 1, "correct"))
+    n = truth.size
+    assert good.entries + good.left_out + good.exact_zero == n
+    assert good.covered == good.entries > 0 and good.misses == []
+    assert good.median_width > 1 and good.closest is not None and good.closest.ratio <= 1
+    off = truth.copy()
+    start = case.parameters["W1"].size  # b1 follows W1 in course order
+    stop = start + case.parameters["b1"].size
+    off[start:stop] *= 1.01
+    bad = bench_calibration.Tally()
+    bench_calibration.tally_case(bad, case, case.gradients, off, ("plain float64", 1, "correct"))
+    moved = int(np.count_nonzero(off[start:stop]))
+    assert bad.entries - bad.covered == moved
+    assert bad.coverage == pytest.approx(1 - moved / bad.entries)
+    [miss] = bad.misses
+    assert (miss.row, miss.point, miss.column) == ("plain float64", 1, "correct")
+    assert miss.label.startswith("b1[") and miss.error > miss.bar
+    assert "row_case('plain float64', 1)" in str(miss)
+
+
+def test_calibration_section_runs_alone(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """`python -m benchmarks --only calibration` writes its table and its target (one row, quick, to stay small)."""
+    from benchmarks import __main__ as bench_main
+    from benchmarks import bench_calibration
+
+    monkeypatch.setattr(bench_calibration, "ROWS", ["plain float64"])
+    assert bench_main.main(["--quick", "--only", "calibration", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "## 4. Calibration" in text and "| plain float64 |" in text
+    assert "share of entries within their error bar >= 95%" in text and "This benchmark failed" not in text
