@@ -94,6 +94,8 @@ def _run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
         section.text("Written by `benchmarks/bench_grading.py` (see its docstring for the class it grades).")
         keys = [k for k in rows[0] if k != "benchmark"] if rows else []
         section.table(keys, [[row[k] for k in keys] for row in rows])
+        for target in bench_grading.targets(rows):
+            section.target(*target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -373,3 +373,89 @@ def test_calibration_section_runs_alone(monkeypatch: pytest.MonkeyPatch, tmp_pat
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## 4. Calibration" in text and "| plain float64 |" in text
     assert "share of entries within their error bar >= 95%" in text and "This benchmark failed" not in text
+
+
+# ------------------------------------------------------------------ issue 21's speed rows and the grading row
+def test_trained_problem_is_trained_and_carries_its_exact_gradients() -> None:
+    from benchmarks.models import trained_problem
+
+    problem = trained_problem([6, 5, 4, 1], m=7, examples=40, iterations=40, learning_rate=0.5)
+    assert problem.X.shape == (6, 7) and problem.Y.shape == (1, 7)
+    fresh = problem.net.initialize_parameters(seed=0)
+    assert problem.net.cost(problem.X, problem.Y, problem.parameters) < 0.8 * problem.net.cost(
+        problem.X, problem.Y, fresh)  # it trained: the checked batch is part of what it learned
+    assert all(np.any(problem.parameters[k] != v) for k, v in fresh.items())
+    layout = problem.net.layout
+    numeric = five_point_gradient(  # a small step: a ReLU network's kinks lie within 1e-3 of some entries here
+        lambda t: problem.net.cost(problem.X, problem.Y, vector_to_dictionary(t, layout)), problem.theta.reshape(-1),
+        h=1e-5)
+    assert formula2(numeric, problem.grad) < 1e-9
+
+
+def test_trained_row_reports_what_each_side_computes() -> None:
+    """Both sides of the m = 32 row are the functions named: toynet's default check and the plain course loop."""
+    from benchmarks.bench_gradcheck import measure_trained
+    from benchmarks.models import trained_problem
+
+    problem = trained_problem([5, 4, 3, 1], m=6, examples=30, iterations=20)
+    row = measure_trained(rounds=1, problem=problem)
+    report = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters,
+                              problem.gradients, progress=False)
+    assert (row["n"], row["m"], row["sizes"]) == (problem.n, 6, [5, 4, 3, 1])
+    assert row["toynet_diff"] == report.difference and row["verdict"] == "passed"
+    assert (row["plain_diff"], row["plain_evals"]) == course_plain_loop_check(problem)
+    assert row["plain_evals"] == 2 * problem.n and set(row["min"]) == {"plain", "toynet"}
+
+
+def _timed_results(course_seconds: float, ten_ratio: float) -> dict:
+    """A fake measurement of the course network and the ~10k one (times only; no timing is run)."""
+    course = {"n": 47, "toynet_t": course_seconds, "toynet_t7": course_seconds, "plain_t": 2e-3, "toynet_diff": 5e-10,
+              "toynet_diff7": 1e-7, "plain_diff": 1e-7, "signature_diff": 1e-7, "cold": {"plain": 2e-3,
+              "signature": 1e-4, "verbatim": 2e-3, "toynet": 2e-4},
+              "min": {"toynet": course_seconds, "plain": 2e-3, "verbatim": 1.8e-3, "signature": 1e-4}}
+    ten = {"n": 10_201, "toynet_t": 0.01, "toynet_t7": 0.01, "plain_t": 0.01 * ten_ratio, "toynet_diff": 1e-10,
+           "toynet_diff7": 3e-8, "plain_diff": 3e-8, "signature_diff": 3e-8, "cold": {"plain": 0.5, "signature": 0.01},
+           "min": {"toynet": 0.01, "plain": 0.01 * ten_ratio, "signature": 0.01}}
+    return {"~50 (course)": course, "~10k": ten}
+
+
+def test_speed_rule_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21: the course network is judged on 1 ms absolute (no 10x-the-course's-code target left), ~10k at
+    m = 3 and the trained m = 32 network on 20x the plain loop's warm minimum."""
+    from benchmarks import bench_gradcheck
+
+    monkeypatch.setattr(bench_gradcheck, "signature_on_other_shapes", lambda: (1, 1, 0.0))
+    trained = {"n": 9633, "m": 32, "sizes": [100, 64, 48, 1], "min": {"toynet": 0.1, "plain": 2.5},
+               "toynet_diff": 1e-10, "verdict": "passed", "toynet_evals": 19266, "plain_diff": 1e-8,
+               "plain_evals": 19266}
+
+    def verdicts(course_seconds: float, ten_ratio: float, trained_plain: float) -> dict[str, bool | None]:
+        section = Section("t")
+        bench_gradcheck._targets(section, _timed_results(course_seconds, ten_ratio), False,
+                                 dict(trained, min={"toynet": 0.1, "plain": trained_plain}))
+        return {what: ok for what, _, ok in section.targets}
+
+    fast = verdicts(4e-4, 25, 2.5)
+    slow = verdicts(1.2e-3, 15, 1.5)
+    course = "course network: toynet's full check under 1 ms (absolute)"
+    ten = [k for k in fast if "~10k, m = 3" in k]
+    big = [k for k in fast if "m = 32" in k]
+    assert fast[course] and not slow[course]
+    assert len(ten) == len(big) == 1 and fast[ten[0]] and not slow[ten[0]] and fast[big[0]] and not slow[big[0]]
+    assert not any("course's own code" in k or "course loop, course network" in k for k in fast)
+    section = Section("t")
+    bench_gradcheck._speed_rule_table(section, _timed_results(4e-4, 25), trained)
+    assert "| trained-looking 100-64-48-1 | 9,633 | 32 |" in section.markdown() and "25.0x" in section.markdown()
+
+
+def test_grading_targets_are_issue_18_and_19s_within_1_5x() -> None:
+    from benchmarks import bench_grading
+
+    def row(jobs: int, seconds: float, submissions: int = 30) -> dict:
+        return {"jobs": jobs, "seconds": seconds, "submissions": submissions}
+
+    met = [ok for _, _, ok in bench_grading.targets([row(1, 16.0), row(2, 9.7)])]
+    assert met == [True, True]  # 1.5 x 10.7 = 16.05, 1.5 x 6.5 = 9.75
+    missed = bench_grading.targets([row(1, 16.1), row(2, 9.8), row(2, 5.0, submissions=29)])
+    assert [ok for _, _, ok in missed] == [False, False, False]
+    assert "--jobs 1 within 1.5x of 10.7 s" in missed[0][0] and "--jobs 2 within 1.5x of 6.5 s" in missed[1][0]
