@@ -293,6 +293,42 @@ def test_plain_row_is_the_networks_own_cost_and_backward() -> None:
     assert formula2(numeric, gradients_to_vector(case.gradients, layout).reshape(-1)) < 1e-9
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).eps > 1e-18, reason="needs extended precision (x86 long double)")
+@pytest.mark.parametrize(("row", "point"), [("saturated 1e-6", 0), ("saturated 1e-10", 2)])
+def test_saturated_truth_agrees_with_an_extended_precision_stencil(row: str, point: int) -> None:
+    """The calibration's truth on the saturated rows, the float64 backward, against a five-point stencil of the
+    same cost in long double written stably (softplus of the logit: no 1 - A, whose cancellation is what the row
+    is about), to 1e-12: below the rows' bars (~1e-12 .. 1e-5), which the true errors are measured against."""
+    from benchmarks import bench_calibration, hard_cases
+
+    problem = hard_cases.row_problem(row, point)
+    case = hard_cases.build_case(row, problem, point)
+    assert problem.net.hidden == "relu"
+    X, Y = problem.X.astype(np.longdouble), case.cost_fn.Y.astype(np.longdouble).reshape(1, -1)
+    layout = problem.net.layout
+
+    def cost(theta: np.ndarray) -> np.longdouble:
+        blocks = {b.name: theta[b.start : b.stop].reshape(b.shape) for b in layout.blocks}
+        A, L = X, problem.net.num_layers
+        for layer in range(1, L + 1):
+            Z = blocks[f"W{layer}"] @ A + blocks[f"b{layer}"]
+            A = np.maximum(0, Z) if layer < L else Z
+        zero = np.longdouble(0)
+        return np.mean(Y * np.logaddexp(zero, -A) + (1 - Y) * np.logaddexp(zero, A))
+
+    theta, h = np.concatenate([v.reshape(-1) for v in case.parameters.values()]).astype(np.longdouble), 1e-5
+    numeric = np.empty(theta.size)
+    for i in range(theta.size):
+        values = []
+        for offset in (2 * h, h, -h, -2 * h):
+            shifted = theta.copy()
+            shifted[i] += np.longdouble(offset)
+            values.append(cost(shifted))
+        numeric[i] = float((-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * np.longdouble(h)))
+    truth = bench_calibration.flat(case.gradients, case.parameters)
+    assert np.abs(numeric - truth).max() < 1e-12
+
+
 def test_in_place_truth_is_the_gradient_of_the_centred_cost_on_a_private_copy() -> None:
     """g* = P grad J(P theta) against a five-point stencil of theta -> cost_fn(copy of theta) (what the checker,
     which passes private copies, differentiates)."""
