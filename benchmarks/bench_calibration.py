@@ -14,7 +14,9 @@ cost is not the network's own function:
                checker passes it, so it computes J(P theta): g* = P grad J(P theta);
     dropout    a fresh mask per call: no single function is differentiated; D_i estimates the gradient of the
                expected cost, g* = E_mask[grad J_mask] = grad E[J], taken here as the backward of one batch
-               tiled DROPOUT_DRAWS times with a mask per copy (its Monte-Carlo error is measured and reported).
+               tiled DROPOUT_DRAWS times with a mask per copy (its Monte-Carlo error is measured and reported);
+    J + 1e-12 randn, X + 1e-08 randn   (issue 21's small random costs) the noiseless backward: the gradient of
+               the expected cost (exactly for the additive noise, to O(std^2) ~ 1e-16 for the input noise).
 
 The checker's report provides what is compared (public fields only): `numerical_gradient` (n, 1),
 `error_bars` (n, 1), `kinks` (entries left out of the verdict: a ReLU kink crossed or a cost not smooth across
@@ -35,7 +37,7 @@ from benchmarks.common import Section
 from benchmarks.models import Problem
 from toynet.gradcheck import gradient_check_n
 
-ROWS = ["plain float64", *hard_cases.ROWS]
+ROWS = ["plain float64", *hard_cases.ROWS, "J + 1e-12 randn", "X + 1e-08 randn"]
 POINTS = 100
 DROPOUT_DRAWS = 20_000  # tiled copies of the batch whose mean backward is grad E[J] for the dropout row
 COVERAGE_GOAL = 0.95
@@ -212,17 +214,20 @@ def run(section: Section, quick: bool = False) -> None:
     points = 10 if quick else POINTS
     results = measure(points)
     section.text(
-        f"{points} random cases per row (the detection section's hard rows, same networks and seeds, plus the "
-        "network's plain float64 cost), each checked with its correct gradients and with a 1% error planted in one "
-        "random block (the detection rows' bug). Every numerical entry of toynet's `gradient_check_n` (default "
-        "step and method) is compared with the exact gradient of the function it differentiates: the float64 "
-        "backward; for in-place, P grad J(P theta) with P centring W1 (the cost centres its private copy); for "
-        f"dropout, grad E[J], the mean backward over {DROPOUT_DRAWS:,} masks. 'within bar': the share of entries "
-        "whose true error |numeric - exact| is at most the entry's error bar (goal >= 95%); 'within 2 bars': the "
-        "checker's verdict margin; 'bar / true error': the median over entries, how wide the bars are (1 would be "
-        "a bar exactly as wide as the error; large: a conservative bar). Left out: entries the report leaves out "
-        "(a ReLU kink crossed, or not smooth across the step), which carry no claim; entries where both are "
-        "exactly 0 (dead units) are not counted. Cells: correct gradients / 1% bug. benchmarks/bench_calibration.py."
+        f"{points} random cases per row: the detection section's hard rows (same networks and seeds), the network's "
+        "plain float64 cost, and issue 21's two small random costs, J + 1e-12 N(0, 1) and the input X + 1e-8 N(0, 1) "
+        "drawn at every call. Each case is checked with its correct gradients and with a 1% error planted in one "
+        "random block (the detection rows' bug). Every numerical entry of toynet's `gradient_check_n` (default step "
+        "and method) is compared with the exact gradient of the function it differentiates: the float64 backward; "
+        "for in-place, P grad J(P theta) with P centring W1 (the cost centres its private copy); for dropout, "
+        f"grad E[J], the mean backward over {DROPOUT_DRAWS:,} masks; for the small random costs, the noiseless "
+        "backward (the expected cost's gradient).",
+        "'within bar': the share of entries whose true error |numeric - exact| is at most the entry's error bar "
+        "(goal >= 95%); 'within 2 bars': the checker's verdict margin; 'bar / true error': the median over entries, "
+        "how wide the bars are (1: a bar exactly as wide as the error; large: a conservative bar). Left out: "
+        "entries the report leaves out (a ReLU kink crossed, or not smooth across the step), which carry no claim; "
+        "entries where both are exactly 0 (dead units) are not counted. Cells: correct gradients / 1% bug "
+        "(benchmarks/bench_calibration.py).",
     )
     rows = []
     for row, tallies in results.items():

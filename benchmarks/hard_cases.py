@@ -6,6 +6,7 @@ what the checker should say (`random`: no gradient can be checked). The detectio
 (tests/test_gradcheck_error_aware.py) both draw from here, so they judge the same class of cases.
 
     plain float64  the network's cost as it is (the calibration's baseline row; not a detection row)
+    J + 1e-12 randn, X + 1e-08 randn   a little randomness in the cost or its input (calibration rows only)
     saturated      one example's output pushed to within `closeness` of 0 or 1 with the label on the other
                    side (confidently wrong); the whole output layer's bias moves, so others may saturate too
     float32        the parameters and data cast to float32 inside the cost, which returns a Python float
@@ -134,6 +135,31 @@ def dropout(problem: Problem, rate: float = DROPOUT_RATE, seed: int = 0) -> Hard
     return HardCase("dropout", cost, _float64(problem.parameters), _float64(problem.gradients), random=True)
 
 
+def cost_noise(problem: Problem, std: float = 1e-12, seed: int = 0) -> HardCase:
+    """J + std N(0, 1) drawn at every call (issue 21's "a cost with a little randomness"): random, and its
+    noise has mean 0, so the network's own gradients are exactly those of the expected cost."""
+    cost_fn, rng = problem.net.cost_function(problem.X, problem.Y), np.random.default_rng(seed)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        return float(cost_fn(parameters)) + std * float(rng.standard_normal())
+
+    return HardCase(f"J + {std:.0e} randn", cost, _float64(problem.parameters), _float64(problem.gradients),
+                    random=True)
+
+
+def input_noise(problem: Problem, std: float = 1e-8, seed: int = 0) -> HardCase:
+    """The cost at X + std N(0, 1), fresh at every call (Gaussian input noise left on, issue 21): random; the
+    gradients given are the noiseless ones, those of the expected cost up to O(std^2) (~1e-16)."""
+    net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
+    rng = np.random.default_rng(seed)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        return float(net.cost(X + std * rng.standard_normal(X.shape), Y, parameters))
+
+    return HardCase(f"X + {std:.0e} randn", cost, _float64(problem.parameters), _float64(problem.gradients),
+                    random=True)
+
+
 def in_place(problem: Problem) -> HardCase:
     """A cost that centres W1 in place (`W1 -= W1.mean()`) before computing: it writes into its argument.
     The gradients given are those of the cost it computes at the parameters first seen (centred W1)."""
@@ -207,6 +233,8 @@ def build_case(row: str, problem: Problem, point: int) -> HardCase:
     builders: dict[str, Callable[[Problem], HardCase]] = {
         "plain float64": plain, "float32 cost": float32_cost, "J + 1e6": large_constant, "L2 0.7": l2,
         "dropout": lambda p: dropout(p, seed=point), "in-place": in_place,
+        "J + 1e-12 randn": lambda p: cost_noise(p, 1e-12, seed=point),
+        "X + 1e-08 randn": lambda p: input_noise(p, 1e-8, seed=point),
     }
     return builders[row](problem)
 

@@ -371,6 +371,24 @@ def test_dropout_truth_is_the_mean_of_each_masks_gradient() -> None:
     assert abs(big.mean() - 0.8) < 0.01
 
 
+@pytest.mark.parametrize(("row", "std"), [("J + 1e-12 randn", 1e-12), ("X + 1e-08 randn", 1e-8)])
+def test_small_random_rows_have_the_noiseless_gradient_as_truth(row: str, std: float) -> None:
+    """Each call draws afresh, the noise averages out to the noiseless cost (whose backward is the truth), and the
+    calibration takes the plain backward as the exact gradient."""
+    from benchmarks import bench_calibration, hard_cases
+
+    problem = hard_cases.row_problem(row, 4)
+    case = hard_cases.build_case(row, problem, 4)
+    noiseless = problem.net.cost(problem.X, problem.Y, problem.parameters)
+    calls = np.array([case.cost_fn(case.parameters) for _ in range(400)])
+    assert case.random and np.unique(calls).size > 300
+    assert 0 < calls.std() and abs(calls.mean() - noiseless) < 5 * calls.std() / np.sqrt(calls.size) + 1e-15
+    truth, uncertainty = bench_calibration.exact_gradients(row, problem, case, 4)
+    assert uncertainty is None
+    for name, value in problem.gradients.items():
+        np.testing.assert_array_equal(truth[name], value)
+
+
 def test_tally_counts_covered_entries_and_names_a_miss_as_a_case() -> None:
     """With the exact gradient every entry of a plain case is covered; with a 'truth' off by 1% in one block
     (far beyond any bar) that block's entries are missed, and the miss names the row, point and entry."""
