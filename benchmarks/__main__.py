@@ -46,6 +46,15 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _busy_note(load: float) -> list[str]:
+    """A warning line for RESULTS.md when the machine had more runnable processes than CPUs."""
+    if load <= (os.cpu_count() or 1):
+        return []
+    return [f"- **The machine was busy** (load {load:.1f} on {os.cpu_count()} CPUs, other processes): absolute "
+            "times are pessimistic and medians noisy; the ratio targets that say 'interleaved' slow both sides "
+            "alike. Rerun on a quiet machine for the record."]
+
+
 def run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
     if name in ("gradcheck", "detection", "calibration", "cs231n"):
         section.text(
@@ -109,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     start = time.perf_counter()
     sections, summary = [], []
+    loads = []  # the 1-minute load average as each section starts: a busy machine slows every timing
     for name in args.only:
         print(f"benchmark: {name} ...", flush=True)
+        loads.append(os.getloadavg()[0])
         section = Section(TITLES[name])
         t0 = time.perf_counter()
         try:
@@ -133,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         f"- Threads: numpy's OpenBLAS uses {numpy_threads()}"
         + (f"; torch.set_num_threads({torch_threads}) to match (torch runs in this single process), except "
            "where a section says both are pinned to 1." if torch_threads else "."),
-        f"- Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f}; total run "
-        f"{total / 60:.1f} min. Other processes on a shared machine add noise to every timing.",
+        f"- Load average (1 min) before / highest at a section's start / after: {load_before[0]:.1f} / "
+        f"{max(loads, default=0.0):.1f} / {load_after[0]:.1f}; total run {total / 60:.1f} min. Other processes on "
+        "a shared machine add noise to every timing.",
+        *_busy_note(max([load_before[0], load_after[0], *loads])),
         "",
         "## Targets",
         "",

@@ -254,7 +254,7 @@ def _closest(*tallies: Tally) -> str:
     if not closest:
         return "-"
     worst = max(closest, key=lambda m: m.ratio)
-    return f"{worst.ratio:.2g}: point {worst.point} ({worst.column}), {worst.label}"
+    return f"{worst.ratio:.3f}: point {worst.point} ({worst.column}), {worst.label}"
 
 
 def _misses(section: Section, results: dict[str, dict[str, Tally]]) -> None:

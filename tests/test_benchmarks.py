@@ -427,6 +427,8 @@ def test_calibration_section_runs_alone(monkeypatch: pytest.MonkeyPatch, tmp_pat
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## 4. Calibration" in text and "| plain float64 |" in text
     assert "share of entries within their error bar >= 95%" in text and "This benchmark failed" not in text
+    assert "highest at a section's start" in text
+    assert bench_main._busy_note(0.0) == [] and "busy" in bench_main._busy_note(1000.0)[0]
 
 
 # ------------------------------------------------------------------ issue 21's speed rows and the grading row
