@@ -3,6 +3,7 @@
     python -m benchmarks            # everything, ~10 minutes on 2 cores
     python -m benchmarks --quick    # smaller sizes and fewer points, a smoke run (~1 minute)
     python -m benchmarks --only training accuracy
+    python -m benchmarks --only calibration     # error bars against exact gradients (~3 minutes)
 
 `make bench` first runs `make bench-check` (pytest benchmarks/tests): every peer must compute the same function
 as toynet before any of them is timed.
@@ -23,14 +24,15 @@ import numpy as np
 from benchmarks.common import Section, have, match_torch_threads, numpy_threads, single_thread
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SUITES = ("gradcheck", "accuracy", "detection", "training", "grading", "cs231n")
+SUITES = ("gradcheck", "accuracy", "detection", "calibration", "training", "grading", "cs231n")
 TITLES = {
     "gradcheck": "1. Full gradient check, and scaling with the number of parameters",
     "accuracy": "2. Accuracy of numerical derivatives",
     "detection": "3. Detection: false failures and planted bugs",
-    "training": "4. Training throughput against PyTorch",
-    "grading": "5. Grading throughput",
-    "cs231n": "6. cs231n's gradient-check helpers against cs231n's own loop",
+    "calibration": "4. Calibration: do the error bars cover the true error?",
+    "training": "5. Training throughput against PyTorch",
+    "grading": "6. Grading throughput",
+    "cs231n": "7. cs231n's gradient-check helpers against cs231n's own loop",
 }
 
 
@@ -44,8 +46,17 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _busy_note(load: float) -> list[str]:
+    """A warning line for RESULTS.md when the machine had more runnable processes than CPUs."""
+    if load <= (os.cpu_count() or 1):
+        return []
+    return [f"- **The machine was busy** (load {load:.1f} on {os.cpu_count()} CPUs, other processes): absolute "
+            "times are pessimistic and medians noisy; the ratio targets that say 'interleaved' slow both sides "
+            "alike. Rerun on a quiet machine for the record."]
+
+
 def run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
-    if name in ("gradcheck", "detection", "cs231n"):
+    if name in ("gradcheck", "detection", "calibration", "cs231n"):
         section.text(
             "Run with numpy's OpenBLAS and torch both pinned to 1 thread: a check evaluates thousands of tiny "
             "(m = 3) forwards that no thread pool speeds up, and on a shared machine idle pool threads only "
@@ -70,6 +81,10 @@ def _run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
         from benchmarks import bench_detection
 
         bench_detection.run(section, quick)
+    elif name == "calibration":
+        from benchmarks import bench_calibration
+
+        bench_calibration.run(section, quick)
     elif name == "training":
         from benchmarks import bench_training
 
@@ -88,6 +103,8 @@ def _run_suite(name: str, section: Section, out_dir: Path, quick: bool) -> None:
         section.text("Written by `benchmarks/bench_grading.py` (see its docstring for the class it grades).")
         keys = [k for k in rows[0] if k != "benchmark"] if rows else []
         section.table(keys, [[row[k] for k in keys] for row in rows])
+        for target in bench_grading.targets(rows):
+            section.target(*target)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     start = time.perf_counter()
     sections, summary = [], []
+    loads = []  # the 1-minute load average as each section starts: a busy machine slows every timing
     for name in args.only:
         print(f"benchmark: {name} ...", flush=True)
+        loads.append(os.getloadavg()[0])
         section = Section(TITLES[name])
         t0 = time.perf_counter()
         try:
@@ -125,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         f"- Threads: numpy's OpenBLAS uses {numpy_threads()}"
         + (f"; torch.set_num_threads({torch_threads}) to match (torch runs in this single process), except "
            "where a section says both are pinned to 1." if torch_threads else "."),
-        f"- Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f}; total run "
-        f"{total / 60:.1f} min. Other processes on a shared machine add noise to every timing.",
+        f"- Load average (1 min) before / highest at a section's start / after: {load_before[0]:.1f} / "
+        f"{max(loads, default=0.0):.1f} / {load_after[0]:.1f}; total run {total / 60:.1f} min. Other processes on "
+        "a shared machine add noise to every timing.",
+        *_busy_note(max([load_before[0], load_after[0], *loads])),
         "",
         "## Targets",
         "",

@@ -297,7 +297,13 @@ def run_hard(section: Section, points: int) -> None:
                    false_fail == 0)
     section.target("hard rows: toynet right block (or the random / in-place cause) every time (worst row)",
                    f"{right:.2f}", right == 1)
-    cost = noise_cost(3 if points < POINTS else 9)
+    try:  # noise_cost reaches into the checker's internals, which issue 21 reshapes: the rows above must survive
+        cost = noise_cost(3 if points < POINTS else 9)
+    except (ImportError, AttributeError, TypeError) as error:
+        section.text(f"**What measuring the noise costs** was not measured: `{type(error).__name__}: {error}` "
+                     "(benchmarks/bench_detection.noise_cost needs updating to the checker's current internals).")
+        section.target("noise estimate under 10% of a full check's time (~10k network)", "not measured", None)
+        return
     share = cost["noise seconds"] / cost["check seconds"]
     section.text(
         f"**What measuring the noise costs** on the ~10k network ({cost['parameters']:,.0f} parameters, m = 3): "

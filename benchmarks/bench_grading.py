@@ -1,4 +1,5 @@
-"""Grading throughput: a class of 30 layers submissions, graded with --jobs 1 and --jobs 2.
+"""Grading throughput: a class of 30 layers submissions, graded with --jobs 1 and --jobs 2, against issues 18 and 19's
+target (each within 1.5x of the time measured before them: 10.7 s and 6.5 s).
 
 The class mixes correct solutions, untouched student copies, submissions with one planted bug and a few
 hostile ones (a question that loops until its timeout, a segfault), so the timing includes process restarts
@@ -22,6 +23,9 @@ from toynet.grading.sandbox import Limits
 
 ASSIGNMENT = Path(__file__).resolve().parent.parent / "assignments" / "layers.ipynb"
 CLASS_SIZE = 30
+# Issues 18 and 19: grading must stay within 1.5x of the speed measured before them (30 submissions).
+BASELINE_SECONDS = {1: 10.7, 2: 6.5}  # --jobs 1, --jobs 2
+SLOWDOWN_ALLOWED = 1.5
 LIMITS = Limits(question_timeout=2, cell_timeout=5, wall_clock=60)
 EDITS = [
     None,  # the solution
@@ -77,6 +81,19 @@ def run(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     lines = [f"{r['case']}: {r['seconds']:.2f} s, {r['submissions_per_second']:.2f} submissions/s" for r in rows]
     (out / "grading.txt").write_text("\n".join(lines) + "\n")
     return rows
+
+
+def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) per --jobs setting: every submission graded, within SLOWDOWN_ALLOWED x its
+    baseline time."""
+    out = []
+    for row in rows:
+        base = BASELINE_SECONDS[row["jobs"]]
+        what = (f"grading {CLASS_SIZE} submissions with --jobs {row['jobs']} within {SLOWDOWN_ALLOWED:g}x of "
+                f"{base:g} s (issues 18, 19)")
+        measured = f"{row['seconds']:.1f} s ({row['seconds'] / base:.2f}x), {row['submissions']} graded"
+        out.append((what, measured, row["submissions"] == CLASS_SIZE and row["seconds"] <= SLOWDOWN_ALLOWED * base))
+    return out
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ a `HardCase`: the cost function a checker sees, the parameters, the *correct* gr
 what the checker should say (`random`: no gradient can be checked). The detection benchmark and the tests
 (tests/test_gradcheck_error_aware.py) both draw from here, so they judge the same class of cases.
 
+    plain float64  the network's cost as it is (the calibration's baseline row; not a detection row)
+    J + 1e-12 randn, X + 1e-08 randn   a little randomness in the cost or its input (calibration rows only)
     saturated      one example's output pushed to within `closeness` of 0 or 1 with the label on the other
                    side (confidently wrong); the whole output layer's bias moves, so others may saturate too
     float32        the parameters and data cast to float32 inside the cost, which returns a Python float
@@ -97,6 +99,13 @@ def _float32_faithful(problem: Problem) -> bool:
     return True
 
 
+def plain(problem: Problem) -> HardCase:
+    """The network's own cost function at a random point: the easy case every other row is compared with."""
+    net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
+    return HardCase("plain float64", net.cost_function(X, Y), _float64(problem.parameters),
+                    _float64(problem.gradients))
+
+
 def large_constant(problem: Problem, constant: float = 1e6) -> HardCase:
     cost_fn = problem.net.cost_function(problem.X, problem.Y)
 
@@ -106,7 +115,10 @@ def large_constant(problem: Problem, constant: float = 1e6) -> HardCase:
     return HardCase(f"J + {constant:.0e}", cost, _float64(problem.parameters), _float64(problem.gradients))
 
 
-def dropout(problem: Problem, rate: float = 0.2, seed: int = 0) -> HardCase:
+DROPOUT_RATE = 0.2  # the dropout row's rate (the calibration's exact gradient reads it too)
+
+
+def dropout(problem: Problem, rate: float = DROPOUT_RATE, seed: int = 0) -> HardCase:
     """A fresh inverted-dropout mask on every hidden layer at every call: the cost is random. The gradients
     given are those of the network without dropout (no single mask's gradient could be right anyway)."""
     net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
@@ -121,6 +133,31 @@ def dropout(problem: Problem, rate: float = 0.2, seed: int = 0) -> HardCase:
         return float(LogisticCost.forward(A, Y)[0])
 
     return HardCase("dropout", cost, _float64(problem.parameters), _float64(problem.gradients), random=True)
+
+
+def cost_noise(problem: Problem, std: float = 1e-12, seed: int = 0) -> HardCase:
+    """J + std N(0, 1) drawn at every call (issue 21's "a cost with a little randomness"): random, and its
+    noise has mean 0, so the network's own gradients are exactly those of the expected cost."""
+    cost_fn, rng = problem.net.cost_function(problem.X, problem.Y), np.random.default_rng(seed)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        return float(cost_fn(parameters)) + std * float(rng.standard_normal())
+
+    return HardCase(f"J + {std:.0e} randn", cost, _float64(problem.parameters), _float64(problem.gradients),
+                    random=True)
+
+
+def input_noise(problem: Problem, std: float = 1e-8, seed: int = 0) -> HardCase:
+    """The cost at X + std N(0, 1), fresh at every call (Gaussian input noise left on, issue 21): random; the
+    gradients given are the noiseless ones, those of the expected cost up to O(std^2) (~1e-16)."""
+    net, X, Y = problem.net, problem.X.astype(np.float64), problem.Y
+    rng = np.random.default_rng(seed)
+
+    def cost(parameters: dict[str, np.ndarray]) -> float:
+        return float(net.cost(X + std * rng.standard_normal(X.shape), Y, parameters))
+
+    return HardCase(f"X + {std:.0e} randn", cost, _float64(problem.parameters), _float64(problem.gradients),
+                    random=True)
 
 
 def in_place(problem: Problem) -> HardCase:
@@ -169,22 +206,35 @@ SHAPES: list[tuple[list[int], str]] = [([6, 7, 4, 1], "relu"), ([4, 5, 3, 1], "t
 BATCH = 4
 
 
-def row_case(row: str, point: int) -> HardCase:
-    """The case of benchmark row `row` at point `point`: shapes rotate over SHAPES, seeds follow the point."""
+def row_problem(row: str, point: int) -> Problem:
+    """The network, batch and point under row `row`'s case at point `point`: shapes rotate over SHAPES, seeds
+    follow the point (so `row_case(row, point)` is a reproducible case, whoever draws it)."""
     from benchmarks.models import make_problem
 
     sizes, hidden = SHAPES[point % len(SHAPES)]
     problem = make_problem(sizes, m=BATCH, seed=1000 + point, hidden=hidden)
-    if row.startswith("saturated"):
-        return saturated(problem, float(row.split()[1]), np.random.default_rng(point))
     if row == "float32 cost":  # a point where the float32 cost is the same function locally (see float32_cost)
         for attempt in range(1, 20):
             if _float32_faithful(problem):
                 break
             problem = make_problem(sizes, m=BATCH, seed=1000 + point + 7919 * attempt, hidden=hidden)
+    return problem
+
+
+def row_case(row: str, point: int) -> HardCase:
+    """The case of benchmark row `row` at point `point`, built on `row_problem(row, point)`."""
+    return build_case(row, row_problem(row, point), point)
+
+
+def build_case(row: str, problem: Problem, point: int) -> HardCase:
+    """Row `row`'s case on `problem` (the point seeds the saturated side and the dropout masks)."""
+    if row.startswith("saturated"):
+        return saturated(problem, float(row.split()[1]), np.random.default_rng(point))
     builders: dict[str, Callable[[Problem], HardCase]] = {
-        "float32 cost": float32_cost, "J + 1e6": large_constant, "L2 0.7": l2,
+        "plain float64": plain, "float32 cost": float32_cost, "J + 1e6": large_constant, "L2 0.7": l2,
         "dropout": lambda p: dropout(p, seed=point), "in-place": in_place,
+        "J + 1e-12 randn": lambda p: cost_noise(p, 1e-12, seed=point),
+        "X + 1e-08 randn": lambda p: input_noise(p, 1e-8, seed=point),
     }
     return builders[row](problem)
 

@@ -28,6 +28,9 @@ SIZES: dict[str, list[int]] = {
 }
 # Gradient checks run on a tiny batch, as the course (m = 3) and cs231n (N = 3..5) do.
 CHECK_BATCH = 3
+# Issue 21's second ~10k point: a trained-looking 100-64-48-1 network (9,633 parameters) checked on m = 32.
+TRAINED_SIZES = [100, 64, 48, 1]
+TRAINED_BATCH = 32
 
 
 @dataclass
@@ -75,6 +78,26 @@ def make_problem(
         if all(np.any(g != 0) for g in gradients.values()):
             break
     return Problem(net, X, Y, parameters, gradients)
+
+
+def trained_problem(layer_sizes: Sequence[int] = tuple(TRAINED_SIZES), m: int = TRAINED_BATCH, seed: int = 0,
+                    examples: int = 256, iterations: int = 60, learning_rate: float = 0.1) -> Problem:
+    """A network part-way through training, checked on the first m of its training examples.
+
+    A random teacher labels X ~ N(0, 1) (n_x, examples): Y = [v . x > 0]. From He initialisation,
+    `iterations` steps of full-batch gradient descent (Network.train) move the weights off their initial
+    scale and make most outputs confident (with the defaults, on the checked batch: cost 0.57 -> 0.05, 28 of
+    32 outputs beyond 0.1 / 0.9): the point a student checks once training has run, not a fresh draw.
+    """
+    net = Network(list(layer_sizes))
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((layer_sizes[0], examples))
+    Y = (rng.standard_normal(layer_sizes[0]) @ X > 0).astype(np.float64).reshape(1, -1)
+    trained = net.train(X, Y, net.initialize_parameters(seed=seed), learning_rate=learning_rate,
+                        num_iterations=iterations, progress=False).parameters
+    X_check, Y_check = X[:, :m].copy(), Y[:, :m].copy()
+    _, caches = net.forward(X_check, Y_check, trained)
+    return Problem(net, X_check, Y_check, trained, net.backward(caches))
 
 
 def course_problem() -> Problem:
