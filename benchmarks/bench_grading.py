@@ -21,7 +21,7 @@ from toynet.grading.assign import build
 from toynet.grading.grade import grade_many
 from toynet.grading.sandbox import Limits
 
-ASSIGNMENT = Path(__file__).resolve().parent.parent / "assignments" / "layers.ipynb"
+ASSIGNMENT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "assignments" / "layers.ipynb"
 CLASS_SIZE = 30
 # Issues 18 and 19: grading must stay within 1.5x of the speed measured before them (30 submissions).
 BASELINE_SECONDS = {1: 10.7, 2: 6.5}  # --jobs 1, --jobs 2

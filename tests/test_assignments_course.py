@@ -18,7 +18,7 @@ from toynet.grading.assign import build
 from toynet.grading.grade import Bundle, SubmissionResult, grade_submission
 from toynet.grading.sandbox import Limits
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 LIMITS = Limits(question_timeout=10, cell_timeout=10, wall_clock=60, memory=1 << 30)
 FULL = {
     "step_by_step": {"initialize_parameters_deep": 1, "linear_activation_forward": 2, "L_model_forward": 2,

@@ -23,7 +23,7 @@ import pytest
 from toynet.grading import confinement
 from toynet.grading.assign import build
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 
 pytestmark = pytest.mark.skipif(confinement.isolation() != "namespaces", reason="needs root and namespaces (CI has)")
 

@@ -26,7 +26,7 @@ import pytest
 from toynet.grading import confinement
 from toynet.grading.assign import build
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 SOLUTION = ASSIGNMENTS / "layers.ipynb"
 FULL = 8
 

@@ -27,7 +27,7 @@ from toynet.grading import confinement
 from toynet.grading.assign import build
 from toynet.grading.grade import Bundle
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 FULL = 8
 PEAK_BOUND = 300 << 20
 # The grader in a subprocess, reporting its own peak RSS once it is done: VmHWM, the high-water mark of this

@@ -37,7 +37,7 @@ import _docker  # noqa: E402
 import test_grading_hostile as hostile  # noqa: E402
 import test_grading_sandbox as earlier  # noqa: E402
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 REPO = Path(toynet.__file__).resolve().parent.parent
 FULL = sum(hostile.LAYERS.values())
 

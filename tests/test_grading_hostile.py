@@ -25,7 +25,7 @@ from toynet.grading.assign import build
 from toynet.grading.grade import HIDDEN_FAILED, SubmissionResult, grade_many
 from toynet.grading.sandbox import Limits
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 LAYERS = {"linear_backward": 3, "relu_backward": 1, "sigmoid_backward": 1, "logistic_cost": 1,
           "logistic_cost_backward": 2}
 GRADIENT_CHECKING = {"forward_propagation": 1, "backward_propagation": 1, "gradient_check": 2, "gradient_check_n": 4}

@@ -19,7 +19,7 @@ from toynet.grading import checks, protocol
 from toynet.grading.assign import AssignmentError, load_config
 from toynet.grading.gives import GivesError, build_student_toynet, parse_gives
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 
 
 # ---------------------------------------------------------------- protocol: malformed and oversized lines

@@ -20,7 +20,7 @@ from toynet.grading import protocol
 from toynet.grading.notebooks import NotebookTooLarge, read_bounded
 from toynet.grading.results import display, result_file, shard_of, submission_name
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from(["\udcff", "\udc80", "\\"]),
                 max_size=30)

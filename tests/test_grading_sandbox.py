@@ -33,7 +33,7 @@ from toynet.grading.grade import SubmissionResult, grade_many, write_results
 from toynet.grading.outputs import UnsafeOutput, prepare_folder, write_text
 from toynet.grading.sandbox import Limits, StudentProcess
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 REPO = Path(toynet.__file__).resolve().parent.parent
 LIMITS = Limits(question_timeout=5, cell_timeout=8, wall_clock=60, memory=1 << 30)
 

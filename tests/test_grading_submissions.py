@@ -29,7 +29,7 @@ from toynet.grading.grade import (
 )
 from toynet.grading.sandbox import Limits
 
-ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS = Path(__file__).resolve().parent / "fixtures" / "assignments"
 LIMITS = Limits(question_timeout=3, cell_timeout=3, wall_clock=40, memory=1 << 30)
 # A submission that loops forever is graded with 1.5 s limits: the grader stops a loop the same way at any limit, and
 # the loop spins a CPU until it does. An honest cell or call of the layers notebook takes milliseconds.

@@ -1,6 +1,6 @@
 """Assignments and a safe autograder: build student notebooks from solution-marked sources, grade a class.
 
-    toynet assign assignments/layers.ipynb build/layers --gradescope
+    toynet assign notebooks/03_layers_from_scratch.ipynb build/layers --gradescope
     toynet grade submissions/*.ipynb --assignment build/layers/autograder --jobs 2 --out build/grades
 
 Read in this order: markers (the nbgrader-style markers), protocol (plain data across the process boundary),

@@ -3,7 +3,7 @@
 The source is written in nbgrader's format (cell metadata {"nbgrader": ...}, schema 3) or toynet's own
 ({"toynet": {"question": ...}}): cells.py says which cell is what, markers.py turns solutions into stubs.
 
-    build("assignments/layers.ipynb", "build/layers", gradescope=True)
+    build("notebooks/03_layers_from_scratch.ipynb", "build/layers", gradescope=True)
 
 writes OUT/student/layers.ipynb (solutions stubbed, hidden tests removed, outputs cleared), OUT/autograder/
 (tests and expected values, readable only by the grader's user) and OUT/gradescope/layers_autograder.zip.

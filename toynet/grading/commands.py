@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build a student notebook and an autograder bundle from a solution-marked notebook",
         description="Write OUT/student/<name>.ipynb and OUT/autograder/; check the solution scores full marks.",
     )
-    assign.add_argument("source", help="solution-marked notebook, e.g. assignments/layers.ipynb")
+    assign.add_argument("source", help="solution-marked notebook, e.g. notebooks/03_layers_from_scratch.ipynb")
     assign.add_argument("out", help="output folder")
     assign.add_argument("--gradescope", action="store_true", help="also write OUT/gradescope/<name>_autograder.zip")
     assign.set_defaults(run=run_assign)
