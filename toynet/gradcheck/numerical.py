@@ -154,13 +154,17 @@ def check_method(method: str) -> str:
 def scalar_value(value: Any, where: Callable[[], str], complex_ok: bool = False) -> complex | float:
     """f's result as a Python number, or an error saying (where()) which perturbation produced the bad value."""
     array = np.asarray(value)
-    if array.size != 1 or array.dtype == object:
+    if array.size != 1:
         raise ValueError(f"f must return a scalar, but returned shape {array.shape} when {where()}")
     number = array.reshape(()).item()
     if not isinstance(number, (int, float, complex)) or isinstance(number, bool):
         raise TypeError(f"f must return a number, but returned {type(number).__name__} when {where()}")
     if not np.isfinite(number):
         raise FloatingPointError(f"f returned {number} when {where()}")
+    if isinstance(number, complex) and not complex_ok:
+        if number.imag != 0:  # a real point gave a complex cost: no real derivative to compare with
+            raise TypeError(f"f must return a real number, but returned {number!r} when {where()}")
+        return number.real
     return complex(number) if complex_ok and isinstance(number, complex) else number
 
 
