@@ -21,10 +21,12 @@ import numpy as np
 from toynet.gradcheck.causes import (
     Cause,
     NamedCauses,
+    complex_cause,
     kinks_cause,
     numeric_cause,
     numerical_causes,
     random_cost,
+    unresolved_cause,
     zero_entries_cause,
 )
 from toynet.gradcheck.errorbars import (
@@ -46,7 +48,7 @@ from toynet.gradcheck.errorbars import (
     replace_entries,
 )
 from toynet.gradcheck.measures import relative_difference
-from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
+from toynet.gradcheck.noise import MAX_STEP, Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
 from toynet.gradcheck.numerical import default_epsilon
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
@@ -242,13 +244,17 @@ def judge(
         numeric, crossed = measured(chosen, step)
     steps = np.full(grad.size, step)
 
-    def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-        """The entries `indices` at factor times their own steps (grouped: a step is one call)."""
+    def at(indices: np.ndarray, hs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The entries `indices` at the steps hs (grouped: a step is one call)."""
         values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
-        for h in np.unique(steps[indices]):
-            group = np.flatnonzero(steps[indices] == h)
-            values[group], flags[group] = measured(chosen[indices[group]], float(h) * factor)
+        for h in np.unique(hs):
+            group = np.flatnonzero(hs == h)
+            values[group], flags[group] = measured(chosen[indices[group]], float(h))
         return values, flags
+
+    def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        """The entries `indices` at factor times their own steps."""
+        return at(indices, steps[indices] * factor)
 
     bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
 
@@ -294,6 +300,9 @@ def judge(
             allowed = MARGIN * (bars.noise[moved] * np.sqrt(5.0) + bars.truncation[moved] + bars.analytic[moved])
             unsteady = moved[flags | (np.abs(values - numeric[moved]) > allowed)]
             bars.kept[unsteady], bars.rough[unsteady] = False, True
+    if method != "complex" and not estimate.random and bars.outside.any():
+        counted["evaluations"] += kinks_near_the_point(costs, chosen, grad, steps, cost, estimate.noise, bars,
+                                                       method == "central")
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
     for number in [number for number, verdict in enumerate(verdicts) if verdict.to_refine]:
         start, stop = ranges[number]  # errors adding up beyond noise: estimate the truncation first
@@ -307,26 +316,51 @@ def judge(
         replace_entries(bars, todo, part)
     if any(verdict.to_refine for verdict in verdicts):
         verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    unresolved = [number for number, verdict in enumerate(verdicts) if verdict.passed and unresolved_block(verdict)]
+    if unresolved and epsilon is None and method == "central":  # each gets its own step, if a larger one helps
+        largest = MAX_STEP * max(1.0, 1.0 if scale is None else scale)
+        for number in unresolved:
+            start, stop = ranges[number]
+            own_step(np.arange(start, stop), at, (grad, numeric, crossed, steps), bars, method, estimate.noise,
+                     grad_eps, rms(), largest)
+        verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+        for number in [n for n in unresolved if verdicts[n].passed and unresolved_block(verdicts[n])]:
+            start, stop = ranges[number]
+            averaged_step(np.arange(start, stop), at, (grad, numeric, crossed, steps), bars, method, estimate.noise,
+                          grad_eps, rms())
+        verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+        unresolved = [number for number, verdict in enumerate(verdicts) if verdict.passed and unresolved_block(verdict)]
     difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
     allowed = bar_difference(bars, grad, numeric)
     causes: list[Cause] = list(early)
+    if method == "complex" and not all(verdict.passed for verdict in verdicts):
+        unsafe, evaluations = complex_unsafe(costs, chosen, grad, numeric, bars,
+                                             default_epsilon(theta, "central", network=network), estimate.noise, label)
+        counted["evaluations"] += evaluations
+        causes += [unsafe] if unsafe is not None else []
     if repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more than the tables'
         estimate = replace(estimate, repeat_gap=repeat_gap, noise=max(estimate.noise, repeat_gap / np.sqrt(2)))
     random = random_cost(estimate)
     if random is None and repeat_gap > REPEAT_BITS * EPS * max(abs(cost), 1e-300):
         random = random_cost(estimate, last_bits=True)
+    beyond = far_beyond_randomness(bars, ranges, names) if random is not None and random.inconclusive else []
+    if beyond:  # a random cost, but some blocks disagree far beyond its measured randomness: those fail
+        random = random_cost(estimate, beyond=beyond)
     if random is not None:
         causes.append(random)
     saturated = saturation(estimate) if saturation is not None and random is None else None
     flagged = [*causes, saturated] if saturated is not None else causes
     inconclusive = any(c.inconclusive for c in flagged)
-    failing = [] if inconclusive else [n for n, v in zip(names, verdicts, strict=True) if not v.passed]
+    failing = [] if inconclusive else beyond or [n for n, v in zip(names, verdicts, strict=True) if not v.passed]
     matters = difference > threshold or allowed > threshold / 10
     causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
     if not failing and not inconclusive and difference > threshold:
         kept = bars.kept
         without = relative_difference(grad[kept], numeric[kept]) if kept.any() else 0.0
         causes.append(numeric_cause(difference, threshold, allowed, without, int((~kept).sum())))
+    if unresolved and not inconclusive:
+        causes.append(unresolved_cause([names[n] for n in unresolved], [verdicts[n].bar_difference for n in unresolved],
+                                       epsilon is None))
     left_out, zeros = np.flatnonzero(~bars.kept), np.flatnonzero(bars.both_zero)
     for found in (kinks_cause(left_out.size, [label(int(chosen[i])) for i in left_out[:5]]),
                   zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])):
@@ -335,6 +369,161 @@ def judge(
     verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
     return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes,
                      grad, estimate.evaluations + counted["evaluations"])
+
+
+RESOLUTION = 2e-3  # a block whose bars allow a formula-2 difference above this cannot see a 1% error in it
+OWN_STEPS = (10.0, 100.0, 1000.0)  # an unresolved block's entries are tried at these times their step
+
+
+def unresolved_block(verdict: BlockVerdict) -> bool:
+    """A passing block whose error bars are too wide to see a 1% error (its formula 2 would be ~5e-3)."""
+    return verdict.bar_difference > RESOLUTION
+
+
+AtSteps = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (indices, their steps) -> entries
+
+
+def own_step(indices: np.ndarray, at: AtSteps, arrays: tuple[np.ndarray, ...], bars: ErrorBars, method: str,
+             noise: float, grad_eps: float, rms: float, largest: float) -> None:
+    """Give an unresolved block's entries `indices` a step of their own: the global step is set by the most curved
+    block, and a block whose cost is far flatter (or far smaller) drowns in noise / h there. Each of OWN_STEPS
+    times the current step (up to `largest`) is measured with its truncation estimated like any step's; the
+    first that leaves the block's kept bars smaller and keeps as many entries judged is taken, in place of
+    (grad, numeric, crossed, steps) and `bars`; the search stops at the first that does not help."""
+    grad, numeric, crossed, steps = arrays
+    kept = bars.kept[indices]
+    size = float(np.linalg.norm(bars.bar[indices][kept]))
+    for factor in OWN_STEPS:
+        trial = np.minimum(steps[indices] * factor, largest)
+        if not (trial > steps[indices]).any():
+            return
+        values, flags = at(indices, trial)
+
+        def refine(which: np.ndarray, f: float, trial: np.ndarray = trial) -> tuple[np.ndarray, np.ndarray]:
+            return at(indices[which], trial[which] * f)
+
+        part = error_bars(grad[indices], values, ~flags, trial, method, noise, grad_eps, refine, rms)
+        trial_size = float(np.linalg.norm(part.bar[part.kept]))
+        if part.kept.sum() < kept.sum() or trial_size >= size or _moves(part, values, refine):
+            return
+        replace_entries(bars, indices, part)
+        numeric[indices], crossed[indices], steps[indices], size = values, flags, trial, trial_size
+
+
+def _moves(part: ErrorBars, values: np.ndarray, refine: Entries) -> bool:
+    """Does some entry outside its bars at a trial step move beyond noise and truncation at a quarter of it? A
+    larger step may reach a kink its cost cannot report (a bug keeps its error at both steps): then the step
+    is no better (see `kinks_near_the_point`)."""
+    outside = np.flatnonzero(part.outside)
+    if not outside.size:
+        return False
+    quarter, crossed = refine(outside, 1 / KINK_SHRINK)
+    allowed = part.noise[outside] * (1 + KINK_SHRINK) + part.truncation[outside] + part.analytic[outside]
+    return bool((crossed | (np.abs(quarter - values[outside]) > allowed)).any())
+
+
+AVERAGED = 8  # an unresolved block's entries, as a last resort: the mean of this many central differences
+
+
+def averaged_step(indices: np.ndarray, at: AtSteps, arrays: tuple[np.ndarray, ...], bars: ErrorBars, method: str,
+                  noise: float, grad_eps: float, rms: float) -> None:
+    """Measure an unresolved block's entries `indices` as the mean of AVERAGED central differences at steps spread
+    over [h / sqrt 2, h sqrt 2): a noise that no step can beat (a float32 cost's stairs, round-off of a large |J|)
+    is independent from one step to the next, so the mean carries sqrt(AVERAGED) times less of it, while the
+    truncation stays that of h (estimated as for any step, from means at 2h and h/2). Taken, in place of
+    (grad, numeric, crossed, steps) and `bars`, when the block's kept bars shrink and as many entries stay judged;
+    the steps recorded are the effective ones (h times the noise's reduction), whose noise / h is the mean's."""
+    grad, numeric, crossed, steps = arrays
+    base = steps[indices].copy()
+    factors = 2.0 ** (np.arange(AVERAGED) / AVERAGED - 0.5)
+    effective = base * AVERAGED / math.sqrt(float(np.sum(factors**-2.0)))
+
+    def mean_at(which: np.ndarray, f: float) -> tuple[np.ndarray, np.ndarray]:
+        total, flags = np.zeros(which.size), np.zeros(which.size, dtype=bool)
+        for factor in factors:
+            values, crossed_here = at(indices[which], base[which] * (factor * f))
+            total += values
+            flags |= crossed_here
+        return total / AVERAGED, flags
+
+    values, flags = mean_at(np.arange(indices.size), 1.0)
+    part = error_bars(grad[indices], values, ~flags, effective, method, noise, grad_eps, mean_at, rms)
+    kept = bars.kept[indices]
+    if part.kept.sum() < kept.sum() or np.linalg.norm(part.bar[part.kept]) >= np.linalg.norm(bars.bar[indices][kept]):
+        return
+    replace_entries(bars, indices, part)
+    numeric[indices], crossed[indices], steps[indices] = values, flags, effective
+
+
+def complex_unsafe(costs: Costs, chosen: np.ndarray, grad: np.ndarray, numeric: np.ndarray, bars: ErrorBars,
+                   h: float, noise: float, label: Callable[[int], str]) -> tuple[Cause | None, int]:
+    """Is the complex step what failed? The entries outside their bars are measured again by central differences
+    at h and h/2 (real points, where np.abs and np.maximum are what the cost means); where those agree with each
+    other and not with the complex step (beyond MARGIN times the noise and truncation they show), the cost is
+    not complex-analytic (np.abs(z) drops the imaginary part; comparisons take the real one) and no complex-step
+    number can be trusted: an inconclusive cause, naming the first such entries. Returns it and the evaluations."""
+    outside = np.flatnonzero(bars.outside)
+    if not outside.size:
+        return None, 0
+    values = np.asarray(costs(chosen[outside], np.array([h, -h, h / 2, -h / 2]))[0], dtype=np.float64)
+    wide, narrow = (values[:, 0] - values[:, 1]) / (2 * h), (values[:, 2] - values[:, 3]) / h
+    tolerance = MARGIN * (noise_bar(noise, h / 2, "central") + 2 * np.abs(wide - narrow) + bars.analytic[outside])
+    wrong = outside[np.abs(narrow - numeric[outside]) > tolerance]
+    if not wrong.size:
+        return None, int(values.size)
+    return complex_cause(wrong.size, [label(int(chosen[i])) for i in wrong[:5]]), int(values.size)
+
+
+FAR_BEYOND = 10.0  # a random cost's entry whose error is this many times its bar (5 sigma of the randomness) fails
+
+
+def far_beyond_randomness(bars: ErrorBars, ranges: Sequence[tuple[int, int]], names: Sequence[str]) -> list[str]:
+    """The blocks of a random cost with some entry judged whose error exceeds FAR_BEYOND times its bar.
+
+    The bars hold the cost's measured randomness (sigma / h, 5 sigmas of it): an error 50 sigmas out is no draw of
+    that randomness, whatever its tails, while one within it cannot be told from a draw (the block is not judged)."""
+    far = bars.kept & (bars.error > FAR_BEYOND * bars.bar)
+    return [name for name, (start, stop) in zip(names, ranges, strict=True) if far[start:stop].any()]
+
+
+KINK_SHRINK = 4.0  # the entries outside their bars are measured again at h and h / KINK_SHRINK
+
+
+def kinks_near_the_point(costs: Costs, chosen: np.ndarray, grad: np.ndarray, steps: np.ndarray, cost: float,
+                         noise: float, bars: ErrorBars, central: bool) -> int:
+    """Leave out the entries outside their bars whose disagreement is the cost's (a kink), not the backward's.
+
+    f at theta +- h and +- h/4 for each such entry (h its step) tells two things a cost that cannot report its
+    kinks still shows. A kink at theta itself (a ReLU pre-activation exactly 0) puts the one-sided slopes
+    (f(h) - f(0)) / h and (f(0) - f(-h)) / h apart by the slope's jump whatever the step, while on a smooth f their
+    gap (f(h) + f(-h) - 2 f(0)) / h = h f'' shrinks with h: a gap that holds still from h to h/4 (beyond its
+    noise, 5 sqrt(6) sigma / h) with the backward's value between the two slopes (a one-sided derivative, as
+    `A > 0` takes) is a kink at the point. A kink inside the step (central differences only) moves D(h) away
+    from D(h/4) by more than both their bars and h's truncation, while a bug keeps its error at both steps.
+    Returns the evaluations made."""
+    suspects = np.flatnonzero(bars.outside)
+    values = np.empty((suspects.size, 4))
+    for h in np.unique(steps[suspects]):
+        group = np.flatnonzero(steps[suspects] == h)
+        offsets = np.array([h, -h, h / KINK_SHRINK, -h / KINK_SHRINK])
+        values[group] = np.asarray(costs(chosen[suspects[group]], offsets)[0], dtype=np.float64).real
+    h = steps[suspects]
+    small = h / KINK_SHRINK
+    gap = (values[:, 0] + values[:, 1] - 2 * cost) / h
+    gap_small = (values[:, 2] + values[:, 3] - 2 * cost) / small
+    gap_noise = NOISE_SIGMAS * np.sqrt(6.0) * noise / small
+    holds = (np.abs(gap_small) > gap_noise) & (np.abs(gap_small - gap) < np.abs(gap_small) / 2)
+    forward, backward = (values[:, 2] - cost) / small, (cost - values[:, 3]) / small
+    slack = MARGIN * (NOISE_SIGMAS * np.sqrt(2.0) * noise / small + np.abs(gap_small - gap) + bars.analytic[suspects])
+    between = (grad[suspects] >= np.minimum(forward, backward) - slack) & (
+        grad[suspects] <= np.maximum(forward, backward) + slack)
+    moved = np.zeros(suspects.size, dtype=bool)
+    if central:
+        change = np.abs((values[:, 0] - values[:, 1]) / (2 * h) - (values[:, 2] - values[:, 3]) / (2 * small))
+        moved = change > bars.noise[suspects] * (1 + KINK_SHRINK) + bars.truncation[suspects] + bars.analytic[suspects]
+    kinked = suspects[(holds & between) | moved]
+    bars.kept[kinked], bars.rough[kinked] = False, True
+    return int(values.size)
 
 
 @lru_cache(maxsize=256)
@@ -393,11 +582,21 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
         for total, limit in zip(blocks.sums(terms).tolist(), blocks.limits, strict=True):
             if total > limit:
                 return None  # this block's errors together exceed their noise (its chi-square)
+    if _some_block_unresolved(blocks, grad, numeric, bar):
+        return None  # a block whose a-priori bars could hide a 1% error: measured, given its own step or named
     allowed = math.sqrt(float(bar.dot(bar))) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
     verdicts = PassedBlocks(blocks, (grad, numeric, bar, error), terms, ratio)
     return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
+
+
+def _some_block_unresolved(blocks: Blocks, grad: np.ndarray, numeric: np.ndarray, bar: np.ndarray) -> bool:
+    """Whether some block's bars allow a formula-2 difference above RESOLUTION (see `unresolved_block`)."""
+    rows = np.array([grad, numeric, bar])
+    squares = np.sqrt(blocks.sums(rows * rows))  # (B, 3): ||g||, ||D||, ||bar|| per block
+    sizes = squares[:, 0] + squares[:, 1]  # a block of zeros on both sides allows nothing (as BlockVerdict)
+    return bool(((sizes > 0) & (squares[:, 2] > RESOLUTION * sizes)).any())
 
 
 @lru_cache(maxsize=64)
