@@ -148,37 +148,13 @@ def judge(
     entries are computed; repeat_gap: |f(theta) - f(theta)| of two plain calls (0 for a repeatable cost);
     network: the a-priori step is the network one (2e-5).
 
-    Measured only when the measurement can change the answer. The check first runs at the a-priori step (the
-    given epsilon, or `default_epsilon` as before the noise was measured) and judges every entry against an
-    a-priori bar: the round-off a float64 network cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1) / h for a
-    central difference (measured per entry, beyond the truncation allowance: up to 65 eps max(|J|, 1) / h on
-    the course's case at h = 1e-7, whose large weights lose bits in every layer, 1-2 on random networks of
-    ten shapes; with MARGIN, 60 covers both), the backward's ANALYTIC_ROUNDOFF eps_g (|g_i| +
-    rms(g)), and a truncation allowance h^p max(|J|, 1) (p = 2 central, 4 Richardson: for central
-    differences |f'''| up to 6 max(|J|, 1), the scale `noise` assumes when it learns nothing). With the
-    measured verdict's margins (MARGIN per entry, the chi-square per block) and no cheap sign of trouble
-    (the caller's; an input written in place; a cost not in float64; two plain calls at theta that differ;
-    a kink crossed; a difference above the threshold, which only measured causes could explain), the check
-    passes with the noise not measured (Judgement.measured False, estimate.evaluations 0). Any sign sends
-    it down the measured path below, unchanged.
-
-    Why that is sound, and where it is not. A pass under the a-priori bars is a pass under the measured ones
-    whenever the measured noise bar is at least the a-priori one, i.e. the measured sigma at least the
-    a-priori round-off (~17 eps max(|J|, 1)). On some network costs it is (ECnoise measures 36 eps |J| on the
-    course's case), on others not (~5 eps on the ~10k benchmark network; the measured floor is 0.5 eps |J|),
-    and with epsilon None the measured path also picks its own step. So the cheap path may pass an entry the
-    measured path would fail, but only one whose error is within MARGIN x its a-priori bar, 2 (60 eps
-    max(|J|, 1) / h + h^p max(|J|, 1) + the backward's round-off), ~2.1e-9 max(|J|, 1) at h = 2e-5 (2.7e-7
-    at the course's 1e-7, where the course's own difference cannot see 1e-6 either): a millionth of a usual
-    entry, where the bugs a check is for are a percent. A bug larger than that leaves its entry outside its
-    a-priori bar, which sends the check down
-    the measured path: detection above it is unchanged (errors spread thin over a block are held by the
-    block's chi-square against the a-priori sigma). What the cheap path cannot see, beyond that window:
-    randomness that does not show in two calls at theta (a mask drawn once per process), a kink a black-box
-    cost crosses without moving D(h) beyond its bar (toynet's engine reports its own), a cost not smooth
-    across the step whose D(h) still matches g, and float32 arithmetic or saturated outputs inside a
-    black-box cost that returns a float64 (each shows only through the entries' errors: a float32 cost's
-    ~1e-8 relative noise / h is ~1e-3 per entry, far outside the bars, so in practice it is measured).
+    Measured only when the measurement can change the answer: the check first runs at the a-priori step (the given
+    epsilon, or `default_epsilon`) against a-priori bars (NUMERIC_ROUNDOFF eps max(|J|, 1) / h, the backward's
+    round-off, a truncation allowance h^p max(|J|, 1)); with no sign of trouble (the caller's, an input written in
+    place, a cost not in float64, two plain calls at theta that differ, a kink crossed, a difference over the
+    threshold, a block those bars leave unresolved) it passes unmeasured (Judgement.measured False). Otherwise the
+    measured path: noise, step, bars, kinks, blocks, resolution, causes. Why the a-priori pass is sound, and the
+    measurements behind its constants: docs/checker.md.
     """
     chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
     given_cost = cost
