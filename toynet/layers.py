@@ -87,21 +87,16 @@ class ReLU:
     def forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A = max(0, Z), elementwise.  Z: (n, m) -> A: (n, m); the cache is Z itself.
 
-        For complex Z (the complex step) it is `where(Re Z > 0, Z, 0)`, so the perturbation passes through
-        unchanged. Real Z uses `maximum`: `where` with a data-dependent mask is ~8x slower (branch misses).
+        (np.maximum orders complex numbers by their real part first, so the complex step's tiny imaginary
+        perturbation passes through where Re Z > 0.)
         """
         Z = as_array("Z", Z)
-        if np.iscomplexobj(Z):
-            return np.where(Z.real > 0, Z, 0).astype(Z.dtype, copy=False), Z
         return np.maximum(Z, 0), Z
 
     @staticmethod
     def backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
         """dZ = dA * 1[Z > 0].  dA: (n, m), cache Z: (n, m) -> dZ: (n, m)."""
         dA, Z = _with_cache(dA, cache, "Z")
-        if np.iscomplexobj(Z) or np.iscomplexobj(dA):
-            return np.where(Z.real > 0, dA, 0).astype(np.result_type(dA, Z), copy=False)
-        # dA * mask, not where(mask, dA, 0): same values for finite dA, ~8x faster on random-sign Z
         return np.multiply(dA, Z > 0).astype(np.result_type(dA, Z), copy=False)
 
 
@@ -140,14 +135,14 @@ class Tanh:
 def sigmoid(Z: np.ndarray) -> np.ndarray:
     """sigma(Z) = 1 / (1 + exp(-Z)) without overflow: exp is only ever taken of -|Z|.
 
-    For complex Z (complex-step differentiation) the plain formula is used: it is analytic, |Z| is not.
+    -|Z| is written as -Z where Z >= 0 and Z elsewhere (numpy orders complex numbers by their real part first,
+    so the complex step's perturbation passes through, where np.abs would drop it).
     """
     Z = np.asarray(Z)
-    if np.iscomplexobj(Z):
-        return 1.0 / (1.0 + np.exp(-Z))
-    e = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
+    positive = Z >= 0
+    e = np.exp(np.where(positive, -Z, Z))  # exp(-|Z|), in (0, 1]: never overflows
     denominator = 1.0 + e
-    A = np.where(Z >= 0, 1.0 / denominator, e / denominator)
+    A = np.where(positive, 1.0 / denominator, e / denominator)
     return A if A.dtype == Z.dtype else A.astype(np.result_type(Z, np.float16), copy=False)
 
 
