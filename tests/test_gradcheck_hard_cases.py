@@ -336,13 +336,15 @@ def test_the_float32_points_that_slipped_are_judged_right_here(point: int) -> No
 
 
 @pytest.mark.slow(10)
+@pytest.mark.parametrize("kernel", ["Haswell", "Sandybridge"])
 @pytest.mark.parametrize("point", SLIPPED)
-def test_the_float32_points_that_slipped_are_judged_right_on_haswells_blas_kernel(point: int) -> None:
-    """Point 62 let its bug pass only where OpenBLAS runs its Haswell kernel (an AMD EPYC): made so here."""
+def test_the_float32_points_that_slipped_are_judged_right_on_other_blas_kernels(point: int, kernel: str) -> None:
+    """Point 62 let its bug pass only where OpenBLAS runs its Haswell kernel (an AMD EPYC), and 197 failed a correct
+    gradient on the pre-FMA Sandybridge kernel once blocks took their own steps: both kernels made so here."""
     script = (f"import json, sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; "
               "from test_gradcheck_hard_cases import judge_float32_point; "
               f"print(json.dumps(judge_float32_point({point})))")
-    result = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, OPENBLAS_CORETYPE="Haswell"),
+    result = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, OPENBLAS_CORETYPE=kernel),
                             capture_output=True, text=True, timeout=300, check=True, cwd=ROOT)
     assert_judged_right(json.loads(result.stdout.strip().splitlines()[-1]))
 

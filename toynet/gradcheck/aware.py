@@ -56,6 +56,7 @@ from toynet.gradcheck.second_looks import (
     complex_unsafe,
     far_beyond_randomness,
     kinks_near_the_point,
+    noise_dominated,
     own_step,
     unresolved_block,
 )
@@ -371,7 +372,9 @@ class _Run:
                         lambda indices: averaged_step(indices, self.at, arrays, self.bars, self.method,
                                                       self.estimate.noise, self.grad_eps, self.rms())):
             for number in self.unresolved():
-                improve(np.arange(*self.ranges[number]))
+                indices = np.arange(*self.ranges[number])
+                if noise_dominated(self.bars, indices):  # a larger step or a mean only cuts noise / h
+                    improve(indices)
             self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
 
     def judgement(self) -> Judgement:

@@ -39,6 +39,14 @@ def unresolved_block(verdict: BlockVerdict) -> bool:
     return verdict.bar_difference > RESOLUTION
 
 
+def noise_dominated(bars: ErrorBars, indices: np.ndarray) -> bool:
+    """Do the kept entries' noise parts outweigh their truncation parts? Only then can a larger step (or a mean of
+    several) resolve a block: one held back by its truncation (a black-box cost's kinks inside the step make D
+    vary with h) would only reach more kinks; it is named unresolved instead."""
+    kept = indices[bars.kept[indices]]
+    return bool(np.linalg.norm(bars.noise[kept]) > np.linalg.norm(bars.truncation[kept]))
+
+
 AtSteps = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (indices, their steps) -> entries
 
 
@@ -61,7 +69,7 @@ def own_step(indices: np.ndarray, at: AtSteps, arrays: tuple[np.ndarray, ...], b
         def refine(which: np.ndarray, f: float, trial: np.ndarray = trial) -> tuple[np.ndarray, np.ndarray]:
             return at(indices[which], trial[which] * f)
 
-        part = error_bars(grad[indices], values, ~flags, trial, method, noise, grad_eps, refine, rms)
+        part = error_bars(grad[indices], values, kept & ~flags, trial, method, noise, grad_eps, refine, rms)
         trial_size = float(np.linalg.norm(part.bar[part.kept]))
         if part.kept.sum() < kept.sum() or trial_size >= size or _moves(part, values, refine):
             return
@@ -106,8 +114,8 @@ def averaged_step(indices: np.ndarray, at: AtSteps, arrays: tuple[np.ndarray, ..
         return total / AVERAGED, flags
 
     values, flags = mean_at(np.arange(indices.size), 1.0)
-    part = error_bars(grad[indices], values, ~flags, effective, method, noise, grad_eps, mean_at, rms)
-    kept = bars.kept[indices]
+    kept = bars.kept[indices]  # entries left out at h (a kink, at or near the point) stay out
+    part = error_bars(grad[indices], values, kept & ~flags, effective, method, noise, grad_eps, mean_at, rms)
     if part.kept.sum() < kept.sum() or np.linalg.norm(part.bar[part.kept]) >= np.linalg.norm(bars.bar[indices][kept]):
         return
     replace_entries(bars, indices, part)
