@@ -9,6 +9,7 @@ whose truncation error is O(h^4): with h = 1e-3 it is ~1e-12, well below the 1e-
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +33,62 @@ def course_case() -> CourseCase:
     shapes = (("W1", (5, 4)), ("b1", (5, 1)), ("W2", (3, 5)), ("b2", (3, 1)), ("W3", (1, 3)), ("b3", (1, 1)))
     parameters = {name: rng.randn(*shape) for name, shape in shapes}
     return CourseCase(X, np.array([1, 1, 0]), parameters)
+
+
+# The course's printed numbers (docs/REFERENCE.md). Its N-D difference runs through np.dot, whose last bit depends on
+# the machine's BLAS kernel: tests compare toynet with the course's algorithm run here bit for bit (course_loop), and
+# with these printed numbers within one unit of their last printed digit (to_the_last_digit: ...623 against
+# ...624 is one such unit, two float64 ulps).
+COURSE_COST = 2.407833389834357
+COURSE_BUGGY = 0.2850931567761623
+
+
+def to_the_last_digit(value: float, printed: float) -> bool:
+    """True when `value` is within one unit of the last digit `printed` shows (repr, the shortest round trip)."""
+    unit = Decimal(1).scaleb(Decimal(repr(printed)).as_tuple().exponent)
+    return abs(Decimal(repr(value)) - Decimal(repr(printed))) <= unit
+
+
+def course_forward(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
+    """The course's forward_propagation_n for any number of layers (its gc_utils relu and sigmoid): the cost."""
+    L, A = len(parameters) // 2, X
+    for layer in range(1, L + 1):
+        Z = np.dot(parameters[f"W{layer}"], A) + parameters[f"b{layer}"]
+        A = np.maximum(0, Z) if layer < L else 1 / (1 + np.exp(-Z))
+    m = X.shape[1]
+    logprobs = np.multiply(-np.log(A), Y) + np.multiply(-np.log(1 - A), 1 - Y)
+    return float(1.0 / m * np.sum(logprobs))
+
+
+def course_loop(
+    X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], epsilon: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The course's gradient_check_n loop over any shape: (J_plus, J_minus, gradapprox, difference)."""
+    names = [f"{kind}{layer}" for layer in range(1, len(parameters) // 2 + 1) for kind in "Wb"]
+    theta = np.concatenate([np.reshape(parameters[name], (-1, 1)) for name in names])
+    grad = np.concatenate([np.reshape(gradients["d" + name], (-1, 1)) for name in names])
+
+    def J(vector: np.ndarray) -> float:  # the course's vector_to_dictionary: reshaped slices
+        blocks, start = {}, 0
+        for name in names:
+            size = parameters[name].size
+            blocks[name] = vector[start : start + size].reshape(parameters[name].shape)
+            start += size
+        return course_forward(X, Y, blocks)
+
+    n = theta.shape[0]
+    J_plus, J_minus, gradapprox = np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, 1))
+    for i in range(n):
+        thetaplus = np.copy(theta)
+        thetaplus[i][0] = thetaplus[i][0] + epsilon
+        J_plus[i] = J(thetaplus)
+        thetaminus = np.copy(theta)
+        thetaminus[i][0] = thetaminus[i][0] - epsilon
+        J_minus[i] = J(thetaminus)
+        gradapprox[i] = (J_plus[i] - J_minus[i]) / (2.0 * epsilon)
+    numerator = np.linalg.norm(grad - gradapprox)
+    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
+    return J_plus, J_minus, gradapprox, float(numerator / denominator)
 
 
 def five_point_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3) -> np.ndarray:

@@ -70,7 +70,7 @@ def test_the_network_form_calls_the_cost_twice_at_theta_and_twice_per_direction(
     cost = CountingCost(problem.net.cost_function(problem.X, problem.Y))
     result = directional_check(cost, problem.parameters, problem.gradients, num_directions=num_directions)
     assert result.passed and result.verdict == "passed" and result.numeric.shape == (num_directions,)
-    assert cost.calls == 2 * num_directions + 2  # a clean pass: no noise measured
+    assert cost.calls <= 2 * num_directions + 2  # the budget of a clean pass: no noise measured
     for name, value in problem.parameters.items():  # the caller's arrays never reach the cost, nor change
         np.testing.assert_array_equal(value, before[name])
         assert not any(np.shares_memory(value, seen) for seen in cost.seen)

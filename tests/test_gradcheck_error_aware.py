@@ -159,7 +159,7 @@ def test_the_course_case_keeps_its_headline_number_and_names_both_bugs(course_ca
     gradients = net.backward(caches)
     buggy = dict(gradients, dW2=gradients["dW2"] * 2, db1=gradients["db1"] * 4)
     found = gradient_check_n(net.cost_function(X, Y), parameters, buggy, epsilon=1e-7)
-    assert found.difference == pytest.approx(REFERENCE_BUGGY, rel=1e-12)
+    assert found.difference == pytest.approx(REFERENCE_BUGGY, abs=1e-9)  # BLAS moves its last digits
     assert found.epsilon == 1e-7 and found.failing_blocks == ["b1", "W2"]
     assert gradient_check_n(net.cost_function(X, Y), parameters, gradients, epsilon=1e-7).passed
 

@@ -1,66 +1,28 @@
 """The course-signature check gives the course loop's numbers to the bit (issue 13), on any shape.
 
-The reference is the course's own algorithm written out here: its forward pass (np.dot(W, A) + b, np.maximum(0, Z),
-1 / (1 + np.exp(-Z)), the logistic cost as 1. / m * np.sum(logprobs)) run twice per entry of theta by the course's
-loop (thetaplus[i][0] + epsilon, (J_plus[i] - J_minus[i]) / (2. * epsilon), formula 2 with np.linalg.norm).
-The numpy facts toynet.gradcheck.exact relies on are pinned first: if a numpy or BLAS upgrade breaks one, the
-tests say which.
+The reference is the course's own algorithm, written out in tests/_reference.py: its forward pass (np.dot(W, A) + b,
+np.maximum(0, Z), 1 / (1 + np.exp(-Z)), the logistic cost as 1. / m * np.sum(logprobs)) run twice per entry of theta
+by the course's loop (thetaplus[i][0] + epsilon, (J_plus[i] - J_minus[i]) / (2. * epsilon), formula 2 with
+np.linalg.norm). The numpy facts toynet.gradcheck.exact relies on are pinned first: if a numpy or BLAS upgrade
+breaks one, the tests say which.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+from _reference import COURSE_BUGGY, COURSE_COST, course_forward, course_loop, to_the_last_digit
 
+from toynet.demo import _printed_number_note
 from toynet.exercises import gradient_checking as gc
 from toynet.gradcheck.exact import CourseCosts, course_gradapprox, course_sigmoid
 from toynet.losses import row_costs
 from toynet.params import ParamLayout
-
-COURSE_BUGGY = 0.2850931567761623  # docs/REFERENCE.md: the course's printed difference, bugs as handed out
-
-
-# ------------------------------------------------------------------------------------ the course's loop, written out
-
-
-def course_forward(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
-    """The course's forward_propagation_n for any number of layers (its gc_utils relu and sigmoid)."""
-    L, A = len(parameters) // 2, X
-    for layer in range(1, L + 1):
-        Z = np.dot(parameters[f"W{layer}"], A) + parameters[f"b{layer}"]
-        A = np.maximum(0, Z) if layer < L else 1 / (1 + np.exp(-Z))
-    m = X.shape[1]
-    logprobs = np.multiply(-np.log(A), Y) + np.multiply(-np.log(1 - A), 1 - Y)
-    return float(1.0 / m * np.sum(logprobs))
-
-
-def course_loop(X, Y, parameters, gradients, epsilon):
-    """The course's gradient_check_n loop over any shape: (J_plus, J_minus, gradapprox, difference)."""
-    names = [f"{kind}{layer}" for layer in range(1, len(parameters) // 2 + 1) for kind in "Wb"]
-    theta = np.concatenate([np.reshape(parameters[name], (-1, 1)) for name in names])
-    grad = np.concatenate([np.reshape(gradients["d" + name], (-1, 1)) for name in names])
-
-    def J(vector):  # the course's vector_to_dictionary: reshaped slices
-        blocks, start = {}, 0
-        for name in names:
-            size = parameters[name].size
-            blocks[name] = vector[start : start + size].reshape(parameters[name].shape)
-            start += size
-        return course_forward(X, Y, blocks)
-
-    n = theta.shape[0]
-    J_plus, J_minus, gradapprox = np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, 1))
-    for i in range(n):
-        thetaplus = np.copy(theta)
-        thetaplus[i][0] = thetaplus[i][0] + epsilon
-        J_plus[i] = J(thetaplus)
-        thetaminus = np.copy(theta)
-        thetaminus[i][0] = thetaminus[i][0] - epsilon
-        J_minus[i] = J(thetaminus)
-        gradapprox[i] = (J_plus[i] - J_minus[i]) / (2.0 * epsilon)
-    numerator = np.linalg.norm(grad - gradapprox)
-    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
-    return J_plus, J_minus, gradapprox, float(numerator / denominator)
 
 
 def he_case(layer_sizes, seed, m):
@@ -229,9 +191,62 @@ def test_course_signature_at_about_ten_thousand_parameters(epsilon):
 
 
 def test_course_buggy_case_gives_the_courses_printed_number(course_case):
+    """The course's own loop on this machine, bit for bit; its printed number within the loop's own round-off.
+
+    At epsilon 1e-7 one ulp of a cost (4e-16) moves an entry of gradapprox by ~4e-9, so a BLAS kernel that rounds
+    np.dot differently moves the last digits: FMA kernels give ...623 or ...624 (one unit in the last digit, the
+    next test pins it per kernel), pre-FMA kernels 0.285093156780699. Each is the course's own code's number on
+    that machine."""
     X, Y, parameters = course_case
     gradients = gradients_of(X, Y, parameters, buggy=True)
-    assert gc.gradient_check_n(parameters, gradients, X, Y) == COURSE_BUGGY
+    difference = gc.gradient_check_n(parameters, gradients, X, Y)
+    assert difference == course_loop(X, Y, parameters, gradients, 1e-7)[3]
+    assert difference == pytest.approx(COURSE_BUGGY, abs=1e-9)
+
+
+PER_KERNEL = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import _reference
+from toynet.exercises import gradient_checking as gc
+X, Y, parameters = _reference.course_case()
+gradients = gc.backward_propagation_n(X, Y, gc.forward_propagation_n(X, Y, parameters)[1])
+print(repr(gc.gradient_check_n(parameters, gradients, X, Y)))
+print(repr(_reference.course_loop(X, Y, parameters, gradients, 1e-7)[3]))
+print(repr(gc.forward_propagation_n(X, Y, parameters)[0]), repr(_reference.course_forward(X, Y, parameters)))
+"""
+FMA_KERNELS = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"}
+
+
+@pytest.mark.slow(2)
+@pytest.mark.parametrize("kernel", ["Haswell", "SkylakeX", "Sandybridge", "Nehalem"])
+def test_on_every_blas_kernel_the_course_loops_number_and_the_printed_one_to_its_last_digit(kernel):
+    """Machines whose BLAS gives the other last bit, made here: OpenBLAS picks the kernel OPENBLAS_CORETYPE names
+    (falling back to one the CPU runs; OPENBLAS_VERBOSE=2 says which). On each, toynet is the course's loop to the
+    bit; on the FMA kernels of today's CPUs the course's printed numbers hold to one unit in their last digit."""
+    env = dict(os.environ, OPENBLAS_CORETYPE=kernel, OPENBLAS_VERBOSE="2")
+    result = subprocess.run([sys.executable, "-c", PER_KERNEL, str(Path(__file__).parent)], env=env,
+                            capture_output=True, text=True, timeout=120, check=True)
+    lines = result.stdout.split("\n")
+    said = result.stderr.splitlines()  # OpenBLAS writes its "Core: <kernel>" line to stderr
+    used = next((line.split(":")[1].strip() for line in said if line.startswith("Core:")), "not OpenBLAS")
+    toynet, course, (cost, course_cost) = float(lines[-4]), float(lines[-3]), map(float, lines[-2].split())
+    assert toynet == course and cost == course_cost, used
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    assert used != "not OpenBLAS" or "openblas" not in blas  # the kernel was forced and read back
+    assert to_the_last_digit(cost, COURSE_COST), (used, cost)
+    if used in FMA_KERNELS:
+        assert to_the_last_digit(toynet, COURSE_BUGGY), (used, toynet)
+    else:
+        assert toynet == pytest.approx(COURSE_BUGGY, abs=1e-9), (used, toynet)
+
+
+@pytest.mark.parametrize(("printed", "says"), [(COURSE_BUGGY, "the same float"),
+                                               (0.2850931567761624, "1 unit in the last digit away")])
+def test_the_demo_says_which_number_it_printed_and_why_the_last_digit_can_differ(printed, says):
+    note = _printed_number_note(float(printed))
+    assert repr(float(printed)) in note and says in note and "BLAS" in note
+    assert "0.2850931567761623" in note  # the course's notebook's number beside it
 
 
 def test_course_signature_names_a_bad_X_or_epsilon():

@@ -50,7 +50,7 @@ def test_a_correct_backward_passes_without_measuring_the_noise(shape, seed: int)
     if crosses_a_kink(problem, step):  # a kink at the a-priori step is a sign of trouble: measured, as today
         assert report.noise_evaluations > 0
         return
-    assert report.noise_evaluations == 0 and report.evaluations == 2 * problem.n
+    assert report.noise_evaluations == 0 and report.evaluations <= 2 * problem.n  # the budget of a clean pass
     assert report.epsilon == step
     numeric = numerical_gradient_n(cost_fn, problem.parameters).reshape(-1)
     grad = np.concatenate([problem.gradients["d" + name].reshape(-1) for name in problem.parameters])
@@ -64,7 +64,7 @@ def test_the_course_network_takes_the_cheap_path_at_the_course_numbers() -> None
     problem = course_problem()
     cost_fn = problem.net.cost_function(problem.X, problem.Y)
     report = gradient_check_n(cost_fn, problem.parameters, problem.gradients)
-    assert report.passed and report.noise_evaluations == 0 and report.evaluations == 94
+    assert report.passed and report.noise_evaluations == 0 and report.evaluations <= 2 * 47  # budget: 2 per entry
     assert report.difference < 1e-9  # REFERENCE.md: the course's case at h = 2e-5 gives 5.4e-10
     at_course = gradient_check_n(cost_fn, problem.parameters, problem.gradients, epsilon=1e-7)
     assert at_course.passed and at_course.epsilon == 1e-7
@@ -175,13 +175,13 @@ def test_the_array_forms_take_the_cheap_path_and_still_catch_a_bug() -> None:
     x = np.random.default_rng(4).standard_normal((3, 4))
     f = Counted()
     assert gradient_check(f, Counted.gradient, x).passed
-    assert f.calls == 2 * x.size + 2  # the check's 2 per entry, the guarded call and one repeat: no noise tables
+    assert f.calls <= 2 * x.size + 2  # budget: the check's 2 per entry, the guarded call and one repeat
     f = Counted()
     sparse = grad_check_sparse(f, x, Counted.gradient(x), num_checks=5)
-    assert sparse.passed and f.calls == 2 * 5 + 2
+    assert sparse.passed and f.calls <= 2 * 5 + 2
     f = Counted()
     direction = directional_check(f, x, Counted.gradient(x), num_directions=3)
-    assert direction.passed and f.calls == 2 * 3 + 2
+    assert direction.passed and f.calls <= 2 * 3 + 2
     bad = Counted.gradient(x)
     bad[1, 2] *= 1.01
     f = Counted()

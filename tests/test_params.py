@@ -108,8 +108,33 @@ def test_missing_and_extra_blocks_are_named(course_case: tuple) -> None:
         gradients_to_vector({k: v for k, v in gradients.items() if k != "db2"}, parameters)
     with pytest.raises(ValueError, match=r"unexpected \[dW4\]"):
         gradients_to_vector({**gradients, "dW4": np.ones((1, 1))}, parameters)
-    with pytest.raises(ValueError, match=r"parameter names must look like W1, b1"):
-        dictionary_to_vector({**parameters, "gamma": np.ones(2)})
+
+
+
+def test_parameters_of_any_name_keep_the_order_given() -> None:
+    """cs231n's batch norm: W1, gamma1, beta1, W2 are flattened in the dict's own order, not sorted, and their
+    gradients may be keyed "dgamma1" or, as cs231n's grads are, "gamma1"."""
+    rng = np.random.default_rng(0)
+    parameters = {"W1": rng.standard_normal((3, 2)), "gamma1": rng.standard_normal((3,)),
+                  "beta1": rng.standard_normal((3,)), "W2": rng.standard_normal((1, 3))}
+    theta, keys = dictionary_to_vector(parameters)
+    assert keys == ["W1"] * 6 + ["gamma1"] * 3 + ["beta1"] * 3 + ["W2"] * 3
+    np.testing.assert_array_equal(theta.ravel(), np.concatenate([v.ravel() for v in parameters.values()]))
+    backwards = dict(reversed(parameters.items()))
+    assert dictionary_to_vector(backwards)[1] == ["W2"] * 3 + ["beta1"] * 3 + ["gamma1"] * 3 + ["W1"] * 6
+    rebuilt = vector_to_dictionary(theta, parameters)
+    assert list(rebuilt) == list(parameters) and all(np.array_equal(rebuilt[k], parameters[k]) for k in parameters)
+    as_cs231n = {name: 2 * value for name, value in parameters.items()}
+    np.testing.assert_array_equal(gradients_to_vector(as_cs231n, parameters), 2 * theta)
+    with pytest.raises(ValueError, match=r"gradients must hold \[dW1, dgamma1, dbeta1, dW2\].*missing \[dbeta1\]"):
+        gradients_to_vector({"d" + k: v for k, v in parameters.items() if k != "beta1"}, parameters)
+
+
+def test_an_empty_parameters_dict_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="parameters must hold at least one array, but got an empty dict"):
+        dictionary_to_vector({})
+    with pytest.raises(TypeError, match="parameter names must be strings, but got 1"):
+        dictionary_to_vector({1: np.ones(2)})
 
 
 def test_gradient_block_of_the_wrong_shape_is_named(course_case: tuple) -> None:

@@ -3,7 +3,7 @@
     J = -(1/m) * sum_i ( y_i log a_i + (1 - y_i) log(1 - a_i) )
 
 `A` holds the predicted probabilities, shape `(1, m)`; labels `Y` may be `(m,)` or `(1, m)` and lie in
-[0, 1]. `row_costs` is the same arithmetic for many outputs at once, one row each (the gradient checker).
+[0, 1]. `row_costs` is the same arithmetic for many outputs at once, one row each (for the gradient checker).
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ class LogisticCost:
         a confidently wrong A = 0 for Y = 1 costs a large but finite 708 instead of inf.
         """
         A, Y = _check_inputs(as_array("A", A), Y)
-        return _number(row_costs(A, Y)[0]), CostCache(A, Y)
+        m = A.shape[1]
+        logprobs = -Y * np.log(np.maximum(A, TINY)) - (1 - Y) * np.log(np.maximum(1 - A, TINY))
+        return (1.0 / m * logprobs.sum()).item(), CostCache(A, Y)  # a float (complex for the complex step)
 
     @staticmethod
     def backward(dcost: float, cache: CostCache) -> np.ndarray:
@@ -85,18 +87,16 @@ def logistic_cost(A: np.ndarray, Y: np.ndarray) -> float:
 def row_costs(A: np.ndarray, Y: np.ndarray, not_Y: np.ndarray | None = None) -> np.ndarray:
     """The course's cost of each row of A: (s, m) -> (s,), against labels Y: (1, m) already checked.
 
-    LogisticCost.forward's arithmetic (it calls this with s = 1) without its input checks, for callers that
-    check Y once and then cost thousands of outputs (the gradient checker); not_Y = 1 - Y may be passed
-    precomputed. The course's order
+    LogisticCost.forward's arithmetic, row by row, without its input checks, for callers that check Y once and
+    then cost thousands of outputs (the gradient checker); not_Y = 1 - Y may be passed precomputed. (np.maximum
+    orders complex numbers by their real part first, so the complex step goes through the same lines.) The
+    course's order
     (logprobs, then 1./m * sum) gives the same float as the course's notebook to the last bit, so its printed
     differences come out exactly. log is floored at log(TINY), so where a label is 0, 0 * log(>= TINY) = 0:
     the 0 log 0 = 0 limit, with no nan.
     """
     not_Y = 1 - Y if not_Y is None else not_Y
-    if np.iscomplexobj(A):  # the complex step: the analytic formula, no comparisons
-        logprobs = -Y * np.log(A) - not_Y * np.log(1 - A)
-    else:
-        logprobs = -Y * np.log(np.maximum(A, TINY)) - not_Y * np.log(np.maximum(1 - A, TINY))
+    logprobs = -Y * np.log(np.maximum(A, TINY)) - not_Y * np.log(np.maximum(1 - A, TINY))
     return (1.0 / A.shape[1]) * logprobs.sum(axis=1)
 
 
@@ -111,10 +111,10 @@ def _check_inputs(
     if Y.shape not in ((m,), (1, m)):
         raise ValueError(f"Y must have shape (m,) or (1, m) with m = {m}, but got shape {Y.shape}")
     Y = Y.reshape(1, m)
-    if not np.iscomplexobj(A):  # the complex step carries a tiny imaginary part: checks are for real data
-        check_finite(name, A)
-        if probabilities and ((A < 0).any() or (A > 1).any()):
-            raise ValueError(f"A must hold probabilities in [0, 1], but ranges over [{A.min()}, {A.max()}]")
+    check_finite(name, A)
+    real = np.real(A)  # the complex step's A carries a tiny imaginary part: the range is its real part's
+    if probabilities and ((real < 0).any() or (real > 1).any()):
+        raise ValueError(f"A must hold probabilities in [0, 1], but ranges over [{real.min()}, {real.max()}]")
     check_finite("Y", Y)
     if (Y < 0).any() or (Y > 1).any():
         raise ValueError(f"Y must hold labels in [0, 1], but ranges over [{Y.min()}, {Y.max()}]")
@@ -123,11 +123,4 @@ def _check_inputs(
 
 def _safe_ratio(y: np.ndarray, a: np.ndarray) -> np.ndarray:
     """y / a with 0 / 0 = 0 and a floored at TINY (the derivative of y log a with the cost's conventions)."""
-    if np.iscomplexobj(a):
-        return y / a
     return np.where(y == 0, 0.0, y / np.maximum(a, TINY))
-
-
-def _number(cost: np.generic) -> float:
-    """A real cost as a Python float; the complex step's complex cost as it is."""
-    return cost if np.iscomplexobj(cost) else float(cost)  # type: ignore[return-value]

@@ -3,7 +3,8 @@
 The gradient check perturbs one number at a time, so it needs every parameter in a single column vector.
 The order is the course's `dictionary_to_vector` order: layer by layer, `W` before `b`, each block
 row-major. For a 4-5-3-1 network that is W1 (20 entries), b1 (5), W2 (15), b2 (3), W3 (3), b3 (1): 47.
-A `ParamLayout` records that order once (block names, shapes, each block's slice of theta).
+A `ParamLayout` records that order once (block names, shapes, each block's slice of theta). Parameters named
+otherwise (cs231n's batch-norm gamma1, beta1, ...) keep the order their dict gives.
 """
 
 from __future__ import annotations
@@ -17,6 +18,44 @@ from typing import Any
 import numpy as np
 
 from toynet._validate import as_array, check_finite
+
+
+def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    """Flatten {"W1", "b1", ..., "WL", "bL"} into a new theta: (n, 1), and the block name of every entry, in
+    course order (layer by layer, W before b, row-major) whatever order the dict's keys come in (names of the
+    caller's own, e.g. gamma1, keep the dict's order)."""
+    layout = ParamLayout.from_parameters(parameters)
+    return layout.read(parameters)[1].reshape(-1, 1), list(layout.keys)
+
+
+def vector_to_dictionary(theta: np.ndarray, layout: ParamLayout | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Unflatten theta: (n, 1) or (n,) into {"W1": ..., "b1": ...} with the shapes of `layout`.
+
+    `layout` is a `ParamLayout` or a template dict of arrays (e.g. the parameters theta was made from).
+    Every returned block is a fresh array, so writing into it never touches theta.
+    """
+    layout, theta = _as_layout(layout), as_array("theta", theta)
+    if theta.ndim not in (1, 2) or (theta.ndim == 2 and theta.shape[1] != 1) or theta.size != layout.size:
+        raise ValueError(f"theta must have shape ({layout.size}, 1) or ({layout.size},), but got {theta.shape}")
+    return layout.split(theta.reshape(-1))
+
+
+def gradients_to_vector(
+    gradients: Mapping[str, np.ndarray], layout: ParamLayout | Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """Flatten {"dW1", "db1", ...} into a column (n, 1) in the same order as `dictionary_to_vector`.
+
+    Other keys (dZ1, dA2, ...) are ignored, and the keys may come in any order. With `layout` (a
+    `ParamLayout` or the parameters dict), the gradient blocks must match the parameter blocks exactly.
+    """
+    if layout is None:
+        if not isinstance(gradients, Mapping):
+            raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
+        layout = ParamLayout.from_parameters({k[1:]: gradients[k] for k in _block_keys(frozenset(gradients), "d")})
+    return _as_layout(layout).read(gradients, prefix="d", what="gradients")[1].reshape(-1, 1)
+
+
+# ------------------------------------------------------------------------------------------ the layout they share
 
 _BLOCK_NAME = re.compile(r"^([Wb])([1-9][0-9]*)$")
 
@@ -43,13 +82,23 @@ class ParamLayout:
 
     @classmethod
     def from_shapes(cls, shapes: Mapping[str, tuple[int, ...]]) -> ParamLayout:
-        """Build the layout from block names and shapes, e.g. {"W1": (5, 4), "b1": (5, 1), ...}."""
-        names = sorted(shapes, key=_course_order_key)
-        layers = sorted({_course_order_key(name)[0] for name in names})
-        expected = [f"{kind}{layer}" for layer in range(1, len(layers) + 1) for kind in "Wb"]
-        if names != expected:
-            raise ValueError(f"parameters must hold exactly the blocks {_listed(expected)}, but got {_listed(names)}"
-                             + _missing_and_extra(expected, names))
+        """Build the layout from block names and shapes, e.g. {"W1": (5, 4), "b1": (5, 1), ...}.
+
+        Names that all look like the course's (W1, b1, ..., WL, bL) take the course's order whatever order they
+        come in, and must be complete; any other names (cs231n's gamma1, beta1, ...) keep the order given."""
+        if not shapes:
+            raise ValueError("parameters must hold at least one array, but got an empty dict")
+        strange = [name for name in shapes if not isinstance(name, str)]
+        if strange:
+            raise TypeError(f"parameter names must be strings, but got {strange[0]!r}")
+        names = list(shapes)
+        if all(_BLOCK_NAME.match(name) for name in names):
+            names = sorted(shapes, key=_course_order_key)
+            layers = sorted({_course_order_key(name)[0] for name in names})
+            expected = [f"{kind}{layer}" for layer in range(1, len(layers) + 1) for kind in "Wb"]
+            if names != expected:
+                raise ValueError(f"parameters must hold exactly the blocks {_listed(expected)}, but got "
+                                 f"{_listed(names)}" + _missing_and_extra(expected, names))
         sizes = [int(np.prod(shapes[name], dtype=np.int64)) for name in names]
         stops = np.cumsum([0, *sizes]).tolist()
         return cls(tuple(Block(name, tuple(int(d) for d in shapes[name]), start, stop)
@@ -77,6 +126,11 @@ class ParamLayout:
     @cached_property
     def names(self) -> list[str]:
         return [block.name for block in self.blocks]
+
+    @cached_property
+    def course_names(self) -> bool:
+        """Whether the blocks are the course's W1, b1, ..., WL, bL (else names of the caller's own, in their order)."""
+        return all(_BLOCK_NAME.match(name) for name in self.names)
 
     @property
     def num_layers(self) -> int:
@@ -136,8 +190,8 @@ class ParamLayout:
         if not isinstance(arrays, Mapping):
             raise TypeError(f"{what} must be a dict of arrays, but got {type(arrays).__name__}")
         wanted, wanted_set = self.keys_by_prefix[prefix], self.key_sets[prefix]
-        if arrays.keys() != wanted_set and (present := _block_keys(frozenset(arrays), prefix)) != wanted_set:
-            raise ValueError(f"{what} must hold exactly {_listed(wanted)}" + _missing_and_extra(wanted, list(present)))
+        if arrays.keys() != wanted_set:
+            wanted = self._keys_in(arrays, prefix, what)
         blocks = []
         for block, key in zip(self.blocks, wanted, strict=True):
             array = arrays[key]
@@ -153,39 +207,24 @@ class ParamLayout:
                 check_finite(f"{what}[{key!r}]", array)
         return blocks, flat
 
-
-def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """Flatten {"W1", "b1", ..., "WL", "bL"} into a new theta: (n, 1), and the block name of every entry, in
-    course order (layer by layer, W before b, row-major) whatever order the dict's keys come in."""
-    layout = ParamLayout.from_parameters(parameters)
-    return layout.read(parameters)[1].reshape(-1, 1), list(layout.keys)
-
-
-def vector_to_dictionary(theta: np.ndarray, layout: ParamLayout | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Unflatten theta: (n, 1) or (n,) into {"W1": ..., "b1": ...} with the shapes of `layout`.
-
-    `layout` is a `ParamLayout` or a template dict of arrays (e.g. the parameters theta was made from).
-    Every returned block is a fresh array, so writing into it never touches theta.
-    """
-    layout, theta = _as_layout(layout), as_array("theta", theta)
-    if theta.ndim not in (1, 2) or (theta.ndim == 2 and theta.shape[1] != 1) or theta.size != layout.size:
-        raise ValueError(f"theta must have shape ({layout.size}, 1) or ({layout.size},), but got {theta.shape}")
-    return layout.split(theta.reshape(-1))
-
-
-def gradients_to_vector(
-    gradients: Mapping[str, np.ndarray], layout: ParamLayout | Mapping[str, np.ndarray] | None = None
-) -> np.ndarray:
-    """Flatten {"dW1", "db1", ...} into a column (n, 1) in the same order as `dictionary_to_vector`.
-
-    Other keys (dZ1, dA2, ...) are ignored, and the keys may come in any order. With `layout` (a
-    `ParamLayout` or the parameters dict), the gradient blocks must match the parameter blocks exactly.
-    """
-    if layout is None:
-        if not isinstance(gradients, Mapping):
-            raise TypeError(f"gradients must be a dict of arrays, but got {type(gradients).__name__}")
-        layout = ParamLayout.from_parameters({k[1:]: gradients[k] for k in _block_keys(frozenset(gradients), "d")})
-    return _as_layout(layout).read(gradients, prefix="d", what="gradients")[1].reshape(-1, 1)
+    def _keys_in(self, arrays: Mapping[str, Any], prefix: str, what: str) -> list[str]:
+        """The keys of `arrays` holding the blocks, when its keys are not exactly them: the course's blocks must be
+        there and nothing else that looks like one; names of the caller's own must be there (other keys ignored),
+        and gradients may carry the parameters' own names (cs231n's grads["gamma1"]) instead of "dgamma1"."""
+        wanted, wanted_set = self.keys_by_prefix[prefix], self.key_sets[prefix]
+        if self.course_names:
+            present = _block_keys(frozenset(arrays), prefix)
+            if present != wanted_set:
+                raise ValueError(f"{what} must hold exactly {_listed(wanted)}"
+                                 + _missing_and_extra(wanted, list(present)))
+            return wanted
+        if wanted_set <= arrays.keys():
+            return wanted
+        if prefix and self.key_sets[""] <= arrays.keys():
+            return self.keys_by_prefix[""]
+        missing = [key for key in wanted if key not in arrays]
+        also = f" (or the parameters' own names {_listed(self.names)})" if prefix else ""
+        raise ValueError(f"{what} must hold {_listed(wanted)}{also}; missing {_listed(missing)}")
 
 
 @lru_cache(maxsize=64)

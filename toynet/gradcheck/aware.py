@@ -25,6 +25,7 @@ from toynet.gradcheck.causes import (
     numeric_cause,
     numerical_causes,
     random_cost,
+    unresolved_cause,
     zero_entries_cause,
 )
 from toynet.gradcheck.errorbars import (
@@ -36,6 +37,7 @@ from toynet.gradcheck.errorbars import (
     Blocks,
     BlockVerdict,
     ErrorBars,
+    Refine,
     analytic_bars,
     bar_difference,
     block_verdicts,
@@ -46,8 +48,18 @@ from toynet.gradcheck.errorbars import (
     replace_entries,
 )
 from toynet.gradcheck.measures import relative_difference
-from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
+from toynet.gradcheck.noise import MAX_STEP, Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
 from toynet.gradcheck.numerical import default_epsilon
+from toynet.gradcheck.second_looks import (
+    RESOLUTION,
+    averaged_step,
+    complex_unsafe,
+    far_beyond_randomness,
+    kinks_near_the_point,
+    noise_dominated,
+    own_step,
+    unresolved_block,
+)
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 SHARED_PROBES = 2000  # parameters above which the tables at the check's own step take one probe per layer (at_step)
@@ -146,195 +158,277 @@ def judge(
     entries are computed; repeat_gap: |f(theta) - f(theta)| of two plain calls (0 for a repeatable cost);
     network: the a-priori step is the network one (2e-5).
 
-    Measured only when the measurement can change the answer. The check first runs at the a-priori step (the
-    given epsilon, or `default_epsilon` as before the noise was measured) and judges every entry against an
-    a-priori bar: the round-off a float64 network cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1) / h for a
-    central difference (measured per entry, beyond the truncation allowance: up to 65 eps max(|J|, 1) / h on
-    the course's case at h = 1e-7, whose large weights lose bits in every layer, 1-2 on random networks of
-    ten shapes; with MARGIN, 60 covers both), the backward's ANALYTIC_ROUNDOFF eps_g (|g_i| +
-    rms(g)), and a truncation allowance h^p max(|J|, 1) (p = 2 central, 4 Richardson: for central
-    differences |f'''| up to 6 max(|J|, 1), the scale `noise` assumes when it learns nothing). With the
-    measured verdict's margins (MARGIN per entry, the chi-square per block) and no cheap sign of trouble
-    (the caller's; an input written in place; a cost not in float64; two plain calls at theta that differ;
-    a kink crossed; a difference above the threshold, which only measured causes could explain), the check
-    passes with the noise not measured (Judgement.measured False, estimate.evaluations 0). Any sign sends
-    it down the measured path below, unchanged.
-
-    Why that is sound, and where it is not. A pass under the a-priori bars is a pass under the measured ones
-    whenever the measured noise bar is at least the a-priori one, i.e. the measured sigma at least the
-    a-priori round-off (~17 eps max(|J|, 1)). On some network costs it is (ECnoise measures 36 eps |J| on the
-    course's case), on others not (~5 eps on the ~10k benchmark network; the measured floor is 0.5 eps |J|),
-    and with epsilon None the measured path also picks its own step. So the cheap path may pass an entry the
-    measured path would fail, but only one whose error is within MARGIN x its a-priori bar, 2 (60 eps
-    max(|J|, 1) / h + h^p max(|J|, 1) + the backward's round-off), ~2.1e-9 max(|J|, 1) at h = 2e-5 (2.7e-7
-    at the course's 1e-7, where the course's own difference cannot see 1e-6 either): a millionth of a usual
-    entry, where the bugs a check is for are a percent. A bug larger than that leaves its entry outside its
-    a-priori bar, which sends the check down
-    the measured path: detection above it is unchanged (errors spread thin over a block are held by the
-    block's chi-square against the a-priori sigma). What the cheap path cannot see, beyond that window:
-    randomness that does not show in two calls at theta (a mask drawn once per process), a kink a black-box
-    cost crosses without moving D(h) beyond its bar (toynet's engine reports its own), a cost not smooth
-    across the step whose D(h) still matches g, and float32 arithmetic or saturated outputs inside a
-    black-box cost that returns a float64 (each shows only through the entries' errors: a float32 cost's
-    ~1e-8 relative noise / h is ~1e-3 per entry, far outside the bars, so in practice it is measured).
+    Measured only when the measurement can change the answer: the check first runs at the a-priori step (the given
+    epsilon, or `default_epsilon`) against a-priori bars (NUMERIC_ROUNDOFF eps max(|J|, 1) / h, the backward's
+    round-off, a truncation allowance h^p max(|J|, 1)); with no sign of trouble (the caller's, an input written in
+    place, a cost not in float64, two plain calls at theta that differ, a kink crossed, a difference over the
+    threshold, a block those bars leave unresolved) it passes unmeasured (Judgement.measured False). Otherwise the
+    measured path: noise, step, bars, kinks, blocks, resolution, causes. Why the a-priori pass is sound, and the
+    measurements behind its constants: docs/checker.md.
     """
-    chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
-    given_cost = cost
+    run = _Run(costs, entries, ranges, names, theta, grad, cost, epsilon, method, threshold, grad_eps, cost_dtype,
+               early, saturation, label, chosen, scale, repeat_gap, network)
+    quick = run.a_priori(trouble)
+    if quick is not None:
+        return quick
+    run.measure_noise()
+    run.first_bars()
+    if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
+        run.closer()
+    run.kinks()
+    run.blocks()
+    run.resolve()
+    return run.judgement()
 
-    def cost_at() -> float:  # an engine computes J(theta) alongside its first costs: asked after them
-        return float(given_cost() if callable(given_cost) else given_cost)
 
-    counted = {"evaluations": 0}
-    per_entry = {"central": 2, "richardson": 4, "complex": 1}[method]
+class _Run:
+    """`judge`'s measured path as named steps over one shared state: the entries' values, steps, bars and block
+    verdicts, the noise estimate, and the evaluations counted. Each step is a method, called in order by judge."""
 
-    def measured(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:  # entries, counted
-        counted["evaluations"] += per_entry * indices.size
-        return entries(indices, step)
+    def __init__(self, costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], names: Sequence[str],
+                 theta: np.ndarray, grad: np.ndarray, cost: float | Callable[[], float], epsilon: float | None,
+                 method: str, threshold: float, grad_eps: float, cost_dtype: Any, early: Sequence[Cause],
+                 saturation: Callable[[NoiseEstimate], Cause | None] | None, label: Callable[[int], str],
+                 chosen: np.ndarray | None, scale: float | None, repeat_gap: float, network: bool) -> None:
+        self.costs, self.entries, self.ranges, self.names = costs, entries, ranges, names
+        self.theta, self.grad, self.given_cost, self.epsilon = theta, grad, cost, epsilon
+        self.method, self.threshold, self.grad_eps, self.cost_dtype = method, threshold, grad_eps, cost_dtype
+        self.early, self.saturation, self.label, self.scale = early, saturation, label, scale
+        self.repeat_gap, self.network = repeat_gap, network
+        self.chosen = np.arange(grad.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
+        self.evaluations = 0
+        self.per_entry = {"central": 2, "richardson": 4, "complex": 1}[method]
+        self.tried: tuple[float, np.ndarray, np.ndarray] | None = None  # the a-priori attempt: step, entries, kinks
 
-    tried: tuple[float, np.ndarray, np.ndarray] | None = None  # the a-priori attempt: step, entries, kinks
-    if repeat_gap == 0 and not early and np.dtype(cost_dtype) == np.float64:
-        if epsilon is not None:
-            a_priori = float(epsilon)
-        else:  # default_epsilon's step: its base times max(1, rms(theta)) (or the scale given)
-            a_priori = default_epsilon(theta if scale is None else np.array([scale]), method, network=network)
-        numeric, crossed = measured(chosen, a_priori)
-        tried = (a_priori, numeric, crossed)
-        if trouble is None or not trouble():
-            quick = _a_priori(grad, numeric, crossed, ranges, a_priori, method, threshold, grad_eps, cost_at())
-            if quick is not None:
-                quick.evaluations = counted["evaluations"]
-                zeros = quick.bars.both_zero.nonzero()[0]
-                if zeros.size:
-                    found = _zeros_cause(zeros.size, tuple(chosen[zeros[:5]].tolist()), label)
-                    quick.causes += [found] if found is not None else []
-                return quick
-    cost = cost_at()
+    # ------------------------------------------------------------------------------------ measuring entries
 
-    stops = [stop for _, stop in ranges]
-    in_entries = probe_entries(grad, [start for start, _ in ranges], stops)
-    probes = chosen[in_entries]
-    groups = None
-    if theta.size > SHARED_PROBES:
-        # Past a few thousand parameters, the tables at the check's own step (noise.at_step) take one probe per layer
-        # (W_l and b_l): a few evaluations, not two tables per block. (All probes share each call either way: the
-        # engine climbs a large network's probes from their layers together, Perturbations._probe_costs.)
-        layer_of = [int(n[1:]) if n[:1] in ("W", "b") and n[1:].isdigit() else -1 - i for i, n in enumerate(names)]
-        groups = np.asarray(layer_of)[np.searchsorted(np.asarray(stops), in_entries, side="right")]
-    estimate = measure_noise(costs, theta, probes, cost)
-    if scale is None and epsilon is None:  # the largest step a chosen one may take
-        scale = float(np.sqrt(np.mean(theta * theta))) if theta.size else 1.0
-    if epsilon is not None:
-        step = float(epsilon)
-    elif method == "central":
-        step = chosen_step(estimate.noise, estimate.third, 1.0 if scale is None else scale)
-    else:  # Richardson and the complex step keep their own defaults (their error laws differ)
-        step = default_epsilon(theta, method, network=True)
-    # The noise at the check's own scale (noise.at_step): stairs wider than the tables' spacing show there, so it
-    # is measured again when the step is far wider than that spacing.
-    if method != "complex" and step / 2 > 10 * estimate.spacing:
-        first = estimate.noise
-        estimate = at_step(costs, estimate, step, groups, one_per_group=groups is not None)
-        if epsilon is None and method == "central" and estimate.noise > 2 * first:
-            step = chosen_step(estimate.noise, estimate.third, 1.0 if scale is None else scale)
-    if tried is not None and tried[0] == step:  # the a-priori attempt ran at this very step: no second run
-        numeric, crossed = tried[1].copy(), tried[2].copy()
-    else:
-        numeric, crossed = measured(chosen, step)
-    steps = np.full(grad.size, step)
+    def cost_at(self) -> float:  # an engine computes J(theta) alongside its first costs: asked after them
+        return float(self.given_cost() if callable(self.given_cost) else self.given_cost)
 
-    def at_steps(indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-        """The entries `indices` at factor times their own steps (grouped: a step is one call)."""
+    def measured(self, indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+        """The method's entries `indices` (positions in chosen) at one step, counted."""
+        self.evaluations += self.per_entry * indices.size
+        return self.entries(indices, step)
+
+    def at(self, indices: np.ndarray, hs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The entries `indices` at the steps hs (grouped: a step is one call)."""
         values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
-        for h in np.unique(steps[indices]):
-            group = np.flatnonzero(steps[indices] == h)
-            values[group], flags[group] = measured(chosen[indices[group]], float(h) * factor)
+        for h in np.unique(hs):
+            group = np.flatnonzero(hs == h)
+            values[group], flags[group] = self.measured(self.chosen[indices[group]], float(h))
         return values, flags
 
-    bars = error_bars(grad, numeric, ~crossed, steps, method, estimate.noise, grad_eps, at_steps)
+    def at_steps(self, indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        """The entries `indices` at factor times their own steps."""
+        return self.at(indices, self.steps[indices] * factor)
 
-    def rms() -> float:  # the whole gradient's, for the bars of entries measured again (analytic_bars)
-        return float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
+    def rms(self) -> float:  # the whole gradient's, for the bars of entries measured again (analytic_bars)
+        return float(np.sqrt(np.mean(self.grad * self.grad))) if self.grad.size else 0.0
 
-    if epsilon is None:  # a chosen step may be large: entries it could not judge (a kink) are measured closer
-        # agreed at the chosen step (kink or not); an entry left out there (it crossed a kink) agreed with nothing:
-        # its bar held no measured error, and its disagreement closer in is the first judgement it gets
+    def bars_of(self, indices: np.ndarray, values: np.ndarray, kept: np.ndarray, refine: Refine,
+                force: bool = False) -> ErrorBars:
+        """error_bars of the entries `indices` measured again (values, kept) at their steps."""
+        return error_bars(self.grad[indices], values, kept, self.steps[indices], self.method, self.estimate.noise,
+                          self.grad_eps, refine, self.rms(), force=force)
+
+    # ------------------------------------------------------------------------------------ the steps
+
+    def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
+        """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss."""
+        if self.repeat_gap != 0 or self.early or np.dtype(self.cost_dtype) != np.float64:
+            return None
+        if self.epsilon is not None:
+            step = float(self.epsilon)
+        else:  # default_epsilon's step: its base times max(1, rms(theta)) (or the scale given)
+            size = self.theta if self.scale is None else np.array([self.scale])
+            step = default_epsilon(size, self.method, network=self.network)
+        numeric, crossed = self.measured(self.chosen, step)
+        self.tried = (step, numeric, crossed)
+        if trouble is not None and trouble():
+            return None
+        quick = _a_priori(self.grad, numeric, crossed, self.ranges, step, self.method, self.threshold,
+                          self.grad_eps, self.cost_at())
+        if quick is not None:
+            quick.evaluations = self.evaluations
+            zeros = quick.bars.both_zero.nonzero()[0]
+            if zeros.size:
+                found = _zeros_cause(zeros.size, tuple(self.chosen[zeros[:5]].tolist()), self.label)
+                quick.causes += [found] if found is not None else []
+        return quick
+
+    def measure_noise(self) -> None:
+        """Step 2: the cost's noise on two probes per block, and the step it implies (unless one was given)."""
+        self.cost = self.cost_at()
+        stops = [stop for _, stop in self.ranges]
+        in_entries = probe_entries(self.grad, [start for start, _ in self.ranges], stops)
+        groups = None
+        if self.theta.size > SHARED_PROBES:
+            # Past a few thousand parameters, the tables at the check's own step (noise.at_step) take one probe per
+            # layer (W_l and b_l): a few evaluations, not two tables per block.
+            layer_of = [int(n[1:]) if n[:1] in ("W", "b") and n[1:].isdigit() else -1 - i
+                        for i, n in enumerate(self.names)]
+            groups = np.asarray(layer_of)[np.searchsorted(np.asarray(stops), in_entries, side="right")]
+        self.estimate = measure_noise(self.costs, self.theta, self.chosen[in_entries], self.cost)
+        if self.scale is None and self.epsilon is None:  # the largest step a chosen one may take
+            self.scale = float(np.sqrt(np.mean(self.theta * self.theta))) if self.theta.size else 1.0
+        scale = 1.0 if self.scale is None else self.scale
+        if self.epsilon is not None:
+            self.step = float(self.epsilon)
+        elif self.method == "central":
+            self.step = chosen_step(self.estimate.noise, self.estimate.third, scale)
+        else:  # Richardson and the complex step keep their own defaults (their error laws differ)
+            self.step = default_epsilon(self.theta, self.method, network=True)
+        # The noise at the check's own scale (noise.at_step): stairs wider than the tables' spacing show there, so
+        # it is measured again when the step is far wider than that spacing.
+        if self.method != "complex" and self.step / 2 > 10 * self.estimate.spacing:
+            first = self.estimate.noise
+            self.estimate = at_step(self.costs, self.estimate, self.step, groups, one_per_group=groups is not None)
+            if self.epsilon is None and self.method == "central" and self.estimate.noise > 2 * first:
+                self.step = chosen_step(self.estimate.noise, self.estimate.third, scale)
+
+    def first_bars(self) -> None:
+        """Step 3: every entry at the step, and its error bar (truncation estimated where noise is exceeded)."""
+        if self.tried is not None and self.tried[0] == self.step:  # the a-priori attempt ran at this very step
+            self.numeric, self.crossed = self.tried[1].copy(), self.tried[2].copy()
+        else:
+            self.numeric, self.crossed = self.measured(self.chosen, self.step)
+        self.steps = np.full(self.grad.size, self.step)
+        self.bars = error_bars(self.grad, self.numeric, ~self.crossed, self.steps, self.method, self.estimate.noise,
+                               self.grad_eps, self.at_steps)
+
+    def closer(self) -> None:
+        """Step 4 (a chosen step): entries it could not judge (a kink), or outside their bars, measured closer in.
+
+        Entries outside their bars are measured closer too: a bug keeps its error at any step, while a kink the
+        cost cannot report (one far inside the step, which h/2, h and 2h all straddle alike) moves the numerical
+        value as the step shrinks. Those that moved beyond noise and truncation are judged anew."""
+        bars = self.bars
+        # agreed at the chosen step (kink or not); an entry left out there (it crossed a kink) agreed with nothing
         within_at_first = bars.kept & (bars.error <= MARGIN * bars.bar)
         for factor in CLOSER:
-            # Entries outside their bars are measured closer too: a bug keeps its error at any step, while a kink
-            # the cost cannot report (one far inside the step, which h/2, h and 2h all straddle alike) moves the
-            # numerical value as the step shrinks. Those that moved beyond noise and truncation are judged anew.
             candidates = np.flatnonzero(~bars.kept | bars.outside)
             if candidates.size == 0:
                 break
-            values, flags = at_steps(candidates, factor)
-            change = np.abs(values - numeric[candidates])
+            values, flags = self.at_steps(candidates, factor)
+            change = np.abs(values - self.numeric[candidates])
             allowed = MARGIN * (bars.noise[candidates] * np.sqrt(1 + factor**-2) + bars.truncation[candidates]
                                 + bars.analytic[candidates])
             stable = bars.kept[candidates] & ~flags & (change <= allowed)
             again, values, flags = candidates[~stable], values[~stable], flags[~stable]
             if again.size == 0:
                 break
-            numeric[again], crossed[again], steps[again] = values, flags, steps[again] * factor
+            self.numeric[again], self.crossed[again], self.steps[again] = values, flags, self.steps[again] * factor
 
             def closer(indices: np.ndarray, f: float, again: np.ndarray = again) -> tuple[np.ndarray, np.ndarray]:
-                return at_steps(again[indices], f)
+                return self.at_steps(again[indices], f)
 
-            part = error_bars(grad[again], values, ~flags, steps[again], method, estimate.noise, grad_eps, closer,
-                              rms())
-            replace_entries(bars, again, part)
+            replace_entries(bars, again, self.bars_of(again, values, ~flags, closer))
         # An entry that agreed at the chosen step and disagrees only closer in has a kink between the two steps
         # (its one-sided slopes differ): it is left out, not blamed. A bug disagrees at every step.
-        contradicted = bars.outside & within_at_first & (steps < step)
+        contradicted = bars.outside & within_at_first & (self.steps < self.step)
         bars.kept[contradicted], bars.rough[contradicted] = False, True
         # An entry still outside after moving must hold still at half its new step: one whose value keeps moving
         # (kinks closer than any step tried, in a cost that cannot report them) cannot be judged, only named.
-        moved = np.flatnonzero(bars.outside & (steps < step))
+        moved = np.flatnonzero(bars.outside & (self.steps < self.step))
         if moved.size:
-            values, flags = at_steps(moved, 0.5)
+            values, flags = self.at_steps(moved, 0.5)
             allowed = MARGIN * (bars.noise[moved] * np.sqrt(5.0) + bars.truncation[moved] + bars.analytic[moved])
-            unsteady = moved[flags | (np.abs(values - numeric[moved]) > allowed)]
+            unsteady = moved[flags | (np.abs(values - self.numeric[moved]) > allowed)]
             bars.kept[unsteady], bars.rough[unsteady] = False, True
-    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
-    for number in [number for number, verdict in enumerate(verdicts) if verdict.to_refine]:
-        start, stop = ranges[number]  # errors adding up beyond noise: estimate the truncation first
-        todo = start + np.flatnonzero(bars.kept[start:stop] & ~bars.refined[start:stop])
 
-        def block_refine(indices: np.ndarray, f: float, todo: np.ndarray = todo) -> tuple[np.ndarray, np.ndarray]:
-            return at_steps(todo[indices], f)
+    def kinks(self) -> None:
+        """Step 5: entries still outside whose disagreement is a kink at or near the point (`kinks_near_the_point`)."""
+        if self.method != "complex" and not self.estimate.random and self.bars.outside.any():
+            self.evaluations += kinks_near_the_point(self.costs, self.chosen, self.grad, self.steps, self.cost,
+                                                     self.estimate.noise, self.bars, self.method == "central")
 
-        part = error_bars(grad[todo], numeric[todo], np.ones(todo.size, dtype=bool), steps[todo], method,
-                          estimate.noise, grad_eps, block_refine, rms(), force=True)
-        replace_entries(bars, todo, part)
-    if any(verdict.to_refine for verdict in verdicts):
-        verdicts = block_verdicts(bars, grad, numeric, list(ranges))
-    difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
-    allowed = bar_difference(bars, grad, numeric)
-    causes: list[Cause] = list(early)
-    if repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more than the tables'
-        estimate = replace(estimate, repeat_gap=repeat_gap, noise=max(estimate.noise, repeat_gap / np.sqrt(2)))
-    random = random_cost(estimate)
-    if random is None and repeat_gap > REPEAT_BITS * EPS * max(abs(cost), 1e-300):
-        random = random_cost(estimate, last_bits=True)
-    if random is not None:
-        causes.append(random)
-    saturated = saturation(estimate) if saturation is not None and random is None else None
-    flagged = [*causes, saturated] if saturated is not None else causes
-    inconclusive = any(c.inconclusive for c in flagged)
-    failing = [] if inconclusive else [n for n, v in zip(names, verdicts, strict=True) if not v.passed]
-    matters = difference > threshold or allowed > threshold / 10
-    causes += numerical_causes(estimate, cost_dtype, step, saturated, matters)
-    if not failing and not inconclusive and difference > threshold:
-        kept = bars.kept
-        without = relative_difference(grad[kept], numeric[kept]) if kept.any() else 0.0
-        causes.append(numeric_cause(difference, threshold, allowed, without, int((~kept).sum())))
-    left_out, zeros = np.flatnonzero(~bars.kept), np.flatnonzero(bars.both_zero)
-    for found in (kinks_cause(left_out.size, [label(int(chosen[i])) for i in left_out[:5]]),
-                  zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])):
-        if found is not None:
-            causes.append(found)
-    verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
-    return Judgement(verdict, failing, step, estimate, bars, verdicts, numeric, crossed, difference, allowed, causes,
-                     grad, estimate.evaluations + counted["evaluations"])
+    def blocks(self) -> None:
+        """Step 6: the block verdicts; a block whose errors add up beyond noise gets every truncation estimated."""
+        self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
+        if not any(verdict.to_refine for verdict in self.verdicts):
+            return
+        for number in [number for number, verdict in enumerate(self.verdicts) if verdict.to_refine]:
+            start, stop = self.ranges[number]
+            todo = start + np.flatnonzero(self.bars.kept[start:stop] & ~self.bars.refined[start:stop])
+
+            def block_refine(indices: np.ndarray, f: float, todo: np.ndarray = todo) -> tuple[np.ndarray, np.ndarray]:
+                return self.at_steps(todo[indices], f)
+
+            part = self.bars_of(todo, self.numeric[todo], np.ones(todo.size, dtype=bool), block_refine, force=True)
+            replace_entries(self.bars, todo, part)
+        self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
+
+    def unresolved(self) -> list[int]:
+        return [number for number, verdict in enumerate(self.verdicts) if verdict.passed and unresolved_block(verdict)]
+
+    def resolve(self) -> None:
+        """Step 7 (a chosen central step): each block too noisy to see a 1% error gets its own step, then a mean."""
+        if self.epsilon is not None or self.method != "central" or not self.unresolved():
+            return
+        arrays = (self.grad, self.numeric, self.crossed, self.steps)
+        largest = MAX_STEP * max(1.0, 1.0 if self.scale is None else self.scale)
+        for improve in (lambda indices: own_step(indices, self.at, arrays, self.bars, self.method, self.estimate.noise,
+                                                 self.grad_eps, self.rms(), largest),
+                        lambda indices: averaged_step(indices, self.at, arrays, self.bars, self.method,
+                                                      self.estimate.noise, self.grad_eps, self.rms())):
+            for number in self.unresolved():
+                indices = np.arange(*self.ranges[number])
+                if noise_dominated(self.bars, indices):  # a larger step or a mean only cuts noise / h
+                    improve(indices)
+            self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
+
+    def judgement(self) -> Judgement:
+        """Step 8: the causes named, the failing blocks and the verdict."""
+        grad, numeric, bars, names, estimate = self.grad, self.numeric, self.bars, self.names, self.estimate
+        difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
+        allowed = bar_difference(bars, grad, numeric)
+        causes: list[Cause] = list(self.early)
+        if self.method == "complex" and not all(verdict.passed for verdict in self.verdicts):
+            h = default_epsilon(self.theta, "central", network=self.network)
+            unsafe, evaluations = complex_unsafe(self.costs, self.chosen, grad, numeric, bars, h, estimate.noise,
+                                                 self.label)
+            self.evaluations += evaluations
+            causes += [unsafe] if unsafe is not None else []
+        if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
+            estimate = replace(estimate, repeat_gap=self.repeat_gap,
+                               noise=max(estimate.noise, self.repeat_gap / np.sqrt(2)))
+        random = random_cost(estimate)
+        if random is None and self.repeat_gap > REPEAT_BITS * EPS * max(abs(self.cost), 1e-300):
+            random = random_cost(estimate, last_bits=True)
+        beyond = far_beyond_randomness(bars, self.ranges, names) if random is not None and random.inconclusive else []
+        if beyond:  # a random cost, but some blocks disagree far beyond its measured randomness: those fail
+            random = random_cost(estimate, beyond=beyond)
+        causes += [random] if random is not None else []
+        saturated = self.saturation(estimate) if self.saturation is not None and random is None else None
+        inconclusive = any(c.inconclusive for c in [*causes, *([saturated] if saturated is not None else [])])
+        failing = [] if inconclusive else beyond or [n for n, v in zip(names, self.verdicts, strict=True)
+                                                     if not v.passed]
+        matters = difference > self.threshold or allowed > self.threshold / 10
+        causes += numerical_causes(estimate, self.cost_dtype, self.step, saturated, matters)
+        causes += self.entry_causes(failing, inconclusive, difference, allowed)
+        verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
+        return Judgement(verdict, failing, self.step, estimate, bars, self.verdicts, numeric, self.crossed,
+                         difference, allowed, causes, grad, estimate.evaluations + self.evaluations)
+
+    def entry_causes(self, failing: list[str], inconclusive: bool, difference: float, allowed: float) -> list[Cause]:
+        """The causes about entries: a difference over the threshold only the numerical side explains, blocks left
+        unresolved, entries left out (kinks), entries both zero."""
+        grad, numeric, bars, chosen, label = self.grad, self.numeric, self.bars, self.chosen, self.label
+        causes = []
+        if not failing and not inconclusive and difference > self.threshold:
+            kept = bars.kept
+            without = relative_difference(grad[kept], numeric[kept]) if kept.any() else 0.0
+            causes.append(numeric_cause(difference, self.threshold, allowed, without, int((~kept).sum())))
+        unresolved = self.unresolved()
+        if unresolved and not inconclusive:
+            causes.append(unresolved_cause([self.names[n] for n in unresolved],
+                                           [self.verdicts[n].bar_difference for n in unresolved], self.epsilon is None))
+        left_out, zeros = np.flatnonzero(~bars.kept), np.flatnonzero(bars.both_zero)
+        for found in (kinks_cause(left_out.size, [label(int(chosen[i])) for i in left_out[:5]]),
+                      zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])):
+            if found is not None:
+                causes.append(found)
+        return causes
 
 
 @lru_cache(maxsize=256)
@@ -393,11 +487,21 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
         for total, limit in zip(blocks.sums(terms).tolist(), blocks.limits, strict=True):
             if total > limit:
                 return None  # this block's errors together exceed their noise (its chi-square)
+    if _some_block_unresolved(blocks, grad, numeric, bar):
+        return None  # a block whose a-priori bars could hide a 1% error: measured, given its own step or named
     allowed = math.sqrt(float(bar.dot(bar))) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
     verdicts = PassedBlocks(blocks, (grad, numeric, bar, error), terms, ratio)
     return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference, allowed, [], grad,
                      measured=False)
+
+
+def _some_block_unresolved(blocks: Blocks, grad: np.ndarray, numeric: np.ndarray, bar: np.ndarray) -> bool:
+    """Whether some block's bars allow a formula-2 difference above RESOLUTION (see `unresolved_block`)."""
+    rows = np.array([grad, numeric, bar])
+    squares = np.sqrt(blocks.sums(rows * rows))  # (B, 3): ||g||, ||D||, ||bar|| per block
+    sizes = squares[:, 0] + squares[:, 1]  # a block of zeros on both sides allows nothing (as BlockVerdict)
+    return bool(((sizes > 0) & (squares[:, 2] > RESOLUTION * sizes)).any())
 
 
 @lru_cache(maxsize=64)

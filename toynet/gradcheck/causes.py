@@ -1,8 +1,9 @@
 """Why a gradient check might lie, detected from what it measured, named in words with what to do.
 
 Each detector returns a `Cause` or None. `kind` is a short fixed name a program can test
-("random", "in-place", "saturated", "float32", "noisy", "large-cost", "numerical-error", "kinks",
-"zero-entries"); `message` says what was seen, with its numbers; `advice` says what to do about it.
+("random", "in-place", "saturated", "float32", "noisy", "large-cost", "numerical-error", "unresolved",
+"not-analytic", "kinks", "zero-entries"); `message` says what was seen, with its numbers; `advice` says what to do
+about it.
 `InputGuard` is the one that needs help at call time: it runs the cost on a private copy of its input
 and compares afterwards, so a cost that writes into its argument is caught and named, never masked.
 """
@@ -50,10 +51,22 @@ class NamedCauses:
         return next((c for c in self.causes if c.kind == kind), None)
 
 
-def random_cost(estimate: NoiseEstimate, last_bits: bool = False) -> Cause | None:
+def random_cost(estimate: NoiseEstimate, last_bits: bool = False, beyond: Sequence[str] = ()) -> Cause | None:
     """Two evaluations at the same theta differ: the cost draws random numbers (no block can be blamed).
     last_bits: two plain calls at theta differed, but by less than the estimate calls random: the cost is
-    named random, its noise is in the error bars, and the verdict stands (not inconclusive)."""
+    named random, its noise is in the error bars, and the verdict stands (not inconclusive). beyond: the blocks
+    whose errors lie far beyond the bars of that randomness: they fail, the verdict stands."""
+    if beyond:
+        return Cause(
+            "random",
+            f"The cost is random: two evaluations at the same parameters differ by {estimate.repeat_gap:.2e} "
+            f"(|J| = {estimate.cost:.4g}, measured noise {estimate.noise:.1e}). Even so, {', '.join(beyond)} "
+            "disagree with the backward far beyond what that randomness can do (more than 10 times their error "
+            "bars), so they fail; the other blocks agree within it and cannot be judged more closely.",
+            "Fix the mask or seed (or switch dropout off) to check the other blocks closely; the failing ones are "
+            "wrong whatever the randomness.",
+            tuple(beyond),
+        )
     if last_bits:
         return Cause(
             "random",
@@ -263,13 +276,43 @@ def numerical_causes(estimate: NoiseEstimate, cost_dtype: Any, step: float, satu
     return found
 
 
+def complex_cause(count: int, labels: Sequence[str]) -> Cause:
+    """The complex step disagrees with central differences at `count` entries (labels: the first few)."""
+    shown = ", ".join(labels[:5]) + (", ..." if count > 5 else "")
+    return Cause(
+        "not-analytic",
+        f"The complex step is not measuring the gradient: at {count} entr{'y' if count == 1 else 'ies'} ({shown}) "
+        "it disagrees with central differences taken at real points, which agree with each other. The cost is not "
+        "complex-analytic: np.abs(z) drops the imaginary part, np.maximum and comparisons look at the real part "
+        "only, np.real or a float() cast discard it. No complex-step number can be trusted, so no block is blamed.",
+        "Use method='central' (or 'richardson'), or write the cost without abs, maximum and comparisons "
+        "(e.g. the stable logistic loss via np.logaddexp).",
+        inconclusive=True,
+    )
+
+
+def unresolved_cause(blocks: Sequence[str], allowed: Sequence[float], own_steps: bool) -> Cause:
+    """Passing blocks whose error bars are too wide to see a 1% error; allowed: the difference each one's bars allow."""
+    shown = ", ".join(f"{name} ({value:.1e})" for name, value in zip(blocks, allowed, strict=True))
+    tried = " even at a step of their own" if own_steps else " at this step"
+    return Cause(
+        "unresolved",
+        f"Not resolved{tried}: the error bars of {shown} allow a difference that large, so a 1% error there "
+        "(a difference of ~5e-3) could pass. They agree with the backward within their bars, no closer.",
+        "Remove what makes the cost noisy or large next to these blocks (a dominating term, float32, saturated "
+        "outputs), check them on their own, or use epsilon=None to let them take their own step.",
+        tuple(blocks),
+    )
+
+
 def kinks_cause(count: int, labels: Sequence[str]) -> Cause | None:
     """`count` entries left out of the verdict; labels: the first few of them, to show."""
     return _entries_cause(
         "kinks", count, labels,
-        "crossed a ReLU kink (a pre-activation changed sign between the perturbed evaluations) or a point where "
-        "the cost is not smooth (its values at h/2, h and 2h do not follow a smooth function's pattern), so the "
-        "numerical derivative there is no gradient; they are left out of the verdict.",
+        "crossed a ReLU kink (a pre-activation changed sign between the perturbed evaluations), sit on one (their "
+        "one-sided slopes differ by the same jump at every step, the backward's value between them) or at a point "
+        "where the cost is not smooth (its values at h/2, h and 2h do not follow a smooth function's pattern), so "
+        "the numerical derivative there is no gradient; they are left out of the verdict.",
         "A smaller epsilon avoids most crossings; with epsilon=None they are measured again at h/10 and h/100.",
     )
 

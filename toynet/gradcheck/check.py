@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from toynet._validate import as_array
+from toynet._validate import as_array, check_finite
 from toynet.gradcheck.aware import judge_array, judge_directions
 from toynet.gradcheck.causes import Cause, InputGuard, NamedCauses
 from toynet.gradcheck.measures import relative_difference
@@ -76,16 +76,14 @@ def gradient_check(
     """
     method = check_method(method)
     threshold = check_threshold(threshold)
-    point = as_array("x", x)
+    point = _point(x)
     grad_eps = float(np.finfo(np.float64).eps)
     if np.issubdtype(point.dtype, np.floating) and np.finfo(point.dtype).eps > np.finfo(np.float64).eps:
         raised = max(threshold, float(np.sqrt(np.finfo(point.dtype).eps)))
         warnings.warn(f"x is {point.dtype.name}: checked in float64 with the threshold raised from {threshold:.1e} "
                       f"to {raised:.1e}", stacklevel=2)
         threshold, grad_eps = raised, float(np.finfo(point.dtype).eps)
-    analytic = np.array(as_array("grad_f(x)", grad_f(np.array(point, dtype=np.float64))), dtype=np.float64)
-    if analytic.shape != point.shape:
-        raise ValueError(f"grad_f(x) must have the shape of x, {point.shape}, but got {analytic.shape}")
+    analytic = _gradient("grad_f(x)", grad_f(np.array(point, dtype=np.float64)), point)
     epsilon = None if epsilon is None else check_epsilon(epsilon)
     judgement = judge_array(f, np.array(point, dtype=np.float64), analytic, epsilon, method, threshold,
                             grad_eps=grad_eps)
@@ -116,10 +114,8 @@ def grad_check_sparse(
     method = check_method(method)
     num_checks = check_positive_int(num_checks, "num_checks")
     threshold = check_threshold(threshold)
-    point = np.array(as_array("x", x), dtype=np.float64)
-    analytic = np.array(as_array("analytic_grad", analytic_grad), dtype=np.float64)
-    if analytic.shape != point.shape:
-        raise ValueError(f"analytic_grad must have the shape of x, {point.shape}, but got {analytic.shape}")
+    point = np.array(_point(x), dtype=np.float64)
+    analytic = _gradient("analytic_grad", analytic_grad, point)
     epsilon = None if epsilon is None else check_epsilon(epsilon)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(point.size, size=min(num_checks, point.size), replace=False))
@@ -153,10 +149,8 @@ def directional_check(
         return directional_check_n(f, x, analytic_grad, num_directions, epsilon, seed, threshold)
     num_directions = check_positive_int(num_directions, "num_directions")
     threshold = check_threshold(threshold)
-    point = np.array(as_array("x", x), dtype=np.float64)
-    grad = np.array(as_array("analytic_grad", analytic_grad), dtype=np.float64).reshape(-1)
-    if grad.size != point.size:
-        raise ValueError(f"analytic_grad must have the shape of x, {point.shape}, but got {np.shape(analytic_grad)}")
+    point = np.array(_point(x), dtype=np.float64)
+    grad = _gradient("analytic_grad", analytic_grad, point).reshape(-1)
     epsilon = None if epsilon is None else check_epsilon(epsilon)
     guard = InputGuard(f)
     value = guard(point)  # f runs on the guard's copy: one that writes into x is named, and x is never written
@@ -182,6 +176,24 @@ def step_sweep(
     """Formula 2 between analytical_gradient and the numerical gradient of f at x, for each epsilon (1e-1 .. 1e-10)."""
     method = check_method(method)
     grid = check_epsilons(epsilons)
-    analytic = np.array(as_array("analytical_gradient", analytical_gradient), dtype=np.float64)
+    analytic = _gradient("analytical_gradient", analytical_gradient, _point(x))
     differences = np.array([relative_difference(analytic, numerical_gradient(f, x, float(e), method)) for e in grid])
     return StepSweep(grid, differences, method)
+
+
+def _point(x: Any) -> np.ndarray:
+    """x as a numeric array (not copied), refused when it is empty or holds NaN or inf."""
+    point = as_array("x", x)
+    if point.size == 0:
+        raise ValueError(f"x must hold at least one number to check, but got an empty array of shape {point.shape}")
+    check_finite("x", point)
+    return point
+
+
+def _gradient(name: str, value: Any, point: np.ndarray) -> np.ndarray:
+    """The analytic gradient `value` as a fresh float64 array of x's shape, finite, or an error naming `name`."""
+    analytic = np.array(as_array(name, value), dtype=np.float64)
+    if analytic.shape != point.shape:
+        raise ValueError(f"{name} must have the shape of x, {point.shape}, but got {analytic.shape}")
+    check_finite(name, analytic)
+    return analytic

@@ -137,21 +137,38 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
         upper, lower = coarse - here, here - fine  # ~ (2^p - 1) a h^p and (1 - 2^-p) a h^p
         # the noise bars of those two differences: D(2h) and D(h/2) carry 1/2 and 2 times D(h)'s noise
         upper_noise, lower_noise = noise_part[suspects] * np.sqrt(1.25), noise_part[suspects] * np.sqrt(5.0)
-        in_noise = (np.abs(lower) <= lower_noise) & (np.abs(upper) <= upper_noise)
-        ratio = upper / np.where(lower != 0, lower, np.inf)
-        asymptotic = (ratio >= 2**p / 2) & (ratio <= 2**p * 2)
-        smooth = (in_noise | asymptotic) & ~crossed_coarse & ~crossed_fine
+        smooth = _smooth(upper, lower, upper_noise, lower_noise, p) & ~crossed_coarse & ~crossed_fine
         from_fine = ~crossed_fine & crossed_coarse  # 2h crossed a reported kink, h/2 did not: use h and h/2
-        truncation[suspects] = np.where(
-            from_fine,
-            TRUNCATION_SAFETY * 2**p * np.abs(lower) / (2**p - 1) + lower_noise,
-            TRUNCATION_SAFETY * np.abs(upper) / (2**p - 1),
-        )
+        from_lower = TRUNCATION_SAFETY * 2**p * np.abs(lower) / (2**p - 1) + lower_noise
+        # Off the pattern at (2h, h, h/2): a second look at (h, h/2, h/4). A smooth entry whose next term is not small
+        # at 2h (or whose noise broke the pattern by chance, as some of thousands will) follows it there, and so
+        # does one whose 2h alone reached a kink: its truncation comes from h and h/2. Only an entry off both
+        # patterns, and outside what either estimate of its truncation explains, is left out as not smooth.
+        second = np.zeros(suspects.size, dtype=bool)
+        off = np.flatnonzero(~(smooth | from_fine) & ~crossed_fine)
+        if off.size:
+            finest, crossed_finest = refine(suspects[off], 0.25)
+            second[off] = _smooth(lower[off], fine[off] - finest, lower_noise[off], 2 * lower_noise[off], p
+                                  ) & ~crossed_finest
+        from_upper = TRUNCATION_SAFETY * np.abs(upper) / (2**p - 1)
+        off_both = ~(smooth | from_fine | second)
+        truncation[suspects] = np.where(from_fine | second, from_lower,
+                                        np.where(off_both, np.maximum(from_upper, from_lower), from_upper))
         refined[suspects] = True
-        rough[suspects] = ~(smooth | from_fine)
+        unexplained = error[suspects] > noise_part[suspects] + analytic[suspects] + truncation[suspects]
+        rough[suspects] = off_both & unexplained
         kept[suspects[rough[suspects]]] = False
     both_zero = (grad == 0) & (numeric == 0)
     return ErrorBars(noise_part, truncation, analytic, error, kept, refined, both_zero, rough)
+
+
+def _smooth(upper: np.ndarray, lower: np.ndarray, upper_noise: np.ndarray, lower_noise: np.ndarray,
+            p: int) -> np.ndarray:
+    """Do three levels D(2t), D(t), D(t/2) follow a smooth f's pattern? upper = D(2t) - D(t), lower = D(t) - D(t/2):
+    both within their noise bars, or upper / lower within a factor 2 of 2^p (truncation a t^p dominating)."""
+    in_noise = (np.abs(lower) <= lower_noise) & (np.abs(upper) <= upper_noise)
+    ratio = upper / np.where(lower != 0, lower, np.inf)
+    return in_noise | ((ratio >= 2**p / 2) & (ratio <= 2**p * 2))
 
 
 @dataclass  # not frozen: a frozen dataclass's __init__ costs microseconds per block on a small check's path

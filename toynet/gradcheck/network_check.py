@@ -73,6 +73,9 @@ class CheckInput:
 def _prepare(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray]) -> CheckInput:
     """The one validation of a network check's parameters and gradients dicts (params.ParamLayout.read)."""
     layout = ParamLayout.from_parameters(parameters)
+    if layout.size == 0:
+        raise ValueError(f"parameters must hold at least one number to check, but every array is empty: "
+                         f"{', '.join(f'{b.name} {b.shape}' for b in layout.blocks)}")
     blocks, theta = layout.read(parameters)  # fresh vectors: the caller's arrays are never written
     grad_blocks, grad = layout.read(gradients, prefix="d", what="gradients")
     theta, grad = theta.astype(np.float64, copy=False), grad.astype(np.float64, copy=False)

@@ -38,7 +38,7 @@ WITH_THETA = np.append(TABLE, 0.0)  # a table's offsets: its 7 points, then thet
 FIRST_SPACING = 1e-6  # times max(1, |theta_i|): moves a cost of size 1 by far more than its round-off
 RETRIES = 3  # Moré and Wild's re-tries: spacing x100 (too small) or /100 (too large)
 MAX_SPACING = 1e-4  # times max(1, |theta_i|): flat up to here, the probe's direction does not move f
-CONFIRMATIONS = 3  # largest levels re-measured at other spacings before one is believed
+CONFIRMATIONS = 3  # at the check's own step (at_step): the largest levels re-measured before one is believed
 CONFIRM_ABOVE = 100.0  # levels within this many times the round-off floor need no confirmation
 THIRD_STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])  # f''' ~ (f(2s) - 2 f(s) + 2 f(-s) - f(-2s)) / (2 s^3)
 THIRD_NOISE = np.sqrt(10.0) / 2  # the stencil's noise: sqrt(1 + 4 + 4 + 1) sigma / (2 s^3)
@@ -202,7 +202,9 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
         pending = np.sort(np.concatenate((small, large, redo)))
     floor = 0.5 * EPS * counter["magnitude"]  # a cost is never known better than its own last bit
     if (per_probe > CONFIRM_ABOVE * floor).any():  # (NaN compares False)
-        for p in np.argsort(np.where(np.isnan(per_probe), 1.0, -per_probe))[:CONFIRMATIONS].tolist():  # largest first
+        # Largest first, until one holds: every level left above an unconfirmed one is dropped, however many
+        # (a kink at the point itself sits in the tables of every probe of its units, each unconfirmed).
+        for p in np.argsort(np.where(np.isnan(per_probe), 1.0, -per_probe)).tolist():
             level = float(per_probe[p])
             if not math.isfinite(level) or level <= CONFIRM_ABOVE * floor:
                 break

@@ -39,22 +39,10 @@ SWEEP_EPSILONS = 10.0 ** -np.arange(1, 11)  # 1e-1 .. 1e-10: the default grid of
 def default_epsilon(x: Any, method: str = "central", dtype: Any = np.float64, network: bool = False) -> float:
     """The step epsilon used when none is given: base(method, dtype, network) * max(1, rms(x)).
 
-    Central differences carry a truncation error ~ h^2 |f'''| / 6 and a round-off error ~ c eps |f| / h
-    (eps = 2.2e-16 in float64). For c = 1 and a smooth f of size 1 the two balance near eps^(1/3) ~ 6e-6;
-    `numerical_gradient` and `gradient_check` take h = 1e-5 (median relative error 3.7e-11 .. 8.7e-11 on
-    the accuracy benchmark's four functions, where 2e-5 gave up to 2.8e-10). A network cost has more
-    round-off: every layer's sums reach J (on the course's N-D case the difference is 1.2e-7 at h = 1e-7,
-    8.3e-9 at 1e-6, 9.3e-10 at 1e-5: about 20 eps |J| / h), which moves the balance up by 20^(1/3) ~ 2.7.
-    So the network checks (network=True: `gradient_check_n`, and the network forms of `grad_check_sparse`
-    and `directional_check`) take h = 2e-5: the course's case gives 5.4e-10, safely under 1e-9, while the
-    truncation error of smooth (tanh, sigmoid) layers stays ~1e-10 and perturbations rarely cross a ReLU
-    kink (1e-4 and above cross them more often). Richardson cancels the h^2 term, so its error ~ h^4 +
-    eps |f| / h is smallest near eps^(1/5) ~ 1e-3; no single step gets every function of the accuracy
-    benchmark to 1e-12 (log-sum-exp's round-off eps |f| / (h |f'|) needs h >= 2e-3, where the tanh network's
-    h^4 term is already 1e-11; 1e-3 gives at most 1.7e-12). The complex step subtracts nothing, so any tiny
-    h works: 1e-20. The step grows with the size of x (an entry of 1000 needs a step 1000 times larger to
-    move f by the same relative amount). For a function computed in float32 (dtype=np.float32) eps is
-    1.2e-7 and the steps grow accordingly (central ~1e-2 for a network).
+    Central differences balance truncation h^2 |f'''| / 6 against round-off eps |f| / h near eps^(1/3): 1e-5 for
+    any smooth f, 2e-5 for a network cost (more round-off: every layer's sums reach J); Richardson (h^4 against
+    eps |f| / h) near eps^(1/5): 1e-3; the complex step subtracts nothing: 1e-20. The step grows with rms(x),
+    and with eps for float32 (central ~1e-2 for a network). The measurements behind these: docs/checker.md.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
@@ -154,13 +142,17 @@ def check_method(method: str) -> str:
 def scalar_value(value: Any, where: Callable[[], str], complex_ok: bool = False) -> complex | float:
     """f's result as a Python number, or an error saying (where()) which perturbation produced the bad value."""
     array = np.asarray(value)
-    if array.size != 1 or array.dtype == object:
+    if array.size != 1:
         raise ValueError(f"f must return a scalar, but returned shape {array.shape} when {where()}")
     number = array.reshape(()).item()
     if not isinstance(number, (int, float, complex)) or isinstance(number, bool):
         raise TypeError(f"f must return a number, but returned {type(number).__name__} when {where()}")
     if not np.isfinite(number):
         raise FloatingPointError(f"f returned {number} when {where()}")
+    if isinstance(number, complex) and not complex_ok:
+        if number.imag != 0:  # a real point gave a complex cost: no real derivative to compare with
+            raise TypeError(f"f must return a real number, but returned {number!r} when {where()}")
+        return number.real
     return complex(number) if complex_ok and isinstance(number, complex) else number
 
 
