@@ -1,9 +1,11 @@
 """Tests run in notebook order, as nbgrader runs them, through the real sandbox (as root).
 
-A public test part runs where its cell sits: after the student cells above it and before the cells below it,
-so it sees the values, functions and names of that moment (a later cell that rebinds `cost` does not fail the
-test of the first `cost`; a test above the cell that defines a function sees NameError, as in Jupyter). Every
-hidden part runs after every cell, on the notebook's final state, once the cells' output and errors are read.
+A public test part in nbgrader's format runs where its cell sits: after the student cells above it and before
+the cells below it, so it sees the values, functions and names of that moment (a later cell that rebinds `cost`
+does not fail the test of the first `cost`; a test above the cell that defines a function sees NameError, as in
+Jupyter). Every hidden part runs after every cell, on the notebook's final state, once the cells' output and
+errors are read. toynet's own test cells, and bundles built before positions were recorded, keep running after
+every cell.
 Expected values are written from the course's formulas (binary cross-entropy), never from the code graded.
 """
 
@@ -187,6 +189,22 @@ def test_a_bundle_without_positions_keeps_every_test_after_every_cell(tmp_path: 
         "x = 2",
     ]
     assert scores(graded(tmp_path, cells, positions=False)) == {"placed_first": 1}
+
+
+@pytest.mark.slow(3)
+def test_tests_in_toynets_own_format_keep_running_after_every_cell(tmp_path: Path) -> None:
+    """toynet's format was written for tests that see the final state: a toynet test above its definitions
+    scores, while an nbgrader test at the same place sees NameError."""
+    meta = {"toynet": {"question": "toynet_first", "points": 1}}
+    cells = [nbformat.v4.new_code_cell("assert square(3) == 9", metadata=meta), nbgrader_test("nbgrader_first",
+             "assert square(3) == 9"), nbformat.v4.new_code_cell("def square(x):\n    return x * x")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "mixed.ipynb")
+    questions = [Question(name, 1.0, "assert square(3) == 9", "", number, name, "assert square(3) == 9")
+                 for number, name in ((1, "toynet_first"), (2, "nbgrader_first"))]
+    Bundle("mixed", questions, functions=[], gives=[]).save(tmp_path / "bundle")
+    result = grade_submission(tmp_path / "mixed.ipynb", Bundle.load(tmp_path / "bundle"), tmp_path / "bundle",
+                              limits=LIMITS)
+    assert scores(result) == {"toynet_first": 1, "nbgrader_first": 0}, everything_said(result)
 
 
 def test_places_count_the_run_cells_above_each_test(tmp_path: Path) -> None:

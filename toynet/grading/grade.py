@@ -7,13 +7,14 @@ expected values and the hidden tests never leave the grader, and a submission's 
 or crashes cost only the questions they touch. A public part's failing `assert` shows its expression and the
 values it compared (asserts.py).
 
-A public part runs where its test cell sits in the submission, as nbgrader runs a notebook: the student process
-pauses before the cell below the test, the test runs on the state the cells above it left, then the cells go on.
-Every hidden part runs after every cell and every public part, on the notebook's final state (a hidden test
-of `cost` sees the last value a cell gave it), and what the cells printed or raised is read before the first
+A public part in nbgrader's format runs where its test cell sits in the submission, as nbgrader runs a
+notebook: the student process pauses before the cell below the test, the test runs on the state the cells above
+it left, then the cells go on (toynet's own test cells, and bundles without positions, run after every cell).
+Every hidden part runs after every cell and every public part, on the notebook's final state (a hidden test of
+`cost` sees the last value a cell gave it), and what the cells printed or raised is read before the first
 hidden call (a restart reruns them later, unseen): nothing the student's code saw during a hidden call can
-reach its feedback. A hidden part reports one fixed sentence. The wall clock bounds everything, restarts included, and
-`grade_submission` returns a result whatever the submission does.
+reach its feedback. A hidden part reports one fixed sentence. The wall clock bounds everything, restarts
+included, and `grade_submission` returns a result whatever the submission does.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 import toynet
 from toynet.grading import checks, outputs
 from toynet.grading.asserts import EXPLAIN, explain, rewrite_asserts
-from toynet.grading.cells import SubmissionCells, claimed_test, submission_code
+from toynet.grading.cells import SubmissionCells, claimed_test, placed_tests, submission_code
 from toynet.grading.gives import student_toynet
 from toynet.grading.magics import python_of
 from toynet.grading.notebooks import read_bounded
@@ -187,7 +188,8 @@ def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
 
 def read_submission(path: str | os.PathLike[str], tests: Sequence[Question] = ()) -> SubmissionCells:
     """The code cells of a submission that run in the student process, notes for the student, and where the
-    bundle's tests sit in it (`cells.SubmissionCells`).
+    bundle's tests that run at their place sit in it (`cells.SubmissionCells`; tests_at as `cells.placed_tests`
+    keeps it: tests in nbgrader's format; toynet's own test cells run after every cell, as they always did).
 
     Each cell as (its number, its source as Python, magics turned into calls): the number counts every cell
     of the notebook, markdown included, from 1, as a student scrolling the notebook counts them, so "cell 7"
@@ -197,15 +199,17 @@ def read_submission(path: str | os.PathLike[str], tests: Sequence[Question] = ()
     notebook = read_bounded(path)  # outputs dropped unparsed, every size bounded (notebooks.py)
     shown = {name: "" for name in _claimed_names(notebook)} if not tests else {q.name: q.shown for q in tests}
     found = submission_code(notebook, shown)
-    return found._replace(run=[(number, python_of(source)) for number, source in found.run])
+    return found._replace(run=[(number, python_of(source)) for number, source in found.run],
+                          tests_at=placed_tests(notebook, found.tests_at))
 
 
 def public_places(questions: Sequence[Question], submission: SubmissionCells) -> dict[int, list[Question]]:
     """Where each question's public part runs, as nbgrader runs a test cell: {pause: questions, in notebook
     order}, the pause being how many of the submission's run cells come before the test's cell (so
     len(submission.run): after every cell). A question the bundle has no position for (built before positions
-    were recorded) or whose cell the submission does not hold runs after every cell, after the placed ones,
-    in bundle order: today's order for old bundles.
+    were recorded), whose cell the submission does not hold, or written in toynet's own format (not in
+    `submission.tests_at`, read_submission) runs after every cell, after the placed ones, in bundle order:
+    the order every test ran in before.
     """
     numbers = [number for number, _ in submission.run]
     placed: list[tuple[int, float, int, Question]] = []
@@ -296,11 +300,12 @@ class _Parts:
     """The questions' test parts, run in the grader, and what they found.
 
     Public parts run where their cells sit (`public_places`): the cells above them have run, the cells below
-    not yet, as in Jupyter. Every hidden part runs after all of them, on the notebook's final state, once every
-    cell has run and what the cells printed or raised has been read: a call with hidden inputs comes after
-    every piece of feedback that could quote the student (a saved hidden input cannot reach a later public
-    test's traceback), and hidden parts report only pass or fail. A question whose public part failed skips
-    its hidden part. Each question has `question_timeout` seconds in all, public and hidden parts together.
+    not yet, as in Jupyter (toynet's own format, and bundles without positions: after every cell). Every
+    hidden part runs after all of them, on the notebook's final state, once every cell has run and what the
+    cells printed or raised has been read: a call with hidden inputs comes after every piece of feedback that
+    could quote the student (a saved hidden input cannot reach a later public test's traceback), and hidden
+    parts report only pass or fail. A question whose public part failed skips its hidden part. Each question
+    has `question_timeout` seconds in all, public and hidden parts together.
     """
 
     def __init__(self, session: Session, bundle: Bundle, limits: Limits, wall_deadline: float) -> None:
