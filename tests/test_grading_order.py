@@ -245,6 +245,21 @@ def test_a_restart_reruns_the_cells_up_to_the_tests_place(tmp_path: Path) -> Non
     assert "cell 5 the statement at line 1 (`while True:`) was stopped and skipped" in result.output, result.output
 
 
+@pytest.mark.slow(8)
+def test_a_hidden_part_still_reaches_objects_its_public_part_made_after_a_restart(tmp_path: Path) -> None:
+    """A cell below the test hangs, so the process that held the public part's objects is restarted: the hidden
+    part, on the final state, still finds what its public part bound (the public part runs again, unseen)."""
+    counter = "class Counter:\n    def __init__(self, step):\n        self.step, self.total = step, 0\n\n" \
+              "    def add(self):\n        self.total += self.step\n        return self.total"
+    result = graded(tmp_path, [
+        counter,
+        ("counts", "c = Counter(2)\nadd = c.add\nassert c.add() == 2", "assert c.add() == 4 and add() == 6"),
+        "while True:\n    pass",
+        ("after_the_loop", "assert Counter(3).add() == 3", ""),
+    ], limits=Limits(question_timeout=15, cell_timeout=3, wall_clock=90))
+    assert scores(result) == {"counts": 1, "after_the_loop": 1}, everything_said(result)
+
+
 # ---------------------------------------------------------------- what the student's code may learn
 
 

@@ -314,6 +314,7 @@ class _Parts:
         self.namespaces: dict[str, TestGlobals] = {}
         self.failed: dict[str, str] = {}
         self.shown: dict[str, str] = {}  # what each public part printed
+        self.ran_in: dict[str, int] = {}  # the process each public part left its names and objects in
 
     def run(self, questions: Sequence[Question], part: str) -> None:
         """Run `part` ("public" or "hidden") of each of these questions, in this order."""
@@ -324,24 +325,37 @@ class _Parts:
             if time.monotonic() >= self.wall_deadline:
                 self.failed[question.name] = "not graded: the wall-clock limit was reached"
                 continue
+            if part == "hidden" and self.ran_in.get(question.name, self._process()) != self._process():
+                self._run_one(question, question.public, "rebuild")
             self._run_one(question, code, part)
 
+    def _process(self) -> int:
+        """Which student process runs now (-1: none; the next request starts one)."""
+        process = self.session.process
+        return process.spawned if process.proc is not None and process.proc.poll() is None else -1
+
     def _run_one(self, question: Question, code: str, part: str) -> None:
+        """One part of a question: "public", "hidden", or "rebuild": the public part again, on the final state,
+        unseen and unscored, when the process its names and objects live in was restarted since it ran (a cell
+        below it hung, a call killed it): its handles would be gone, and the hidden part needs them."""
         began = time.monotonic()
         deadline = min(began + self.budget[question.name], self.wall_deadline)
         printed = io.StringIO()
+        if part == "rebuild":
+            self.namespaces[question.name] = _test_namespace(self.session)
         namespace = self.namespaces.setdefault(question.name, _test_namespace(self.session))
         namespace.push = part == "public"  # a hidden part's names may be expected values: they stay here
         dict.__setitem__(namespace, "print", _printer(printed))
         self.session.begin_part(deadline)
         try:
-            failure = _execute(code, namespace, f"<test {question.name}>", hidden=part == "hidden")
+            failure = _execute(code, namespace, f"<test {question.name}>", hidden=part != "public")
         finally:
             self.session.end_part()  # the functions it handed to the student cannot be called any more
         self.budget[question.name] -= time.monotonic() - began
         if part == "public":
             self.shown[question.name] = printed.getvalue()[-FEEDBACK_CHARS:]
-        if failure is not None:
+            self.ran_in[question.name] = self._process()
+        if failure is not None and part != "rebuild":
             self.failed[question.name] = failure if part == "hidden" else (self.shown[question.name] + failure).strip()
 
     def results(self) -> list[QuestionResult]:
