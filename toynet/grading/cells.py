@@ -190,3 +190,12 @@ def submission_code(notebook: Any, shown: dict[str, str]) -> SubmissionCells:
                                "own code (the tests always come from the assignment, whatever the notebook holds)")
         cells.run.append((number, source))
     return cells
+
+
+def placed_tests(notebook: Any, tests_at: dict[str, int]) -> dict[str, int]:
+    """The tests of `tests_at` (name -> 1-based cell number) that run where they sit, as nbgrader runs them:
+    those whose cell carries nbgrader's metadata. toynet's own test cells keep running after every cell (its
+    notebooks were written for that: a toynet test may sit above the cells its question needs)."""
+    cells = notebook.get("cells", [])
+    return {name: number for name, number in tests_at.items() if question_of(cells[number - 1]) is None}
+

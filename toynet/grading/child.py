@@ -4,7 +4,9 @@ Started by `sandbox.StudentProcess` as `python -I -S child.py FD_IN FD_OUT` (ins
 is root). It imports nothing from toynet's grader and never sees tests or expected values: it receives code
 cells (run one top-level statement at a time, each announced, so the grader can stop and skip just the one
 that hangs), then serves the grader's requests on its namespace and objects (serve.py: names, attributes,
-items, calls; handles for what is not data, callbacks into the running test). Whatever the student's code
+items, calls; handles for what is not data, callbacks into the running test). Before each cell listed in
+config "pauses" it stops (event "pause") and serves requests in the same way until the grader says "resume":
+the public tests placed there see the notebook as it stood at that point, as in Jupyter. Whatever the student's code
 does to this process (monkeypatching, exiting, looping, crashing) can only spoil its own answers.
 
 Sandbox set-up, in order: join the submission's cgroups (config "cgroups", while still root); then, when
@@ -452,7 +454,13 @@ def main():
     skip: dict = {}
     for index, statement in config.get("skip", []):
         skip.setdefault(index, set()).add(statement)
+    server = Server(namespace, lines.read, write)
+    pauses = set(config.get("pauses", []))  # cells before which the grader runs the tests placed there
     for index, (number, source) in enumerate(config["cells"]):
+        if index in pauses:
+            send({"event": "pause", "index": index})
+            if not server.loop():
+                return  # the grader hung up while the tests ran
         if -1 in skip.get(index, ()):
             continue
         send({"event": "start", "index": index})
@@ -462,7 +470,7 @@ def main():
         except BaseException:  # the student's code broke json or the protocol module: a plain report
             send({"event": "cell", "index": index, "error": "the cell's error could not be reported"})
     send({"event": "ready"})
-    Server(namespace, lines.read, write).loop()
+    server.loop()
 
 
 if __name__ == "__main__":

@@ -7,16 +7,22 @@ expected values and the hidden tests never leave the grader, and a submission's 
 or crashes cost only the questions they touch. A public part's failing `assert` shows its expression and the
 values it compared (asserts.py).
 
-Every public part runs before any hidden part, and what the cells printed or raised is read before the first
-call (a restart reruns them later, unseen): nothing the student's code saw during a hidden call can reach its
-feedback. A hidden part reports one fixed sentence. The wall clock bounds everything, restarts included, and
-`grade_submission` returns a result whatever the submission does.
+A public part in nbgrader's format runs where its test cell sits in the submission, as nbgrader runs a
+notebook: the student process pauses before the cell below the test, the test runs on the state the cells above
+it left, then the cells go on (toynet's own test cells, and bundles without positions, run after every cell).
+Every hidden part runs after every cell and every public part, on the notebook's final state (a hidden test of
+`cost` sees the last value a cell gave it), and what the cells printed or raised is read before the first
+hidden call (a restart reruns them later, unseen): nothing the student's code saw during a hidden call can
+reach its feedback. A hidden part reports one fixed sentence. The wall clock bounds everything, restarts
+included, and `grade_submission` returns a result whatever the submission does.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +34,7 @@ from typing import Any
 import toynet
 from toynet.grading import checks, outputs
 from toynet.grading.asserts import EXPLAIN, explain, rewrite_asserts
-from toynet.grading.cells import claimed_test, submission_code
+from toynet.grading.cells import SubmissionCells, claimed_test, placed_tests, submission_code
 from toynet.grading.gives import student_toynet
 from toynet.grading.magics import python_of
 from toynet.grading.notebooks import read_bounded
@@ -177,23 +183,44 @@ def points_text(points: float) -> str:
 
 def read_cells(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
     """The code cells of a notebook that run in the student process (question cells stay with the grader)."""
-    return read_submission(path)[0]
+    return read_submission(path).run
 
 
-def read_submission(
-    path: str | os.PathLike[str], tests: Sequence[Question] = ()
-) -> tuple[list[tuple[int, str]], list[str]]:
-    """The code cells of a submission that run in the student process, and notes for the student.
+def read_submission(path: str | os.PathLike[str], tests: Sequence[Question] = ()) -> SubmissionCells:
+    """The code cells of a submission that run in the student process, notes for the student, and where the
+    bundle's tests that run at their place sit in it (`cells.SubmissionCells`; tests_at as `cells.placed_tests`
+    keeps it: tests in nbgrader's format; toynet's own test cells run after every cell, as they always did).
 
-    Each cell as (its number, its source): the number counts every cell of the notebook, markdown included, from
-    1, as a student scrolling the notebook counts them, so "cell 7" in feedback is the seventh cell they see.
-    Which cells are the bundle's tests is `cells.submission_code`'s to say: with no `tests` given, every cell
-    whose metadata claims a test is left out.
+    Each cell as (its number, its source as Python, magics turned into calls): the number counts every cell
+    of the notebook, markdown included, from 1, as a student scrolling the notebook counts them, so "cell 7"
+    in feedback is the seventh cell they see. Which cells are the bundle's tests is `cells.submission_code`'s
+    to say: with no `tests` given, every cell whose metadata claims a test is left out.
     """
     notebook = read_bounded(path)  # outputs dropped unparsed, every size bounded (notebooks.py)
     shown = {name: "" for name in _claimed_names(notebook)} if not tests else {q.name: q.shown for q in tests}
     found = submission_code(notebook, shown)
-    return [(number, python_of(source)) for number, source in found.run], found.notes
+    return found._replace(run=[(number, python_of(source)) for number, source in found.run],
+                          tests_at=placed_tests(notebook, found.tests_at))
+
+
+def public_places(questions: Sequence[Question], submission: SubmissionCells) -> dict[int, list[Question]]:
+    """Where each question's public part runs, as nbgrader runs a test cell: {pause: questions, in notebook
+    order}, the pause being how many of the submission's run cells come before the test's cell (so
+    len(submission.run): after every cell). A question the bundle has no position for (built before positions
+    were recorded), whose cell the submission does not hold, or written in toynet's own format (not in
+    `submission.tests_at`, read_submission) runs after every cell, after the placed ones, in bundle order:
+    the order every test ran in before.
+    """
+    numbers = [number for number, _ in submission.run]
+    placed: list[tuple[int, float, int, Question]] = []
+    for order, question in enumerate(questions):
+        cell = submission.tests_at.get(question.name) if question.position > 0 else None
+        pause = len(numbers) if cell is None else bisect.bisect_left(numbers, cell)
+        placed.append((pause, math.inf if cell is None else float(cell), order, question))
+    places: dict[int, list[Question]] = {}
+    for pause, _, _, question in sorted(placed, key=lambda entry: entry[:3]):
+        places.setdefault(pause, []).append(question)
+    return places
 
 
 def _claimed_names(notebook: Any) -> list[str]:
@@ -232,27 +259,36 @@ def _grade(
     limits = limits or Limits.from_dict(bundle.limits)
     name = Path(path).name
     try:
-        cells, claimed = read_submission(path, bundle.questions)
+        submission = read_submission(path, bundle.questions)
     except Exception as error:  # not JSON, not a notebook, unreadable: zero, with the reason
         reason = f"the submission is not a valid notebook: {type(error).__name__}: {shorten(str(error), 300)}"
         return _all_failed(name, bundle, reason, started)
     files = toynet_files if toynet_files is not None else student_toynet(bundle.gives)
     hide = [bundle_dir, Path(toynet.__file__).resolve().parent, *protect]
     wall_deadline = started + limits.wall_clock
-    with StudentProcess(cells, limits, files, hide=hide, packages=bundle.packages) as process:
+    places = public_places(bundle.questions, submission)
+    cells = submission.run
+    pauses = sorted(p for p in places if p < len(cells))
+    with StudentProcess(cells, limits, files, hide=hide, packages=bundle.packages, pauses=pauses) as process:
+        parts = _Parts(Session(process), bundle, limits, wall_deadline)
         try:
             startup = process.start(deadline=wall_deadline)
+            for pause in pauses:  # each public part where its cell sits, on the state the cells above left
+                parts.run(places[pause], "public")
+                startup = process.resume()
+                parts.session.cells_ran()
         except SubmissionFault as fault:
             return _all_failed(name, bundle, str(fault), started)
-        # What the cells printed and raised is read now, before any test call: later output and later
-        # restarts could carry hidden-test inputs (a call can save them; a restart reruns the cells).
+        # Every cell has run: what they printed and raised is read now, before any hidden call (later output
+        # and later restarts could carry hidden-test inputs: a call can save them; a restart reruns the cells).
         printed = process.printed_so_far()[:FEEDBACK_CHARS]
-        notes = claimed + [text for c in startup.cells if (text := c.describe())] + list(startup.notes)
+        notes = submission.notes + [text for c in startup.cells if (text := c.describe())] + list(startup.notes)
         output = shorten("\n".join(notes), OUTPUT_CHARS)
         if printed:
             output += f"\n--- your notebook printed (first {FEEDBACK_CHARS} characters) ---\n{printed}"
-        results = _run_questions(process, bundle, limits, wall_deadline)
-    return SubmissionResult(name, results, output.strip(), time.monotonic() - started)
+        parts.run(places.get(len(cells), []), "public")
+        parts.run(bundle.questions, "hidden")
+    return SubmissionResult(name, parts.results(), output.strip(), time.monotonic() - started)
 
 
 def _all_failed(name: str, bundle: Bundle, reason: str, started: float) -> SubmissionResult:
@@ -260,52 +296,78 @@ def _all_failed(name: str, bundle: Bundle, reason: str, started: float) -> Submi
     return SubmissionResult(name, questions, reason, time.monotonic() - started, not_run=reason)
 
 
-def _run_questions(
-    process: StudentProcess, bundle: Bundle, limits: Limits, wall_deadline: float
-) -> list[QuestionResult]:
-    """Every question's public part first, then every hidden part: a call with hidden inputs comes after
-    every piece of feedback that could quote the student (a saved hidden input cannot reach a later public
-    test's traceback), and hidden parts report only pass or fail.
+class _Parts:
+    """The questions' test parts, run in the grader, and what they found.
 
-    Each question has `question_timeout` seconds in all, public and hidden parts together.
+    Public parts run where their cells sit (`public_places`): the cells above them have run, the cells below
+    not yet, as in Jupyter (toynet's own format, and bundles without positions: after every cell). Every
+    hidden part runs after all of them, on the notebook's final state, once every cell has run and what the
+    cells printed or raised has been read: a call with hidden inputs comes after every piece of feedback that
+    could quote the student (a saved hidden input cannot reach a later public test's traceback), and hidden
+    parts report only pass or fail. A question whose public part failed skips its hidden part. Each question
+    has `question_timeout` seconds in all, public and hidden parts together.
     """
-    budget = {q.name: limits.question_timeout for q in bundle.questions}
-    session = Session(process)
-    namespaces: dict[str, TestGlobals] = {}
-    failed: dict[str, str] = {}
-    shown: dict[str, str] = {}
-    for part in ("public", "hidden"):
-        for question in bundle.questions:
+
+    def __init__(self, session: Session, bundle: Bundle, limits: Limits, wall_deadline: float) -> None:
+        self.session, self.bundle, self.wall_deadline = session, bundle, wall_deadline
+        self.budget = {q.name: limits.question_timeout for q in bundle.questions}
+        self.namespaces: dict[str, TestGlobals] = {}
+        self.failed: dict[str, str] = {}
+        self.shown: dict[str, str] = {}  # what each public part printed
+        self.ran_in: dict[str, int] = {}  # the process each public part left its names and objects in
+
+    def run(self, questions: Sequence[Question], part: str) -> None:
+        """Run `part` ("public" or "hidden") of each of these questions, in this order."""
+        for question in questions:
             code = question.public if part == "public" else question.hidden
-            if question.name in failed or not code:
+            if question.name in self.failed or not code:
                 continue
-            if time.monotonic() >= wall_deadline:
-                failed[question.name] = "not graded: the wall-clock limit was reached"
+            if time.monotonic() >= self.wall_deadline:
+                self.failed[question.name] = "not graded: the wall-clock limit was reached"
                 continue
-            began = time.monotonic()
-            deadline = min(began + budget[question.name], wall_deadline)
-            printed = io.StringIO()
-            namespace = namespaces.setdefault(question.name, _test_namespace(session))
-            namespace.push = part == "public"  # a hidden part's names may be expected values: they stay here
-            dict.__setitem__(namespace, "print", _printer(printed))
-            session.begin_part(deadline)
-            try:
-                failure = _execute(code, namespace, f"<test {question.name}>", hidden=part == "hidden")
-            finally:
-                session.end_part()  # the functions it handed to the student cannot be called any more
-            budget[question.name] -= time.monotonic() - began
-            if part == "public":
-                shown[question.name] = printed.getvalue()[-FEEDBACK_CHARS:]
-            if failure is not None:
-                failed[question.name] = failure if part == "hidden" else (shown[question.name] + failure).strip()
-    results = []
-    for question in bundle.questions:
-        if question.name in failed:
-            results.append(QuestionResult(question.name, 0.0, question.points, failed[question.name]))
-        else:
-            text = (shown.get(question.name, "") + "passed").strip()
-            results.append(QuestionResult(question.name, question.points, question.points, text))
-    return results
+            if part == "hidden" and self.ran_in.get(question.name, self._process()) != self._process():
+                self._run_one(question, question.public, "rebuild")
+            self._run_one(question, code, part)
+
+    def _process(self) -> int:
+        """Which student process runs now (-1: none; the next request starts one)."""
+        process = self.session.process
+        return process.spawned if process.proc is not None and process.proc.poll() is None else -1
+
+    def _run_one(self, question: Question, code: str, part: str) -> None:
+        """One part of a question: "public", "hidden", or "rebuild": the public part again, on the final state,
+        unseen and unscored, when the process its names and objects live in was restarted since it ran (a cell
+        below it hung, a call killed it): its handles would be gone, and the hidden part needs them."""
+        began = time.monotonic()
+        deadline = min(began + self.budget[question.name], self.wall_deadline)
+        printed = io.StringIO()
+        if part == "rebuild":
+            self.namespaces[question.name] = _test_namespace(self.session)
+        namespace = self.namespaces.setdefault(question.name, _test_namespace(self.session))
+        namespace.push = part == "public"  # a hidden part's names may be expected values: they stay here
+        dict.__setitem__(namespace, "print", _printer(printed))
+        self.session.begin_part(deadline)
+        try:
+            failure = _execute(code, namespace, f"<test {question.name}>", hidden=part != "public")
+        finally:
+            self.session.end_part()  # the functions it handed to the student cannot be called any more
+        self.budget[question.name] -= time.monotonic() - began
+        if part == "public":
+            self.shown[question.name] = printed.getvalue()[-FEEDBACK_CHARS:]
+            self.ran_in[question.name] = self._process()
+        if failure is not None and part != "rebuild":
+            self.failed[question.name] = failure if part == "hidden" else (self.shown[question.name] + failure).strip()
+
+    def results(self) -> list[QuestionResult]:
+        """One result per question of the bundle, in its order."""
+        results = []
+        for question in self.bundle.questions:
+            if question.name in self.failed:
+                results.append(QuestionResult(question.name, 0.0, question.points, self.failed[question.name]))
+            else:
+                text = (self.shown.get(question.name, "") + "passed").strip()
+                results.append(QuestionResult(question.name, question.points, question.points, text))
+        return results
 
 
 def _printer(buffer: io.StringIO) -> Callable[..., None]:

@@ -66,6 +66,13 @@ class Session:
         self.changes += 1
         self.parts += 1
 
+    def cells_ran(self) -> None:
+        """The student's cells ran on from a pause: every name and function read so far may be rebound (a later
+        cell may redefine `cost` or `compute_cost`), so nothing read before is reused."""
+        self.changes += 1
+        self.names = None
+        self.stable.clear()
+
     def end_part(self) -> None:
         """The test part is over: the names it bound reach the student now (as a later cell would see them in
         Jupyter), and its functions can no longer be called."""

@@ -268,6 +268,8 @@ class StudentProcess:
 
     hide: grader paths the student must not see. None of them is in the student's root ("namespaces" mode);
     in "permissions" mode `toynet grade` checks them with `exposed_paths` before grading starts.
+    pauses: indices into `cells` before which the process stops: `start` runs the cells up to the first of
+    them, and each `resume` up to the next (the tests placed there run between); the last runs every cell.
     """
 
     def __init__(
@@ -277,6 +279,7 @@ class StudentProcess:
         toynet_files: dict[str, str],
         hide: Sequence[str | os.PathLike[str]] = (),
         packages: Sequence[str] = (),
+        pauses: Sequence[int] = (),
     ) -> None:
         # each cell as (its number in the notebook, its source); a bare source is numbered by position
         self.cells = [(c[0], c[1]) if isinstance(c, tuple) else (n, c) for n, c in enumerate(cells, start=1)]
@@ -291,6 +294,14 @@ class StudentProcess:
         self.workdir: str | None = None
         self.startup = Startup()
         self.restarts = 0
+        # Cells before which the process stops so the tests placed there run (see `resume`), and where the
+        # running process stops next: a pause, or len(cells) (every cell has run, "ready").
+        self.pauses = sorted({p for p in pauses if 0 <= p < len(self.cells)})
+        self.target = self.pauses[0] if self.pauses else len(self.cells)
+        self._reports: dict[int, CellReport] = {}
+        self._last = -1  # the last cell the running process started
+        self._current: int | None = None  # the cell running now, and its statement
+        self._statement = -1
         self.deadline = math.inf  # monotonic time when the submission's wall clock runs out
         self.identity: tuple[int, int] | None = None  # the uid/gid of the running child (root graders only)
         self.groups: SubmissionGroups | None = None
@@ -299,7 +310,8 @@ class StudentProcess:
     # -- lifecycle
 
     def start(self, deadline: float | None = None) -> Startup:
-        """Run the cells (restarting past any statement that hangs or kills the process); return their reports.
+        """Run the cells up to the first pause, or all of them (restarting past any statement that hangs or kills
+        the process); return their reports so far.
 
         `deadline` (time.monotonic()) bounds everything this process does from now on, restarts included.
         Every message is checked: an event out of order or of the wrong shape is a SubmissionFault, which
@@ -307,53 +319,92 @@ class StudentProcess:
         """
         if deadline is not None:
             self.deadline = deadline
-        reports: dict[int, CellReport] = {}
+        return self._advance(spawn=True)
+
+    def resume(self) -> Startup:
+        """From the pause where the process stands, run the cells up to the next pause, or to the end.
+
+        A process that died at the pause (a test's call may end it) is started again: its cells rerun up to
+        the next pause, so the tests there see the state after the cells before them, as in Jupyter.
+        """
+        if self.target >= len(self.cells):
+            raise ValueError("every cell has run: there is no pause to resume from")
+        self.target = next((p for p in self.pauses if p > self.target), len(self.cells))
+        if self.proc is None or self.proc.poll() is not None:
+            self.close()
+            return self._advance(spawn=True)
+        try:
+            self._send(protocol.dumps({"op": "resume"}), max(self.limits.cell_timeout, 1.0))
+            answer = self._checked_answer(self._receive(self.limits.cell_timeout))
+            if answer["ok"] is not True:
+                raise SubmissionFault("the student process refused to resume", shorten(answer["error"], 80))
+        except SubmissionFault:
+            self.close()
+            return self._advance(spawn=True)
+        return self._advance(spawn=False)
+
+    def _advance(self, spawn: bool) -> Startup:
+        """Run cells until the process stands at `self.target` (a pause, or the end), restarting past any
+        statement that hangs or kills it: a restart reruns the cells from the first one, up to the target."""
         while True:
-            current: int | None = None
-            statement = -1
-            cell_started = time.monotonic()
+            self._current, self._statement = None, -1
             try:
-                self._spawn()
-                sandbox = self._receive(self.limits.cell_timeout)
-                if not isinstance(sandbox, dict) or sandbox.get("event") != "sandbox" \
-                        or not isinstance(sandbox.get("notes"), list):
-                    raise SubmissionFault("the student process sent a malformed message", "expected the sandbox report")
-                self.startup.notes = [shorten(str(n), DETAIL_CHARS) for n in sandbox["notes"][:MAX_NOTES]]
-                last = -1
-                while True:
-                    budget = self.limits.cell_timeout - (time.monotonic() - cell_started) if current is not None \
-                        else self.limits.cell_timeout
-                    event = self._receive(max(budget, 0.0), stated=self.limits.cell_timeout)
-                    kind = event.get("event") if isinstance(event, dict) else None
-                    index: Any = event.get("index") if isinstance(event, dict) else None
-                    if kind == "start" and current is None and _is_int(index) and last < index < len(self.cells):
-                        current, statement, last, cell_started = index, -1, index, time.monotonic()
-                    elif kind == "statement" and index == current and _is_int(event.get("statement")) \
-                            and event["statement"] > statement:
-                        statement = event["statement"]
-                    elif kind == "cell" and index == current and (event.get("error") is None
-                                                                   or isinstance(event.get("error"), str)):
-                        report = reports.setdefault(index, CellReport(index, number=self.cells[index][0]))
-                        report.error = shorten(event["error"], TRACEBACK_CHARS) if event["error"] else None
-                        current = None
-                    elif kind == "ready" and current is None:
-                        break
-                    else:
-                        raise SubmissionFault("the student process sent a malformed message",
-                                              f"unexpected {shorten(repr(event), 80)}")
+                if spawn:
+                    self._spawn_greeted()
+                self._events_until_target()
             except SubmissionFault as fault:
                 self.close()
+                current, statement = self._current, self._statement
                 if time.monotonic() >= self.deadline:
                     raise SubmissionFault(self._wall_clock_note(current, statement)) from None
                 if current is None or self.restarts >= self.limits_restarts:
                     raise SubmissionFault("the notebook could not be started", str(fault)) from None
-                report = reports.setdefault(current, CellReport(current, number=self.cells[current][0]))
+                report = self._reports.setdefault(current, CellReport(current, number=self.cells[current][0]))
                 report.stopped.append(f"{self._where(current, statement)} was stopped and skipped: {fault}")
                 self.skip.add((current, statement))
                 self.restarts += 1
+                spawn = True
                 continue
-            self.startup.cells = [reports[i] for i in sorted(reports)]
+            self.startup.cells = [self._reports[i] for i in sorted(self._reports)]
             return self.startup
+
+    def _spawn_greeted(self) -> None:
+        """A fresh process, once it reported its sandbox."""
+        self._spawn()
+        self._last = -1
+        sandbox = self._receive(self.limits.cell_timeout)
+        if not isinstance(sandbox, dict) or sandbox.get("event") != "sandbox" \
+                or not isinstance(sandbox.get("notes"), list):
+            raise SubmissionFault("the student process sent a malformed message", "expected the sandbox report")
+        self.startup.notes = [shorten(str(n), DETAIL_CHARS) for n in sandbox["notes"][:MAX_NOTES]]
+
+    def _events_until_target(self) -> None:
+        """Follow the cells' events (start, statement, cell) until the pause at `self.target`, or "ready" when
+        the target is the end; anything else, or anything out of order, is a SubmissionFault."""
+        cell_started = time.monotonic()
+        while True:
+            budget = self.limits.cell_timeout - (time.monotonic() - cell_started) if self._current is not None \
+                else self.limits.cell_timeout
+            event = self._receive(max(budget, 0.0), stated=self.limits.cell_timeout)
+            kind = event.get("event") if isinstance(event, dict) else None
+            index: Any = event.get("index") if isinstance(event, dict) else None
+            idle = self._current is None
+            if kind == "start" and idle and _is_int(index) and self._last < index < self.target:
+                self._current, self._statement, self._last, cell_started = index, -1, index, time.monotonic()
+            elif kind == "statement" and not idle and index == self._current \
+                    and _is_int(event.get("statement")) and event["statement"] > self._statement:
+                self._statement = event["statement"]
+            elif kind == "cell" and not idle and index == self._current \
+                    and (event.get("error") is None or isinstance(event.get("error"), str)):
+                report = self._reports.setdefault(index, CellReport(index, number=self.cells[index][0]))
+                report.error = shorten(event["error"], TRACEBACK_CHARS) if event["error"] else None
+                self._current = None
+            elif idle and ((kind == "pause" and _is_int(index) and index == self.target < len(self.cells))
+                           or (kind == "ready" and self.target == len(self.cells))):
+                return
+            else:
+                raise SubmissionFault("the student process sent a malformed message",
+                                      f"unexpected {shorten(repr(event), 80)}")
 
     @property
     def limits_restarts(self) -> int:
@@ -527,6 +578,7 @@ class StudentProcess:
             "workdir": str(work),
             "cells": [[number, source] for number, source in self.cells],
             "skip": sorted(self.skip),
+            "pauses": [p for p in self.pauses if p >= self.target],
             "user": list(self.identity) if self.identity else None,
             "rlimits": {
                 "AS": self.limits.memory,

@@ -1,11 +1,13 @@
 """The student side of handles: serves the grader's requests on the student's objects, calls the test's functions.
 
-Copied into the sandbox beside child.py (standard library, numpy and protocol only). After the cells ran, the
-grader sends requests {"op": ..., ...}; each is answered {"ok": true, "value": ..., "changed": [...]} or
-{"ok": false, "error": <traceback>, "type": <exception name>}; an answer to a request that may have run the
-student's code also lists the notebook's global names ("names"):
+Copied into the sandbox beside child.py (standard library, numpy and protocol only). After the cells ran (and
+at each pause between cells, where the tests placed there run), the grader sends requests {"op": ..., ...};
+each is answered {"ok": true, "value": ..., "changed": [...]} or {"ok": false, "error": <traceback>,
+"type": <exception name>}; an answer to a request that may have run the student's code also lists the
+notebook's global names ("names"):
 
     global NAME / names / setglobal / delglobal      the notebook's globals
+    resume                                           at a pause between cells (child.py): run the next cells
     getattr / setattr / delattr / getitem / setitem / delitem / call / operator / isinstance / len / bool /
     list / value / repr / str             on an object the grader holds a handle to
 
@@ -26,7 +28,8 @@ import types
 import numpy as np
 import protocol
 
-READS = frozenset(["global", "getattr", "getitem", "len", "bool", "list", "value", "repr", "str", "isinstance"])
+READS = frozenset(["global", "getattr", "getitem", "len", "bool", "list", "value", "repr", "str", "isinstance",
+                   "resume"])
 MAX_HANDLES = 10_000  # objects handed to the grader by one process
 MAX_NAMES = 10_000  # global names listed for the grader
 MAX_NESTING = 16  # callbacks inside calls inside callbacks...
@@ -102,6 +105,7 @@ class Server:
         self.objects = {}  # handle number -> the student's object (kept alive, so id() stays unique)
         self.numbers = {}  # id(object) -> handle number
         self.depth = 0
+        self.resumed = False  # the grader said resume: the loop at a pause returns, the next cells run
 
     # -- references
 
@@ -152,12 +156,14 @@ class Server:
         self.write(data)
 
     def loop(self):
-        """Answer requests until the grader hangs up."""
-        while True:
+        """Answer requests until the grader hangs up (False) or, at a pause between cells, says resume (True)."""
+        self.resumed = False
+        while not self.resumed:
             line = self.read()
             if not line:
-                return
+                return False
             self.serve(protocol.parse(line))
+        return True
 
     def wait(self):
         """Serve requests until the answer to our own callback arrives; return it decoded."""
@@ -208,6 +214,14 @@ class Server:
         return answer.get("value")
 
     # -- operations (each returns (value, changed arguments))
+
+    def op_resume(self, request, raw):
+        """At a pause between cells (the tests placed there have run): the cells after it run next. Only the
+        outermost loop resumes: a request made inside a callback never ends the test's own conversation."""
+        if self.depth != 1:
+            raise protocol.ProtocolError("resume is only answered at a pause")
+        self.resumed = True
+        return None, []
 
     def op_names(self, request, raw):
         names = [n for n in self.namespace if isinstance(n, str) and not n.startswith("__")]
