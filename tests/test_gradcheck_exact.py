@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _reference import COURSE_BUGGY, COURSE_COST, course_forward, course_loop, to_the_last_digit
+from _reference import COURSE_BUGGY, COURSE_COST, course_loop, to_the_last_digit
 
 from toynet.demo import _printed_number_note
 from toynet.exercises import gradient_checking as gc
