@@ -537,9 +537,8 @@ def random_directions(count: int, size: int, seed: int | None) -> np.ndarray:
 
     A directional check needs entries that are independent, symmetric about 0 and continuous (every parameter
     takes part, and no error in the gradient cancels exactly in g . v); the rotation invariance of normal
-    entries buys it nothing. Uniform entries are four times cheaper to draw (numpy's normals take ~9 ns each:
-    at 100k parameters they were half the check), and a single wrong entry hides no more often: a uniform
-    entry lies within a tenth of its rms of 0 with probability 6%, a normal one 8%.
+    entries buys it nothing. Uniform entries are cheaper to draw (docs/checker.md), and a single wrong entry
+    hides no more often: a uniform entry lies within a tenth of its rms of 0 with probability 6%, a normal one 8%.
     """
     directions = np.random.default_rng(seed).random((count, size))
     directions -= 0.5

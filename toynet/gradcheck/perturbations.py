@@ -146,7 +146,7 @@ class Perturbations:
                 return self._layer_costs(layer, self.row_of[indices], self.col_of[indices], offsets)
         copies = indices.size * offsets.size
         # A few entries of a large network (the noise probes) climb from their own layers: a stack would copy all of
-        # theta for each of their many offsets (10x slower on the ~10k network's noise measurement).
+        # theta for each of their many offsets (docs/checker.md).
         probes = indices.size <= self.PROBES and copies * self.theta.size > self.PROBE_COPIES
         if not probes and 16 * copies * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
             return self._stack_costs(indices, offsets)
@@ -314,7 +314,7 @@ class EntryPlan:
 
 @lru_cache(maxsize=64)
 def _entry_plan(layout: ParamLayout) -> EntryPlan:
-    """The EntryPlan of a layout, built once per layout (a check of the course network runs in ~0.15 ms)."""
+    """The EntryPlan of a layout, built once per layout (a check of a small network asks on every call)."""
     return EntryPlan(layout)
 
 
