@@ -94,8 +94,8 @@ def noise_bar(noise: float, step: float | np.ndarray, method: str) -> Any:
 def analytic_bars(grad: np.ndarray, eps: float, rms: float | None = None) -> np.ndarray:
     """The backward's round-off per entry, ANALYTIC_ROUNDOFF eps (|g_i| + rms(g)): (n,) -> (n,).
     rms: that of the whole gradient when grad is a part of it."""
-    if rms is None:  # np.mean's own steps (sum, then / n), without its microseconds of wrapping
-        rms = math.sqrt(float(np.add.reduce(grad * grad)) / grad.size) if grad.size else 0.0
+    if rms is None:
+        rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
     return ANALYTIC_ROUNDOFF * eps * (np.abs(grad) + rms)
 
 

@@ -33,8 +33,6 @@ def norm(x: np.ndarray) -> float:
     entries, sqrt(sum(x * x)) above, where a threaded BLAS dot stalls on a busy machine."""
     if x.size > BLAS_LIMIT:
         return math.sqrt(float(np.sum(x * x)))
-    if x.ndim == 1 and x.dtype == np.float64:  # np.linalg.norm's own steps, without its microseconds of checks
-        return math.sqrt(x.dot(x))
     return float(np.linalg.norm(x))
 
 
