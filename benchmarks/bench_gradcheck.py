@@ -454,16 +454,16 @@ def _issue_3_and_13_targets(section: Section, results: dict[str, dict[str, Any]]
     section.target("issue 13: course-signature gradient_check_n gives the plain loop's difference to the bit on other "
                    "shapes (4-5-3-1, 3-7-4-1, 10-20-5-1; m = 1 .. 50; the course's draws and bugs)",
                    f"{exact} of {cases} cases bit for bit, largest relative gap {worst_gap:.1e}", exact == cases)
-    for label, factor in ((COURSE, 10), ("~10k", 20)):
+    for label in (COURSE, "~10k"):  # issue 21 retired issue 13's speed-up: the signature is the course's loop
         r = results.get(label)
         if r and "min" in r:
             ratio = r["min"]["plain"] / r["min"]["signature"]
             gap = abs(r["signature_diff"] - r["plain_diff"]) / r["plain_diff"]
             cold = r["cold"]["plain"] / r["cold"]["signature"]
-            section.target(f"issue 13: course-signature gradient_check_n >= {factor}x the plain loop ({label}), same "
-                           "difference to 1e-9 relative (interleaved, warm min)",
+            section.target(f"issue 13: course-signature gradient_check_n gives the plain loop's difference ({label}), "
+                           "to 1e-9 relative (speed measured: interleaved, warm min)",
                            f"{ratio:.1f}x ({seconds(r['min']['signature'])} vs {seconds(r['min']['plain'])}; first "
-                           f"calls: {cold:.1f}x), relative gap {gap:.1e}", ratio >= factor and gap <= 1e-9)
+                           f"calls: {cold:.1f}x), relative gap {gap:.1e}", gap <= 1e-9)
     if course and "min" in course:
         ratio = course["min"]["verbatim"] / course["min"]["toynet"]
         cold = course["cold"]["verbatim"] / course["cold"]["toynet"]

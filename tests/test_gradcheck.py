@@ -26,8 +26,7 @@ from toynet.gradcheck import (
     step_sweep_n,
 )
 from toynet.gradcheck.perturbations import Perturbations
-from toynet.layers import Linear, sigmoid
-from toynet.losses import row_costs
+from toynet.layers import Linear
 
 # ---------------------------------------------------------------- the course's N-D test case (docs/REFERENCE.md)
 
@@ -119,16 +118,6 @@ def test_engine_costs_are_the_forward_pass_costs_to_the_bit(offsets: list[float]
     assert not crossed.any()  # the course's point is >= 1e-3 away from every kink
     some = np.array([46, 3, 20, 3, 0])  # any entries, in any order, repeated: the same costs
     np.testing.assert_array_equal(Perturbations(net, X, Y, parameters).costs(some, np.array(offsets))[0], costs[some])
-
-
-@given(arrays(np.float64, (7, 5), elements=st.floats(-800, 800)), st.lists(st.sampled_from([0.0, 1.0, 0.25]),
-                                                                           min_size=5, max_size=5))
-@settings(max_examples=80, deadline=None)
-def test_fused_sigmoid_costs_match_sigmoid_then_row_costs_to_the_bit(Z: np.ndarray, labels: list[float]) -> None:
-    net = Network([2, 1])
-    engine = Perturbations(net, np.zeros((2, 5)), np.array(labels), theta=np.zeros(3))
-    Y = np.array([labels])
-    np.testing.assert_array_equal(engine.sigmoid_costs(Z), row_costs(sigmoid(Z), Y))
 
 
 def test_relative_difference_refuses_nan_and_inf() -> None:
@@ -499,9 +488,9 @@ def test_step_sweeps_show_the_v() -> None:
     assert network_sweep.differences[-1] > 1e-7  # 1e-10: deep in the round-off regime
 
 
-def test_probes_of_several_layers_of_a_large_network_share_one_call() -> None:
-    """A few entries of every layer of a network too large to copy theta once per evaluation (the noise probes) go
-    through the engine in one call, each layer's entries joining the stack climbing from below. Every cost is the
+def test_probes_of_several_layers_of_a_large_network_are_the_forward_pass_costs() -> None:
+    """A few entries of every layer of a network too large to copy theta once per evaluation (the noise probes), in
+    one call of the engine. Every cost is the
     lesson's forward pass at theta + delta e_i (to round-off: the climb sums its products in its own order), and the
     kink flags are where a hidden pre-activation of that forward pass changes sign between two offsets."""
     net = Network([30, 40, 20, 1])

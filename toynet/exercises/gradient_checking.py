@@ -27,10 +27,9 @@ import numpy as np
 from toynet import gradcheck, params
 from toynet._validate import as_array, check_finite
 from toynet.exercises.three_layer import check_labels, forward_layers
-from toynet.gradcheck.exact import CourseCosts, course_gradapprox
 from toynet.gradcheck.numerical import check_epsilon
 from toynet.layers import Linear, LinearCache, ReLU
-from toynet.losses import LogisticCost
+from toynet.losses import LogisticCost, row_costs
 from toynet.params import ParamLayout, dictionary_to_vector, gradients_to_vector
 
 COURSE_EPSILON = 1e-7
@@ -193,18 +192,18 @@ def gradient_check_n(
     (the dZ/dA keys are ignored); X: (n_x, m); Y: (m,) or (1, m). Neither dict is modified.
     epsilon: the course's 1e-7 by default; None uses toynet's default step for a network cost
     (gradcheck.default_epsilon(theta, network=True), as gradient_check_n_report does).
-    The course's loop computes J(theta +- epsilon e_i) with a whole forward pass per entry; this computes the
-    very same floats (`gradcheck.exact.CourseCosts`: the course's np.dot, ReLU, sigmoid and cost, bit for bit)
-    without a whole forward pass per entry, so the difference is the course loop's to the last digit, whatever
-    the shape: at epsilon 1e-7 it is largely round-off, and any other rounding would show in it.
+    This is the course's own loop (`_course_gradapprox`: two whole forward passes per entry, the course's np.dot,
+    ReLU, sigmoid and cost), so the difference is the course loop's to the last digit, whatever the shape: at
+    epsilon 1e-7 it is largely round-off, and any other rounding would show in it.
     """
     layout = _check_three_layers(parameters)
     grad = gradients_to_vector(gradients, layout)
     X = _check_inputs(X, layout)
-    costs = CourseCosts(X, check_labels(Y, X.shape[1]), parameters, layout)
+    Y = np.asarray(check_labels(Y, X.shape[1]), dtype=np.float64).reshape(1, X.shape[1])
+    theta = np.asarray(layout.read(parameters)[1], dtype=np.float64)
     if epsilon is None:
-        epsilon = gradcheck.default_epsilon(costs.theta, network=True)
-    difference = _course_difference(grad, course_gradapprox(costs, check_epsilon(epsilon)))
+        epsilon = gradcheck.default_epsilon(theta, network=True)
+    difference = _course_difference(grad, _course_gradapprox(X, Y, theta, layout, check_epsilon(epsilon)))
     if print_msg:
         print(course_message(difference))
     return difference
@@ -293,6 +292,43 @@ def _course_difference(grad: np.ndarray, gradapprox: np.ndarray) -> float:
     if not np.isfinite(difference):  # relative_difference names the entries that are not finite
         return gradcheck.relative_difference(grad, gradapprox)
     return difference
+
+
+def _course_cost(X: np.ndarray, Y: np.ndarray, theta: np.ndarray, layout: ParamLayout) -> float:
+    """The course's forward_propagation_n on theta: (n,) -> J, float for float as the course computes it.
+
+    Z = np.dot(W, A) + b; A = np.maximum(0, Z) below the output, 1 / (1 + np.exp(-Z)) at it (layers.sigmoid rounds
+    differently, which shows at epsilon 1e-7); then the course's logistic cost (losses.row_costs, whose log is
+    floored where the course's would be -inf).
+    """
+    A, blocks = X, layout.blocks
+    for layer in range(layout.num_layers):
+        W, b = blocks[2 * layer], blocks[2 * layer + 1]
+        Z = np.dot(theta[W.start : W.stop].reshape(W.shape), A) + theta[b.start : b.stop].reshape(b.shape)
+        if layer < layout.num_layers - 1:
+            A = np.maximum(0, Z)
+        else:
+            with np.errstate(over="ignore"):  # exp(-Z) overflows to inf for a saturated output: sigmoid 0
+                A = 1 / (1 + np.exp(-Z))
+    return float(row_costs(A, Y)[0])
+
+
+def _course_gradapprox(
+    X: np.ndarray, Y: np.ndarray, theta: np.ndarray, layout: ParamLayout, epsilon: float
+) -> np.ndarray:
+    """The course's loop: gradapprox[i] = (J(theta + eps e_i) - J(theta - eps e_i)) / (2. * eps), (n, 1).
+
+    A plain loop (two forward passes per entry) is the course's algorithm, so its floats are the course's on
+    any machine; on the course's 47-parameter network it takes a few milliseconds.
+    """
+    gradapprox = np.zeros((theta.size, 1))
+    for i in range(theta.size):
+        thetaplus, thetaminus = theta.copy(), theta.copy()
+        thetaplus[i] = thetaplus[i] + epsilon
+        thetaminus[i] = thetaminus[i] - epsilon
+        J_plus, J_minus = _course_cost(X, Y, thetaplus, layout), _course_cost(X, Y, thetaminus, layout)
+        gradapprox[i] = (J_plus - J_minus) / (2.0 * epsilon)
+    return gradapprox
 
 
 def _unpack_cache(cache: Cache) -> Cache:

@@ -8,8 +8,7 @@ Read bottom up: measures (formula 2, rel_error) -> numerical (central, Richardso
 noise (the cost's measured noise, ECnoise, and the step it implies) -> errorbars (each entry's error bar and
 the verdicts against it) -> causes (what may mislead, named) -> second_looks (kinks at the point, randomness,
 blocks given their own step) -> aware (the error-aware judgement, any evaluator)
--> perturbations (the incremental engine) -> exact (the course loop's own costs, to the bit, for the
-course-signature check) -> network_check (evaluators -> judgement, and the network forms of
+-> perturbations (the incremental engine) -> network_check (evaluators -> judgement, and the network forms of
 every check) -> report (the results and their tables) -> check (the array forms, any f(x)).
 """
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
-from typing import Any, overload
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -29,22 +29,16 @@ from toynet.gradcheck.causes import (
     zero_entries_cause,
 )
 from toynet.gradcheck.errorbars import (
-    ANALYTIC_ROUNDOFF,
     MARGIN,
     NOISE_SIGMAS,
     NOISE_UNITS,
     ORDER,
-    Blocks,
     BlockVerdict,
     ErrorBars,
     Refine,
-    analytic_bars,
     bar_difference,
     block_verdicts,
-    blocks_of,
-    chi_terms,
     error_bars,
-    noise_bar,
     replace_entries,
 )
 from toynet.gradcheck.measures import relative_difference
@@ -443,106 +437,28 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     """The judgement under the a-priori bars (see `judge`) if it is a clean pass, else None (measure).
 
     grad, numeric, crossed: (k,) the chosen entries' gradients, numerical values at `step` and kink flags;
-    ranges: the blocks' [start, stop) in them. The bars and verdicts are errorbars' (`noise_bar`,
-    `analytic_bars`, MARGIN, the chi-square and its limit of `chi_squares`), with every block's sums taken in
-    one pass: this is the path a correct check takes, so it is written for few numpy calls."""
+    ranges: the blocks' [start, stop) in them. The bars and verdicts are the measured path's (`error_bars`,
+    `block_verdicts`), with the round-off any float64 cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1), as the
+    cost's noise and the allowance TRUNCATION_ALLOWANCE h^p max(|J|, 1) as every entry's truncation."""
     if crossed.any():
         return None
-    k = grad.size
-    error = np.abs(grad - numeric)
-    g2, d2, e2 = float(grad.dot(grad)), float(numeric.dot(numeric)), float(error.dot(error))
-    scale = math.sqrt(g2) + math.sqrt(d2)
-    difference = math.sqrt(e2) / scale if scale > 0 else 0.0  # formula 2, as measures.relative_difference
+    difference = relative_difference(grad, numeric)  # formula 2, as the measured path's
     if not difference <= threshold:  # a headline over the threshold needs measured causes to explain it
         return None
     size = max(abs(cost), 1.0)
-    analytic = np.abs(grad)
-    analytic += math.sqrt(g2 / k) if k else 0.0
-    analytic *= ANALYTIC_ROUNDOFF * grad_eps  # errorbars.analytic_bars
-    if method == "complex":  # nothing subtracted: its round-off is relative to the derivative (as error_bars)
-        sigma, truncation = 0.0, 0.0
-        noise: Any = analytic_bars(numeric, EPS)
-    else:
-        sigma = NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
-        noise = noise_bar(sigma, step, method)  # one float: every entry has the same step
-        truncation = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
-    bar = analytic + (noise + truncation)
-    if method == "complex":
-        if (error > MARGIN * bar).any():
-            return None
-        ratio = error / np.where(bar > 0, bar, 1.0)  # a zero bar only beside a zero error: its ratio is 0
-    else:
-        ratio = error / bar
-    if not np.maximum.reduce(ratio, initial=0.0) <= MARGIN:  # some entry outside MARGIN x its bar
-        return None
-    parts = np.empty((2, k))  # the bars' noise and truncation parts
-    parts[0], parts[1] = noise, truncation
-    every, none = _flags(k, True), _flags(k, False)  # kept and refined: every entry; rough: none
-    bars = ErrorBars(parts[0], parts[1], analytic, error, every, every, np.logical_not(np.logical_or(grad, numeric)),
-                     none)
-    terms = chi_terms(error, truncation, analytic, noise)
-    blocks = blocks_of(tuple(ranges), k)
-    # A block's chi-square is at most the sum over all entries: under the smallest block's limit, every block passes.
-    if np.add.reduce(terms) > min(blocks.limits, default=math.inf):
-        for total, limit in zip(blocks.sums(terms).tolist(), blocks.limits, strict=True):
-            if total > limit:
-                return None  # this block's errors together exceed their noise (its chi-square)
-    if _some_block_unresolved(blocks, grad, numeric, bar):
+    sigma = 0.0 if method == "complex" else NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
+    bars = error_bars(grad, numeric, np.ones(grad.size, dtype=bool), step, method, sigma, grad_eps)
+    if method != "complex":  # the complex step subtracts nothing: no truncation allowance (as error_bars)
+        bars.truncation[:] = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
+    bars.refined[:] = True  # the allowance bounds every entry's truncation: the chi-square counts at once
+    verdicts = block_verdicts(bars, grad, numeric, list(ranges))
+    if not all(verdict.passed for verdict in verdicts):
+        return None  # an entry outside MARGIN x its bar, or a block's errors together beyond their noise
+    if any(verdict.bar_difference > RESOLUTION for verdict in verdicts):
         return None  # a block whose a-priori bars could hide a 1% error: measured, given its own step or named
-    allowed = math.sqrt(float(bar.dot(bar))) / scale if scale > 0 else 0.0  # ||bar|| / (||g|| + ||D||)
-    estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f'''| taken as max(|J|, 1)
-    verdicts = PassedBlocks(blocks, (grad, numeric, bar, error), terms, ratio)
-    return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference, allowed, [], grad,
-                     measured=False)
-
-
-def _some_block_unresolved(blocks: Blocks, grad: np.ndarray, numeric: np.ndarray, bar: np.ndarray) -> bool:
-    """Whether some block's bars allow a formula-2 difference above RESOLUTION (see `unresolved_block`)."""
-    rows = np.array([grad, numeric, bar])
-    squares = np.sqrt(blocks.sums(rows * rows))  # (B, 3): ||g||, ||D||, ||bar|| per block
-    sizes = squares[:, 0] + squares[:, 1]  # a block of zeros on both sides allows nothing (as BlockVerdict)
-    return bool(((sizes > 0) & (squares[:, 2] > RESOLUTION * sizes)).any())
-
-
-@lru_cache(maxsize=64)
-def _flags(k: int, value: bool) -> np.ndarray:
-    """A read-only (k,) bool array of `value`, shared by the a-priori passes of checks of k entries."""
-    flags = np.full(k, value)
-    flags.flags.writeable = False
-    return flags
-
-
-class PassedBlocks(Sequence[BlockVerdict]):
-    """The BlockVerdicts of an a-priori pass, built when first read (a passing check's report may never read
-    them). rows: the entries' g, D, bar and error, each (k,); terms: the chi-square's terms (k,); ratio: error
-    / bar (k,)."""
-
-    def __init__(self, blocks: Blocks, rows: tuple[np.ndarray, ...], terms: np.ndarray, ratio: np.ndarray) -> None:
-        self.blocks, self.rows, self.terms, self.ratio = blocks, rows, terms, ratio
-
-    @cached_property
-    def verdicts(self) -> list[BlockVerdict]:
-        verdicts = []
-        rows = np.array(self.rows)
-        squares = self.blocks.sums(rows * rows).tolist()  # per block: the sums of g^2, D^2, bar^2 and error^2
-        chi, worst = self.blocks.sums(self.terms).tolist(), self.blocks.maxima(self.ratio)
-        for (g2, d2, bar2, e2), chi_b, worst_b, limit in zip(squares, chi, worst, self.blocks.limits, strict=True):
-            scale = math.sqrt(g2) + math.sqrt(d2)
-            verdicts.append(BlockVerdict(True, worst_b, math.sqrt(e2) / scale if scale > 0 else 0.0,
-                                         math.sqrt(bar2) / scale if scale > 0 else 0.0, 0, chi_b, limit))
-        return verdicts
-
-    def __len__(self) -> int:
-        return len(self.blocks.limits)
-
-    @overload
-    def __getitem__(self, index: int) -> BlockVerdict: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[BlockVerdict]: ...
-
-    def __getitem__(self, index: int | slice) -> BlockVerdict | list[BlockVerdict]:
-        return self.verdicts[index]
+    estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f''''| taken as max(|J|, 1)
+    return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference,
+                     bar_difference(bars, grad, numeric), [], grad, measured=False)
 
 
 def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:
@@ -621,9 +537,8 @@ def random_directions(count: int, size: int, seed: int | None) -> np.ndarray:
 
     A directional check needs entries that are independent, symmetric about 0 and continuous (every parameter
     takes part, and no error in the gradient cancels exactly in g . v); the rotation invariance of normal
-    entries buys it nothing. Uniform entries are four times cheaper to draw (numpy's normals take ~9 ns each:
-    at 100k parameters they were half the check), and a single wrong entry hides no more often: a uniform
-    entry lies within a tenth of its rms of 0 with probability 6%, a normal one 8%.
+    entries buys it nothing. Uniform entries are cheaper to draw (docs/checker.md), and a single wrong entry
+    hides no more often: a uniform entry lies within a tenth of its rms of 0 with probability 6%, a normal one 8%.
     """
     directions = np.random.default_rng(seed).random((count, size))
     directions -= 0.5

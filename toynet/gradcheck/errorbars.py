@@ -16,8 +16,7 @@ A numerical derivative D(h) of f at theta along e_i misses the true derivative b
                  that the noise bar alone does not cover (`refine`): a correct check pays a handful of
                  extra evaluations, not a second pass.
     analytic     the backward's own round-off, ANALYTIC_ROUNDOFF eps_g (|g_i| + rms(g)) in the gradients'
-                 precision eps_g: measured at most ~40 eps_g rms(g) on correct float32 gradients of nine
-                 network shapes (toynet's earlier block floor), while a 1% error is 1e-2 |g_i|.
+                 precision eps_g (its measurement: docs/checker.md), while a 1% error is 1e-2 |g_i|.
 
 An entry fails only where |analytic - numeric| > MARGIN (= 2) x its bar: the sigma in the noise bar is
 itself an estimate from a few differences (Moré and Wild report it right to within a factor of ~2),
@@ -95,8 +94,8 @@ def noise_bar(noise: float, step: float | np.ndarray, method: str) -> Any:
 def analytic_bars(grad: np.ndarray, eps: float, rms: float | None = None) -> np.ndarray:
     """The backward's round-off per entry, ANALYTIC_ROUNDOFF eps (|g_i| + rms(g)): (n,) -> (n,).
     rms: that of the whole gradient when grad is a part of it."""
-    if rms is None:  # np.mean's own steps (sum, then / n), without its microseconds of wrapping
-        rms = math.sqrt(float(np.add.reduce(grad * grad)) / grad.size) if grad.size else 0.0
+    if rms is None:
+        rms = float(np.sqrt(np.mean(grad * grad))) if grad.size else 0.0
     return ANALYTIC_ROUNDOFF * eps * (np.abs(grad) + rms)
 
 
@@ -200,8 +199,7 @@ def chi_squares(bars: ErrorBars, ranges: list[tuple[int, int]]) -> tuple[np.ndar
     squared standard normal, so the sum is at most chi-square with n degrees of freedom; its limit
     CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) is ~5 standard deviations out for every n (P < 1e-6 even at n = 1,
     where it is 26), with CHI_MARGIN^2 = 2.25 for a sigma underestimated up to 1.5x (sigma is the largest of
-    a dozen probes' levels; over 300 correct hard cases, 5 shapes x 12 seeds x saturated 1e-6 / 1e-8 /
-    1e-10, float32 cost, J + 1e6, the largest sum was 0.72 of the unmargined limit). A 1% error spread over
+    a dozen probes' levels; the limit's measurement: docs/checker.md). A 1% error spread over
     a block shows here ~3x sooner than in any single entry. Returns per block (B,): the sums, their limits,
     and whether all kept entries were refined."""
     kept = bars.kept

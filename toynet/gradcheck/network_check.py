@@ -92,9 +92,8 @@ def _block_ranges(layout: ParamLayout) -> tuple[tuple[int, int], ...]:
     return tuple((block.start, block.stop) for block in layout.blocks)
 
 
-@lru_cache(maxsize=16)
 def _eps(dtype: Any) -> float:
-    """np.finfo(dtype).eps as a float, cached: a check asks it several times, and np.finfo costs a microsecond."""
+    """np.finfo(dtype).eps as a float."""
     return float(np.finfo(dtype).eps)
 
 

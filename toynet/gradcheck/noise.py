@@ -201,16 +201,7 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
         spacing[large] /= 100
         pending = np.sort(np.concatenate((small, large, redo)))
     floor = 0.5 * EPS * counter["magnitude"]  # a cost is never known better than its own last bit
-    if (per_probe > CONFIRM_ABOVE * floor).any():  # (NaN compares False)
-        # Largest first, until one holds: every level left above an unconfirmed one is dropped, however many
-        # (a kink at the point itself sits in the tables of every probe of its units, each unconfirmed).
-        for p in np.argsort(np.where(np.isnan(per_probe), 1.0, -per_probe)).tolist():
-            level = float(per_probe[p])
-            if not math.isfinite(level) or level <= CONFIRM_ABOVE * floor:
-                break
-            if _confirmed(costs, probes, p, level, (10.0 * spacing[p], 0.1 * spacing[p]), group_of, counter):
-                break
-            per_probe[p] = np.nan
+    _drop_unconfirmed(costs, probes, per_probe, spacing, group_of, counter, floor)
     measured = np.isfinite(per_probe)
     repeat_gap = float(counter["gap"])
     noise_level = max(float(per_probe[measured].max()) if measured.any() else floor, floor, repeat_gap / np.sqrt(2))
@@ -219,6 +210,23 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     widest = float(spacing[measured].max()) if measured.any() else 0.0
     return NoiseEstimate(noise_level, third, repeat_gap, probes, per_probe, int(counter["evaluations"]) + extra,
                          float(counter["magnitude"]), widest)
+
+
+def _drop_unconfirmed(costs: Costs, probes: np.ndarray, per_probe: np.ndarray, spacing: np.ndarray,
+                      group_of: np.ndarray, counter: dict[str, float], floor: float) -> None:
+    """Confirm the largest level (at 10 times and a tenth of its spacing), largest first until one holds: every
+    level left above an unconfirmed one is set to NaN in per_probe, in place, however many (a kink at the point
+    itself sits in the tables of every probe of its units, each unconfirmed). Levels within CONFIRM_ABOVE of the
+    cost's last bit (`floor`) are not tried."""
+    if not (per_probe > CONFIRM_ABOVE * floor).any():  # (NaN compares False)
+        return
+    for p in np.argsort(np.where(np.isnan(per_probe), 1.0, -per_probe)).tolist():
+        level = float(per_probe[p])
+        if not math.isfinite(level) or level <= CONFIRM_ABOVE * floor:
+            return
+        if _confirmed(costs, probes, p, level, (10.0 * spacing[p], 0.1 * spacing[p]), group_of, counter):
+            return
+        per_probe[p] = np.nan
 
 
 def _shared_scales(scales: np.ndarray, group_of: np.ndarray) -> np.ndarray:

@@ -62,15 +62,7 @@ def _base_epsilon(method: str, dtype: np.dtype, network: bool) -> float:
 
 def _finite_rms(x: Any) -> float:
     """sqrt(mean |x_i|^2) over the finite entries of x (1 if there are none)."""
-    if type(x) is np.ndarray and x.dtype == np.float64:  # the usual case: no conversion, no complex test
-        values = x.reshape(-1)
-    else:
-        values = np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1)
-    if values.dtype.kind == "f" and values.size:  # the usual case, without abs and the finite-entries mask:
-        total = np.add.reduce(values * values)  # x^2 = |x|^2 for reals, and a finite sum means every entry is finite
-        if math.isfinite(total):
-            return math.sqrt(total / values.size)  # math's sqrt and np.sqrt both round correctly: the same float
-    values = np.abs(values)
+    values = np.abs(np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1))
     values = values[np.isfinite(values)]
     return float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0
 

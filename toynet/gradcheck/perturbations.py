@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from toynet._validate import as_array
-from toynet.losses import TINY, LogisticCost, row_costs
+from toynet.losses import LogisticCost, row_costs
 from toynet.network import Network
 from toynet.params import ParamLayout
 
@@ -30,15 +30,14 @@ class Perturbations:
     and only the layers above l are recomputed, for a whole stack of perturbations in one matrix product.
     Stacks are laid out (n_l, s, m), s perturbed copies side by side, so each layer is a single `W @ A`.
     Small networks skip the bookkeeping: all s perturbed copies of theta, and one unperturbed copy for J(theta),
-    go through every layer together, one batched matmul per layer (`SMALL_STACK`); there the count of numpy calls
-    is the cost, so the output's sigmoid and the cost are fused (`sigmoid_costs`), giving the very floats of the
+    go through every layer together, one batched matmul per layer (`SMALL_STACK`), giving the very floats of the
     lesson's own forward pass (tests/test_gradcheck.py holds them to it, bit for bit).
     Everything is computed in float64 (complex128 for complex steps), whatever the dtype of the inputs.
     """
 
     SMALL_STACK = 2**21  # bytes: below this a whole stack runs through every layer at once
-    PROBE_COPIES = 2**17  # floats: a stack of more copies of theta than this is slower than climbing from each layer
-    PROBES = 64  # entries: spread over several layers, at most this many climb together (_probe_costs)
+    PROBE_COPIES = 2**17  # floats: more copies of theta than this for at most PROBES entries: climb from each layer
+    PROBES = 64
 
     def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray,
                  parameters: Mapping[str, np.ndarray] | None = None, theta: np.ndarray | None = None) -> None:
@@ -51,8 +50,7 @@ class Perturbations:
             self.theta = theta
         self.X = np.asarray(X, dtype=np.float64)
         self.m = self.X.shape[1]
-        self.labels = _labels(Y, self.m)  # Y and 1 - Y, (2, 1, m), checked once: every stack reuses them
-        self.Y, self.not_Y = self.labels[0], self.labels[1]
+        self.Y, self.not_Y = _labels(Y, self.m)  # Y and 1 - Y, (1, m) each, checked once: every stack reuses them
         self.detects_kinks = network.hidden == "relu"
         self.plan = _entry_plan(self.layout)
         self.layer_of, self.row_of, self.col_of = self.plan.layer_of, self.plan.row_of, self.plan.col_of
@@ -147,9 +145,10 @@ class Perturbations:
             if (self.layer_of[indices] == layer).all():
                 return self._layer_costs(layer, self.row_of[indices], self.col_of[indices], offsets)
         copies = indices.size * offsets.size
-        if copies * self.theta.size > self.PROBE_COPIES and indices.size <= self.PROBES:
-            return self._probe_costs(indices, offsets)  # a few entries of several layers of a large network
-        if 16 * copies * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
+        # A few entries of a large network (the noise probes) climb from their own layers: a stack would copy all of
+        # theta for each of their many offsets (docs/checker.md).
+        probes = indices.size <= self.PROBES and copies * self.theta.size > self.PROBE_COPIES
+        if not probes and 16 * copies * self.m * sum(self.network.layer_sizes) <= self.SMALL_STACK:
             return self._stack_costs(indices, offsets)
         layers = self.layer_of[indices]
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
@@ -172,13 +171,7 @@ class Perturbations:
         dtype = np.complex128 if offsets.dtype.kind == "c" else Z_DTYPE
         thetas = np.empty((copies, self.theta.size), dtype=dtype)
         thetas[...] = self.theta  # copies (filling an empty array is cheaper than broadcast_to(...).astype)
-        n = self.theta.size
-        if k == n and (indices == self.plan.entries).all():  # every entry, in order: a full check
-            flat = thetas.reshape(-1)  # copy (i, j) = row i D + j moves entry i: flat j n + i (D n + 1)
-            for j, offset in enumerate(offsets):
-                flat[j * n : k_D * n : D * n + 1] += offset  # a strided view: cheaper than fancy indexing
-        else:
-            thetas[:k_D].reshape(k, D, n)[np.arange(k), :, indices] += offsets  # copy (i, j): theta + offsets[j] e_i
+        thetas[:k_D].reshape(k, D, -1)[np.arange(k), :, indices] += offsets  # copy (i, j): theta + offsets[j] e_i
         m, L, blocks = self.m, self.network.num_layers, self.layout.blocks
         # The ReLU layers write their activations side by side into one buffer, so that the signs of all their
         # pre-activations (A > 0 exactly where Z > 0) are taken, and compared across offsets, once at the end.
@@ -215,7 +208,7 @@ class Perturbations:
         outputs = Z.reshape(copies, m)
         if copies > k_D:  # the unperturbed copy's output pre-activations: the output at theta, for free
             self.logits_at_theta = outputs[-1:].real.copy()  # (1, m)
-        costs = self.sigmoid_costs(outputs) if dtype is Z_DTYPE else self.output_costs(activation.forward(outputs)[0])
+        costs = self._stack_output(outputs)
         if copies > k_D:
             self.cost = _checked_cost(costs[-1])
         return costs[:k_D].reshape(k, D), crossed
@@ -234,36 +227,6 @@ class Perturbations:
         for above in range(layer + 1, self.network.num_layers):
             Z = self._step_up(above, Z, crossed)
         return self._stack_output(Z.reshape(-1, self.m)).reshape(rows.size, offsets.size), crossed
-
-    def _probe_costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A few entries spread over several layers (the noise probes of a large network): each layer's entries
-        join, as rank-one updates of the next Z, the stack of copies perturbed below them, which climbs the
-        layers together. One call and one product per layer for all of them, where _stack_costs would copy theta
-        for every evaluation and `costs`'s last resort runs each layer's entries up the network on their own."""
-        L, D, m = self.network.num_layers, offsets.size, self.m
-        layers = self.layer_of[indices]
-        Z: np.ndarray | None = None  # after layer l: Z_{l+1} (n_{l+1}, s, D m) of the s copies perturbed up to l
-        members, climbing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)  # their positions, their kinks
-        for layer in range(int(layers.min()), L):
-            if Z is not None:
-                Z = self._step_up(layer, Z, climbing)
-            here = np.flatnonzero(layers == layer)
-            if here.size:
-                Z_here, flags = self._rows_up(layer, self.row_of[indices[here]], self.col_of[indices[here]], offsets)
-                Z = Z_here if Z is None else np.concatenate((Z, Z_here), axis=1)
-                members, climbing = np.concatenate((members, here)), np.concatenate((climbing, flags))
-        # the output layer: the climbed copies' pre-activations and those of its own entries, costed together
-        last = np.flatnonzero(layers == L)
-        outputs = [] if Z is None else [Z.reshape(-1, m)]
-        if last.size:
-            rows_Z = self._rows_Z(L, self.row_of[indices[last]], self.col_of[indices[last]], offsets)
-            outputs.append(rows_Z.reshape(-1, m))
-        values = self._stack_output(outputs[0] if len(outputs) == 1 else np.concatenate(outputs))
-        costs = np.empty((indices.size, D), dtype=values.dtype)
-        costs[np.concatenate((members, last))] = values.reshape(-1, D)
-        crossed = np.zeros(indices.size, dtype=bool)
-        crossed[members] = climbing
-        return costs, crossed
 
     def _rows_Z(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Rows `rows` of Z_layer with entry (row, col) (col -1: the bias) moved by every offset: (k, D, m)."""
@@ -318,10 +281,7 @@ class Perturbations:
         return (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], *Z.shape[1:]) + b[:, :, None]
 
     def _stack_output(self, Z: np.ndarray) -> np.ndarray:
-        """The cost of each row of the output pre-activations Z (s, m): the fused sigmoid and cost for real Z (the
-        same floats, see sigmoid_costs), else the output activation then the cost (complex steps)."""
-        if Z.dtype == Z_DTYPE:
-            return self.sigmoid_costs(Z)
+        """The cost of each row of the output pre-activations Z (s, m): the output activation, then the cost."""
         return self.output_costs(self.network.activations[-1].forward(Z)[0])
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
@@ -332,37 +292,13 @@ class Perturbations:
         """
         return row_costs(A, self.Y, self.not_Y)
 
-    def sigmoid_costs(self, Z: np.ndarray) -> np.ndarray:
-        """output_costs(sigmoid(Z)) for real pre-activations Z: (s, m) -> (s,), in fewer numpy calls, to the bit.
-
-        layers.sigmoid's arithmetic (exp only of -|Z|, then 1 / (1 + e) or e / (1 + e)) and row_costs's
-        (log of A and of 1 - A floored at TINY, weighted by -Y and 1 - Y, summed, times 1 / m), with A and 1 - A
-        in one array so that each step is one call. A small check spent a fifth of its time in the two functions'
-        separate calls; tests/test_gradcheck.py holds this to both of them, bit for bit.
-        """
-        e = np.abs(Z)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        denominator = e + 1.0
-        numerator = np.exp(np.minimum(Z, 0.0))  # 1 where Z >= 0, e = exp(Z) elsewhere: the same floats
-        probabilities = np.empty((2, *Z.shape))  # A and 1 - A
-        np.divide(numerator, denominator, out=probabilities[0])
-        np.subtract(1, probabilities[0], out=probabilities[1])
-        np.maximum(probabilities, TINY, out=probabilities)
-        np.log(probabilities, out=probabilities)
-        probabilities *= self.labels  # Y log A and (1 - Y) log(1 - A)
-        # -Y log A - (1 - Y) log(1 - A) is -(Y log A + (1 - Y) log(1 - A)) exactly: negation never rounds
-        return (-1.0 / Z.shape[1]) * np.add.reduce(probabilities[0] + probabilities[1], axis=1)
-
-
 class EntryPlan:
     """Where each entry of theta acts, worked out once per layout: layer_of (1-based), row_of (the row of Z_l
-    it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`); entries:
-    0 .. n - 1; largest_layer: the most entries one layer holds (W_l and b_l)."""
+    it moves) and col_of (the row of A_{l-1} it scales, -1 for a bias: the row of ones of `sources`);
+    largest_layer: the most entries one layer holds (W_l and b_l)."""
 
     def __init__(self, layout: ParamLayout) -> None:
         self.layer_of, self.row_of, self.col_of = (np.empty(layout.size, dtype=np.int64) for _ in range(3))
-        self.entries = np.arange(layout.size)
         for block in layout.blocks:
             entries, part = np.arange(block.size), slice(block.start, block.stop)
             self.layer_of[part] = int(block.name[1:])
@@ -370,7 +306,7 @@ class EntryPlan:
                 self.row_of[part], self.col_of[part] = np.divmod(entries, block.shape[1])
             else:
                 self.row_of[part], self.col_of[part] = entries, -1
-        for array in (self.layer_of, self.row_of, self.col_of, self.entries):
+        for array in (self.layer_of, self.row_of, self.col_of):
             array.flags.writeable = False
         pairs = zip(layout.blocks[::2], layout.blocks[1::2], strict=True)
         self.largest_layer = max((W.size + b.size for W, b in pairs), default=0)
@@ -378,7 +314,7 @@ class EntryPlan:
 
 @lru_cache(maxsize=64)
 def _entry_plan(layout: ParamLayout) -> EntryPlan:
-    """The EntryPlan of a layout, built once per layout (a check of the course network runs in ~0.15 ms)."""
+    """The EntryPlan of a layout, built once per layout (a check of a small network asks on every call)."""
     return EntryPlan(layout)
 
 
