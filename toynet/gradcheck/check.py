@@ -35,14 +35,9 @@ from toynet.params import ParamLayout
 __all__ = ["GradientCheckResult", "directional_check", "grad_check_sparse", "gradient_check", "step_sweep"]
 
 
-def gradient_check(
-    f: Callable[[np.ndarray], Any],
-    grad_f: Callable[[np.ndarray], Any],
-    x: Any,
-    epsilon: float | None = None,
-    method: str = "central",
-    threshold: float = 1e-7,
-) -> GradientCheckReport:
+def gradient_check(f: Callable[[np.ndarray], Any], grad_f: Callable[[np.ndarray], Any], x: Any,
+                   epsilon: float | None = None, method: str = "central", threshold: float = 1e-7
+                   ) -> GradientCheckReport:
     """Compare grad_f(x) with the numerical gradient of f at x (any shape), against that gradient's own error.
 
     epsilon: None -> chosen from f's measured noise (see gradient_check_n); relative_error is formula 2, and
@@ -61,16 +56,9 @@ def gradient_check(
     return full_check(problem, _step(epsilon), method, threshold)
 
 
-def grad_check_sparse(
-    f: Callable[..., Any],
-    x: Any,
-    analytic_grad: Any,
-    num_checks: int = 10,
-    epsilon: float | None = None,
-    seed: int | None = 0,
-    method: str = "central",
-    threshold: float = 2e-7,
-) -> GradientCheckReport:
+def grad_check_sparse(f: Callable[..., Any], x: Any, analytic_grad: Any, num_checks: int = 10,
+                      epsilon: float | None = None, seed: int | None = 0, method: str = "central",
+                      threshold: float = 2e-7) -> GradientCheckReport:
     """Check `num_checks` random coordinates (seeded, without repetition) instead of all of them, each against
     its error bar (as `gradient_check`): report.entries.
 
@@ -79,22 +67,12 @@ def grad_check_sparse(
     """
     method, threshold = check_method(method), check_threshold(threshold)
     num_checks = check_positive_int(num_checks, "num_checks")
-    if isinstance(x, Mapping):
-        problem = network_problem(f, x, analytic_grad)
-    else:
-        problem = _problem(f, _point(x), analytic_grad, "analytic_grad")
-    return sparse_check(problem, num_checks, _step(epsilon), seed, method, threshold)
+    return sparse_check(_either(f, x, analytic_grad), num_checks, _step(epsilon), seed, method, threshold)
 
 
-def directional_check(
-    f: Callable[..., Any],
-    x: Any,
-    analytic_grad: Any,
-    num_directions: int = 3,
-    epsilon: float | None = None,
-    seed: int | None = 0,
-    threshold: float = 1e-6,
-) -> GradientCheckReport:
+def directional_check(f: Callable[..., Any], x: Any, analytic_grad: Any, num_directions: int = 3,
+                      epsilon: float | None = None, seed: int | None = 0, threshold: float = 1e-6
+                      ) -> GradientCheckReport:
     """Directional derivative vs g . v along `num_directions` seeded random unit vectors, each judged against its
     error bar (the noise of f measured along the directions themselves).
 
@@ -105,25 +83,23 @@ def directional_check(
     """
     num_directions = check_positive_int(num_directions, "num_directions")
     threshold = check_threshold(threshold)
-    if isinstance(x, Mapping):
-        problem = network_problem(f, x, analytic_grad)
-    else:
-        problem = _problem(f, _point(x), analytic_grad, "analytic_grad")
-    return directional_check_of(problem, num_directions, _step(epsilon), seed, threshold)
+    return directional_check_of(_either(f, x, analytic_grad), num_directions, _step(epsilon), seed, threshold)
 
 
-def step_sweep(
-    f: Callable[[np.ndarray], Any],
-    x: Any,
-    analytical_gradient: Any,
-    epsilons: Any = None,
-    method: str = "central",
-) -> StepSweep:
+def step_sweep(f: Callable[[np.ndarray], Any], x: Any, analytical_gradient: Any, epsilons: Any = None,
+               method: str = "central") -> StepSweep:
     """Formula 2 between analytical_gradient and the numerical gradient of f at x, for each epsilon (1e-1 .. 1e-10)."""
     method, grid = check_method(method), check_epsilons(epsilons)
     analytic = _gradient("analytical_gradient", analytical_gradient, _point(x))
     differences = np.array([relative_difference(analytic, numerical_gradient(f, x, float(e), method)) for e in grid])
     return StepSweep(grid, differences, method)
+
+
+def _either(f: Callable[..., Any], x: Any, analytic_grad: Any) -> Problem:
+    """The network form's problem when x is a parameters dict, else the array form's."""
+    if isinstance(x, Mapping):
+        return network_problem(f, x, analytic_grad)
+    return _problem(f, _point(x), analytic_grad, "analytic_grad")
 
 
 def _problem(f: Callable[[np.ndarray], Any], point: np.ndarray, gradient: Any, name: str) -> Problem:

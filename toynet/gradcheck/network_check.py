@@ -388,18 +388,9 @@ def _report(problem: Problem, judgement: Judgement, kind: str, picked: np.ndarra
 # ------------------------------------------------------------------------------------------ the network forms
 
 
-def gradient_check_n(
-    cost_fn: CostFn,
-    parameters: Mapping[str, np.ndarray],
-    gradients: Mapping[str, np.ndarray],
-    epsilon: float | None = None,
-    method: str = "central",
-    threshold: float = 2e-7,
-    top_k: int = 3,
-    *,
-    progress: bool | None = None,
-    batch: bool = True,
-) -> GradientCheckReport:
+def gradient_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
+                     epsilon: float | None = None, method: str = "central", threshold: float = 2e-7, top_k: int = 3,
+                     *, progress: bool | None = None, batch: bool = True) -> GradientCheckReport:
     """Compare the backward's gradients with numerical ones for every entry of theta, block by block, against
     the numerical gradient's own measured error.
 

@@ -1,7 +1,6 @@
-"""What a gradient check found, for every check (full, sparse, directional; array or network form): the overall
-number, a verdict per block, the worst entries, the causes. `GradientCheckReport` prints as an 80-column text
-table, renders as an HTML table in Jupyter, and its `summary()` says in one paragraph where the mistake is.
-"""
+"""What every gradient check found (full, sparse, directional; array or network form): `GradientCheckReport`, the
+overall number, a verdict per block, the worst entries, the causes; an 80-column text table, an HTML table, and a
+`summary()` paragraph saying where the mistake is. And `StepSweep`, formula 2 against the step."""
 
 from __future__ import annotations
 
@@ -41,12 +40,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class BlockReport:
-    """One block's comparison (entries left out of the verdict, a kink, not counted).
-
-    relative_difference: formula 2 over the block; max_abs_error: the largest |analytic - numeric|; worst: the
-    top_k entries by absolute error; kinks: how many entries were left out; bar_difference: the difference the
-    error bars alone could produce over the block; worst_ratio: its largest |analytic - numeric| / error bar.
-    """
+    """One block's comparison: formula 2 over it, its largest |analytic - numeric|, its top_k worst entries, how many
+    entries were left out (kinks), the difference its error bars alone allow, its largest |error| / bar."""
 
     name: str
     shape: tuple[int, ...]
@@ -61,11 +56,8 @@ class BlockReport:
 
 @dataclass
 class BlockTable:
-    """The verdict's numbers per block, from which the `BlockReport`s are built when first read.
-
-    blocks: (name, shape, start, stop) per block over the k judged entries; verdicts: their `BlockVerdict`s;
-    entry(j): the Entry of judged entry j; errors: (k,) |analytic - numeric|, 0 where kept (k,) is False.
-    """
+    """What the `BlockReport`s are built from when first read: (name, shape, start, stop) per block over the k judged
+    entries, their verdicts, entry(j), errors (k,) |analytic - numeric| (0 where kept (k,) is False)."""
 
     blocks: Sequence[tuple[str, tuple[int, ...], int, int]]
     verdicts: Sequence[BlockVerdict]
@@ -91,15 +83,12 @@ class BlockTable:
 class GradientCheckReport(NamedCauses):
     """The result of every gradient check.
 
-    kind: "full" (every entry), "sparse" (random entries: `entries`) or "directional" (g . v along random unit
-    vectors: `entries` are the directions). difference: formula 2 over the judged entries (the course's number);
-    verdict: "passed" (every entry agrees with the backward within the numerical gradient's error bar), "failed"
-    (failing_blocks, in order) or "inconclusive" (a random cost, or one that writes into its input: no block
-    blamed); blocks: a BlockReport per block; causes: what may mislead, named, with what to do (`cause(kind)`);
-    noise: the cost's noise sigma, noise_evaluations what measuring it cost (0: not measured, the a-priori
-    round-off bars sufficed, see aware.judge); evaluations: every perturbed cost evaluated; bar_difference: the
-    difference the bars alone could produce. analytical_gradient, numerical_gradient, error_bars: x's shape
-    (array form), (n, 1) in `dictionary_to_vector` order (network form), or (k,) (sparse, directional).
+    kind: "full", "sparse" (random `entries`) or "directional" (g . v along random unit vectors, the `entries`).
+    difference: formula 2 (the course's number); verdict: "passed" (every entry within its error bar), "failed"
+    (failing_blocks) or "inconclusive" (a random cost, or one that writes into its input: no block blamed);
+    causes: what may mislead, with what to do (`cause(kind)`); noise: the cost's sigma (noise_evaluations 0: the
+    a-priori round-off, see aware.judge); evaluations: every cost evaluated. analytical_gradient,
+    numerical_gradient, error_bars: x's shape (array form), (n, 1) (network form) or (k,) (sparse, directional).
     """
 
     difference: float
@@ -124,34 +113,18 @@ class GradientCheckReport(NamedCauses):
     bar_difference: float = 0.0
     error_bars: np.ndarray | None = field(default=None, repr=False)
 
-    @cached_property
-    def blocks(self) -> list[BlockReport]:
-        """The per-block table, built on first use (most callers read only the verdict)."""
-        return self._table.reports()
-
-    @property
-    def num_parameters(self) -> int:
-        return int(self.analytical_gradient.size)
-
+    blocks = cached_property(lambda self: self._table.reports())  # a BlockReport per block, built when first read
+    num_parameters = property(lambda self: int(self.analytical_gradient.size), doc="how many entries were judged")
     relative_error = property(lambda self: self.difference, doc="formula 2 (the seed exercise's name)")
     relative_difference = property(lambda self: self.difference, doc="formula 2 (the sparse check's name)")
     analytic = property(lambda self: self.analytical_gradient.reshape(-1), doc="(k,) analytic values, flat")
     numeric = property(lambda self: self.numerical_gradient.reshape(-1), doc="(k,) numerical values, flat")
 
-    @property
-    def absolute_difference(self) -> np.ndarray:
-        """|analytic - numeric| per entry, in analytical_gradient's shape."""
-        return np.abs(self.analytical_gradient - self.numerical_gradient)
-
-    @property
-    def max_rel_error(self) -> float:
-        """cs231n's rel_error: max_i |a_i - n_i| / max(1e-8, |a_i| + |n_i|)."""
-        return rel_error(self.analytic, self.numeric)
-
-    @property
-    def relative_errors(self) -> np.ndarray:
-        """(k,) |n_i - a_i| / (|n_i| + |a_i|) per entry (per direction), 0 where both are 0."""
-        return directional_errors(self.numeric, self.analytic)
+    absolute_difference = property(lambda self: np.abs(self.analytical_gradient - self.numerical_gradient),
+                                   doc="|analytic - numeric| per entry, in analytical_gradient's shape")
+    max_rel_error = property(lambda self: rel_error(self.analytic, self.numeric), doc="cs231n's rel_error")
+    relative_errors = property(lambda self: directional_errors(self.numeric, self.analytic),
+                               doc="(k,) formula 2 per entry (per direction), 0 where both are 0")
 
     def as_dict(self) -> dict[str, Any]:
         """The five fields of the seed exercise's answer as a plain dict."""
