@@ -28,24 +28,8 @@ from toynet.gradcheck.report import (
 )
 
 __all__ = [
-    "BlockReport",
-    "Cause",
-    "DirectionalCheck",
-    "Entry",
-    "GradientCheckReport",
-    "GradientCheckResult",
-    "SparseCheck",
-    "StepSweep",
-    "default_epsilon",
-    "directional_check",
-    "grad_check_sparse",
-    "gradient_check",
-    "gradient_check_n",
-    "numerical_gradient",
-    "numerical_gradient_array",
-    "numerical_gradient_n",
-    "rel_error",
-    "relative_difference",
-    "step_sweep",
-    "step_sweep_n",
+    "BlockReport", "Cause", "DirectionalCheck", "Entry", "GradientCheckReport", "GradientCheckResult", "SparseCheck",
+    "StepSweep", "default_epsilon", "directional_check", "grad_check_sparse", "gradient_check", "gradient_check_n",
+    "numerical_gradient", "numerical_gradient_array", "numerical_gradient_n", "rel_error", "relative_difference",
+    "step_sweep", "step_sweep_n",
 ]

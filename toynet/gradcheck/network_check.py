@@ -1,20 +1,15 @@
-"""One description of a check's problem, built by the array and the network forms, and the three checks on it:
-every entry (`full_check`), random entries (`sparse_check`), random directions (`directional_check_of`).
+"""One `Problem` (built by the array and the network forms) and three checks on it: every entry (`full_check`),
+random entries (`sparse_check`), random directions (`directional_check_of`); and the network forms.
 
-Read in order: a `Problem` (layout, theta, the analytic gradient, the caller's function) -> an evaluator gives
-J(theta + delta e_i) -> `numerical_entries` turns those costs into derivatives -> `aware.judge` judges them against
-measured error bars -> `_report` builds the one result type (report.py). Two evaluators:
-  incremental  toynet's own network cost (Network.cost_function): `Perturbations` recomputes only the layers at
-               and above entry i, for a chunk of entries in one matrix product, and says which perturbations
-               crossed a ReLU kink (a cost function may also offer `cost_fn.perturbations(parameters)`).
-  loop         any function: one call per evaluation, on fresh arrays, the course's algorithm.
-Chunks are sized so their temporaries stay near MEMORY_BUDGET bytes.
-"""
+A `Problem` -> an evaluator gives J(theta + delta e_i): toynet's own network cost through the incremental engine
+(`Perturbations`, which also flags ReLU kinks crossed), any other function in a plain loop -> `numerical_entries`
+-> `aware.judge` -> `_report`, the one result type (report.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -58,18 +53,9 @@ class Problem:
     fn: Callable[[Any], Any]
     shape: tuple[int, ...] | None = None
 
-    @property
-    def network(self) -> bool:
-        return self.shape is None
-
-    @property
-    def names(self) -> tuple[str, str]:
-        """How the function and its point are called in messages: ("cost_fn", "theta") or ("f", "x")."""
-        return ("cost_fn", "theta") if self.network else ("f", "x")
-
-    @property
-    def grad_eps(self) -> float:
-        return float(np.finfo(self.low_precision or np.float64).eps)
+    network = property(lambda self: self.shape is None)
+    names = property(lambda self: ("cost_fn", "theta") if self.network else ("f", "x"), doc="fn's and theta's")
+    grad_eps = property(lambda self: float(np.finfo(self.low_precision or np.float64).eps))
 
     def argument(self, vector: np.ndarray) -> Any:
         """fn's argument at a flat vector no one else holds: x's shape, or a dict of views (no copy)."""
@@ -119,9 +105,7 @@ class IncrementalEvaluator:
     def __init__(self, problem: Problem, perturbations: Perturbations) -> None:
         self.problem, self.perturbations = problem, perturbations
 
-    @property
-    def cost(self) -> float:  # read after the costs: the engine computes J(theta) alongside them
-        return self.perturbations.cost
+    cost = property(lambda self: self.perturbations.cost)  # read after the costs: computed alongside them
 
     def chunks(self, indices: np.ndarray, num_offsets: int) -> list[np.ndarray]:
         return list(self.perturbations.chunks(indices, num_offsets, MEMORY_BUDGET))
@@ -248,7 +232,8 @@ def directional_check_of(problem: Problem, num_directions: int, epsilon: float |
             for column, offset in enumerate(offsets):
                 point = np.multiply(directions[d], offset)  # theta + offset v in one fresh vector
                 point += theta
-                values[row, column] = scalar_value(problem(point), _moved(name, float(offset), int(d)))
+                values[row, column] = scalar_value(problem(point), partial(
+                    "{} was moved by {:+.3g} along direction {}".format, name, float(offset), int(d)))
         return values, None
 
     def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -261,10 +246,6 @@ def directional_check_of(problem: Problem, num_directions: int, epsilon: float |
                       label=lambda d: f"direction {d}", scale=float(np.sqrt(np.mean(theta * theta))),
                       repeat_gap=abs(problem.value(guarded) - cost), network=problem.network)
     return _report(problem, judgement, "directional", None, "central", threshold)
-
-
-def _moved(name: str, offset: float, direction: int) -> Callable[[], str]:
-    return lambda: f"{name} was moved by {offset:+.3g} along direction {direction}"
 
 
 def _judge(problem: Problem, evaluator: Evaluator, epsilon: float | None, method: str, threshold: float,
@@ -391,20 +372,13 @@ def _report(problem: Problem, judgement: Judgement, kind: str, picked: np.ndarra
 def gradient_check_n(cost_fn: CostFn, parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
                      epsilon: float | None = None, method: str = "central", threshold: float = 2e-7, top_k: int = 3,
                      *, progress: bool | None = None, batch: bool = True) -> GradientCheckReport:
-    """Compare the backward's gradients with numerical ones for every entry of theta, block by block, against
-    the numerical gradient's own measured error.
+    """Every entry of theta's numerical gradient against the backward's, block by block, within its error bar.
 
-    cost_fn: parameters dict -> cost (toynet's `network.cost_function(X, Y)` is fastest).  parameters:
-    {"W1", "b1", ...} (or any names, checked in the order given); gradients: {"dW1", "db1", ...} (other keys
-    ignored), same shapes.  epsilon: the step (None -> chosen from the cost's measured noise sigma and third
-    derivative, h* = (3 sigma / |J'''|)^(1/3); 1e-7 reproduces the course).  threshold: on formula 2 (the course's
-    2e-7), raised to sqrt(eps) of the dtype for float32 inputs; it sets the words, not the verdict.
-
-    The verdict (aware, errorbars): every numerical entry gets an error bar (the cost's noise / step, truncation,
-    the backward's own round-off), and a block fails only where some entry lies beyond twice its bar, or its
-    errors together exceed their noise (a chi-square). A random cost, or one that writes into its argument, makes
-    the check inconclusive with the cause named and no block blamed; report.causes names what may mislead.
-    """
+    cost_fn: parameters dict -> cost (toynet's `network.cost_function(X, Y)` is fastest); parameters {"W1", ...}
+    (any names, in the order given), gradients {"dW1", ...} (other keys ignored). epsilon: None -> from the measured
+    noise and |J'''| (1e-7 reproduces the course); threshold: formula 2's, for the words only (sqrt(eps) for
+    float32). A block fails where an entry lies beyond twice its bar or its errors together exceed their noise; a
+    random cost, or one that writes into its input, is inconclusive with the cause named (aware.judge)."""
     method, threshold, epsilon = check_method(method), check_threshold(threshold), _step(epsilon)
     if not (isinstance(top_k, (int, np.integer)) and top_k >= 0):
         raise ValueError(f"top_k must be a non-negative int, but got {top_k!r}")

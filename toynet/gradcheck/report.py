@@ -240,13 +240,8 @@ class StepSweep:
     differences: np.ndarray
     method: str
 
-    @property
-    def best_epsilon(self) -> float:
-        return float(self.epsilons[int(np.argmin(self.differences))])
-
-    @property
-    def best_difference(self) -> float:
-        return float(np.min(self.differences))
+    best_epsilon = property(lambda self: float(self.epsilons[int(np.argmin(self.differences))]))
+    best_difference = property(lambda self: float(np.min(self.differences)))
 
     def __str__(self) -> str:
         rows = [f"{'epsilon':>8}  {'difference':>10}"] + [f"{e:>8.0e}  {d:>10.2e}" for e, d in
