@@ -278,7 +278,9 @@ def _judge(problem: Problem, evaluator: Evaluator, epsilon: float | None, method
 
 def _runs(layout: ParamLayout, picked: np.ndarray, keep_empty: bool) -> list[tuple[str, tuple[int, ...], int, int]]:
     """Each block's name, shape and run [start, stop) of the sorted `picked` entries (empty runs kept or not)."""
-    runs = [(b.name, b.shape, *np.searchsorted(picked, [b.start, b.stop]).tolist()) for b in layout.blocks]
+    edges = [b.start for b in layout.blocks] + [layout.size]
+    edges = edges if keep_empty else np.searchsorted(picked, edges).tolist()  # keep_empty: picked is every entry
+    runs = [(b.name, b.shape, start, stop) for b, start, stop in zip(layout.blocks, edges, edges[1:], strict=False)]
     return [run for run in runs if keep_empty or run[3] > run[2]]
 
 
