@@ -29,10 +29,9 @@ from toynet.gradcheck.numerical import (
     check_threshold,
     numerical_gradient,
 )
-from toynet.gradcheck.report import GradientCheckReport, GradientCheckResult, StepSweep
+from toynet.gradcheck.report import GradientCheckReport, StepSweep
+from toynet.gradcheck.report import GradientCheckResult as GradientCheckResult  # its home before issue 21
 from toynet.params import ParamLayout
-
-__all__ = ["GradientCheckResult", "directional_check", "grad_check_sparse", "gradient_check", "step_sweep"]
 
 
 def gradient_check(f: Callable[[np.ndarray], Any], grad_f: Callable[[np.ndarray], Any], x: Any,

@@ -214,11 +214,9 @@ def sparse_check(problem: Problem, num_checks: int, epsilon: float | None, seed:
 
 def directional_check_of(problem: Problem, num_directions: int, epsilon: float | None, seed: int | None,
                          threshold: float) -> GradientCheckReport:
-    """(J(theta + h v) - J(theta - h v)) / 2h against g . v along `num_directions` seeded `random_directions`.
-
-    Plain calls of fn, 2 num_directions + 2 on a clean pass: one at theta through an `InputGuard`, a second at
-    theta (two calls that differ name a random cost: their gap is the repeat evidence `judge` needs), and two per
-    direction, each on a fresh vector (theta itself never reaches fn)."""
+    """(J(theta + h v) - J(theta - h v)) / 2h against g . v along `num_directions` seeded `random_directions`: 2
+    num_directions + 2 plain calls of fn on a clean pass, one at theta through an `InputGuard`, a second (two that
+    differ name a random cost), two per direction, each on a fresh vector (theta itself never reaches fn)."""
     theta, name = problem.theta, problem.names[1]
     guarded, early = problem.guarded()
     repeated = problem(theta.copy())
@@ -243,7 +241,7 @@ def directional_check_of(problem: Problem, num_directions: int, epsilon: float |
     judgement = judge(costs, entries, [(0, num_directions)], ["directions"], np.zeros(num_directions),
                       directions @ problem.grad, cost, epsilon=epsilon, method="central", threshold=threshold,
                       grad_eps=problem.grad_eps, cost_dtype=dtype if dtype.kind == "f" else np.float64, early=early,
-                      label=lambda d: f"direction {d}", scale=float(np.sqrt(np.mean(theta * theta))),
+                      label=lambda d: f"direction {d}", scale=float(np.sqrt(theta.dot(theta) / theta.size)),
                       repeat_gap=abs(problem.value(guarded) - cost), network=problem.network)
     return _report(problem, judgement, "directional", None, "central", threshold)
 
@@ -322,7 +320,7 @@ def _step_warnings(judgement: Judgement, problem: Problem, method: str, threshol
     if method == "complex":
         return []
     estimate, grad = judgement.estimate, problem.grad
-    best = chosen_step(estimate.noise, estimate.third, float(np.sqrt(np.mean(problem.theta**2))))
+    best = chosen_step(estimate.noise, estimate.third, float(np.sqrt(problem.theta.dot(problem.theta) / grad.size)))
     noise = estimate.noise / judgement.step  # one numerical entry's noise, ~ sigma / h
     size = norm(grad) + norm(judgement.numeric)
     expected = noise * np.sqrt(grad.size) / size if size > 0 else np.inf

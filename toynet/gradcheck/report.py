@@ -169,8 +169,7 @@ class GradientCheckReport(NamedCauses):
                 f" {said}." + (f" The other blocks ({_and(others)}) agree within their error bars." if others else ""))
 
     def __str__(self) -> str:
-        """The summary, then one row per block (80 columns) and the worst entries of failing blocks, or (sparse,
-        directional) one row per entry."""
+        """The summary, then a row per block and the failing blocks' worst entries (sparse, directional: per entry)."""
         rows = [self.summary(), ""]
         rows += self._block_rows() if self.kind == "full" else self._entry_rows()
         if self.kinks:
