@@ -54,7 +54,7 @@ class Problem:
     shape: tuple[int, ...] | None = None
 
     network = property(lambda self: self.shape is None)
-    names = property(lambda self: ("cost_fn", "theta") if self.network else ("f", "x"), doc="fn's and theta's")
+    names = property(lambda self: ("cost_fn", "theta") if self.network else ("f", "x"), doc="as messages call them")
     grad_eps = property(lambda self: float(np.finfo(self.low_precision or np.float64).eps))
 
     def argument(self, vector: np.ndarray) -> Any:
