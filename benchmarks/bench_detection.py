@@ -236,7 +236,7 @@ def noise_cost(repeats: int = 5) -> dict[str, float]:
     import time
 
     from benchmarks.models import CHECK_BATCH, SIZES
-    from toynet.gradcheck.network_check import make_evaluator
+    from toynet.gradcheck.network_check import make_evaluator, network_problem
     from toynet.gradcheck.noise import at_step, measure_noise, probe_entries
     from toynet.params import ParamLayout
 
@@ -246,7 +246,7 @@ def noise_cost(repeats: int = 5) -> dict[str, float]:
     theta = layout.read(problem.parameters)[1]
     grad = layout.read(problem.gradients, prefix="d", what="gradients")[1]
     report = gradient_check_n(cost_fn, problem.parameters, problem.gradients, progress=False)
-    evaluator = make_evaluator(cost_fn, layout, theta)
+    evaluator = make_evaluator(network_problem(cost_fn, problem.parameters, problem.gradients))
     probes = probe_entries(grad, [b.start for b in layout.blocks], [b.stop for b in layout.blocks])
     groups = np.array([int(layout.block_of(int(p))[0].name[1:]) for p in probes])
     def measure() -> None:  # what the check does before its entries (aware.judge): the noise, then again at its step

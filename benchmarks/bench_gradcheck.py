@@ -516,9 +516,9 @@ def profile_directional(problem: Problem, calls: int = 20) -> str:
     pieces = {  # (file, function) -> what it stands for
         ("aware.py", "random_directions"): "drawing the 3 directions",
         ("causes.py", "__call__"): "the guarded call at theta (copies, comparison)",
-        ("aware.py", "costs"): "the 6 perturbed costs",
+        ("network_check.py", "costs"): "the 6 perturbed costs",
         ("network.py", "forward"): "the network's forward, its validation included (all 8 calls)",
-        ("network_check.py", "_prepare"): "reading the parameters and gradients",
+        ("network_check.py", "network_problem"): "reading the parameters and gradients",
     }
     parts = {pieces[(Path(path).name, name)]: value[3] / total for (path, _, name), value in stats.items()
              if (Path(path).name, name) in pieces}

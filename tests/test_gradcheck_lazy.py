@@ -23,8 +23,7 @@ from toynet.gradcheck import (
     gradient_check_n,
     numerical_gradient_n,
 )
-from toynet.gradcheck.network_check import make_evaluator, numerical_entries
-from toynet.params import ParamLayout
+from toynet.gradcheck.network_check import make_evaluator, network_problem, numerical_entries
 
 ORDINARY = [([4, 5, 3, 1], "tanh"), ([3, 10, 1], "tanh"), ([2, 16, 1], "sigmoid"), ([6, 7, 4, 1], "relu"),
             ([5, 8, 8, 6, 1], "relu"), ([8, 6, 6, 6, 6, 1], "relu")]
@@ -32,10 +31,8 @@ ORDINARY = [([4, 5, 3, 1], "tanh"), ([3, 10, 1], "tanh"), ([2, 16, 1], "sigmoid"
 
 def crosses_a_kink(problem, epsilon: float) -> bool:  # type: ignore[no-untyped-def]
     """Whether some entry's +-epsilon perturbation crosses a ReLU kink (the engine's own flags)."""
-    layout = ParamLayout.from_parameters(problem.parameters)
-    theta = layout.read(problem.parameters)[1].astype(np.float64)
-    evaluator = make_evaluator(problem.net.cost_function(problem.X, problem.Y), layout, theta)
-    return bool(numerical_entries(evaluator, layout, np.arange(layout.size), epsilon, "central")[1].any())
+    check = network_problem(problem.net.cost_function(problem.X, problem.Y), problem.parameters, None)
+    return bool(numerical_entries(make_evaluator(check), np.arange(check.layout.size), epsilon, "central")[1].any())
 
 
 @pytest.mark.parametrize("shape", ORDINARY, ids=lambda s: "-".join(map(str, s[0])) + s[1])

@@ -10,7 +10,6 @@ the method's numerical derivative at a step with the crossed-kink flags.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -461,123 +460,10 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
                      bar_difference(bars, grad, numeric), [], grad, measured=False)
 
 
-def array_costs(f: Callable[[np.ndarray], Any], point: np.ndarray) -> Costs:
-    """costs(indices, offsets) of f(x) at point + offsets[j] e_i, each on a fresh copy of point (shape kept),
-    so a function that writes into its argument corrupts nothing; complex offsets go through the complex-safety
-    checks of the complex step."""
-    from toynet.gradcheck.numerical import describe, evaluate_complex, scalar_value
-
-    def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, None]:
-        values = np.empty((indices.size, offsets.size), dtype=offsets.dtype)
-        for row, i in enumerate(indices):
-            index = tuple(int(d) for d in np.unravel_index(int(i), point.shape))
-            for column, offset in enumerate(offsets):
-                work = point.astype(offsets.dtype)
-                work.reshape(-1)[i] += offset
-
-                def where(index: tuple[int, ...] = index, offset: Any = offset) -> str:
-                    return describe(index, offset)
-
-                if np.iscomplexobj(offsets):
-                    values[row, column] = evaluate_complex(f, work, where)
-                else:
-                    values[row, column] = scalar_value(f(work), where)
-        return values, None
-
-    return costs
-
-
-def entries_from(costs: Costs, method: str) -> Entries:
-    """The method's derivative at a step from `costs` (kink flags as the costs report them, else none)."""
-    from toynet.gradcheck.numerical import combine, perturbation_offsets
-
-    def entries(indices: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-        values, crossed = costs(indices, perturbation_offsets(step, method))
-        flags = np.zeros(indices.size, dtype=bool) if crossed is None else np.asarray(crossed, dtype=bool)
-        return combine(np.asarray(values), step, method), flags
-
-    return entries
-
-
-def judge_array(f: Callable[[np.ndarray], Any], x: np.ndarray, analytic: np.ndarray, epsilon: float | None = None,
-                method: str = "central", threshold: float = 2e-7, chosen: np.ndarray | None = None,
-                grad_eps: float = float(np.finfo(np.float64).eps)) -> Judgement:
-    """`judge` for f(x) -> float with x an array (float64, validated by the caller) and analytic its gradient
-    (same shape): every entry, or the sorted flat indices `chosen`. f is first run once through an `InputGuard`:
-    a function that writes into x is named (the check is then inconclusive), never masked."""
-    from toynet.gradcheck.causes import InputGuard
-    from toynet.gradcheck.numerical import scalar_value
-
-    point = np.array(x, dtype=np.float64)
-    guard = InputGuard(f)
-    value = guard(point)
-    cost = float(np.real(scalar_value(value, lambda: "x was not perturbed", complex_ok=True)))
-    early = [c for c in (guard.cause("f"),) if c is not None]
-    flat = np.asarray(analytic, dtype=np.float64).reshape(-1)
-    picked = np.arange(flat.size) if chosen is None else np.asarray(chosen, dtype=np.int64)
-    costs = array_costs(f, point)
-    dtype = np.asarray(value).dtype
-
-    shape = point.shape  # (label closes over the shape alone: the causes' cache may keep it)
-
-    def label(i: int) -> str:
-        return f"x[{', '.join(str(int(d)) for d in np.unravel_index(i, shape))}]"
-
-    scale = float(np.sqrt(np.mean(point * point))) if point.size else 1.0
-    gap = 0.0 if early else abs(float(np.real(scalar_value(f(point.copy()), lambda: "x was not perturbed",
-                                                           complex_ok=True))) - cost)  # a second plain call
-    return judge(costs, entries_from(costs, method), [(0, picked.size)], ["x"], point.reshape(-1), flat[picked], cost,
-                 epsilon=epsilon, method=method, threshold=threshold, grad_eps=grad_eps,
-                 cost_dtype=dtype if dtype.kind == "f" else np.float64, early=early, label=label, chosen=picked,
-                 scale=scale, repeat_gap=gap, network=False)
-
-
 def random_directions(count: int, size: int, seed: int | None) -> np.ndarray:
-    """`count` seeded random unit vectors, (count, size): entries drawn uniform in [-1/2, 1/2), rows scaled to norm 1.
+    """`count` seeded random unit vectors (count, size): entries uniform in [-1/2, 1/2), rows scaled to norm 1.
 
-    A directional check needs entries that are independent, symmetric about 0 and continuous (every parameter
-    takes part, and no error in the gradient cancels exactly in g . v); the rotation invariance of normal
-    entries buys it nothing. Uniform entries are cheaper to draw (docs/checker.md), and a single wrong entry
-    hides no more often: a uniform entry lies within a tenth of its rms of 0 with probability 6%, a normal one 8%.
-    """
-    directions = np.random.default_rng(seed).random((count, size))
-    directions -= 0.5
-    norms = np.sqrt([row.dot(row) for row in directions])  # a dot per row: three times faster than linalg.norm
-    directions /= norms[:, None]  # a row of all zeros has probability 0 (2^-53 per entry)
-    return directions
-
-
-def judge_directions(f: Callable[[np.ndarray], Any], theta: np.ndarray, grad: np.ndarray, num_directions: int,
-                     seed: int | None, cost: float, epsilon: float | None = None, threshold: float = 1e-6,
-                     grad_eps: float = EPS, early: Sequence[Cause] = (), network: bool = False,
-                     repeat_gap: float | None = None, cost_dtype: Any = np.float64) -> Judgement:
-    """`judge` of directional derivatives along `num_directions` seeded `random_directions`: f(point) -> float on
-    flat vectors (n,), theta and grad (n,); the 'entries' are the directions, their analytic values g . v.
-    Central differences, on a fresh vector per evaluation (theta itself never reaches f).
-
-    cost: f(theta); repeat_gap: |f(theta) - f(theta)| of two plain calls the caller made (None: f is called
-    once more here, on a copy of theta); cost_dtype: the dtype f returns (not float64: no a-priori path)."""
-    from toynet.gradcheck.numerical import scalar_value
-
-    directions = random_directions(num_directions, theta.size, seed)
-
-    def costs(indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, None]:
-        values = np.empty((indices.size, offsets.size))
-        for row, d in enumerate(indices):
-            for column, offset in enumerate(offsets):
-                point = np.multiply(directions[d], offset)  # theta + offset v in one fresh vector: whatever
-                point += theta  # f does to it stays there
-                values[row, column] = scalar_value(f(point), _moved(float(offset), int(d)))
-        return values, None
-
-    scale = math.sqrt(float(theta.dot(theta)) / theta.size) if theta.size else 1.0  # rms(theta), one BLAS dot
-    gap = repeat_gap if repeat_gap is not None else 0.0 if early else abs(  # else one more plain call at theta
-        float(np.real(scalar_value(f(theta.copy()), lambda: "theta was not moved"))) - cost)
-    return judge(costs, entries_from(costs, "central"), [(0, num_directions)], ["directions"],
-                 np.zeros(num_directions), directions @ grad, cost, epsilon=epsilon, method="central",
-                 threshold=threshold, grad_eps=grad_eps, cost_dtype=cost_dtype, early=early,
-                 label=lambda d: f"direction {d}", scale=scale, repeat_gap=gap, network=network)
-
-
-def _moved(offset: float, direction: int) -> Callable[[], str]:
-    return lambda: f"theta was moved by {offset:+.3g} along direction {direction}"
+    Independent entries, symmetric about 0 and continuous: every parameter takes part and no error in the gradient
+    cancels exactly in g . v (why uniform, not normal: docs/checker.md)."""
+    directions = np.random.default_rng(seed).random((count, size)) - 0.5
+    return directions / np.linalg.norm(directions, axis=1, keepdims=True)  # an all-zero row has probability 0
