@@ -40,7 +40,8 @@ CONFIRM_ABOVE = 100.0  # levels within this many times the round-off floor need 
 THIRD_STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])  # f''' ~ (f(2s) - 2 f(s) + 2 f(-s) - f(-2s)) / (2 s^3)
 THIRD_NOISE = np.sqrt(10.0) / 2  # the stencil's noise: sqrt(1 + 4 + 4 + 1) sigma / (2 s^3)
 THIRD_RESOLVED = 10.0  # accept an f''' estimate at least this many times its own noise
-THIRD_ROUNDS = 5  # stencil spacings tried per probe: 10x wider while unresolved, 10x closer past a kink
+THIRD_ROUNDS = 4  # stencil spacings evaluated per probe (10x wider while unresolved, closer past a kink), past its
+# first, free one (in the first tables' call) where that one was usable
 MAX_STEP = 1e-2  # the chosen step never exceeds this (times max(1, rms(theta))): ReLU kinks get likely
 MIN_STEP = 1e-8
 RANDOM_GAP = 1e3  # two costs at the same theta differing by more than this many eps |J|: f is random
@@ -61,20 +62,24 @@ def ecnoise(values: np.ndarray) -> TableNoise:
 
     Their "too large" test on f varying by more than 10% of |f| is left out: near f = 0 (a cost at its
     minimum) it refuses every spacing, and a table that is too large already shows no plateau of levels.
+    On Python floats: a table is 7 numbers, where each numpy call would cost more than its arithmetic.
     """
-    differences = np.asarray(values, dtype=np.float64).reshape(-1)
-    nf = differences.size
-    if np.count_nonzero(np.diff(differences) == 0) >= nf / 2:  # f did not move: below its resolution
+    differences = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
+    nf = len(differences)
+    if sum(b - a == 0 for a, b in zip(differences[:-1], differences[1:], strict=True)) >= nf / 2:  # f did not move
         return TableNoise(0.0, "too small")
     levels, changes, gamma = [], [], 1.0
     for k in range(1, nf):
-        differences = np.diff(differences)  # the k-th differences, nf - k of them
+        differences = [b - a for a, b in zip(differences[:-1], differences[1:], strict=True)]  # the k-th differences
         gamma *= 0.5 * k / (2 * k - 1)  # (k!)^2 / (2k)!
-        levels.append(math.sqrt(gamma * float(np.sum(differences * differences)) / differences.size))
-        changes.append(bool(differences.min() * differences.max() < 0))
+        squares = 0.0
+        for difference in differences:
+            squares += difference * difference
+        levels.append(math.sqrt(gamma * squares / len(differences)))
+        changes.append(min(differences) * max(differences) < 0)
     for k in range(nf - 3):
-        trio = np.array(levels[k : k + 3])
-        if changes[k] and trio.max() <= 4 * trio.min():  # (a NaN level never makes a plateau)
+        trio = levels[k : k + 3]
+        if changes[k] and not math.isnan(sum(trio)) and max(trio) <= 4 * min(trio):
             return TableNoise(levels[k], "ok")
     return TableNoise(0.0, "too large")
 
@@ -129,23 +134,29 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
     scales = _decade_scales(theta[probes])
     spacing, per_probe = FIRST_SPACING * scales, np.full(probes.size, np.nan)
     seen = _Seen(0, 0.0, abs(cost))
-    pending = np.arange(probes.size)
-    for _ in range(RETRIES):
+    # The first tables' calls also hold each probe's first f''' stencil, spaced for GUESSED_NOISE (a float64 cost's
+    # noise is no larger): a call fewer, a fifth of the measurement on a ~10k network.
+    ratio = _stencil_spacing(GUESSED_NOISE * EPS * max(abs(cost), 1.0)) / FIRST_SPACING
+    pattern, pending = np.concatenate((WITH_THETA, THIRD_STENCIL * ratio)), np.arange(probes.size)
+    first = (ratio * spacing, np.empty((probes.size, THIRD_STENCIL.size)), np.zeros(probes.size, dtype=bool))
+    for attempt in range(RETRIES):
         if not pending.size:
             break
-        noise, status = _tables(costs, probes[pending], spacing[pending], seen)
+        noise, status, stencils, flags = _tables(costs, probes[pending], spacing[pending], seen, pattern)
+        again = flags if attempt == 0 else np.zeros(pending.size, dtype=bool)  # a kink in table or stencil: which?
+        if attempt == 0:
+            first, pattern = (first[0], stencils, flags), WITH_THETA
         per_probe[pending[status == "ok"]] = noise[status == "ok"]
-        small, large = pending[status == "too small"], pending[status == "too large"]
+        small, large = pending[status == "too small"], pending[(status == "too large") & ~again]
         small = small[spacing[small] * 100 <= MAX_SPACING * scales[small] * (1 + 1e-9)]
         spacing[small] *= 100
         spacing[large] /= 100
-        pending = np.sort(np.concatenate((small, large)))
+        pending = np.sort(np.concatenate((small, large, pending[again])))
     floor = 0.5 * EPS * seen.magnitude  # a cost is never known better than its own last bit
     _drop_unconfirmed(costs, probes, per_probe, spacing, seen, floor)
     measured = np.isfinite(per_probe)
     noise_level = max(float(per_probe[measured].max()) if measured.any() else floor, floor, seen.gap / np.sqrt(2))
-    guess = GUESSED_NOISE * EPS * max(abs(cost), 1.0)
-    third, extra = _third_derivative(costs, probes, scales, noise_level, seen.magnitude, guess)
+    third, extra = _third_derivative(costs, probes, scales, noise_level, seen.magnitude, first)
     widest = float(spacing[measured].max()) if measured.any() else 0.0
     return NoiseEstimate(noise_level, third, seen.gap, probes, per_probe, seen.evaluations + extra, seen.magnitude,
                          widest)
@@ -187,22 +198,26 @@ def _evaluate(costs: Costs, entries: np.ndarray, spacings: np.ndarray, pattern: 
     return values, flags
 
 
-def _tables(costs: Costs, entries: np.ndarray, spacings: np.ndarray, seen: _Seen) -> tuple[np.ndarray, np.ndarray]:
-    """ECnoise on a table of each of `entries` (c,) at its spacing (c,): levels (c,) and statuses (c,) ("too
-    large" where a kink was crossed: its jump is not noise); `seen` collects what the tables saw."""
-    rows, flags = _evaluate(costs, entries, spacings, WITH_THETA)
+def _tables(costs: Costs, entries: np.ndarray, spacings: np.ndarray, seen: _Seen, pattern: np.ndarray = WITH_THETA
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ECnoise on a table of each of `entries` (c,) at its spacing (c,): levels (c,), statuses (c,) ("too large"
+    where a kink was crossed: its jump is not noise), f at pattern's offsets past WITH_THETA (c, D - 8) and the kink
+    flags (c,); `seen` collects what the tables saw."""
+    rows, flags = _evaluate(costs, entries, spacings, pattern)
     seen.evaluations += rows.size
-    seen.gap = max(seen.gap, float(np.abs(rows[:, 3] - rows[:, -1]).max()))
-    seen.magnitude = max(seen.magnitude, float(np.abs(rows).max()))
-    found = [TableNoise(0.0, "too large") if crossed else ecnoise(row[:-1])
-             for row, crossed in zip(rows, flags.tolist(), strict=True)]
-    return np.array([table.noise for table in found]), np.array([table.status for table in found])
+    tables = rows[:, : WITH_THETA.size]
+    seen.gap = max(seen.gap, float(np.abs(tables[:, 3] - tables[:, -1]).max()))
+    seen.magnitude = max(seen.magnitude, float(np.abs(tables).max()))
+    found = [TableNoise(0.0, "too large") if crossed else ecnoise(table[:-1])
+             for table, crossed in zip(tables, flags.tolist(), strict=True)]
+    return (np.array([table.noise for table in found]), np.array([table.status for table in found]),
+            rows[:, WITH_THETA.size :], flags)
 
 
 def _confirmed(costs: Costs, entry: int, level: float, spacings: tuple[float, ...], seen: _Seen) -> bool:
     """Does a table along theta's `entry` at one of `spacings` find `level` again (within a factor 4)?"""
     for h in spacings:
-        noise, status = _tables(costs, np.array([entry]), np.array([h]), seen)
+        noise, status = _tables(costs, np.array([entry]), np.array([h]), seen)[:2]
         if status[0] == "ok" and level / 4 <= noise[0] <= 4 * level:
             return True
     return False
@@ -222,7 +237,7 @@ def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarr
     if one_per_group and groups is not None:  # a large network: one table per layer, a call of a few evaluations
         chosen = np.unique(np.asarray(groups), return_index=True)[1]
     seen = _Seen(0, estimate.repeat_gap, estimate.cost)
-    levels, status = _tables(costs, probes[chosen], np.full(chosen.size, step / 2), seen)
+    levels, status = _tables(costs, probes[chosen], np.full(chosen.size, step / 2), seen)[:2]
     raising = (status == "ok") & (levels > 2 * noise)
     order = np.lexsort((chosen[raising], levels[raising]))[::-1][:CONFIRMATIONS]  # the largest first
     for level, p in zip(levels[raising][order].tolist(), chosen[raising][order].tolist(), strict=True):
@@ -232,28 +247,34 @@ def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarr
     return replace(estimate, noise=noise, repeat_gap=seen.gap, evaluations=estimate.evaluations + seen.evaluations)
 
 
-def _stencil_spacing(noise: float, scales: np.ndarray) -> np.ndarray:
-    """Where the f''' stencil's noise is ~1e-6 (in [1e-5, 1e-1]), times each probe's scale (p,)."""
-    return np.clip(100 * max(noise, 1e-300) ** (1 / 3), 1e-5, 1e-1) * scales
+def _stencil_spacing(noise: float) -> float:
+    """Where the f''' stencil's own noise is ~1e-6, clipped to [1e-5, 1e-1] (times a probe's scale)."""
+    return float(np.clip(100 * max(noise, 1e-300) ** (1 / 3), 1e-5, 1e-1))
 
 
 def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float, magnitude: float,
-                      guess: float) -> tuple[float, int]:
+                      first: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[float, int]:
     """max over probes of |f'''| from the 4-point stencil where it resolves it (THIRD_RESOLVED times its noise
-    1.6 sigma / s^3), and the evaluations taken. The first spacing is `_stencil_spacing` of the larger of sigma
-    and `guess` (a float64 cost's usual noise: no f''' moves with the scatter of its sigma); it shrinks 10-fold
-    past a kink (no closer than sigma's) and grows 10-fold (up to 0.1) while unresolved. Unresolved at 0.1, f'''
-    counts as its bound; a probe 5 stencil noises below the largest found stops. Nothing told: max(1, |f|)."""
-    largest, s = 1e-1 * scales, _stencil_spacing(noise, scales)
-    first = _stencil_spacing(max(noise, guess), scales)
+    1.6 sigma / s^3), and the evaluations taken. first: the first tables' stencils, their spacings (p,), values
+    (p, 4) and kink flags (p,): used where no narrower than sigma's `_stencil_spacing` (a narrower one sees more
+    of a kink a black-box cost cannot report); elsewhere the stencil starts there. It shrinks 10-fold past a kink
+    and grows 10-fold (up to 0.1) while unresolved. Unresolved at 0.1, f''' counts as its bound; a probe 5 stencil
+    noises below the largest found stops. If nothing told, |f'''| is taken as max(1, |f|)."""
+    largest, s = 1e-1 * scales, _stencil_spacing(noise) * scales
+    usable = first[0] >= s * (1 - 1e-9)
+    start, rounds = np.where(usable, first[0], s), THIRD_ROUNDS + usable
     best, evaluations, informed = 0.0, 0, False
     active = np.arange(probes.size)
-    for attempt in range(THIRD_ROUNDS):
+    for attempt in range(THIRD_ROUNDS + 1):
         if not active.size:
             break
-        h = (first if attempt == 0 else s)[active]
-        f, flags = _evaluate(costs, probes[active], h, THIRD_STENCIL)
-        evaluations += f.size
+        h = (start if attempt == 0 else s)[active]
+        if attempt == 0:
+            f, flags, fresh = first[1].copy(), first[2].copy(), ~usable
+        else:
+            f, flags, fresh = np.empty((active.size, 4)), np.zeros(active.size, dtype=bool), active >= 0
+        f[fresh], flags[fresh] = _evaluate(costs, probes[active[fresh]], h[fresh], THIRD_STENCIL)
+        evaluations += THIRD_STENCIL.size * int(fresh.sum())
         third = np.abs(f[:, 3] - 2 * f[:, 2] + 2 * f[:, 1] - f[:, 0]) / (2 * h**3)
         stencil_noise = THIRD_NOISE * noise / h**3
         resolved = ~flags & (third >= THIRD_RESOLVED * stencil_noise)
@@ -264,7 +285,7 @@ def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, nois
         grow = ~(flags | resolved | widest) & (third + 5 * stencil_noise > best)
         s[active[flags]] = np.minimum(s[active[flags]], h[flags] / 10)  # a ReLU kink inside: its jump is no f'''
         s[active[grow]] = np.maximum(s[active[grow]], np.minimum(10 * h[grow], largest[active[grow]]))
-        active = active[flags | grow]
+        active = active[(flags | grow) & (rounds[active] > attempt + 1)]
     return (best if informed else max(1.0, magnitude)), evaluations
 
 
