@@ -1,27 +1,21 @@
 """How noisy is a cost at theta, how curved is it, and which step that implies: measured, not assumed.
 
-A numerical derivative divides a difference of two computed costs by the step, so whatever noise the
-cost carries (round-off, a float32 cast, a probability rounded near 1, a random mask) is divided by the
-step too. This module measures that noise the way Moré and Wild do ("Estimating Computational Noise",
-SIAM J. Sci. Comput. 33(3), 2011, their ECnoise): f at 7 equally spaced points along a direction,
-then the difference table. The k-th differences of a smooth f shrink like spacing^k, while those of
-independent noise of standard deviation sigma keep a size set by sigma alone:
+A numerical derivative divides the cost's noise (round-off, a float32 cast, a random mask) by its step.
+Moré and Wild's ECnoise ("Estimating Computational Noise", SIAM J. Sci. Comput. 33(3), 2011) measures it:
+f at 7 equally spaced points along a direction, then the difference table. The k-th differences of a
+smooth f shrink like spacing^k; those of independent noise of standard deviation sigma do not:
 
     E[(Delta^k noise)^2] = C(2k, k) sigma^2,    so  sigma ~ sqrt(gamma_k mean((Delta^k f)^2)),  gamma_k = (k!)^2 / (2k)!
 
-Where three consecutive levels agree within a factor 4 and the k-th differences change sign, the
-table sees noise, not f. Half the first differences exactly 0: the spacing is too small (f did not
-move); no plateau: too large. Each is retried 100 times larger/smaller.
-
-Directions here are coordinates of theta ("probes"), evaluated through the same `costs(indices,
-offsets)` function the check itself uses, so the noise measured is the noise of the values compared.
-The same probes give |f'''| (a 4-point stencil), and with it the central-difference step that
-balances the two errors, noise / h against h^2 |f'''| / 6:  h* = (3 sigma / |f'''|)^(1/3).
+Three consecutive levels within a factor 4 whose k-th differences change sign: the table sees noise. Half
+the first differences 0: the spacing is too small; no plateau: too large (retried 100 times larger or
+smaller). The directions are coordinates of theta ("probes") through the check's own `costs`, so the noise
+is that of the values compared. The same probes give |f'''| (a 4-point stencil), hence the step balancing
+noise / h and h^2 |f'''| / 6:  h* = (3 sigma / |f'''|)^(1/3).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -40,8 +34,7 @@ CONFIRM_ABOVE = 100.0  # levels within this many times the round-off floor need 
 THIRD_STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])  # f''' ~ (f(2s) - 2 f(s) + 2 f(-s) - f(-2s)) / (2 s^3)
 THIRD_NOISE = np.sqrt(10.0) / 2  # the stencil's noise: sqrt(1 + 4 + 4 + 1) sigma / (2 s^3)
 THIRD_RESOLVED = 10.0  # accept an f''' estimate at least this many times its own noise
-THIRD_ROUNDS = 4  # stencil spacings evaluated per probe (10x wider while unresolved, closer past a kink), past its
-# first, free one (in the first tables' call) where that one was usable
+THIRD_ROUNDS = 4  # stencils evaluated per probe, past a usable free one in the first tables' call
 MAX_STEP = 1e-2  # the chosen step never exceeds this (times max(1, rms(theta))): ReLU kinks get likely
 MIN_STEP = 1e-8
 RANDOM_GAP = 1e3  # two costs at the same theta differing by more than this many eps |J|: f is random
@@ -58,42 +51,40 @@ class TableNoise:
 
 
 def ecnoise(values: np.ndarray) -> TableNoise:
-    """Moré and Wild's ECnoise on f at equally spaced points, values: (nf,), nf >= 4 (7 usual).
+    """Moré and Wild's ECnoise on f at equally spaced points, values (nf,), nf >= 4. Their "too large" test on
+    f varying by over 10% of |f| is left out: near f = 0 (a cost at its minimum) it refuses every spacing."""
+    noise, status = ecnoise_rows(np.asarray(values, dtype=np.float64).reshape(1, -1))
+    return TableNoise(float(noise[0]), str(status[0]))
 
-    Their "too large" test on f varying by more than 10% of |f| is left out: near f = 0 (a cost at its
-    minimum) it refuses every spacing, and a table that is too large already shows no plateau of levels.
-    On Python floats: a table is 7 numbers, where each numpy call would cost more than its arithmetic.
-    """
-    differences = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
-    nf = len(differences)
-    if sum(b - a == 0 for a, b in zip(differences[:-1], differences[1:], strict=True)) >= nf / 2:  # f did not move
-        return TableNoise(0.0, "too small")
-    levels, changes, gamma = [], [], 1.0
+
+def ecnoise_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`ecnoise` of each row of rows (t, nf): the levels (t,) (0 where none) and statuses (t,). Every row's
+    differences of every order sit in one zero-padded table, so each step is one numpy call for all of a
+    measurement's tables; the zeros change no sum of squares and no sign test (it needs both signs)."""
+    f = np.asarray(rows, dtype=np.float64)
+    t, nf = f.shape
+    table = np.zeros((nf - 1, t, nf - 1))  # table[j, r, k - 1]: the j-th k-th difference of row r
+    differences, gammas, gamma = f.T, [], 1.0
     for k in range(1, nf):
-        differences = [b - a for a, b in zip(differences[:-1], differences[1:], strict=True)]  # the k-th differences
+        differences = np.subtract(differences[1:], differences[:-1], out=table[: nf - k, :, k - 1])
         gamma *= 0.5 * k / (2 * k - 1)  # (k!)^2 / (2k)!
-        squares = 0.0
-        for difference in differences:
-            squares += difference * difference
-        levels.append(math.sqrt(gamma * squares / len(differences)))
-        changes.append(min(differences) * max(differences) < 0)
-    for k in range(nf - 3):
-        trio = levels[k : k + 3]
-        if changes[k] and not math.isnan(sum(trio)) and max(trio) <= 4 * min(trio):
-            return TableNoise(levels[k], "ok")
-    return TableNoise(0.0, "too large")
+        gammas.append(gamma)
+    levels = np.sqrt(np.array(gammas) * np.sum(table * table, axis=0) / np.arange(nf - 1.0, 0, -1))  # (t, nf - 1)
+    changes = table.min(axis=0) * table.max(axis=0) < 0  # the k-th differences change sign
+    trios = (levels[:, :-2], levels[:, 1:-1], levels[:, 2:])  # a plateau: 3 levels within a factor 4 (NaN: none)
+    plateau = changes[:, :-2] & (np.maximum.reduce(trios) <= 4 * np.minimum.reduce(trios))
+    flat = np.sum(table[:, :, 0] == 0, axis=0) >= nf / 2  # f did not move: the spacing is below its resolution
+    found = plateau.any(axis=1) & ~flat
+    noise = np.where(found, levels[np.arange(t), plateau.argmax(axis=1)], 0.0)  # the first plateau's level
+    return noise, np.where(flat, "too small", np.where(found, "ok", "too large"))
 
 
 @dataclass(frozen=True)
 class NoiseEstimate:
-    """What the probes measured.
-
-    noise: sigma of the cost at theta (the largest over the probes, never below the round-off of |cost|);
-    third: |f'''| along the probes (the largest); repeat_gap: the largest |f(theta) - f(theta)| of two
-    evaluations at the same point; probes: the coordinates used (p,); per_probe: each probe's sigma (p,)
-    (nan where its table found no level); evaluations: the costs it took; cost: |f| at theta as the probes
-    saw it; spacing: the widest spacing at which a table found its level.
-    """
+    """What the probes measured: noise, sigma at theta (the largest over the probes, at least |cost|'s round-off);
+    third, the largest |f'''| along them; repeat_gap, the largest |f(theta) - f(theta)|; probes (p,) and each
+    one's sigma per_probe (p,) (nan: no level found); evaluations taken; cost, |f| at theta as the probes saw
+    it; spacing, the widest at which a table found its level."""
 
     noise: float
     third: float
@@ -124,18 +115,14 @@ class _Seen:
 
 
 def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: float) -> NoiseEstimate:
-    """sigma and |f'''| of f at theta (n,) float64 along the coordinates `probes` (p,); cost: f(theta).
-
-    A probe's table (8 evaluations: 7 points and theta again) starts at FIRST_SPACING times its scale and
-    moves 100-fold until ECnoise finds a level. A probe flat up to MAX_SPACING is a direction f does not
-    depend on (a dead ReLU unit) and is dropped: a wider table would only reach the kink where it comes alive.
-    """
+    """sigma and |f'''| of f at theta (n,) along the coordinates `probes` (p,); cost: f(theta). A probe's table
+    (7 points and theta again, to catch a random f) starts at FIRST_SPACING times its scale and moves 100-fold
+    until ECnoise finds a level; one flat up to MAX_SPACING (a dead ReLU unit) is dropped: a wider table would
+    only reach the kink where the unit comes alive."""
     probes = np.asarray(probes, dtype=np.int64)
     scales = _decade_scales(theta[probes])
-    spacing, per_probe = FIRST_SPACING * scales, np.full(probes.size, np.nan)
-    seen = _Seen(0, 0.0, abs(cost))
-    # The first tables' calls also hold each probe's first f''' stencil, spaced for GUESSED_NOISE (a float64 cost's
-    # noise is no larger): a call fewer, a fifth of the measurement on a ~10k network.
+    spacing, per_probe, seen = FIRST_SPACING * scales, np.full(probes.size, np.nan), _Seen(0, 0.0, abs(cost))
+    # The first tables' calls also hold each probe's first f''' stencil (spaced for GUESSED_NOISE): a call fewer.
     ratio = _stencil_spacing(GUESSED_NOISE * EPS * max(abs(cost), 1.0)) / FIRST_SPACING
     pattern, pending = np.concatenate((WITH_THETA, THIRD_STENCIL * ratio)), np.arange(probes.size)
     first = (ratio * spacing, np.empty((probes.size, THIRD_STENCIL.size)), np.zeros(probes.size, dtype=bool))
@@ -143,9 +130,9 @@ def measure_noise(costs: Costs, theta: np.ndarray, probes: np.ndarray, cost: flo
         if not pending.size:
             break
         noise, status, stencils, flags = _tables(costs, probes[pending], spacing[pending], seen, pattern)
-        again = flags if attempt == 0 else np.zeros(pending.size, dtype=bool)  # a kink in table or stencil: which?
-        if attempt == 0:
-            first, pattern = (first[0], stencils, flags), WITH_THETA
+        again = np.zeros(pending.size, dtype=bool)
+        if attempt == 0:  # a kink crossed by a table or its stencil: which is not known, so the table again
+            first, pattern, again = (first[0], stencils, flags), WITH_THETA, flags
         per_probe[pending[status == "ok"]] = noise[status == "ok"]
         small, large = pending[status == "too small"], pending[(status == "too large") & ~again]
         small = small[spacing[small] * 100 <= MAX_SPACING * scales[small] * (1 + 1e-9)]
@@ -167,15 +154,14 @@ def _decade_scales(values: np.ndarray) -> np.ndarray:
     decade: probes of a decade share their spacings, hence their calls (a factor under 10 changes no level)."""
     scales = np.maximum(1.0, np.abs(values))
     decades = np.floor(np.log10(scales))
-    return np.array([scales[decades == decade].max() for decade in decades.tolist()])
+    return np.where(decades[:, None] == decades, scales, 0.0).max(axis=1, initial=1.0)
 
 
 def _drop_unconfirmed(costs: Costs, probes: np.ndarray, per_probe: np.ndarray, spacing: np.ndarray, seen: _Seen,
                       floor: float) -> None:
-    """Confirm the largest level at 10 times and a tenth of its spacing, largest first until one holds; each
-    unconfirmed one is set to NaN in per_probe (in place). Noise keeps its size when the spacing changes, while a
-    kink (one at the point sits in every table of its units) or f's smooth part grows or shrinks with it. Levels
-    within CONFIRM_ABOVE of the cost's last bit (`floor`) are not tried."""
+    """Confirm levels above CONFIRM_ABOVE `floor`s at 10 and 0.1 times their spacing, largest first until one holds,
+    setting each unconfirmed one to NaN in per_probe (p,): noise keeps its size when the spacing changes, while a
+    kink (one at the point sits in every table of its units) or f's smooth part grows or shrinks with it."""
     for p in np.argsort(np.where(np.isnan(per_probe), 1.0, -per_probe)).tolist():
         level = float(per_probe[p])
         if not level > CONFIRM_ABOVE * floor:  # (NaN, or near the floor: the rest are smaller)
@@ -189,7 +175,7 @@ def _evaluate(costs: Costs, entries: np.ndarray, spacings: np.ndarray, pattern: 
               ) -> tuple[np.ndarray, np.ndarray]:
     """f at theta + pattern[j] spacings[r] e_entries[r]: values (c, D) and kink flags (c,), one call per spacing."""
     values, flags = np.empty((entries.size, pattern.size)), np.zeros(entries.size, dtype=bool)
-    for h in np.unique(spacings):
+    for h in dict.fromkeys(spacings.tolist()):  # (in order of first appearance)
         rows = np.flatnonzero(spacings == h)
         found, crossed = costs(entries[rows], pattern * h)
         values[rows] = np.asarray(found, dtype=np.float64).reshape(rows.size, pattern.size)
@@ -200,18 +186,16 @@ def _evaluate(costs: Costs, entries: np.ndarray, spacings: np.ndarray, pattern: 
 
 def _tables(costs: Costs, entries: np.ndarray, spacings: np.ndarray, seen: _Seen, pattern: np.ndarray = WITH_THETA
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ECnoise on a table of each of `entries` (c,) at its spacing (c,): levels (c,), statuses (c,) ("too large"
-    where a kink was crossed: its jump is not noise), f at pattern's offsets past WITH_THETA (c, D - 8) and the kink
-    flags (c,); `seen` collects what the tables saw."""
+    """ECnoise on a table along each of `entries` (c,) at its spacing (c,): levels (c,), statuses (c,) ("too large"
+    past a kink: its jump is not noise), f at pattern's offsets past WITH_THETA (c, D - 8) and kink flags (c,)."""
     rows, flags = _evaluate(costs, entries, spacings, pattern)
     seen.evaluations += rows.size
     tables = rows[:, : WITH_THETA.size]
     seen.gap = max(seen.gap, float(np.abs(tables[:, 3] - tables[:, -1]).max()))
     seen.magnitude = max(seen.magnitude, float(np.abs(tables).max()))
-    found = [TableNoise(0.0, "too large") if crossed else ecnoise(table[:-1])
-             for table, crossed in zip(tables, flags.tolist(), strict=True)]
-    return (np.array([table.noise for table in found]), np.array([table.status for table in found]),
-            rows[:, WITH_THETA.size :], flags)
+    noise, status = ecnoise_rows(tables[:, :-1])
+    noise[flags], status[flags] = 0.0, "too large"
+    return noise, status, rows[:, WITH_THETA.size :], flags
 
 
 def _confirmed(costs: Costs, entry: int, level: float, spacings: tuple[float, ...], seen: _Seen) -> bool:
@@ -225,18 +209,13 @@ def _confirmed(costs: Costs, entry: int, level: float, spacings: tuple[float, ..
 
 def at_step(costs: Costs, estimate: NoiseEstimate, step: float, groups: np.ndarray | None = None,
             one_per_group: bool = False) -> NoiseEstimate:
-    """The estimate, with its noise raised to what tables spaced like the check itself (step / 2) see.
-
-    A staircase cost (a float32 output whose 1 - A moves in float32 ulps) looks smooth in a table spaced far
-    inside one stair, and its stairs are the noise a central difference of that step inherits. One table per
-    probe (per group, groups (p,), with one_per_group) in one call; a level that would raise the noise is
-    believed once a table 10 times wider finds it too (a kink inside the table grows with the spacing).
-    """
-    probes, noise = estimate.probes, estimate.noise
-    chosen = np.arange(probes.size)
-    if one_per_group and groups is not None:  # a large network: one table per layer, a call of a few evaluations
-        chosen = np.unique(np.asarray(groups), return_index=True)[1]
-    seen = _Seen(0, estimate.repeat_gap, estimate.cost)
+    """The estimate, its noise raised to what tables spaced like the check (step / 2) see: a staircase cost (a
+    float32 1 - A) looks smooth inside one stair, yet a central difference of that step inherits the stairs. One
+    table per probe (per group, groups (p,), with one_per_group: a large network) in one call; a level raising the
+    noise is believed once a table 10 times wider finds it too (a kink inside grows with the spacing)."""
+    probes, noise, seen = estimate.probes, estimate.noise, _Seen(0, estimate.repeat_gap, estimate.cost)
+    one_per_group = one_per_group and groups is not None
+    chosen = np.unique(np.asarray(groups), return_index=True)[1] if one_per_group else np.arange(probes.size)
     levels, status = _tables(costs, probes[chosen], np.full(chosen.size, step / 2), seen)[:2]
     raising = (status == "ok") & (levels > 2 * noise)
     order = np.lexsort((chosen[raising], levels[raising]))[::-1][:CONFIRMATIONS]  # the largest first
@@ -255,16 +234,14 @@ def _stencil_spacing(noise: float) -> float:
 def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, noise: float, magnitude: float,
                       first: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[float, int]:
     """max over probes of |f'''| from the 4-point stencil where it resolves it (THIRD_RESOLVED times its noise
-    1.6 sigma / s^3), and the evaluations taken. first: the first tables' stencils, their spacings (p,), values
-    (p, 4) and kink flags (p,): used where no narrower than sigma's `_stencil_spacing` (a narrower one sees more
-    of a kink a black-box cost cannot report); elsewhere the stencil starts there. It shrinks 10-fold past a kink
-    and grows 10-fold (up to 0.1) while unresolved. Unresolved at 0.1, f''' counts as its bound; a probe 5 stencil
-    noises below the largest found stops. If nothing told, |f'''| is taken as max(1, |f|)."""
+    1.6 sigma / s^3), and the evaluations taken. first: the first tables' stencils (spacings (p,), values (p, 4),
+    kink flags (p,)), used where no narrower than sigma's `_stencil_spacing` (a narrower one sees more of a kink
+    a cost cannot report), else the stencil starts there; 10 times closer past a kink, wider (up to 0.1) while
+    unresolved. Unresolved at 0.1: its bound counts; 5 noises below the best: it stops. None: max(1, |f|)."""
     largest, s = 1e-1 * scales, _stencil_spacing(noise) * scales
     usable = first[0] >= s * (1 - 1e-9)
-    start, rounds = np.where(usable, first[0], s), THIRD_ROUNDS + usable
+    start, rounds, active = np.where(usable, first[0], s), THIRD_ROUNDS + usable, np.arange(probes.size)
     best, evaluations, informed = 0.0, 0, False
-    active = np.arange(probes.size)
     for attempt in range(THIRD_ROUNDS + 1):
         if not active.size:
             break
