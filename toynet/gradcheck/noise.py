@@ -247,7 +247,7 @@ def _third_derivative(costs: Costs, probes: np.ndarray, scales: np.ndarray, nois
             break
         h = (start if attempt == 0 else s)[active]
         if attempt == 0:
-            f, flags, fresh = first[1].copy(), first[2].copy(), ~usable
+            f, flags, fresh = first[1], first[2], ~usable  # (the first tables' own rows: filled in place)
         else:
             f, flags, fresh = np.empty((active.size, 4)), np.zeros(active.size, dtype=bool), active >= 0
         f[fresh], flags[fresh] = _evaluate(costs, probes[active[fresh]], h[fresh], THIRD_STENCIL)
