@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toynet.gradcheck.errorbars import MARGIN, NOISE_SIGMAS, analytic_bars, error_bars, noise_bar
-from toynet.gradcheck.noise import TABLE, chosen_step, ecnoise, measure_noise, probe_entries
+from toynet.gradcheck.noise import TABLE, chosen_step, ecnoise, ecnoise_rows, measure_noise, probe_entries
 
 SMOOTH = {"sin": np.sin, "exp": np.exp, "cubic": lambda t: t**3 - 2 * t + 1, "log1p": lambda t: np.log1p(t * t)}
 
@@ -63,6 +63,44 @@ def test_ecnoise_says_when_the_spacing_is_wrong() -> None:
     assert ecnoise(np.exp(10 * (1 + 0.1 * TABLE))).status == "too large"  # f changes by far more than 10%
     smooth = np.sin(0.3 + 1e-2 * TABLE)  # no noise visible: the high differences keep shrinking
     assert ecnoise(smooth).status == "too large"
+
+
+def textbook_ecnoise(fval: list[float]) -> tuple[float, str]:
+    """Moré and Wild's ECnoise.m, loop for loop (without its 10%-of-|f| "too large" test, as toynet)."""
+    nf, gamma, level, dsgn = len(fval), 1.0, [], []
+    fval = list(fval)
+    for j in range(1, nf):
+        fval = [fval[i + 1] - fval[i] for i in range(nf - j)]
+        if j == 1 and sum(value == 0 for value in fval) >= nf / 2:
+            return 0.0, "too small"
+        gamma = 0.5 * (j / (2 * j - 1)) * gamma
+        level.append(float(np.sqrt(gamma * np.mean(np.square(fval)))))
+        dsgn.append(min(fval) * max(fval) < 0)
+    for k in range(nf - 3):
+        if max(level[k : k + 3]) <= 4 * min(level[k : k + 3]) and dsgn[k]:
+            return level[k], "ok"
+    return 0.0, "too large"
+
+
+def test_ecnoise_over_many_rows_at_once_is_ecnoise_of_each_row() -> None:
+    """The batched tables (one call for a measurement's probes) against the textbook loop, row by row, on a batch
+    mixing rows that find a level, rows too small (f does not move) and rows too large (no plateau)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for _ in range(60):
+        kind = rng.integers(3)
+        x0, sigma = rng.uniform(-1, 1), 10.0 ** rng.uniform(-14, -6)
+        if kind == 0:  # noise over a smooth f: a level
+            rows.append(np.sin(x0 + 1e-3 * TABLE) + sigma * rng.standard_normal(7))
+        elif kind == 1:  # f moves in a few of its points only: too small
+            rows.append(np.full(7, x0) + np.where(rng.random(7) < 0.3, sigma, 0.0))
+        else:  # smooth f at a wide spacing: no plateau
+            rows.append(np.exp(x0 + 0.3 * TABLE))
+    noise, status = ecnoise_rows(np.array(rows))
+    expected = [textbook_ecnoise(row.tolist()) for row in rows]
+    assert status.tolist() == [found for _, found in expected]
+    assert {"ok", "too small", "too large"} <= set(status.tolist())
+    assert noise == pytest.approx([level for level, _ in expected], rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("sigma", [1e-13, 1e-10, 1e-7])
