@@ -15,7 +15,7 @@ import numpy as np
 from toynet.losses import LogisticCost, row_costs
 from toynet.network import Network
 
-PIECE_BYTES = 2**20  # the largest stack of one piece: it stays in cache (docs/checker.md)
+PIECE_BYTES = 2**19  # the largest stack of one piece, at the examples reached: it stays in a core's L2 cache
 LIVE_STACKS = 4  # stacks alive at once in a piece, at most (Z, A, the sign masks)
 
 
@@ -56,6 +56,8 @@ class Perturbations:
         # sources[l - 1]: A_{l-1} with a row of ones below it, the row an entry of layer l scales (col -1: a bias)
         self.sources = [np.concatenate((A, np.ones((1, self.m)))) for A in self.A[:-1]]
         self.layer_of, self.row_of, self.col_of = _entry_plan(self.layout)
+        # the share of examples a perturbation of each layer reaches, about (see _layer_costs): sizes its pieces
+        self.reach = [max(np.count_nonzero(A) / A.size, 0.1) for A in self.A[1:]]
 
     def output_at_theta(self) -> np.ndarray:
         """A_L at theta, (1, m)."""
@@ -91,7 +93,8 @@ class Perturbations:
         layers = self.layer_of[indices]
         for layer in np.unique(layers).tolist():
             chosen = np.flatnonzero(layers == layer)
-            size = max(1, PIECE_BYTES // self.bytes_per_entry(layer, offsets.size, costs.itemsize))
+            size = max(1, int(PIECE_BYTES / self.bytes_per_entry(layer, offsets.size, costs.itemsize)
+                              / self.reach[layer - 1]))
             for piece in (chosen[start : start + size] for start in range(0, chosen.size, size)):
                 picked = indices[piece]
                 costs[piece], crossed[piece] = self._layer_costs(layer, self.row_of[picked], self.col_of[picked],
@@ -106,35 +109,48 @@ class Perturbations:
         source = self.sources[layer - 1][cols]  # (k, m)
         rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
         if layer == self.network.num_layers:  # the output layer's own entries (no kink can follow)
-            return self._output_costs(rows_Z).reshape(k, D), np.zeros(k, dtype=bool)
+            return self._output_costs(rows_Z.reshape(k * D, m), np.arange(m)).reshape(k, D), np.zeros(k, dtype=bool)
         crossed = np.zeros(k, dtype=bool)
         if self.detects_kinks:
             crossed = _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m)
-        rows_A = self.network.activations[layer - 1].forward(rows_Z)[0]
-        dA = (rows_A - self.A[layer][rows][:, None, :]).reshape(1, k, D * m)
+        dA = self.network.activations[layer - 1].forward(rows_Z)[0] - self.A[layer][rows][:, None, :]
+        # Only the examples some perturbation reaches go up (a ReLU unit inactive on an example passes no change
+        # there: about half of them): the others keep their costs, and signs, at theta.
+        reached = np.flatnonzero(dA.any(axis=(0, 1)))
+        width = reached.size
+        dA = dA[:, :, reached].reshape(1, k, D * width)
         W_next = self.W[layer]
-        # Z_{l+1} at theta plus each row's rank-one change: (n_{l+1}, k, D m), written into one C-ordered array
-        Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * m), dtype=dA.dtype))
-        Z += np.tile(self.Z[layer], D)[:, None, :]
+        # Z_{l+1} at theta plus each row's rank-one change: (n_{l+1}, k, D m'), written into one C-ordered array
+        Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * width), dtype=dA.dtype))
+        Z += np.tile(self.Z[layer][:, reached], D)[:, None, :]
         for above in range(layer + 1, self.network.num_layers):
-            Z = self._step_up(above, Z, crossed)
-        return self._output_costs(Z).reshape(k, D), crossed
+            Z = self._step_up(above, Z, crossed, width)
+        return self._output_costs(Z.reshape(k * D, width), reached).reshape(k, D), crossed
 
-    def _step_up(self, layer: int, Z: np.ndarray, crossed: np.ndarray) -> np.ndarray:
-        """Hidden layer `layer`'s pre-activations Z (n_layer, k, D m) through its activation and the next weights:
-        Z_{layer+1} (n_{layer+1}, k, D m). Entries whose ReLU signs differ between offsets are marked in crossed
-        (k,), in place."""
-        if self.detects_kinks:
-            crossed |= _sign_flips(Z.real > 0, self.m)
-        A = self.network.activations[layer - 1].forward(Z)[0]
+    def _step_up(self, layer: int, Z: np.ndarray, crossed: np.ndarray, width: int) -> np.ndarray:
+        """Hidden layer `layer`'s pre-activations Z (n_layer, k, D width) through its activation and the next
+        weights: Z_{layer+1} (n_{layer+1}, k, D width). Entries whose ReLU signs differ between offsets are marked
+        in crossed (k,), in place."""
+        if self.detects_kinks and width:
+            crossed |= _sign_flips(Z.real > 0, width)
+        if self.detects_kinks and not np.iscomplexobj(Z):  # ReLU in place: one stack alive, not two
+            A = np.maximum(Z, 0, out=Z)
+        else:
+            A = self.network.activations[layer - 1].forward(Z)[0]
         W, b = self.W[layer], self.b[layer]
         Z_next = (W @ A.reshape(A.shape[0], -1)).reshape(W.shape[0], *Z.shape[1:])
         Z_next += b[:, :, None]
         return Z_next
 
-    def _output_costs(self, Z: np.ndarray) -> np.ndarray:
-        """The cost of each stack of output pre-activations Z (..., m): flattened to one cost per row."""
-        return self.output_costs(self.network.activations[-1].forward(Z.reshape(-1, self.m))[0])
+    def _output_costs(self, Z: np.ndarray, reached: np.ndarray) -> np.ndarray:
+        """The cost of each row of output pre-activations Z (s, width) at the examples `reached`, the others' outputs
+        those at theta: (s,)."""
+        A = self.network.activations[-1].forward(Z)[0]
+        if reached.size < self.m:
+            A_all = np.repeat(self.A[-1].astype(A.dtype), A.shape[0], axis=0)
+            A_all[:, reached] = A
+            A = A_all
+        return self.output_costs(A)
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
         """LogisticCost.forward's cost of each row of A: (s, m) -> (s,) (losses.row_costs, Y checked once)."""
