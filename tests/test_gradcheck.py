@@ -136,6 +136,37 @@ def test_engine_costs_are_the_forward_pass_costs_within_round_off(offsets: list[
     np.testing.assert_array_equal(Perturbations(net, X, Y, parameters).costs(some, np.array(offsets))[0], costs[some])
 
 
+@pytest.mark.parametrize("sizes", [[6, 9, 7, 1], [5, 8, 6, 4, 1]])
+@pytest.mark.parametrize("offsets", [[1e-6, -1e-6], [0.05, -0.05], [0.6, -0.6, 0.3, -0.3]])
+def test_every_entry_of_a_relu_network_costs_its_forward_pass_with_exact_kink_flags(sizes: list[int],
+                                                                                     offsets: list[float]) -> None:
+    """Every entry of every layer of a ReLU network, offsets from far inside every unit's linear piece to across
+    many kinks: each cost is the lesson's forward pass within its round-off (cost_roundoff), and each kink flag says
+    exactly whether some hidden pre-activation of that forward pass changes sign between two offsets (the engine
+    sends an entry of layer L - 2 that moves no sign above it straight to the output, the others up the layers)."""
+    net = Network(sizes)
+    rng = np.random.default_rng(len(sizes) + len(offsets))
+    X, Y = rng.standard_normal((sizes[0], 5)), np.array([[1.0, 0.0, 1.0, 1.0, 0.0]])
+    parameters = {name: value + 0.2 * rng.standard_normal(value.shape)
+                  for name, value in net.initialize_parameters(seed=len(sizes)).items()}
+    theta = dictionary_to_vector(parameters)[0].reshape(-1)
+    costs, crossed = Perturbations(net, X, Y, theta=theta).costs(np.arange(theta.size), np.array(offsets))
+    for i in range(theta.size):
+        signs = []
+        for j, delta in enumerate(offsets):
+            moved = vector_to_dictionary(theta + delta * (np.arange(theta.size) == i), parameters)
+            assert abs(costs[i, j] - net.cost(X, Y, moved)) <= cost_roundoff(net, X, Y, moved), (i, delta)
+            A, hidden = X, []
+            for layer in range(1, len(sizes) - 1):
+                Z = moved[f"W{layer}"] @ A + moved[f"b{layer}"]
+                hidden.append((Z > 0).ravel())
+                A = np.maximum(Z, 0)
+            signs.append(np.concatenate(hidden))
+        assert crossed[i] == any((s != signs[0]).any() for s in signs[1:]), (i, offsets)
+    if offsets[0] > 0.1:
+        assert crossed.any() and not crossed.all()
+
+
 def test_relative_difference_refuses_nan_and_inf() -> None:
     with pytest.raises(ValueError, match="b must be finite"):
         relative_difference(np.ones(3), np.array([1.0, np.nan, 1.0]))

@@ -52,12 +52,16 @@ class Perturbations:
         for W, b, activation in zip(self.W, self.b, network.activations, strict=True):
             self.Z.append(W @ self.A[-1] + b)
             self.A.append(activation.forward(self.Z[-1])[0])
-        self.cost = _checked_cost(self.output_costs(self.A[-1])[0])
+        self.cost = float(self.output_costs(self.A[-1])[0])
+        if not math.isfinite(self.cost):
+            raise FloatingPointError(f"the cost at the given parameters is {self.cost}: check their scale")
         # sources[l - 1]: A_{l-1} with a row of ones below it, the row an entry of layer l scales (col -1: a bias)
         self.sources = [np.concatenate((A, np.ones((1, self.m)))) for A in self.A[:-1]]
         self.layer_of, self.row_of, self.col_of = _entry_plan(self.layout)
         # the share of examples a perturbation of each layer reaches, about (see _layer_costs): sizes its pieces
         self.reach = [max(np.count_nonzero(A) / A.size, 0.1) for A in self.A[1:]]
+        if self.detects_kinks and network.num_layers >= 3:
+            self.slope, self.radius = _straight_line(self.W[-2], self.W[-1], self.Z[-2])
 
     def output_at_theta(self) -> np.ndarray:
         """A_L at theta, (1, m)."""
@@ -75,44 +79,60 @@ class Perturbations:
                                     for layer in range(1, self.network.num_layers + 1)])
         if per_layer[layers].sum() <= budget:
             return [indices]
-        pieces = []
-        for layer in np.unique(layers).tolist():
-            group, size = indices[layers == layer], max(1, budget // int(per_layer[layer]))
-            pieces += [group[start : start + size] for start in range(0, group.size, size)]
-        return pieces
+        return [piece for layer in np.unique(layers).tolist()
+                for piece in _pieces(indices[layers == layer], budget // int(per_layer[layer]))]
 
     def costs(self, indices: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """J(theta + offsets[j] e_i) for i in indices: (k, D), and whether a ReLU kink was crossed: (k,) bool.
 
-        A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets. The
-        entries of each layer go up in pieces whose stacks stay under PIECE_BYTES.
+        A kink is crossed when some pre-activation of a ReLU layer has a different sign at two offsets. Each
+        layer's entries go up in pieces whose stacks stay under PIECE_BYTES; those of layer L - 2 of a ReLU
+        network that change no sign of layer L - 1 go straight to Z_L (`_straight_costs`).
         """
         indices, offsets = np.asarray(indices, dtype=np.int64), np.asarray(offsets)
         costs = np.empty((indices.size, offsets.size), dtype=np.result_type(offsets, np.float64))
-        crossed = np.zeros(indices.size, dtype=bool)
-        layers = self.layer_of[indices]
+        crossed, done = np.zeros(indices.size, dtype=bool), np.zeros(indices.size, dtype=bool)
+        layers, L = self.layer_of[indices], self.network.num_layers
         for layer in np.unique(layers).tolist():
             chosen = np.flatnonzero(layers == layer)
-            size = max(1, int(PIECE_BYTES / self.bytes_per_entry(layer, offsets.size, costs.itemsize)
-                              / self.reach[layer - 1]))
-            for piece in (chosen[start : start + size] for start in range(0, chosen.size, size)):
-                picked = indices[piece]
-                costs[piece], crossed[piece] = self._layer_costs(layer, self.row_of[picked], self.col_of[picked],
-                                                                 offsets)
+            if layer == L - 2 and self.detects_kinks:
+                size = PIECE_BYTES // self.bytes_per_entry(L, offsets.size, costs.itemsize)
+                for piece in _pieces(chosen, size):
+                    costs[piece], crossed[piece], done[piece] = self._straight_costs(indices[piece], offsets)
+                chosen = chosen[~done[chosen]]
+            size = int(PIECE_BYTES / self.bytes_per_entry(layer, offsets.size, costs.itemsize) / self.reach[layer - 1])
+            for piece in _pieces(chosen, size):
+                costs[piece], crossed[piece] = self._layer_costs(layer, indices[piece], offsets)
         return costs, crossed
 
-    def _layer_costs(self, layer: int, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """The costs (k, D) of moving entries (row, col) of layer `layer` (col -1: the bias) by every offset, and
-        their kink flags (k,)."""
-        k, D, m = rows.size, offsets.size, self.m
-        source = self.sources[layer - 1][cols]  # (k, m)
-        rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * source[:, None, :]  # (k, D, m)
-        if layer == self.network.num_layers:  # the output layer's own entries (no kink can follow)
-            return self._output_costs(rows_Z.reshape(k * D, m), np.arange(m)).reshape(k, D), np.zeros(k, dtype=bool)
-        crossed = np.zeros(k, dtype=bool)
-        if self.detects_kinks:
-            crossed = _sign_flips(rows_Z.real.reshape(1, k, D * m) > 0, m)
+    def _moved_rows(self, layer: int, entries: np.ndarray, offsets: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows r of Z_layer that `entries` (all of `layer`) move: (k,), each moved by every offset: (k, D, m),
+        and their kink flags (k,) (a hidden ReLU layer's)."""
+        rows, cols = self.row_of[entries], self.col_of[entries]  # col -1: a bias, the row of ones of sources
+        rows_Z = self.Z[layer - 1][rows][:, None, :] + offsets[None, :, None] * self.sources[layer - 1][cols][:, None]
+        crossed = np.zeros(rows.size, dtype=bool)
+        if self.detects_kinks and layer < self.network.num_layers:
+            crossed = _sign_flips(rows_Z.real.reshape(1, rows.size, -1) > 0, self.m)
+        return rows, rows_Z, crossed
+
+    def _straight_costs(self, entries: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entries of layer L - 2 of a ReLU network: costs (k, D) and kink flags (k,), right for those whose change
+        dA of A_{L-2}[r, j] stays within half the radius (`_straight_line`): Z_L then moves by slope[r, j] dA and no
+        sign of layer L - 1 changes. Which entries those are: (k,) bool (the others go to `_layer_costs`)."""
+        layer, (k, D, m) = self.network.num_layers - 2, (entries.size, offsets.size, self.m)
+        rows, rows_Z, crossed = self._moved_rows(layer, entries, offsets)
+        dA = self.network.activations[layer - 1].forward(rows_Z)[0] - self.A[layer][rows][:, None, :]
+        done = (np.abs(dA) <= self.radius[rows][:, None, :] / 2).all(axis=(1, 2))
+        Z_L = self.Z[-1] + self.slope[rows][:, None, :] * dA  # (k, D, m)
+        return self._output_costs(Z_L.reshape(k * D, m), np.arange(m)).reshape(k, D), crossed, done
+
+    def _layer_costs(self, layer: int, entries: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The costs (k, D) of moving `entries` (all of layer `layer`) by every offset, and their kink flags (k,)."""
+        k, D, m = entries.size, offsets.size, self.m
+        rows, rows_Z, crossed = self._moved_rows(layer, entries, offsets)
+        if layer == self.network.num_layers:  # the output layer's own entries
+            return self._output_costs(rows_Z.reshape(k * D, m), np.arange(m)).reshape(k, D), crossed
         dA = self.network.activations[layer - 1].forward(rows_Z)[0] - self.A[layer][rows][:, None, :]
         # Only the examples some perturbation reaches go up (a ReLU unit inactive on an example passes no change
         # there: about half of them): the others keep their costs, and signs, at theta.
@@ -120,7 +140,7 @@ class Perturbations:
         width = reached.size
         dA = dA[:, :, reached].reshape(1, k, D * width)
         W_next = self.W[layer]
-        # Z_{l+1} at theta plus each row's rank-one change: (n_{l+1}, k, D m'), written into one C-ordered array
+        # Z_{l+1} at theta plus each row's rank-one change: (n_{l+1}, k, D width), written into one C-ordered array
         Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * width), dtype=dA.dtype))
         Z += np.tile(self.Z[layer][:, reached], D)[:, None, :]
         for above in range(layer + 1, self.network.num_layers):
@@ -145,11 +165,8 @@ class Perturbations:
     def _output_costs(self, Z: np.ndarray, reached: np.ndarray) -> np.ndarray:
         """The cost of each row of output pre-activations Z (s, width) at the examples `reached`, the others' outputs
         those at theta: (s,)."""
-        A = self.network.activations[-1].forward(Z)[0]
-        if reached.size < self.m:
-            A_all = np.repeat(self.A[-1].astype(A.dtype), A.shape[0], axis=0)
-            A_all[:, reached] = A
-            A = A_all
+        A = np.repeat(self.A[-1].astype(Z.dtype), Z.shape[0], axis=0)
+        A[:, reached] = self.network.activations[-1].forward(Z)[0]
         return self.output_costs(A)
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
@@ -172,12 +189,22 @@ def _entry_plan(layout: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return layer_of, row_of, col_of
 
 
-def _checked_cost(cost: np.number) -> float:
-    """J(theta) as a float, or an error if it is not finite (the parameters' scale, not a perturbation)."""
-    value = float(cost.real)
-    if not math.isfinite(value):
-        raise FloatingPointError(f"the cost at the given parameters is {cost}: check their scale")
-    return value
+def _straight_line(W: np.ndarray, W_out: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A change a of A_{L-2}[r, j] moves Z_{L-1}[:, j] by W[:, r] a (W = W_{L-1}, Z = Z_{L-1} at theta, (n, m)): while
+    no ReLU sign of layer L - 1 changes, Z_L[j] moves by slope[r, j] a, slope = W^T (W_out^T * [Z > 0]). radius[r, j]
+    = min_u |Z[u, j]| / |W[u, r]| (units W[u, r] = 0 never move): |a| <= radius / 2 changes no sign, rounded or not.
+    Both (n_{L-2}, m)."""
+    slope = W.T @ (W_out.T * (Z > 0))
+    radius = np.empty_like(slope)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(Z.shape[1]):  # one example at a time: (n_{L-1}, n_{L-2}) ratios, never (.., .., m)
+            ratios = np.abs(Z[:, j : j + 1]) / np.abs(W)
+            radius[:, j] = np.where(W == 0, np.inf, ratios).min(axis=0, initial=np.inf)
+    return slope, radius
+
+
+def _pieces(chosen: np.ndarray, size: int) -> list[np.ndarray]:  # consecutive pieces of `size` (at least 1)
+    return [chosen[start : start + max(1, size)] for start in range(0, chosen.size, max(1, size))]
 
 
 def _sign_flips(positive: np.ndarray, m: int) -> np.ndarray:
