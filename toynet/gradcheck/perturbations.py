@@ -142,7 +142,7 @@ class Perturbations:
         W_next = self.W[layer]
         # Z_{l+1} at theta plus each row's rank-one change: (n_{l+1}, k, D width), written into one C-ordered array
         Z = np.multiply(W_next[:, rows][:, :, None], dA, out=np.empty((W_next.shape[0], k, D * width), dtype=dA.dtype))
-        Z += np.tile(self.Z[layer][:, reached], D)[:, None, :]
+        Z.reshape(W_next.shape[0], k, D, width)[...] += self.Z[layer][:, None, None, reached]  # (a view: Z itself)
         for above in range(layer + 1, self.network.num_layers):
             Z = self._step_up(above, Z, crossed, width)
         return self._output_costs(Z.reshape(k * D, width), reached).reshape(k, D), crossed
@@ -165,8 +165,9 @@ class Perturbations:
     def _output_costs(self, Z: np.ndarray, reached: np.ndarray) -> np.ndarray:
         """The cost of each row of output pre-activations Z (s, width) at the examples `reached`, the others' outputs
         those at theta: (s,)."""
-        A = np.repeat(self.A[-1].astype(Z.dtype), Z.shape[0], axis=0)
-        A[:, reached] = self.network.activations[-1].forward(Z)[0]
+        A = self.network.activations[-1].forward(Z)[0]
+        if reached.size < self.m:  # the outputs at theta, the reached ones replaced
+            A, A[:, reached] = np.repeat(self.A[-1].astype(Z.dtype), Z.shape[0], axis=0), A
         return self.output_costs(A)
 
     def output_costs(self, A: np.ndarray) -> np.ndarray:
@@ -194,12 +195,12 @@ def _straight_line(W: np.ndarray, W_out: np.ndarray, Z: np.ndarray) -> tuple[np.
     no ReLU sign of layer L - 1 changes, Z_L[j] moves by slope[r, j] a, slope = W^T (W_out^T * [Z > 0]). radius[r, j]
     = min_u |Z[u, j]| / |W[u, r]| (units W[u, r] = 0 never move): |a| <= radius / 2 changes no sign, rounded or not.
     Both (n_{L-2}, m)."""
-    slope = W.T @ (W_out.T * (Z > 0))
-    radius = np.empty_like(slope)
+    slope, radius = W.T @ (W_out.T * (Z > 0)), np.empty((W.shape[1], Z.shape[1]))
+    moves = np.abs(W)[:, :, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        for j in range(Z.shape[1]):  # one example at a time: (n_{L-1}, n_{L-2}) ratios, never (.., .., m)
-            ratios = np.abs(Z[:, j : j + 1]) / np.abs(W)
-            radius[:, j] = np.where(W == 0, np.inf, ratios).min(axis=0, initial=np.inf)
+        for part in _pieces(np.arange(Z.shape[1]), PIECE_BYTES // (8 * W.size)):  # ratios (n_{L-1}, n_{L-2}, piece)
+            ratios = np.abs(Z[:, None, part]) / moves
+            radius[:, part] = np.where(moves == 0, np.inf, ratios).min(axis=0, initial=np.inf)
     return slope, radius
 
 
