@@ -229,7 +229,8 @@ class _Run:
     # ------------------------------------------------------------------------------------ the steps
 
     def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
-        """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss."""
+        """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss,
+        and the entries do not far outnumber the noise measurement (MEASURE_FIRST: then measured first)."""
         if self.repeat_gap != 0 or self.early or np.dtype(self.cost_dtype) != np.float64:
             return None
         if self.per_entry * self.chosen.size >= MEASURE_FIRST * len(self.ranges):
