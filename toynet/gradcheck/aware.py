@@ -230,11 +230,12 @@ class _Run:
 
     def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
         """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss,
-        and the entries do not far outnumber the noise measurement (MEASURE_FIRST: then measured first)."""
+        and, at a chosen step, the entries do not far outnumber the noise measurement (MEASURE_FIRST: then first)."""
         if self.repeat_gap != 0 or self.early or np.dtype(self.cost_dtype) != np.float64:
             return None
-        if self.per_entry * self.chosen.size >= MEASURE_FIRST * len(self.ranges):
+        if self.epsilon is None and self.per_entry * self.chosen.size >= MEASURE_FIRST * len(self.ranges):
             return None  # the noise costs a few % of these entries, a refused pass (one kink of thousands) all of them
+        # (at a given step a refused pass costs nothing: the measured path reuses its entries, `first_bars`)
         if self.epsilon is not None:
             step = float(self.epsilon)
         else:  # default_epsilon's step: its base times max(1, rms(theta)) (or the scale given)
