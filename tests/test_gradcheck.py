@@ -27,6 +27,7 @@ from toynet.gradcheck import (
 )
 from toynet.gradcheck.perturbations import Perturbations
 from toynet.layers import Linear
+from toynet.losses import LogisticCost
 
 # ---------------------------------------------------------------- the course's N-D test case (docs/REFERENCE.md)
 
@@ -95,15 +96,30 @@ def test_batched_check_matches_the_course_loop() -> None:
         j_minus = cost_fn(vector_to_dictionary(minus, parameters))
         approx[i] = (j_plus - j_minus) / 2e-5
     report = gradient_check_n(cost_fn, parameters, grads, epsilon=1e-5)
-    np.testing.assert_allclose(report.numerical_gradient, approx, rtol=0, atol=1e-9)
+    # each of the two costs within the cost's round-off of the loop's (see the engine's test below), over 2 h
+    roundoff = cost_roundoff(cost_fn.network, cost_fn.X, cost_fn.Y, parameters)
+    np.testing.assert_allclose(report.numerical_gradient, approx, rtol=0, atol=2 * roundoff / 2e-5)
     grad = gradients_to_vector(grads)
     loop_difference = np.linalg.norm(grad - approx) / (np.linalg.norm(grad) + np.linalg.norm(approx))
     assert report.difference == pytest.approx(loop_difference, abs=1e-10)
 
 
-@pytest.mark.parametrize("offsets", [[1e-7, -1e-7], [2e-5, -2e-5, 1e-5, -1e-5]])
-def test_engine_costs_are_the_forward_pass_costs_to_the_bit(offsets: list[float]) -> None:
-    """Every J(theta + delta e_i) of the one-stack engine is the float the lesson's own forward pass gives."""
+def cost_roundoff(net: Network, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
+    """A bound on the round-off of the network's cost at `parameters`, 8 eps (|J| + sum_j |dJ/dA_j| |A_j|): a few
+    ulps of each output A_j through the cost's slope there (the lesson's LogisticCost.backward), and of J itself."""
+    A = net.predict_proba(X, parameters)
+    dA = LogisticCost.backward(1.0, LogisticCost.forward(A, Y)[1])
+    return 8 * float(np.finfo(np.float64).eps) * (abs(net.cost(X, Y, parameters)) + float(np.abs(dA * A).sum()))
+
+
+@pytest.mark.parametrize("offsets", [[1e-7, -1e-7], [2e-5, -2e-5, 1e-5, -1e-5], [0.3, -0.3]])
+def test_engine_costs_are_the_forward_pass_costs_within_round_off(offsets: list[float]) -> None:
+    """Every J(theta + delta e_i) of the incremental engine is the lesson's own forward pass at theta + delta e_i,
+    within that cost's round-off. The engine adds each entry's change to Z at theta (a rank-one update) where the
+    forward pass multiplies the moved W: the two Z agree to a few ulps, so the two A = sigmoid(Z) do, and the costs
+    to a few eps (|J| + sum_j |dJ/dA_j| |A_j|), dJ/dA the lesson's own LogisticCost.backward (log(1 - A) turns
+    A's last bits into 1 / (1 - A) of them). The course's number to the bit is the course signature's
+    (tests/test_gradcheck_exact.py)."""
     X, Y, parameters = course_case()
     net = Network([4, 5, 3, 1])
     theta = dictionary_to_vector(parameters)[0].reshape(-1)
@@ -111,13 +127,44 @@ def test_engine_costs_are_the_forward_pass_costs_to_the_bit(offsets: list[float]
     costs, crossed = engine.costs(np.arange(theta.size), np.array(offsets))
     for i in range(theta.size):
         for j, delta in enumerate(offsets):
-            moved = theta.copy()
-            moved[i] += delta
-            assert costs[i, j] == net.cost(X, Y, vector_to_dictionary(moved, parameters)), (i, delta)
-    assert engine.cost == net.cost(X, Y, parameters)
-    assert not crossed.any()  # the course's point is >= 1e-3 away from every kink
+            moved = vector_to_dictionary(theta + delta * (np.arange(theta.size) == i), parameters)
+            assert abs(costs[i, j] - net.cost(X, Y, moved)) <= cost_roundoff(net, X, Y, moved), (i, delta)
+    assert engine.cost == net.cost(X, Y, parameters)  # the forward pass at theta is the lesson's, to the bit
+    if offsets[0] < 1e-3:
+        assert not crossed.any()  # the course's point is >= 1e-3 away from every kink
     some = np.array([46, 3, 20, 3, 0])  # any entries, in any order, repeated: the same costs
     np.testing.assert_array_equal(Perturbations(net, X, Y, parameters).costs(some, np.array(offsets))[0], costs[some])
+
+
+@pytest.mark.parametrize("sizes", [[6, 9, 7, 1], [5, 8, 6, 4, 1]])
+@pytest.mark.parametrize("offsets", [[1e-6, -1e-6], [0.05, -0.05], [0.6, -0.6, 0.3, -0.3]])
+def test_every_entry_of_a_relu_network_costs_its_forward_pass_with_exact_kink_flags(sizes: list[int],
+                                                                                     offsets: list[float]) -> None:
+    """Every entry of every layer of a ReLU network, offsets from far inside every unit's linear piece to across
+    many kinks: each cost is the lesson's forward pass within its round-off (cost_roundoff), and each kink flag says
+    exactly whether some hidden pre-activation of that forward pass changes sign between two offsets (the engine
+    sends an entry of layer L - 2 that moves no sign above it straight to the output, the others up the layers)."""
+    net = Network(sizes)
+    rng = np.random.default_rng(len(sizes) + len(offsets))
+    X, Y = rng.standard_normal((sizes[0], 5)), np.array([[1.0, 0.0, 1.0, 1.0, 0.0]])
+    parameters = {name: value + 0.2 * rng.standard_normal(value.shape)
+                  for name, value in net.initialize_parameters(seed=len(sizes)).items()}
+    theta = dictionary_to_vector(parameters)[0].reshape(-1)
+    costs, crossed = Perturbations(net, X, Y, theta=theta).costs(np.arange(theta.size), np.array(offsets))
+    for i in range(theta.size):
+        signs = []
+        for j, delta in enumerate(offsets):
+            moved = vector_to_dictionary(theta + delta * (np.arange(theta.size) == i), parameters)
+            assert abs(costs[i, j] - net.cost(X, Y, moved)) <= cost_roundoff(net, X, Y, moved), (i, delta)
+            A, hidden = X, []
+            for layer in range(1, len(sizes) - 1):
+                Z = moved[f"W{layer}"] @ A + moved[f"b{layer}"]
+                hidden.append((Z > 0).ravel())
+                A = np.maximum(Z, 0)
+            signs.append(np.concatenate(hidden))
+        assert crossed[i] == any((s != signs[0]).any() for s in signs[1:]), (i, offsets)
+    if offsets[0] > 0.1:
+        assert crossed.any() and not crossed.all()
 
 
 def test_relative_difference_refuses_nan_and_inf() -> None:

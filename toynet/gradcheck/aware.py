@@ -56,6 +56,7 @@ from toynet.gradcheck.second_looks import (
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 SHARED_PROBES = 2000  # parameters above which the tables at the check's own step take one probe per layer (at_step)
+MEASURE_FIRST = 2000  # entry evaluations per block from which the noise is measured first (it takes ~30 a block)
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
 
 
@@ -227,9 +228,13 @@ class _Run:
     # ------------------------------------------------------------------------------------ the steps
 
     def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
-        """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss."""
+        """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss,
+        and, at a chosen step, the entries do not far outnumber the noise measurement (MEASURE_FIRST: then first)."""
         if self.repeat_gap != 0 or self.early or np.dtype(self.cost_dtype) != np.float64:
             return None
+        if self.epsilon is None and self.per_entry * self.chosen.size >= MEASURE_FIRST * len(self.ranges):
+            return None  # the noise costs a few % of these entries, a refused pass (one kink of thousands) all of them
+        # (at a given step a refused pass costs nothing: the measured path reuses its entries, `first_bars`)
         if self.epsilon is not None:
             step = float(self.epsilon)
         else:  # default_epsilon's step: its base times max(1, rms(theta)) (or the scale given)
