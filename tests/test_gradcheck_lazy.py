@@ -206,8 +206,7 @@ def test_a_check_of_thousands_of_entries_measures_the_noise_first_and_runs_each_
     from benchmarks.models import trained_problem
 
     problem = trained_problem()
-    layout = ParamLayout.from_parameters(problem.parameters)
-    theta = layout.read(problem.parameters)[1]
+    theta = network_problem(problem.net.cost_function(problem.X, problem.Y), problem.parameters, None).theta
     assert crosses_a_kink(problem, default_epsilon(theta, network=True))  # the a-priori pass would be refused
     report = gradient_check_n(problem.net.cost_function(problem.X, problem.Y), problem.parameters, problem.gradients,
                               progress=False)
