@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from toynet.gradcheck.aware import Judgement, judge, random_directions
-from toynet.gradcheck.causes import CLEAR_LOGIT, Cause, InputGuard, saturated_cause, saturated_outputs
+from toynet.gradcheck.causes import Cause, InputGuard, saturated_cause, saturated_outputs
 from toynet.gradcheck.measures import norm, relative_difference
 from toynet.gradcheck.noise import NoiseEstimate, chosen_step
 from toynet.gradcheck.numerical import (
@@ -291,13 +291,7 @@ def _saturation(problem: Problem, engine: Any) -> tuple[Callable[[NoiseEstimate]
             fn.X, problem.layout.split(problem.theta))  # type: ignore[attr-defined]
         return A, np.asarray(fn.Y, dtype=np.float64).reshape(A.shape)  # type: ignore[attr-defined]
 
-    def trouble() -> bool:
-        logits = getattr(engine, "logits_at_theta", None)  # the stack's output pre-activations at theta
-        if logits is not None and float(np.abs(logits).max()) < CLEAR_LOGIT:
-            return False  # no output near 0 or 1: nothing to look up
-        return saturated_outputs(*outputs())
-
-    return lambda estimate: saturated_cause(*outputs(), estimate), trouble
+    return lambda estimate: saturated_cause(*outputs(), estimate), lambda: saturated_outputs(*outputs())
 
 
 # ------------------------------------------------------------------------------------------ the report
