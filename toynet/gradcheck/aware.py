@@ -1,9 +1,7 @@
-"""The error-aware verdict as named steps over one shared state (`judge`, `_Run`): the a-priori pass, the noise and
-the step, every entry's error bar, entries measured closer, kinks, block verdicts, blocks' own steps, causes.
-
-It works on any evaluator: `costs(indices, offsets)` gives f at theta + offsets[j] e_i (the check's own engine, so
-the noise measured is that of the values compared) and `entries(indices, step)` the method's numerical derivative
-at a step with the crossed-kink flags.
+"""The error-aware verdict, `judge`, as named steps of `_Run` over one shared state: the a-priori pass, the noise
+and step, every entry's error bar, entries measured closer, kinks, block verdicts, blocks' own steps, causes.
+It works on any evaluator: `costs(indices, offsets)` gives f at theta + offsets[j] e_i and `entries(indices,
+step)` the method's numerical derivative at a step, with crossed-kink flags.
 """
 
 from __future__ import annotations
@@ -15,54 +13,37 @@ from typing import Any
 
 import numpy as np
 
-from toynet.gradcheck.causes import (
-    Cause,
-    NamedCauses,
-    kinks_cause,
-    numeric_cause,
-    numerical_causes,
-    random_cost,
-    unresolved_cause,
-    zero_entries_cause,
-)
-from toynet.gradcheck.errorbars import (
-    MARGIN,
-    NOISE_SIGMAS,
-    NOISE_UNITS,
-    ORDER,
-    BlockVerdict,
-    ErrorBars,
-    bar_difference,
-    block_verdicts,
-    error_bars,
-)
+from toynet.gradcheck import causes, errorbars, second_looks
+from toynet.gradcheck.causes import Cause, NamedCauses
+from toynet.gradcheck.errorbars import MARGIN, BlockVerdict, ErrorBars, bar_difference, block_verdicts, error_bars
 from toynet.gradcheck.measures import relative_difference
-from toynet.gradcheck.noise import MAX_STEP, Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
+from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
 from toynet.gradcheck.numerical import default_epsilon
-from toynet.gradcheck.second_looks import (
-    RESOLUTION,
-    averaged_step,
-    complex_unsafe,
-    far_beyond_randomness,
-    kinks_near_the_point,
-    noise_dominated,
-    own_step,
-    unresolved_block,
-)
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 SHARED_PROBES = 2000  # parameters above which the tables at the check's own step take one probe per layer (at_step)
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
+NUMERIC_ROUNDOFF = 60.0  # a-priori: a float64 network cost's round-off in a central difference, 60 eps max(|J|, 1) / h
+TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (|f'''| up to 6 max(|J|, 1))
+EPS = float(np.finfo(np.float64).eps)
+NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
+NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
+SQRT2 = math.sqrt(2.0)
+REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
+UNMEASURED_NOTE = (
+    "The cost's noise was not measured: every entry agreed with the backward within the round-off any float64 "
+    "cost carries (the a-priori error bars), and no sign of trouble was seen (no kink crossed, no saturated "
+    "output, a float64 and repeatable cost, the difference under the threshold), so measuring it could not have "
+    "changed the verdict."
+)
 
 
 @dataclass
 class Judgement(NamedCauses):
-    """What the error-aware check found. verdict: "passed", "failed" (failing_blocks have entries outside their
-    bars) or "inconclusive" (a random cost, or one that wrote into its input: no block is blamed); step: the step
-    used; estimate: the measured noise; bars, blocks: per-entry bars and per-block verdicts; numeric, crossed,
-    analytic: (k,) the values judged and kink flags; difference: formula 2 over every entry, bar_difference: what
-    the bars alone allow; evaluations: every cost evaluated; measured: False for a pass under the a-priori bars
-    (estimate then holds the a-priori round-off, with 0 evaluations, and `note` says so)."""
+    """What the check found. verdict: "passed", "failed" (failing_blocks have entries outside their bars) or
+    "inconclusive" (no block blamed); step, estimate: the step and the measured noise; bars, blocks: per-entry bars,
+    per-block verdicts; numeric, crossed, analytic (k,): the values judged; difference: formula 2, bar_difference:
+    what the bars alone allow; measured: False for a pass under the a-priori bars (see `note`)."""
 
     verdict: str
     failing_blocks: list[str]
@@ -76,7 +57,7 @@ class Judgement(NamedCauses):
     bar_difference: float
     causes: list[Cause] = field(default_factory=list)
     analytic: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    evaluations: int = 0
+    evaluations: int = 0  # every cost evaluated, the noise measurement's included
     measured: bool = True
 
     @property
@@ -89,20 +70,6 @@ class Judgement(NamedCauses):
         return "" if self.measured else UNMEASURED_NOTE
 
 
-UNMEASURED_NOTE = (
-    "The cost's noise was not measured: every entry agreed with the backward within the round-off any float64 "
-    "cost carries (the a-priori error bars), and no sign of trouble was seen (no kink crossed, no saturated "
-    "output, a float64 and repeatable cost, the difference under the threshold), so measuring it could not have "
-    "changed the verdict."
-)
-NUMERIC_ROUNDOFF = 60.0  # a-priori: a float64 network cost's round-off in a central difference, 60 eps max(|J|, 1) / h
-TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (|f'''| up to 6 max(|J|, 1))
-EPS = float(np.finfo(np.float64).eps)
-NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
-NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
-REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
-
-
 def judge(costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], names: Sequence[str], theta: np.ndarray,
           grad: np.ndarray, cost: float | Callable[[], float], *, epsilon: float | None, method: str,
           threshold: float, grad_eps: float, cost_dtype: Any = np.float64, early: Sequence[Cause] = (),
@@ -111,14 +78,12 @@ def judge(costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], nam
           repeat_gap: float = 0.0, network: bool = True) -> Judgement:
     """The error-aware check of grad (k,) against f's numerical gradient at theta (n,), block by block.
 
-    ranges, names: each block's [start, stop) in grad and its name; cost: f(theta), or a function giving it after
-    the first costs; epsilon: the step (None: chosen from the measured noise); threshold: formula 2's, for the
-    words only; grad_eps: the gradients' machine epsilon; early: causes found before (an input written in place);
-    saturation(estimate): names saturated outputs; label(i): entry i of theta in messages ("W1[0, 2]"); chosen:
-    the sorted entries of theta checked (default all); scale: sets the largest step (default rms(theta));
-    trouble(): a sign of trouble only the caller sees; repeat_gap: |f(theta) - f(theta)| of two plain calls;
-    network: the a-priori step is the network one. Measured only when the measurement can change the answer
-    (the a-priori pass: docs/checker.md).
+    ranges, names: the blocks' [start, stop) in grad and names; cost: f(theta) (or a function giving it after the
+    first costs); epsilon: the step (None: chosen from the measured noise); threshold: formula 2's, for the words;
+    grad_eps: the gradients' machine epsilon; early: causes found before; saturation(estimate): names saturated
+    outputs; label(i): entry i of theta in messages; chosen: the sorted entries of theta checked (default all);
+    scale: sets the largest step (default rms(theta)); trouble(): a sign of trouble only the caller sees;
+    repeat_gap: |f(theta) - f(theta)| of two plain calls; network: the a-priori step is the network one.
     """
     run = _Run(costs, entries, ranges, names, theta, grad, cost, epsilon, method, threshold, grad_eps, cost_dtype,
                early, saturation, label, chosen, scale, repeat_gap, network)
@@ -137,7 +102,7 @@ def judge(costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], nam
 
 class _Run:
     """`judge`'s steps over one shared state: the entries' values, steps, bars and block verdicts, the noise
-    estimate, and the evaluations counted. Each step is a method, called in order by judge."""
+    estimate, and the evaluations counted."""
 
     def __init__(self, costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], names: Sequence[str],
                  theta: np.ndarray, grad: np.ndarray, cost: float | Callable[[], float], epsilon: float | None,
@@ -154,8 +119,6 @@ class _Run:
         self.per_entry = {"central": 2, "richardson": 4, "complex": 1}[method]
         self.tried: tuple[float, np.ndarray, np.ndarray] | None = None  # the a-priori attempt: step, entries, kinks
 
-    # ------------------------------------------------------------------------------------ measuring entries
-
     def cost_at(self) -> float:  # an engine computes J(theta) alongside its first costs: asked after them
         return float(self.given_cost() if callable(self.given_cost) else self.given_cost)
 
@@ -165,7 +128,7 @@ class _Run:
         return self.entries(indices, step)
 
     def at(self, indices: np.ndarray, hs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The entries `indices` at the steps hs (grouped: a step is one call)."""
+        """The entries `indices` (k,) at the steps hs (k,), one call per distinct step."""
         values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
         for h in np.unique(hs):
             group = np.flatnonzero(hs == h)
@@ -173,7 +136,6 @@ class _Run:
         return values, flags
 
     def at_steps(self, indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-        """The entries `indices` at factor times their own steps."""
         return self.at(indices, self.steps[indices] * factor)
 
     def rms(self) -> float:  # the whole gradient's, for the bars of entries measured again (analytic_bars)
@@ -195,13 +157,12 @@ class _Run:
         self.bars.put(indices, part)
         self.numeric[indices], self.crossed[indices], self.steps[indices] = values, flags, steps
 
-    def verdicts_now(self) -> list[BlockVerdict]:
-        return block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
+    def leave_out(self, which: np.ndarray) -> None:
+        """Entries (a mask or indices) the cost's own roughness keeps from being judged: left out, named kinks."""
+        self.bars.kept[which], self.bars.rough[which] = False, True
 
     def unresolved(self) -> list[int]:
-        return [number for number, verdict in enumerate(self.verdicts) if verdict.passed and unresolved_block(verdict)]
-
-    # ------------------------------------------------------------------------------------ the steps
+        return [n for n, v in enumerate(self.verdicts) if v.passed and second_looks.unresolved_block(v)]
 
     def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
         """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss."""
@@ -268,15 +229,12 @@ class _Run:
 
     def closer(self) -> None:
         """Step 4 (a chosen step): entries it could not judge (a kink) or outside their bars, measured at h/10, then
-        h/100. A bug keeps its error at any step; a kink the cost cannot report moves D as the step shrinks: entries
-        that moved beyond noise and truncation are judged anew."""
+        h/100. A bug keeps its error at any step; a kink the cost cannot report moves D as the step shrinks."""
         bars = self.bars
         # agreed at the chosen step (kink or not); an entry left out there (it crossed a kink) agreed with nothing
         within_at_first = bars.kept & (bars.error <= MARGIN * bars.bar)
         for factor in CLOSER:
             candidates = np.flatnonzero(~bars.kept | bars.outside)
-            if candidates.size == 0:
-                break
             values, flags = self.at_steps(candidates, factor)
             allowed = MARGIN * (bars.noise[candidates] * np.sqrt(1 + factor**-2) + bars.truncation[candidates]
                                 + bars.analytic[candidates])
@@ -285,105 +243,99 @@ class _Run:
                 break
             again, values, flags, steps = candidates[moved], values[moved], flags[moved], self.steps[candidates[moved]]
             self.take(again, self.bars_at(again, steps * factor, values, ~flags), values, flags, steps * factor)
-        # Agreed at the chosen step, disagrees only closer in: a kink between the two steps (one-sided slopes differ),
-        # left out, not blamed. Still outside after moving and not holding still at half its new step (kinks closer
-        # than any step tried, in a cost that cannot report them): cannot be judged, only named.
+        # Agreed at the chosen step, disagrees only closer in: a kink between the two steps, left out, not blamed.
+        # Outside after moving and not holding still at half its new step: kinks closer than any step tried.
         self.leave_out(bars.outside & within_at_first & (self.steps < self.step))
         moved_out = np.flatnonzero(bars.outside & (self.steps < self.step))
-        if moved_out.size:
-            values, flags = self.at_steps(moved_out, 0.5)
-            allowed = MARGIN * (bars.noise[moved_out] * np.sqrt(5.0) + bars.truncation[moved_out]
-                                + bars.analytic[moved_out])
-            self.leave_out(moved_out[flags | (np.abs(values - self.numeric[moved_out]) > allowed)])
-
-    def leave_out(self, which: np.ndarray) -> None:
-        """Entries (a mask or indices) the cost's own roughness keeps from being judged: left out, named kinks."""
-        self.bars.kept[which], self.bars.rough[which] = False, True
+        values, flags = self.at_steps(moved_out, 0.5)
+        allowed = MARGIN * (bars.noise[moved_out] * np.sqrt(5) + bars.truncation[moved_out] + bars.analytic[moved_out])
+        self.leave_out(moved_out[flags | (np.abs(values - self.numeric[moved_out]) > allowed)])
 
     def kinks(self) -> None:
-        """Step 5: entries still outside whose disagreement is a kink at or near the point (`kinks_near_the_point`)."""
+        """Step 5: entries still outside whose disagreement is a kink at or near the point."""
         if self.method != "complex" and not self.estimate.random and self.bars.outside.any():
-            self.evaluations += kinks_near_the_point(self)
+            self.evaluations += second_looks.kinks_near_the_point(self)
 
     def blocks(self) -> None:
         """Step 6: the block verdicts; a block whose errors add up beyond noise gets every truncation estimated."""
-        self.verdicts = self.verdicts_now()
+        self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
         to_refine = [self.ranges[n] for n, verdict in enumerate(self.verdicts) if verdict.to_refine]
         for start, stop in to_refine:
             todo = start + np.flatnonzero(self.bars.kept[start:stop] & ~self.bars.refined[start:stop])
             part = self.bars_at(todo, self.steps[todo], self.numeric[todo], np.ones(todo.size, dtype=bool), force=True)
             self.bars.put(todo, part)
         if to_refine:
-            self.verdicts = self.verdicts_now()
+            self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
 
     def resolve(self) -> None:
         """Step 7 (a chosen central step): each block too noisy to see a 1% error gets its own step, then a mean."""
         if self.epsilon is not None or self.method != "central" or not self.unresolved():
             return
-        largest = MAX_STEP * max(1.0, 1.0 if self.scale is None else self.scale)
-        for improve in (lambda indices: own_step(self, indices, largest), lambda indices: averaged_step(self, indices)):
+        for improve in (second_looks.own_step, second_looks.averaged_step):
             for number in self.unresolved():
                 indices = np.arange(*self.ranges[number])
-                if noise_dominated(self.bars, indices):  # a larger step or a mean only cuts noise / h
-                    improve(indices)
-            self.verdicts = self.verdicts_now()
+                if second_looks.noise_dominated(self.bars, indices):  # a larger step or a mean only cuts noise / h
+                    improve(self, indices)
+            self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
 
     def judgement(self) -> Judgement:
         """Step 8: the causes named, the failing blocks and the verdict."""
         difference = relative_difference(self.grad, self.numeric)  # the course's formula 2, to the bit
         allowed = bar_difference(self.bars, self.grad, self.numeric)
-        causes: list[Cause] = [*self.early, *self.complex_cause()]
-        estimate = self.estimate
-        if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
-            estimate = replace(estimate, repeat_gap=self.repeat_gap,
-                               noise=max(estimate.noise, self.repeat_gap / np.sqrt(2)))
-        random = random_cost(estimate)
-        if random is None and self.repeat_gap > REPEAT_BITS * EPS * max(abs(self.cost), 1e-300):
-            random = random_cost(estimate, last_bits=True)
-        beyond = far_beyond_randomness(self.bars, self.ranges, self.names) if random and random.inconclusive else []
-        if beyond:  # a random cost, but some blocks disagree far beyond its measured randomness: those fail
-            random = random_cost(estimate, beyond=beyond)
-        causes += [random] if random is not None else []
+        estimate, random, beyond = self.randomness()
+        found: list[Cause] = [*self.early, *self.complex_cause(), *([random] if random is not None else [])]
         saturated = self.saturation(estimate) if self.saturation is not None and random is None else None
-        inconclusive = any(c.inconclusive for c in [*causes, *([saturated] if saturated is not None else [])])
+        inconclusive = any(c.inconclusive for c in [*found, *([saturated] if saturated is not None else [])])
         failing = [] if inconclusive else beyond or [
             name for name, verdict in zip(self.names, self.verdicts, strict=True) if not verdict.passed]
         matters = difference > self.threshold or allowed > self.threshold / 10
-        causes += numerical_causes(estimate, self.cost_dtype, self.step, saturated, matters)
-        causes += self.entry_causes(failing, inconclusive, difference, allowed)
+        found += causes.numerical_causes(estimate, self.cost_dtype, self.step, saturated, matters)
+        found += self.entry_causes(failing, inconclusive, difference, allowed)
         verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
         return Judgement(verdict, failing, self.step, estimate, self.bars, self.verdicts, self.numeric, self.crossed,
-                         difference, allowed, causes, self.grad, estimate.evaluations + self.evaluations)
+                         difference, allowed, found, self.grad, estimate.evaluations + self.evaluations)
+
+    def randomness(self) -> tuple[NoiseEstimate, Cause | None, list[str]]:
+        """The estimate with the caller's repeat gap, the random cost named, and the blocks failing beyond it."""
+        estimate = self.estimate
+        if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
+            estimate = replace(estimate, repeat_gap=self.repeat_gap, noise=max(estimate.noise, self.repeat_gap / SQRT2))
+        random = causes.random_cost(estimate)
+        if random is None and self.repeat_gap > REPEAT_BITS * EPS * max(abs(self.cost), 1e-300):
+            random = causes.random_cost(estimate, last_bits=True)
+        if random is None or not random.inconclusive:
+            return estimate, random, []
+        beyond = second_looks.far_beyond_randomness(self.bars, self.ranges, self.names)
+        return estimate, causes.random_cost(estimate, beyond=beyond) if beyond else random, beyond
 
     def complex_cause(self) -> list[Cause]:
         """A failing complex step through a cost that is not complex-analytic (`complex_unsafe`), named."""
         if self.method != "complex" or all(verdict.passed for verdict in self.verdicts):
             return []
-        unsafe, evaluations = complex_unsafe(self, default_epsilon(self.theta, "central", network=self.network))
+        unsafe, evaluations = second_looks.complex_unsafe(self, default_epsilon(self.theta, network=self.network))
         self.evaluations += evaluations
         return [unsafe] if unsafe is not None else []
 
     def entry_causes(self, failing: list[str], inconclusive: bool, difference: float, allowed: float) -> list[Cause]:
-        """The causes about entries: a difference over the threshold only the numerical side explains, blocks left
-        unresolved, entries left out (kinks), entries both zero."""
-        bars, causes = self.bars, []
+        """A difference over the threshold only the numerical side explains, blocks left unresolved, entries left
+        out (kinks), entries both zero."""
+        kept, unresolved, found = self.bars.kept, self.unresolved(), list[Cause | None]()
         if not failing and not inconclusive and difference > self.threshold:
-            kept = bars.kept
             without = relative_difference(self.grad[kept], self.numeric[kept]) if kept.any() else 0.0
-            causes.append(numeric_cause(difference, self.threshold, allowed, without, int((~kept).sum())))
-        unresolved = self.unresolved()
+            found.append(causes.numeric_cause(difference, self.threshold, allowed, without, int((~kept).sum())))
         if unresolved and not inconclusive:
-            causes.append(unresolved_cause([self.names[n] for n in unresolved],
-                                           [self.verdicts[n].bar_difference for n in unresolved], self.epsilon is None))
-        left_out, zeros = np.flatnonzero(~bars.kept), np.flatnonzero(bars.both_zero)
-        found = (kinks_cause(left_out.size, [self.label(int(self.chosen[i])) for i in left_out[:5]]),
-                 zero_entries_cause(zeros.size, [self.label(int(self.chosen[i])) for i in zeros[:5]]))
-        return causes + [cause for cause in found if cause is not None]
+            found.append(causes.unresolved_cause([self.names[n] for n in unresolved],
+                                                 [self.verdicts[n].bar_difference for n in unresolved],
+                                                 self.epsilon is None))
+        left_out, zeros = np.flatnonzero(~kept)[:5], np.flatnonzero(self.bars.both_zero)[:5]
+        found += [causes.kinks_cause(int((~kept).sum()), [self.label(int(self.chosen[i])) for i in left_out]),
+                  _zeros_cause(int(self.bars.both_zero.sum()), tuple(self.chosen[zeros].tolist()), self.label)]
+        return [cause for cause in found if cause is not None]
 
 
 def _zeros_cause(count: int, first: tuple[int, ...], label: Callable[[int], str]) -> Cause | None:
     """zero_entries_cause of `count` entries, the `first` few named by `label`."""
-    return zero_entries_cause(count, [label(i) for i in first])
+    return causes.zero_entries_cause(count, [label(i) for i in first])
 
 
 def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges: Sequence[tuple[int, int]],
@@ -391,21 +343,18 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     """The judgement under the a-priori bars if it is a clean pass, else None (measure). grad, numeric, crossed:
     (k,) at `step`. The measured path's bars and verdicts, with NUMERIC_ROUNDOFF eps max(|J|, 1) as the cost's
     noise and TRUNCATION_ALLOWANCE h^p max(|J|, 1) as every entry's truncation (why: docs/checker.md)."""
-    if crossed.any():
-        return None
     difference = relative_difference(grad, numeric)  # formula 2, as the measured path's
-    if not difference <= threshold:  # a headline over the threshold needs measured causes to explain it
+    if crossed.any() or not difference <= threshold:  # a difference over the threshold: measured causes explain it
         return None
-    size = max(abs(cost), 1.0)
-    sigma = 0.0 if method == "complex" else NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
+    size, units = max(abs(cost), 1.0), errorbars.NOISE_SIGMAS * errorbars.NOISE_UNITS[method]
+    sigma = 0.0 if method == "complex" else NUMERIC_ROUNDOFF * EPS * size / units
     bars = error_bars(grad, numeric, np.ones(grad.size, dtype=bool), step, method, sigma, grad_eps)
     if method != "complex":  # the complex step subtracts nothing: no truncation allowance (as error_bars)
-        bars.truncation[:] = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
+        bars.truncation[:] = TRUNCATION_ALLOWANCE * step ** errorbars.ORDER[method] * size
     bars.refined[:] = True  # the allowance bounds every entry's truncation: the chi-square counts at once
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
-    # an entry outside MARGIN x its bar, a block's errors together beyond their noise, or a block whose a-priori bars
-    # could hide a 1% error: measured (given its own step or named)
-    if not all(verdict.passed for verdict in verdicts) or any(v.bar_difference > RESOLUTION for v in verdicts):
+    # an entry outside its bar, a block's errors beyond their noise, or bars that could hide a 1% error: measure
+    if not all(verdict.passed for verdict in verdicts) or any(map(second_looks.unresolved_block, verdicts)):
         return None
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f''''| taken as max(|J|, 1)
     return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference,

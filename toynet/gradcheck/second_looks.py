@@ -19,6 +19,7 @@ import numpy as np
 
 from toynet.gradcheck.causes import Cause, complex_cause
 from toynet.gradcheck.errorbars import MARGIN, NOISE_SIGMAS, BlockVerdict, ErrorBars, error_bars, noise_bar
+from toynet.gradcheck.noise import MAX_STEP
 
 if TYPE_CHECKING:
     from toynet.gradcheck.aware import _Run
@@ -49,10 +50,11 @@ def _better(part: ErrorBars, bars: ErrorBars, indices: np.ndarray) -> bool:
                 and np.linalg.norm(part.bar[part.kept]) < np.linalg.norm(bars.bar[indices][kept]))
 
 
-def own_step(run: _Run, indices: np.ndarray, largest: float) -> None:
+def own_step(run: _Run, indices: np.ndarray) -> None:
     """Give an unresolved block's entries `indices` a step of their own (the global one is set by the most curved
-    block): each of OWN_STEPS times the current step, up to `largest`, is taken while it leaves the block's kept
-    bars smaller with as many entries judged and no entry outside its bars moving at a quarter of it."""
+    block): each of OWN_STEPS times the current step, up to MAX_STEP max(1, scale), is taken while it leaves the
+    block's kept bars smaller with as many entries judged and no entry outside its bars moving at a quarter of it."""
+    largest = MAX_STEP * max(1.0, 1.0 if run.scale is None else run.scale)
     kept = run.bars.kept[indices]  # entries left out at h (a kink) stay out
     for factor in OWN_STEPS:
         trial = np.minimum(run.steps[indices] * factor, largest)
