@@ -162,7 +162,7 @@ class _Run:
         self.bars.kept[which], self.bars.rough[which] = False, True
 
     def unresolved(self) -> list[int]:
-        return [n for n, v in enumerate(self.verdicts) if v.passed and second_looks.unresolved_block(v)]
+        return [number for number, verdict in enumerate(self.verdicts) if verdict.unresolved]
 
     def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
         """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss."""
@@ -354,7 +354,7 @@ def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges
     bars.refined[:] = True  # the allowance bounds every entry's truncation: the chi-square counts at once
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
     # an entry outside its bar, a block's errors beyond their noise, or bars that could hide a 1% error: measure
-    if not all(verdict.passed for verdict in verdicts) or any(map(second_looks.unresolved_block, verdicts)):
+    if not all(verdict.passed for verdict in verdicts) or any(v.unresolved for v in verdicts):
         return None
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f''''| taken as max(|J|, 1)
     return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference,

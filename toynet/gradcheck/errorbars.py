@@ -1,15 +1,6 @@
-"""Every numerical entry's error bar, and verdicts that compare the backward against it.
-
-A numerical entry D(h) misses f' by three parts, each bounded per entry (n,):
-
-    noise        NOISE_SIGMAS standard deviations of the cost's noise sigma carried to D: sigma / h times the
-                 method's NOISE_UNITS (central: sqrt(2) sigma / 2h)
-    truncation   D(h) - f' ~ a h^p: TRUNCATION_SAFETY |D(2h) - D(h)| / (2^p - 1), estimated only for the entries
-                 the noise bar alone does not cover (`error_bars`' refine)
-    analytic     the backward's round-off, ANALYTIC_ROUNDOFF eps_g (|g_i| + rms(g))
-
-An entry fails where |g_i - D_i| > MARGIN x its bar; a block also fails where its errors together exceed their
-noise (a chi-square). Why each constant is what it is: docs/checker.md.
+"""Every numerical entry's error bar (noise + truncation + the backward's round-off, per entry) and the verdicts
+that compare the backward against it: an entry fails outside MARGIN x its bar, a block also when its errors together
+exceed their noise (a chi-square). The reasoning behind each constant: docs/checker.md.
 """
 
 from __future__ import annotations
@@ -23,11 +14,12 @@ import numpy as np
 
 from toynet.gradcheck.measures import norm
 
-NOISE_SIGMAS = 5.0
-TRUNCATION_SAFETY = 2.0
-ANALYTIC_ROUNDOFF = 100.0
-MARGIN = 2.0
+NOISE_SIGMAS = 5.0  # the noise part: this many standard deviations of the entry's noise (sigma / h x units)
+TRUNCATION_SAFETY = 2.0  # the truncation part: this times |D(2h) - D(h)| / (2^p - 1)
+ANALYTIC_ROUNDOFF = 100.0  # the backward's round-off part: this times eps_g (|g_i| + rms(g))
+MARGIN = 2.0  # an entry fails where its error exceeds this times its bar
 CHI_MARGIN = 1.5  # the same for a whole block's chi-square (see block_verdicts)
+RESOLUTION = 2e-3  # a block whose bars allow a formula-2 difference above this cannot see a 1% error in it
 # one entry's noise in units of sigma / h: central sqrt(2) / 2, Richardson sqrt((4/3)^2 2 + (1/3)^2 / 2); the complex
 # step subtracts nothing: its round-off is relative to the entry (error_bars)
 NOISE_UNITS = {"central": np.sqrt(0.5), "richardson": np.sqrt(65 / 18), "complex": 0.0}
@@ -39,9 +31,8 @@ Refine = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 @dataclass
 class ErrorBars:
-    """Per entry (n,): the bar's parts (noise, truncation, analytic), error = |g - D|, and flags: kept (judged;
-    False where a kink was crossed or f is not smooth across the step), refined (truncation estimated),
-    both_zero (g and D exactly 0: no bug can show), rough (left out as not smooth)."""
+    """Per entry (n,): the bar's parts, error = |g - D|, and flags: kept (judged), refined (truncation estimated),
+    both_zero (g = D = 0: no bug can show), rough (left out: f not smooth across the step)."""
 
     noise: np.ndarray
     truncation: np.ndarray
@@ -88,9 +79,9 @@ def analytic_bars(grad: np.ndarray, eps: float, rms: float | None = None) -> np.
 def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: float | np.ndarray, method: str,
                noise: float, eps: float, refine: Refine | None = None, rms: float | None = None,
                force: bool = False) -> ErrorBars:
-    """The bars of every entry: grad, numeric (n,), kept (n,) bool, step (one or (n,)) and method of numeric, noise
-    the cost's sigma, eps the gradients' machine epsilon, rms as in `analytic_bars`. The truncation is estimated
-    through refine(indices, factor) for the suspects (error beyond noise + analytic; force: every kept entry)."""
+    """The bars of grad, numeric (n,) with kept (n,) bool, numeric taken at step (one or (n,)) by method; noise: the
+    cost's sigma; eps: the gradients' machine epsilon. Suspects (error beyond noise + analytic; force: every kept
+    entry) get their truncation estimated through refine(indices, factor)."""
     error = np.abs(grad - numeric)
     analytic = analytic_bars(grad, eps, rms)
     if method == "complex":  # nothing subtracted: its round-off is relative to the derivative, like a backward's
@@ -106,11 +97,8 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
 
 
 def _refine(bars: ErrorBars, suspects: np.ndarray, here: np.ndarray, refine: Refine, p: int) -> None:
-    """Estimate the suspects' truncation from D at 2h and h/2 (and h/4 for entries off the pattern), in place.
-
-    On a smooth f the levels follow D(2h) - D(h) ~ 2^p (D(h) - D(h/2)); an entry off that pattern at (2h, h, h/2)
-    gets a second look at (h, h/2, h/4), where the next term is smaller (and a 2h that reached a kink is left
-    behind). Only an entry off both patterns and outside what either estimate explains is `rough`: left out."""
+    """The suspects' truncation from D at 2h and h/2 (h/4 for entries off a smooth f's pattern there), in place; an
+    entry off the pattern at both (2h, h, h/2) and (h, h/2, h/4), outside what either estimate explains, is rough."""
     coarse, crossed_coarse = refine(suspects, 2.0)
     fine, crossed_fine = refine(suspects, 0.5)
     upper, lower = coarse - here, here - fine  # ~ (2^p - 1) a h^p and (1 - 2^-p) a h^p
@@ -146,9 +134,8 @@ def _smooth(upper: np.ndarray, lower: np.ndarray, upper_noise: np.ndarray, lower
 
 @dataclass
 class BlockVerdict:
-    """One block against its bars: passed (no entry outside, and its chi-square within its limit or not yet
-    countable), the worst error / bar ratio, formula 2 over the block beside what its bars alone allow, how many
-    entries are outside, the chi-square and its limit, and whether every kept entry's truncation was estimated."""
+    """One block against its bars: passed, the worst error / bar, formula 2 beside what the bars alone allow, the
+    entries outside, the chi-square and its limit, and whether every kept entry's truncation was estimated."""
 
     passed: bool
     worst_ratio: float
@@ -164,6 +151,11 @@ class BlockVerdict:
         """The block's errors add up beyond its noise while some kept entry's truncation is not estimated."""
         return self.chi_square > self.chi_limit and not self.refined
 
+    @property
+    def unresolved(self) -> bool:
+        """A passing block whose bars are too wide to see a 1% error (a formula 2 of ~5e-3)."""
+        return self.passed and self.bar_difference > RESOLUTION
+
 
 def chi_terms(bars: ErrorBars) -> np.ndarray:
     """Each entry's chi-square term (excess / s)^2, excess = max(0, error - truncation - analytic), s = noise /
@@ -176,11 +168,8 @@ def chi_terms(bars: ErrorBars) -> np.ndarray:
 
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
-    """One BlockVerdict per [start, stop) range of the entries; entries left out (kinks) count for nothing.
-
-    Without a bug each kept entry's chi-square term is at most a squared standard normal, so a block's sum is at
-    most chi-square with n degrees of freedom; its limit CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) is ~5 standard
-    deviations out. It counts only once every kept entry was refined (`BlockVerdict.to_refine` until then)."""
+    """One BlockVerdict per [start, stop) range of the entries (n,); entries left out count for nothing. A block's
+    chi-square limit is CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) for n kept entries, counted once all are refined."""
     kept = bars.kept
     # per entry, 0 where not kept: g^2, D^2, (g - D)^2, bar^2, outside, chi term, kept, kept but not refined
     rows = np.where(kept, np.vstack([np.vstack([grad, numeric, grad - numeric, bars.bar]) ** 2, bars.outside,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -78,16 +79,8 @@ def check_positive(value: Any, name: str, integer: bool = False) -> Any:
     return number
 
 
-def check_epsilon(epsilon: Any, name: str = "epsilon") -> float:
-    return float(check_positive(epsilon, name))
-
-
-def check_threshold(threshold: Any, name: str = "threshold") -> float:
-    return float(check_positive(threshold, name))
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    return int(check_positive(value, name, integer=True))
+check_epsilon, check_threshold = partial(check_positive, name="epsilon"), partial(check_positive, name="threshold")
+check_positive_int = partial(check_positive, integer=True)
 
 
 def check_epsilons(epsilons: Any) -> np.ndarray:

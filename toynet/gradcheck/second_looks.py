@@ -1,12 +1,7 @@
-"""Second looks: what the measured verdict (`aware._Run`) does where the global step cannot judge an entry or block.
-
-    entries outside their bars   a kink at or near the point, not a bug?   `kinks_near_the_point`
-                                 the complex step through np.abs?           `complex_unsafe`
-                                 a random cost's far-beyond disagreement    `far_beyond_randomness`
-    blocks too noisy for a 1% error                                        `own_step`, then `averaged_step`
-
-Each measures a few evaluations per entry concerned and writes its finding into the run's bars, or returns a
-cause. The measurements behind the constants: docs/checker.md.
+"""Second looks where the global step cannot judge: entries outside their bars (a kink at or near the point, the
+complex step through np.abs, a random cost's far-beyond disagreement) and blocks too noisy for a 1% error (a step
+of their own, then a mean). Each takes the run (`aware._Run`) and measures a few evaluations per entry concerned.
+The reasoning and measurements behind them: docs/checker.md.
 """
 
 from __future__ import annotations
@@ -18,27 +13,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toynet.gradcheck.causes import Cause, complex_cause
-from toynet.gradcheck.errorbars import MARGIN, NOISE_SIGMAS, BlockVerdict, ErrorBars, error_bars, noise_bar
+from toynet.gradcheck.errorbars import MARGIN, NOISE_SIGMAS, ErrorBars, error_bars, noise_bar
 from toynet.gradcheck.noise import MAX_STEP
 
 if TYPE_CHECKING:
     from toynet.gradcheck.aware import _Run
 
-RESOLUTION = 2e-3  # a block whose bars allow a formula-2 difference above this cannot see a 1% error in it
 OWN_STEPS = (10.0, 100.0, 1000.0)  # an unresolved block's entries are tried at these times their step
 AVERAGED = 8  # an unresolved block's entries, as a last resort: the mean of this many central differences
 FAR_BEYOND = 10.0  # a random cost's entry whose error is this many times its bar (5 sigma of the randomness) fails
 KINK_SHRINK = 4.0  # the entries outside their bars are measured again at h and h / KINK_SHRINK
 
 
-def unresolved_block(verdict: BlockVerdict) -> bool:
-    """A passing block whose error bars are too wide to see a 1% error (its formula 2 would be ~5e-3)."""
-    return verdict.bar_difference > RESOLUTION
-
-
 def noise_dominated(bars: ErrorBars, indices: np.ndarray) -> bool:
-    """Do the kept entries' noise parts outweigh their truncation parts? Only then can a larger step (or a mean)
-    resolve a block: one held back by its truncation (kinks inside the step) would only reach more kinks."""
+    """Do the kept entries' noise parts outweigh their truncation parts (only then can a larger step help)?"""
     kept = indices[bars.kept[indices]]
     return bool(np.linalg.norm(bars.noise[kept]) > np.linalg.norm(bars.truncation[kept]))
 
@@ -51,9 +39,8 @@ def _better(part: ErrorBars, bars: ErrorBars, indices: np.ndarray) -> bool:
 
 
 def own_step(run: _Run, indices: np.ndarray) -> None:
-    """Give an unresolved block's entries `indices` a step of their own (the global one is set by the most curved
-    block): each of OWN_STEPS times the current step, up to MAX_STEP max(1, scale), is taken while it leaves the
-    block's kept bars smaller with as many entries judged and no entry outside its bars moving at a quarter of it."""
+    """An unresolved block's entries `indices` at OWN_STEPS times their step (up to MAX_STEP max(1, scale)), each
+    taken while `_better` and no entry outside its bars moves at a quarter of it (a kink the step reached)."""
     largest = MAX_STEP * max(1.0, 1.0 if run.scale is None else run.scale)
     kept = run.bars.kept[indices]  # entries left out at h (a kink) stay out
     for factor in OWN_STEPS:
@@ -68,8 +55,7 @@ def own_step(run: _Run, indices: np.ndarray) -> None:
 
 
 def _moves(run: _Run, part: ErrorBars, values: np.ndarray, indices: np.ndarray, trial: np.ndarray) -> bool:
-    """Does some entry outside its bars at a trial step move beyond noise and truncation at a quarter of it? A
-    larger step may reach a kink its cost cannot report (a bug keeps its error at both steps)."""
+    """Does some entry outside its bars at the trial steps move beyond noise and truncation at a quarter of them?"""
     outside = np.flatnonzero(part.outside)
     if not outside.size:
         return False
@@ -79,11 +65,9 @@ def _moves(run: _Run, part: ErrorBars, values: np.ndarray, indices: np.ndarray, 
 
 
 def averaged_step(run: _Run, indices: np.ndarray) -> None:
-    """Measure an unresolved block's entries `indices` as the mean of AVERAGED central differences at steps spread
-    over [h / sqrt 2, h sqrt 2): a noise no step beats (float32 stairs, round-off of a large |J|) is independent
-    from step to step, so the mean carries sqrt(AVERAGED) times less, while the truncation stays h's (estimated
-    from means at 2h and h/2). Taken as `own_step`'s; the steps recorded are the effective ones (h times the
-    noise's reduction), whose noise / h is the mean's."""
+    """An unresolved block's entries `indices` as the mean of AVERAGED central differences at steps over
+    [h / sqrt 2, h sqrt 2) (noise independent from step to step shrinks, truncation stays h's), taken if `_better`;
+    the steps recorded are the effective ones, whose noise / h is the mean's."""
     base = run.steps[indices].copy()
     factors = 2.0 ** (np.arange(AVERAGED) / AVERAGED - 0.5)
     effective = base * AVERAGED / math.sqrt(float(np.sum(factors**-2.0)))
@@ -105,10 +89,8 @@ def averaged_step(run: _Run, indices: np.ndarray) -> None:
 
 
 def complex_unsafe(run: _Run, h: float) -> tuple[Cause | None, int]:
-    """Is the complex step what failed? Entries outside their bars are measured again by central differences at h
-    and h/2 (real points, where np.abs means what the cost means); where those agree with each other and not with
-    the complex step (beyond MARGIN x their noise and truncation), the cost is not complex-analytic: an
-    inconclusive cause naming the first such entries. Returns it and the evaluations made."""
+    """The not-analytic cause if central differences at h and h/2 agree with each other and not with the complex
+    step at entries outside their bars (or None), and the evaluations made."""
     outside = np.flatnonzero(run.bars.outside)
     if not outside.size:
         return None, 0
@@ -123,20 +105,15 @@ def complex_unsafe(run: _Run, h: float) -> tuple[Cause | None, int]:
 
 
 def far_beyond_randomness(bars: ErrorBars, ranges: Sequence[tuple[int, int]], names: Sequence[str]) -> list[str]:
-    """The blocks of a random cost with some entry judged whose error exceeds FAR_BEYOND times its bar: the bars hold
-    the measured randomness (5 sigmas of it), and an error 50 sigmas out is no draw of it."""
+    """The blocks of a random cost with an entry whose error exceeds FAR_BEYOND times its bar (50 sigmas out)."""
     far = bars.kept & (bars.error > FAR_BEYOND * bars.bar)
     return [name for name, (start, stop) in zip(names, ranges, strict=True) if far[start:stop].any()]
 
 
 def kinks_near_the_point(run: _Run) -> int:
-    """Leave out the entries outside their bars whose disagreement is the cost's (a kink), not the backward's, from
-    f at theta +- h and +- h/4 (h each entry's step); returns the evaluations made.
-
-    A kink at theta puts the one-sided slopes apart by the slope's jump whatever the step, while a smooth f's gap
-    (f(h) + f(-h) - 2 f(0)) / h = h f'' shrinks: a gap that holds still from h to h/4 (beyond its noise) with the
-    backward's value between the slopes is a kink at the point. A kink inside the step (central differences) moves
-    D(h) away from D(h/4) beyond both bars and h's truncation; a bug keeps its error at both steps."""
+    """Leave out the entries outside their bars whose disagreement is a kink's, from f at theta +- h, +- h/4: at the
+    point (one-sided slopes apart by a gap that holds still, the backward's value between them) or inside the step
+    (D(h) moves from D(h/4) beyond both bars); returns the evaluations made."""
     bars, cost, noise = run.bars, run.cost, run.estimate.noise
     suspects = np.flatnonzero(bars.outside)
     h = run.steps[suspects]
