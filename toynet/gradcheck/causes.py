@@ -1,9 +1,5 @@
-"""Why a gradient check might lie, detected from what it measured, named in words with what to do.
-
-Each detector returns a `Cause` or None: `kind` a short fixed name ("random", "in-place", "saturated", "float32",
-"noisy", "large-cost", "numerical-error", "unresolved", "not-analytic", "kinks", "zero-entries"), `message` what
-was seen with its numbers, `advice` what to do. `InputGuard` runs the cost on a private copy of its input and
-compares afterwards, so a cost that writes into its argument is caught and named, never masked.
+"""Why a gradient check might lie, named: each detector returns a `Cause` (a fixed `kind`, a `message` with the
+numbers seen, `advice`) or None. `InputGuard` runs the cost on a private copy of its input and names any write.
 """
 
 from __future__ import annotations
@@ -50,9 +46,8 @@ class NamedCauses:
 
 
 def random_cost(estimate: NoiseEstimate, last_bits: bool = False, beyond: Sequence[str] = ()) -> Cause | None:
-    """Two evaluations at the same theta differ: the cost draws random numbers (inconclusive: no block blamed).
-    last_bits: two plain calls differed, by less than the estimate calls random (the bars hold it: the verdict
-    stands); beyond: blocks whose errors lie far beyond that randomness (they fail, the verdict stands)."""
+    """The cost is random (inconclusive); last_bits: only in two plain calls' last bits, beyond: blocks failing far
+    beyond its randomness (the verdict stands in both)."""
     gap = f"two evaluations at the same parameters differ by {estimate.repeat_gap:.2e} (|J| = {estimate.cost:.4g}"
     if beyond:
         return Cause("random", f"The cost is random: {gap}, measured noise {estimate.noise:.1e}). Even so, "
@@ -70,20 +65,9 @@ def random_cost(estimate: NoiseEstimate, last_bits: bool = False, beyond: Sequen
                  "block is blamed.", RANDOM_ADVICE, inconclusive=True)
 
 
-def in_place_cause(changed: Sequence[str], largest: float, what: str = "the cost function") -> Cause | None:
-    """`what` wrote into its input (the arrays named in `changed`, by up to `largest`)."""
-    if not changed:
-        return None
-    shown = ", ".join(changed[:6]) + (", ..." if len(changed) > 6 else "")
-    return Cause("in-place", f"{what} changed its input in place: {shown} differed after the call (by up to "
-                 f"{largest:.3g}). Every later evaluation then starts from a moved point, and a caller's arrays are "
-                 "silently corrupted.", "Do not write into the argument: `x = x - x.max()` instead of "
-                 "`x -= x.max()`, or work on `x.copy()`.", tuple(changed), inconclusive=True)
-
-
 class InputGuard:
-    """guard = InputGuard(f); guard(x) -> f(a private copy of x), x an array or a dict of arrays; guard.changed
-    names what f wrote into, guard.largest the largest change seen. The caller's x never reaches f."""
+    """guard(x) -> f(a private copy of x), x an array or a dict of arrays; changed: what f wrote into, largest:
+    the largest change seen."""
 
     def __init__(self, f: Callable[[Any], Any]) -> None:
         self.f = f
@@ -98,32 +82,37 @@ class InputGuard:
         for name, before in given.items():
             after = private.get(name)
             if after is None or np.shape(after) != before.shape:
-                self._note(name, np.inf, x)
+                change = np.inf
             elif not np.array_equal(before, np.asarray(after), equal_nan=True):
-                self._note(name, float(np.max(np.abs(np.asarray(after, np.complex128) - before))), x)
+                change = float(np.max(np.abs(np.asarray(after, np.complex128) - before)))
+            else:
+                continue
+            shown = f"parameters[{name!r}]" if isinstance(x, Mapping) else name
+            self.changed += [] if shown in self.changed else [shown]
+            self.largest = max(self.largest, change)
         return value
 
-    def _note(self, name: str, change: float, x: Any) -> None:
-        shown = f"parameters[{name!r}]" if isinstance(x, Mapping) else name
-        if shown not in self.changed:
-            self.changed.append(shown)
-        self.largest = max(self.largest, change)
-
     def cause(self, what: str = "the cost function") -> Cause | None:
-        return in_place_cause(self.changed, self.largest, what)
+        """`what` wrote into its input (the arrays in `changed`), or None."""
+        if not self.changed:
+            return None
+        shown = ", ".join(self.changed[:6]) + (", ..." if len(self.changed) > 6 else "")
+        return Cause("in-place", f"{what} changed its input in place: {shown} differed after the call (by up to "
+                     f"{self.largest:.3g}). Every later evaluation then starts from a moved point, and a caller's "
+                     "arrays are silently corrupted.", "Do not write into the argument: `x = x - x.max()` instead of "
+                     "`x -= x.max()`, or work on `x.copy()`.", tuple(self.changed), inconclusive=True)
 
 
 def saturated_outputs(A: np.ndarray, Y: np.ndarray) -> bool:
-    """A cheap sign of trouble: some output within SATURATED of 0 or 1 where its label makes the cost use the
-    side that loses digits (1 - A near 1 with a label below 1, A near 0 with a label above 0)."""
+    """Some output A (1, m) within SATURATED of 0 or 1 on the side its label Y makes the cost lose digits on?"""
     A, Y = np.asarray(A, dtype=np.float64).reshape(-1), np.asarray(Y, dtype=np.float64).reshape(-1)
     close = np.minimum(A, 1 - A) < SATURATED
     return bool((close & (((A > 0.5) & (Y < 1)) | ((A <= 0.5) & (Y > 0)))).any())
 
 
 def saturated_cause(A: np.ndarray, Y: np.ndarray, estimate: NoiseEstimate) -> Cause | None:
-    """Outputs A (1, m) within SATURATED of 0 or 1 where the labels Y (1, m) disagree, while the noise is far above
-    round-off (log(1 - A) near A = 1 lost about log10(1 / (1 - A)) digits); rounded to exactly 0 or 1: inconclusive."""
+    """Outputs A (1, m) within SATURATED of 0 or 1 against their labels Y (1, m) while the noise is far above
+    round-off; rounded to exactly 0 or 1: inconclusive."""
     A, Y = np.asarray(A, dtype=np.float64).reshape(-1), np.asarray(Y, dtype=np.float64).reshape(-1)
     capped = np.flatnonzero(((A == 1) & (Y < 1)) | ((A == 0) & (Y > 0)))
     if capped.size:
@@ -159,8 +148,8 @@ def _low_precision(cost_dtype: Any) -> bool:
 
 def numerical_causes(estimate: NoiseEstimate, cost_dtype: Any, step: float, saturated: Cause | None,
                      error_matters: bool) -> list[Cause]:
-    """The causes of a large numerical error, most specific first: saturated outputs (found by the caller), a
-    float32 cost, other noise, a large cost (named only when the error is big enough to matter)."""
+    """The causes of the numerical error, most specific first: saturated (the caller's), float32, noisy, large-cost
+    (only when the error matters)."""
     if estimate.random:
         return []
     relative, low = estimate.relative(), _low_precision(cost_dtype)
@@ -190,8 +179,8 @@ def numerical_causes(estimate: NoiseEstimate, cost_dtype: Any, step: float, satu
 
 def numeric_cause(difference: float, threshold: float, bar_difference: float, without: float,
                   left_out: int) -> Cause:
-    """The difference is above the threshold, but every entry judged is within its error bar: say whether the
-    entries left out (kinks) or the numerical gradient's own error put it there."""
+    """A difference over the threshold with every entry judged within its bar: the left-out entries' or the
+    numerical gradient's own error."""
     over = f"The difference {difference:.2e} is above the threshold {threshold:.1e} only because of the"
     if left_out and without <= threshold:
         return Cause("numerical-error", f"{over} {left_out} entr{'y' if left_out == 1 else 'ies'} left out of the "
@@ -215,7 +204,7 @@ def complex_cause(count: int, labels: Sequence[str]) -> Cause:
 
 
 def unresolved_cause(blocks: Sequence[str], allowed: Sequence[float], own_steps: bool) -> Cause:
-    """Passing blocks whose error bars are too wide to see a 1% error; allowed: the difference each one's bars allow."""
+    """Passing blocks whose bars are too wide to see a 1% error; allowed: the difference each one's bars allow."""
     shown = ", ".join(f"{name} ({value:.1e})" for name, value in zip(blocks, allowed, strict=True))
     return Cause("unresolved", f"Not resolved{' even at a step of their own' if own_steps else ' at this step'}: "
                  f"the error bars of {shown} allow a difference that large, so a 1% error there (a difference of "

@@ -14,7 +14,7 @@ import math
 import warnings
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -25,13 +25,9 @@ try:  # numpy >= 1.25
 except ImportError:  # pragma: no cover
     from numpy import ComplexWarning  # type: ignore[attr-defined,no-redef]
 
-Method = Literal["central", "richardson", "complex"]
 METHODS: tuple[str, ...] = ("central", "richardson", "complex")
-# Default steps for float64 at |x| ~ 1 (why these values: docs/checker.md).
-CENTRAL_EPSILON = 1e-5  # any smooth f: near the classical eps^(1/3) balance
-NETWORK_CENTRAL_EPSILON = 2e-5  # a network cost (gradient_check_n): more round-off
-RICHARDSON_EPSILON = 1e-3
-COMPLEX_EPSILON = 1e-20
+# default steps for float64 at |x| ~ 1 (why these values: docs/checker.md); "network": central for a network cost
+BASE_STEPS = {"central": 1e-5, "network": 2e-5, "richardson": 1e-3, "complex": 1e-20}
 SWEEP_EPSILONS = 10.0 ** -np.arange(1, 11)  # 1e-1 .. 1e-10: the default grid of step_sweep
 
 
@@ -39,11 +35,11 @@ def default_epsilon(x: Any, method: str = "central", dtype: Any = np.float64, ne
     """The step used when none is given: the method's base step (central 1e-5, 2e-5 for a network cost, Richardson
     1e-3, complex 1e-20) times (eps(dtype) / eps(float64))^(1/3) (^(1/5) for Richardson) times max(1, rms(x))."""
     if check_method(method) == "complex":
-        return COMPLEX_EPSILON
+        return BASE_STEPS["complex"]
     eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind == "f" else float(np.finfo(float).eps)
     ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
-    central = NETWORK_CENTRAL_EPSILON if network else CENTRAL_EPSILON
-    base = central * ratio ** (1 / 3) if method == "central" else RICHARDSON_EPSILON * ratio ** (1 / 5)
+    central = BASE_STEPS["network" if network else "central"]
+    base = central * ratio ** (1 / 3) if method == "central" else BASE_STEPS["richardson"] * ratio ** (1 / 5)
     values = np.abs(np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1))
     values = values[np.isfinite(values)]  # rms over the finite entries (1 if there are none)
     return float(base * max(1.0, math.sqrt(np.sum(values * values) / values.size) if values.size else 1.0))
@@ -109,11 +105,9 @@ def scalar_value(value: Any, where: Callable[[], str], complex_ok: bool = False)
         raise TypeError(f"f must return a number, but returned {type(number).__name__} when {where()}")
     if not np.isfinite(number):
         raise FloatingPointError(f"f returned {number} when {where()}")
-    if isinstance(number, complex) and not complex_ok:
-        if number.imag != 0:  # a real point gave a complex cost: no real derivative to compare with
-            raise TypeError(f"f must return a real number, but returned {number!r} when {where()}")
-        return number.real
-    return complex(number) if complex_ok and isinstance(number, complex) else number
+    if isinstance(number, complex) and not complex_ok and number.imag != 0:  # no real derivative to compare with
+        raise TypeError(f"f must return a real number, but returned {number!r} when {where()}")
+    return number.real if isinstance(number, complex) and not complex_ok else number
 
 
 def describe(index: tuple[int, ...], offset: complex, name: str = "x") -> str:
@@ -164,9 +158,8 @@ def _where(i: int, offset: complex, shape: tuple[int, ...]) -> Callable[[], str]
     return lambda: describe(tuple(int(d) for d in np.unravel_index(i, shape)), offset)
 
 
-def numerical_gradient(
-    f: Callable[[np.ndarray], Any], x: Any, epsilon: float | None = None, method: str = "central"
-) -> np.ndarray:
+def numerical_gradient(f: Callable[[np.ndarray], Any], x: Any, epsilon: float | None = None,
+                       method: str = "central") -> np.ndarray:
     """dF/dx by finite differences (or the complex step), shape of x, float64.
 
     f: scalar function of an array shaped like x.  x: any shape (ints are checked in float64).
@@ -176,17 +169,13 @@ def numerical_gradient(
     point = np.array(as_array("x", x), dtype=np.float64)
     epsilon = default_epsilon(point, method) if epsilon is None else check_epsilon(epsilon)
     offsets = perturbation_offsets(epsilon, method)
-    if method == "complex":
-        rows = _each_perturbation(point, offsets, lambda z, where: evaluate_complex(f, z, where))
-    else:
-        rows = _each_perturbation(point, offsets, lambda z, where: scalar_value(f(z), where))
-    values = np.array(rows, dtype=offsets.dtype).reshape(point.size, offsets.size)
-    return combine(values, epsilon, method).reshape(point.shape)
+    evaluate = partial(evaluate_complex, f) if method == "complex" else lambda z, where: scalar_value(f(z), where)
+    values = np.array(_each_perturbation(point, offsets, evaluate), dtype=offsets.dtype)
+    return combine(values.reshape(point.size, offsets.size), epsilon, method).reshape(point.shape)
 
 
-def numerical_gradient_array(
-    f: Callable[[np.ndarray], Any], x: Any, dout: Any, epsilon: float | None = None
-) -> np.ndarray:
+def numerical_gradient_array(f: Callable[[np.ndarray], Any], x: Any, dout: Any, epsilon: float | None = None
+                             ) -> np.ndarray:
     """sum((f(x + e e_i) - f(x - e e_i)) * dout) / 2e for every i (e = epsilon): the gradient of an array-valued f.
 
     f: array function of x; its output has the shape of dout.  x: any shape.  dout: the upstream
