@@ -235,21 +235,27 @@ class _Run:
         within_at_first = bars.kept & (bars.error <= MARGIN * bars.bar)
         for factor in CLOSER:
             candidates = np.flatnonzero(~bars.kept | bars.outside)
-            values, flags = self.at_steps(candidates, factor)
-            allowed = MARGIN * (bars.noise[candidates] * np.sqrt(1 + factor**-2) + bars.truncation[candidates]
-                                + bars.analytic[candidates])
-            moved = ~(bars.kept[candidates] & ~flags & (np.abs(values - self.numeric[candidates]) <= allowed))
+            values, flags, still = self.look_closer(candidates, factor)
+            moved = ~(bars.kept[candidates] & still)
             if not moved.any():
                 break
-            again, values, flags, steps = candidates[moved], values[moved], flags[moved], self.steps[candidates[moved]]
-            self.take(again, self.bars_at(again, steps * factor, values, ~flags), values, flags, steps * factor)
+            again, values, flags = candidates[moved], values[moved], flags[moved]
+            steps = self.steps[again] * factor
+            self.take(again, self.bars_at(again, steps, values, ~flags), values, flags, steps)
         # Agreed at the chosen step, disagrees only closer in: a kink between the two steps, left out, not blamed.
         # Outside after moving and not holding still at half its new step: kinks closer than any step tried.
         self.leave_out(bars.outside & within_at_first & (self.steps < self.step))
         moved_out = np.flatnonzero(bars.outside & (self.steps < self.step))
-        values, flags = self.at_steps(moved_out, 0.5)
-        allowed = MARGIN * (bars.noise[moved_out] * np.sqrt(5) + bars.truncation[moved_out] + bars.analytic[moved_out])
-        self.leave_out(moved_out[flags | (np.abs(values - self.numeric[moved_out]) > allowed)])
+        self.leave_out(moved_out[~self.look_closer(moved_out, 0.5)[2]])
+
+    def look_closer(self, indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entries `indices` at factor times their steps: values, kink flags, and whether each held still (no
+        kink, a change within MARGIN x the noise of both steps, the truncation and the analytic round-off)."""
+        values, flags = self.at_steps(indices, factor)
+        bars = self.bars
+        allowed = MARGIN * (bars.noise[indices] * np.sqrt(1 + factor**-2) + bars.truncation[indices]
+                            + bars.analytic[indices])
+        return values, flags, ~flags & (np.abs(values - self.numeric[indices]) <= allowed)
 
     def kinks(self) -> None:
         """Step 5: entries still outside whose disagreement is a kink at or near the point."""

@@ -87,7 +87,7 @@ def error_bars(grad: np.ndarray, numeric: np.ndarray, kept: np.ndarray, step: fl
     if method == "complex":  # nothing subtracted: its round-off is relative to the derivative, like a backward's
         noise_part = analytic_bars(numeric, float(np.finfo(np.float64).eps))
     else:
-        noise_part = np.broadcast_to(noise_bar(noise, np.asarray(step, dtype=np.float64), method), grad.shape).copy()
+        noise_part = np.full(grad.shape, noise_bar(noise, np.asarray(step, dtype=np.float64), method))
     bars = ErrorBars(noise_part, np.zeros(grad.size), analytic, error, kept.copy(), np.zeros(grad.size, dtype=bool),
                      (grad == 0) & (numeric == 0), np.zeros(grad.size, dtype=bool))
     suspects = np.flatnonzero(bars.kept if force else bars.kept & (error > noise_part + analytic))
@@ -174,18 +174,29 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
     # per entry, 0 where not kept: g^2, D^2, (g - D)^2, bar^2, outside, chi term, kept, kept but not refined
     rows = np.where(kept, np.vstack([np.vstack([grad, numeric, grad - numeric, bars.bar]) ** 2, bars.outside,
                                      chi_terms(bars), kept, ~bars.refined]), 0.0)
-    ratios = np.where(kept, bars.ratio, 0.0)
+    worst = _per_block(np.maximum, np.where(kept, bars.ratio, 0.0)[None], ranges)[0].tolist()
     verdicts = []
-    for start, stop in ranges:
-        g2, d2, e2, bar2, outside, total, count, unrefined = rows[:, start:stop].sum(axis=1).tolist()
+    for (g2, d2, e2, bar2, outside, total, count, unrefined), worst_b in zip(
+            _per_block(np.add, rows, ranges).T.tolist(), worst, strict=True):
         limit = CHI_MARGIN**2 * (count + 5 * math.sqrt(2 * count) + 18) if count > 0 else math.inf
         scale = math.sqrt(g2) + math.sqrt(d2)
-        verdicts.append(BlockVerdict(outside == 0 and (total <= limit or unrefined > 0),
-                                     float(ratios[start:stop].max(initial=0.0)),
+        verdicts.append(BlockVerdict(outside == 0 and (total <= limit or unrefined > 0), worst_b,
                                      math.sqrt(e2) / scale if scale > 0 else 0.0,
                                      math.sqrt(bar2) / scale if scale > 0 else 0.0,
                                      int(outside), total, limit, unrefined == 0))
     return verdicts
+
+
+def _per_block(ufunc: np.ufunc, rows: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """ufunc reduced over each [start, stop) range of rows (r, n) -> (r, B), 0 over an empty range: one reduceat
+    over the ranges' edges (the segments between a stop and the next start are dropped)."""
+    edges = np.array(ranges, dtype=np.intp).reshape(-1)
+    if edges.size == 0:
+        return np.zeros((rows.shape[0], 0))
+    padded = np.concatenate([rows, np.zeros((rows.shape[0], 1))], axis=1)  # a stop at n is a valid index
+    reduced = ufunc.reduceat(padded, edges, axis=1)[:, ::2]
+    reduced[:, edges[::2] == edges[1::2]] = 0.0
+    return reduced
 
 
 def bar_difference(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray) -> float:
