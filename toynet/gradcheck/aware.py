@@ -1,7 +1,5 @@
-"""The error-aware verdict, `judge`, as named steps of `_Run` over one shared state: the a-priori pass, the noise
-and step, every entry's error bar, entries measured closer, kinks, block verdicts, blocks' own steps, causes.
-It works on any evaluator: `costs(indices, offsets)` gives f at theta + offsets[j] e_i and `entries(indices,
-step)` the method's numerical derivative at a step, with crossed-kink flags.
+"""The error-aware verdict `judge`, as named steps of `_Run`, on any evaluator: `costs(indices, offsets)` gives f at
+theta + offsets[j] e_i, `entries(indices, step)` the method's numerical derivative at a step and crossed-kink flags.
 """
 
 from __future__ import annotations
@@ -76,15 +74,12 @@ def judge(costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], nam
           saturation: Callable[[NoiseEstimate], Cause | None] | None = None, label: Callable[[int], str] = str,
           chosen: np.ndarray | None = None, scale: float | None = None, trouble: Callable[[], bool] | None = None,
           repeat_gap: float = 0.0, network: bool = True) -> Judgement:
-    """The error-aware check of grad (k,) against f's numerical gradient at theta (n,), block by block.
-
-    ranges, names: the blocks' [start, stop) in grad and names; cost: f(theta) (or a function giving it after the
-    first costs); epsilon: the step (None: chosen from the measured noise); threshold: formula 2's, for the words;
-    grad_eps: the gradients' machine epsilon; early: causes found before; saturation(estimate): names saturated
-    outputs; label(i): entry i of theta in messages; chosen: the sorted entries of theta checked (default all);
-    scale: sets the largest step (default rms(theta)); trouble(): a sign of trouble only the caller sees;
-    repeat_gap: |f(theta) - f(theta)| of two plain calls; network: the a-priori step is the network one.
-    """
+    """The error-aware check of grad (k,) against f's numerical gradient at theta (n,), block by block. ranges,
+    names: the blocks' [start, stop) in grad; cost: f(theta) (or a function giving it after the first costs);
+    epsilon: the step (None: chosen); threshold: formula 2's, for the words; early: causes found before;
+    saturation(estimate): names saturated outputs; label(i): entry i of theta in messages; chosen: the sorted
+    entries of theta checked (default all); scale: sets the largest step (default rms(theta)); trouble(): a sign
+    of trouble only the caller sees; repeat_gap: |f(theta) - f(theta)| of two plain calls."""
     run = _Run(costs, entries, ranges, names, theta, grad, cost, epsilon, method, threshold, grad_eps, cost_dtype,
                early, saturation, label, chosen, scale, repeat_gap, network)
     quick = run.a_priori(trouble)
@@ -249,8 +244,7 @@ class _Run:
         self.leave_out(moved_out[~self.look_closer(moved_out, 0.5)[2]])
 
     def look_closer(self, indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The entries `indices` at factor times their steps: values, kink flags, and whether each held still (no
-        kink, a change within MARGIN x the noise of both steps, the truncation and the analytic round-off)."""
+        """The entries `indices` at factor times their steps: values, kink flags, and whether each held still."""
         values, flags = self.at_steps(indices, factor)
         bars = self.bars
         allowed = MARGIN * (bars.noise[indices] * np.sqrt(1 + factor**-2) + bars.truncation[indices]
@@ -278,9 +272,10 @@ class _Run:
         if self.epsilon is not None or self.method != "central" or not self.unresolved():
             return
         for improve in (second_looks.own_step, second_looks.averaged_step):
-            for number in self.unresolved():
+            for number in self.unresolved():  # only where noise outweighs truncation: a step or a mean cuts noise / h
                 indices = np.arange(*self.ranges[number])
-                if second_looks.noise_dominated(self.bars, indices):  # a larger step or a mean only cuts noise / h
+                kept = indices[self.bars.kept[indices]]  # (kinks inside the step would only grow with it)
+                if np.linalg.norm(self.bars.noise[kept]) > np.linalg.norm(self.bars.truncation[kept]):
                     improve(self, indices)
             self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
 

@@ -118,11 +118,11 @@ def saturated_cause(A: np.ndarray, Y: np.ndarray, estimate: NoiseEstimate) -> Ca
     if capped.size:
         shown = ", ".join(f"example {k} (label {Y[k]:g}): A = {A[k]:g}" for k in capped[:5])
         return Cause("saturated", f"Outputs rounded to exactly 0 or 1 against their labels: {shown}. The course's "
-                     "cost takes log of 0 there, floored at log(TINY) = -708: it is capped, flat in every parameter, "
-                     "while the backward computes the formula's gradient (A - Y) / m. No numerical gradient of this "
-                     "cost can be compared with it, so no block is blamed.", "Compute the cost from the logits Z "
-                     "(toynet.losses.LogisticCostFromLogits), or check at a point where no output is saturated "
-                     "(smaller initial weights, or fix the mislabelled example).", inconclusive=True)
+                     "cost is capped there (log of 0 floored at -708), flat in every parameter, while the backward "
+                     "computes (A - Y) / m: no numerical gradient can be compared with it, so no block is blamed.",
+                     "Compute the cost from the logits Z (toynet.losses.LogisticCostFromLogits), or check where no "
+                     "output is saturated (smaller initial weights, or fix the mislabelled example).",
+                     inconclusive=True)
     closeness = np.minimum(A, 1 - A)
     wrong = np.flatnonzero((closeness < SATURATED) & (np.abs(A - Y) > 0.5))
     if not wrong.size or not _noisy(estimate):
@@ -131,11 +131,11 @@ def saturated_cause(A: np.ndarray, Y: np.ndarray, estimate: NoiseEstimate) -> Ca
                       for k in wrong[:5]) + ("; ..." if wrong.size > 5 else "")
     lost = int(np.floor(np.log10(1 / max(float(closeness[wrong].min()), 1e-300))))
     return Cause("saturated", f"Saturated, confidently wrong outputs: {shown}. log(1 - A) of an A that close to 1 "
-                 f"loses about {lost} of the cost's 16 digits, so the cost carries noise {estimate.noise:.1e} "
-                 f"({estimate.noise / (EPS * max(estimate.cost, 1e-300)):.0e} times its round-off) and every "
-                 "numerical entry inherits it divided by the step.", "Compute the cost from the logits Z "
-                 "(toynet.losses.LogisticCostFromLogits: max(Z, 0) - Z Y + log(1 + exp(-|Z|))), or check at a point "
-                 "where no output is saturated (smaller initial weights).")
+                 f"loses about {lost} of the cost's 16 digits: noise {estimate.noise:.1e} ("
+                 f"{estimate.noise / (EPS * max(estimate.cost, 1e-300)):.0e} times its round-off), divided by the "
+                 "step in every numerical entry.", "Compute the cost from the logits Z (toynet.losses."
+                 "LogisticCostFromLogits: max(Z, 0) - Z Y + log(1 + exp(-|Z|))), or check where no output is "
+                 "saturated (smaller initial weights).")
 
 
 def _noisy(estimate: NoiseEstimate) -> bool:
@@ -196,32 +196,30 @@ def numeric_cause(difference: float, threshold: float, bar_difference: float, wi
 def complex_cause(count: int, labels: Sequence[str]) -> Cause:
     """The complex step disagrees with central differences at `count` entries (labels: the first few)."""
     return Cause("not-analytic", f"The complex step is not measuring the gradient: at {_entries(count, labels)} it "
-                 "disagrees with central differences taken at real points, which agree with each other. The cost is "
-                 "not complex-analytic: np.abs(z) drops the imaginary part, np.maximum and comparisons look at the "
-                 "real part only, np.real or a float() cast discard it. No complex-step number can be trusted, so "
-                 "no block is blamed.", "Use method='central' (or 'richardson'), or write the cost without abs, "
-                 "maximum and comparisons (e.g. the stable logistic loss via np.logaddexp).", inconclusive=True)
+                 "disagrees with central differences at real points, which agree with each other. The cost is not "
+                 "complex-analytic (np.abs(z), np.maximum, comparisons, np.real or float() drop the imaginary part), "
+                 "so no complex-step number can be trusted and no block is blamed.", "Use method='central' (or "
+                 "'richardson'), or write the cost without abs, maximum and comparisons (e.g. np.logaddexp).",
+                 inconclusive=True)
 
 
 def unresolved_cause(blocks: Sequence[str], allowed: Sequence[float], own_steps: bool) -> Cause:
     """Passing blocks whose bars are too wide to see a 1% error; allowed: the difference each one's bars allow."""
     shown = ", ".join(f"{name} ({value:.1e})" for name, value in zip(blocks, allowed, strict=True))
     return Cause("unresolved", f"Not resolved{' even at a step of their own' if own_steps else ' at this step'}: "
-                 f"the error bars of {shown} allow a difference that large, so a 1% error there (a difference of "
-                 "~5e-3) could pass. They agree with the backward within their bars, no closer.", "Remove what "
-                 "makes the cost noisy or large next to these blocks (a dominating term, float32, saturated "
-                 "outputs), check them on their own, or use epsilon=None to let them take their own step.",
-                 tuple(blocks))
+                 f"the error bars of {shown} allow a difference that large, so a 1% error there (~5e-3) could pass; "
+                 "they agree with the backward within their bars, no closer.", "Remove what makes the cost noisy or "
+                 "large next to these blocks (a dominating term, float32, saturated outputs), check them on their "
+                 "own, or use epsilon=None to let them take their own step.", tuple(blocks))
 
 
 def kinks_cause(count: int, labels: Sequence[str]) -> Cause | None:
     """`count` entries left out of the verdict; labels: the first few of them, to show."""
     return Cause("kinks", f"{_entries(count, labels)} crossed a ReLU kink (a pre-activation changed sign between the "
-                 "perturbed evaluations), sit on one (their one-sided slopes differ by the same jump at every step, "
-                 "the backward's value between them) or at a point where the cost is not smooth (its values at h/2, "
-                 "h and 2h do not follow a smooth function's pattern), so the numerical derivative there is no "
-                 "gradient; they are left out of the verdict.", "A smaller epsilon avoids most crossings; with "
-                 "epsilon=None they are measured again at h/10 and h/100.") if count else None
+                 "perturbed evaluations), sit on one (one-sided slopes a fixed jump apart at every step) or where the "
+                 "cost is not smooth across the step: their numerical derivative is no gradient, so they are left "
+                 "out of the verdict.", "A smaller epsilon avoids most crossings; with epsilon=None they are "
+                 "measured again at h/10 and h/100.") if count else None
 
 
 def zero_entries_cause(count: int, labels: Sequence[str]) -> Cause | None:

@@ -25,12 +25,6 @@ FAR_BEYOND = 10.0  # a random cost's entry whose error is this many times its ba
 KINK_SHRINK = 4.0  # the entries outside their bars are measured again at h and h / KINK_SHRINK
 
 
-def noise_dominated(bars: ErrorBars, indices: np.ndarray) -> bool:
-    """Do the kept entries' noise parts outweigh their truncation parts (only then can a larger step help)?"""
-    kept = indices[bars.kept[indices]]
-    return bool(np.linalg.norm(bars.noise[kept]) > np.linalg.norm(bars.truncation[kept]))
-
-
 def _better(part: ErrorBars, bars: ErrorBars, indices: np.ndarray) -> bool:
     """Do `part`'s bars (entries `indices` measured again) judge as many entries as `bars` with smaller kept bars?"""
     kept = bars.kept[indices]
