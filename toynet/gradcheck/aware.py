@@ -28,12 +28,9 @@ NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured
 NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
 SQRT2 = math.sqrt(2.0)
 REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
-UNMEASURED_NOTE = (
-    "The cost's noise was not measured: every entry agreed with the backward within the round-off any float64 "
-    "cost carries (the a-priori error bars), and no sign of trouble was seen (no kink crossed, no saturated "
-    "output, a float64 and repeatable cost, the difference under the threshold), so measuring it could not have "
-    "changed the verdict."
-)
+UNMEASURED_NOTE = ("The cost's noise was not measured: every entry agreed with the backward within the round-off any "
+                   "float64 cost carries (the a-priori error bars), with no sign of trouble (no kink crossed, no "
+                   "saturated output, a float64 and repeatable cost, the difference under the threshold).")
 
 
 @dataclass

@@ -142,17 +142,13 @@ def _noisy(estimate: NoiseEstimate) -> bool:
     return bool(estimate.noise > NOISY * 0.5 * EPS * max(estimate.cost, 1e-300))
 
 
-def _low_precision(cost_dtype: Any) -> bool:
-    return np.dtype(cost_dtype).kind == "f" and float(np.finfo(cost_dtype).eps) > EPS
-
-
 def numerical_causes(estimate: NoiseEstimate, cost_dtype: Any, step: float, saturated: Cause | None,
                      error_matters: bool) -> list[Cause]:
     """The causes of the numerical error, most specific first: saturated (the caller's), float32, noisy, large-cost
     (only when the error matters)."""
     if estimate.random:
         return []
-    relative, low = estimate.relative(), _low_precision(cost_dtype)
+    relative, low = estimate.relative(), np.dtype(cost_dtype).kind == "f" and float(np.finfo(cost_dtype).eps) > EPS
     if (saturated is None or low) and (low or EPS32 / 20 <= relative <= 100 * EPS32):  # cancellations add bits
         how = f"it returns {np.dtype(cost_dtype).name}" if low else (
             f"its noise is {relative:.1e} of |J|, float32's round-off (eps 1.2e-7), not float64's (2.2e-16)")

@@ -157,23 +157,17 @@ class BlockVerdict:
         return self.passed and self.bar_difference > RESOLUTION
 
 
-def chi_terms(bars: ErrorBars) -> np.ndarray:
-    """Each entry's chi-square term (excess / s)^2, excess = max(0, error - truncation - analytic), s = noise /
-    NOISE_SIGMAS (inf for an excess over a zero s, 0 for none): (n,)."""
-    excess = np.maximum(bars.error - bars.truncation - bars.analytic, 0.0)
-    sigma = bars.noise / NOISE_SIGMAS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sigma > 0, (excess / sigma) ** 2, np.where(excess > 0, np.inf, 0.0))
-
-
 def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
     """One BlockVerdict per [start, stop) range of the entries (n,); entries left out count for nothing. A block's
     chi-square limit is CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) for n kept entries, counted once all are refined."""
-    kept = bars.kept
+    kept, sigma = bars.kept, bars.noise / NOISE_SIGMAS
+    excess = np.maximum(bars.error - bars.truncation - bars.analytic, 0.0)  # chi term: (excess / sigma)^2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi = np.where(sigma > 0, (excess / sigma) ** 2, np.where(excess > 0, np.inf, 0.0))
     # per entry, 0 where not kept: g^2, D^2, (g - D)^2, bar^2, outside, chi term, kept, kept but not refined
     rows = np.where(kept, np.vstack([np.vstack([grad, numeric, grad - numeric, bars.bar]) ** 2, bars.outside,
-                                     chi_terms(bars), kept, ~bars.refined]), 0.0)
+                                     chi, kept, ~bars.refined]), 0.0)
     worst = _per_block(np.maximum, np.where(kept, bars.ratio, 0.0)[None], ranges)[0].tolist()
     verdicts = []
     for (g2, d2, e2, bar2, outside, total, count, unrefined), worst_b in zip(

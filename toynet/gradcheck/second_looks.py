@@ -51,8 +51,6 @@ def own_step(run: _Run, indices: np.ndarray) -> None:
 def _moves(run: _Run, part: ErrorBars, values: np.ndarray, indices: np.ndarray, trial: np.ndarray) -> bool:
     """Does some entry outside its bars at the trial steps move beyond noise and truncation at a quarter of them?"""
     outside = np.flatnonzero(part.outside)
-    if not outside.size:
-        return False
     quarter, crossed = run.at(indices[outside], trial[outside] / KINK_SHRINK)
     allowed = part.noise[outside] * (1 + KINK_SHRINK) + part.truncation[outside] + part.analytic[outside]
     return bool((crossed | (np.abs(quarter - values[outside]) > allowed)).any())
