@@ -251,7 +251,7 @@ class _Run:
     def kinks(self) -> None:
         """Step 5: entries still outside whose disagreement is a kink at or near the point."""
         if self.method != "complex" and not self.estimate.random and self.bars.outside.any():
-            self.evaluations += second_looks.kinks_near_the_point(self)
+            second_looks.kinks_near_the_point(self)
 
     def blocks(self) -> None:
         """Step 6: the block verdicts; a block whose errors add up beyond noise gets every truncation estimated."""
@@ -281,7 +281,7 @@ class _Run:
         difference = relative_difference(self.grad, self.numeric)  # the course's formula 2, to the bit
         allowed = bar_difference(self.bars, self.grad, self.numeric)
         estimate, random, beyond = self.randomness()
-        found: list[Cause] = [*self.early, *self.complex_cause(), *([random] if random is not None else [])]
+        found: list[Cause] = [*self.early, *second_looks.complex_unsafe(self), *([random] if random else [])]
         saturated = self.saturation(estimate) if self.saturation is not None and random is None else None
         inconclusive = any(c.inconclusive for c in [*found, *([saturated] if saturated is not None else [])])
         failing = [] if inconclusive else beyond or [
@@ -305,14 +305,6 @@ class _Run:
             return estimate, random, []
         beyond = second_looks.far_beyond_randomness(self.bars, self.ranges, self.names)
         return estimate, causes.random_cost(estimate, beyond=beyond) if beyond else random, beyond
-
-    def complex_cause(self) -> list[Cause]:
-        """A failing complex step through a cost that is not complex-analytic (`complex_unsafe`), named."""
-        if self.method != "complex" or all(verdict.passed for verdict in self.verdicts):
-            return []
-        unsafe, evaluations = second_looks.complex_unsafe(self, default_epsilon(self.theta, network=self.network))
-        self.evaluations += evaluations
-        return [unsafe] if unsafe is not None else []
 
     def entry_causes(self, failing: list[str], inconclusive: bool, difference: float, allowed: float) -> list[Cause]:
         """A difference over the threshold only the numerical side explains, blocks left unresolved, entries left

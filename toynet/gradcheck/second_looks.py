@@ -15,6 +15,7 @@ import numpy as np
 from toynet.gradcheck.causes import Cause, complex_cause
 from toynet.gradcheck.errorbars import MARGIN, NOISE_SIGMAS, ErrorBars, error_bars, noise_bar
 from toynet.gradcheck.noise import MAX_STEP
+from toynet.gradcheck.numerical import default_epsilon
 
 if TYPE_CHECKING:
     from toynet.gradcheck.aware import _Run
@@ -80,20 +81,20 @@ def averaged_step(run: _Run, indices: np.ndarray) -> None:
         run.take(indices, part, values, flags, effective)
 
 
-def complex_unsafe(run: _Run, h: float) -> tuple[Cause | None, int]:
-    """The not-analytic cause if central differences at h and h/2 agree with each other and not with the complex
-    step at entries outside their bars (or None), and the evaluations made."""
+def complex_unsafe(run: _Run) -> list[Cause]:
+    """A failing complex step where central differences at h and h/2 (the central default step) agree with each
+    other and not with it, at entries outside their bars: the cost is not complex-analytic, named."""
     outside = np.flatnonzero(run.bars.outside)
-    if not outside.size:
-        return None, 0
+    if run.method != "complex" or not outside.size or all(verdict.passed for verdict in run.verdicts):
+        return []
+    h = default_epsilon(run.theta, network=run.network)
     values = np.asarray(run.costs(run.chosen[outside], np.array([h, -h, h / 2, -h / 2]))[0], dtype=np.float64)
+    run.evaluations += values.size
     wide, narrow = (values[:, 0] - values[:, 1]) / (2 * h), (values[:, 2] - values[:, 3]) / h
     tolerance = MARGIN * (noise_bar(run.estimate.noise, h / 2, "central") + 2 * np.abs(wide - narrow)
                           + run.bars.analytic[outside])
     wrong = outside[np.abs(narrow - run.numeric[outside]) > tolerance]
-    if not wrong.size:
-        return None, int(values.size)
-    return complex_cause(wrong.size, [run.label(int(run.chosen[i])) for i in wrong[:5]]), int(values.size)
+    return [complex_cause(wrong.size, [run.label(int(run.chosen[i])) for i in wrong[:5]])] if wrong.size else []
 
 
 def far_beyond_randomness(bars: ErrorBars, ranges: Sequence[tuple[int, int]], names: Sequence[str]) -> list[str]:
@@ -102,10 +103,10 @@ def far_beyond_randomness(bars: ErrorBars, ranges: Sequence[tuple[int, int]], na
     return [name for name, (start, stop) in zip(names, ranges, strict=True) if far[start:stop].any()]
 
 
-def kinks_near_the_point(run: _Run) -> int:
+def kinks_near_the_point(run: _Run) -> None:
     """Leave out the entries outside their bars whose disagreement is a kink's, from f at theta +- h, +- h/4: at the
     point (one-sided slopes apart by a gap that holds still, the backward's value between them) or inside the step
-    (D(h) moves from D(h/4) beyond both bars); returns the evaluations made."""
+    (D(h) moves from D(h/4) beyond both bars)."""
     bars, cost, noise = run.bars, run.cost, run.estimate.noise
     suspects = np.flatnonzero(bars.outside)
     h = run.steps[suspects]
@@ -128,4 +129,4 @@ def kinks_near_the_point(run: _Run) -> int:
         change = np.abs((values[:, 0] - values[:, 1]) / (2 * h) - (values[:, 2] - values[:, 3]) / (2 * small))
         moved = change > bars.noise[suspects] * (1 + KINK_SHRINK) + bars.truncation[suspects] + bars.analytic[suspects]
     run.leave_out(suspects[(holds & between) | moved])
-    return int(values.size)
+    run.evaluations += values.size
