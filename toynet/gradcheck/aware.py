@@ -27,6 +27,7 @@ EPS = float(np.finfo(np.float64).eps)
 NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
 NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
 SQRT2 = math.sqrt(2.0)
+FAR_BEYOND = 10.0  # a random cost's block with an entry this many times its bar out fails (the bar: 5 sigmas)
 REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
 UNMEASURED_NOTE = ("The cost's noise was not measured: every entry agreed with the backward within the round-off any "
                    "float64 cost carries (the a-priori error bars), with no sign of trouble (no kink crossed, no "
@@ -294,7 +295,7 @@ class _Run:
                          difference, allowed, found, self.grad, estimate.evaluations + self.evaluations)
 
     def randomness(self) -> tuple[NoiseEstimate, Cause | None, list[str]]:
-        """The estimate with the caller's repeat gap, the random cost named, and the blocks failing beyond it."""
+        """The estimate with the caller's repeat gap, the random cost named, and the blocks failing far beyond it."""
         estimate = self.estimate
         if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
             estimate = replace(estimate, repeat_gap=self.repeat_gap, noise=max(estimate.noise, self.repeat_gap / SQRT2))
@@ -303,7 +304,8 @@ class _Run:
             random = causes.random_cost(estimate, last_bits=True)
         if random is None or not random.inconclusive:
             return estimate, random, []
-        beyond = second_looks.far_beyond_randomness(self.bars, self.ranges, self.names)
+        far = self.bars.kept & (self.bars.error > FAR_BEYOND * self.bars.bar)  # 50 sigmas of the randomness out
+        beyond = [name for name, (start, stop) in zip(self.names, self.ranges, strict=True) if far[start:stop].any()]
         return estimate, causes.random_cost(estimate, beyond=beyond) if beyond else random, beyond
 
     def entry_causes(self, failing: list[str], inconclusive: bool, difference: float, allowed: float) -> list[Cause]:

@@ -1,13 +1,11 @@
 """Second looks where the global step cannot judge: entries outside their bars (a kink at or near the point, the
-complex step through np.abs, a random cost's far-beyond disagreement) and blocks too noisy for a 1% error (a step
-of their own, then a mean). Each takes the run (`aware._Run`) and measures a few evaluations per entry concerned.
-The reasoning and measurements behind them: docs/checker.md.
+complex step through np.abs) and blocks too noisy for a 1% error (a step of their own, then a mean). Each takes
+the run (`aware._Run`) and measures a few evaluations per entry concerned. Why: docs/checker.md.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +20,6 @@ if TYPE_CHECKING:
 
 OWN_STEPS = (10.0, 100.0, 1000.0)  # an unresolved block's entries are tried at these times their step
 AVERAGED = 8  # an unresolved block's entries, as a last resort: the mean of this many central differences
-FAR_BEYOND = 10.0  # a random cost's entry whose error is this many times its bar (5 sigma of the randomness) fails
 KINK_SHRINK = 4.0  # the entries outside their bars are measured again at h and h / KINK_SHRINK
 
 
@@ -95,12 +92,6 @@ def complex_unsafe(run: _Run) -> list[Cause]:
                           + run.bars.analytic[outside])
     wrong = outside[np.abs(narrow - run.numeric[outside]) > tolerance]
     return [complex_cause(wrong.size, [run.label(int(run.chosen[i])) for i in wrong[:5]])] if wrong.size else []
-
-
-def far_beyond_randomness(bars: ErrorBars, ranges: Sequence[tuple[int, int]], names: Sequence[str]) -> list[str]:
-    """The blocks of a random cost with an entry whose error exceeds FAR_BEYOND times its bar (50 sigmas out)."""
-    far = bars.kept & (bars.error > FAR_BEYOND * bars.bar)
-    return [name for name, (start, stop) in zip(names, ranges, strict=True) if far[start:stop].any()]
 
 
 def kinks_near_the_point(run: _Run) -> None:
