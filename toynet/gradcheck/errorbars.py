@@ -51,13 +51,6 @@ class ErrorBars:
     def outside(self) -> np.ndarray:
         return self.kept & (self.error > MARGIN * self.bar)
 
-    @property
-    def ratio(self) -> np.ndarray:
-        """error / bar per entry (inf where the bar is 0 and the error is not, 0 where both are)."""
-        bar = self.bar
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(bar > 0, self.error / bar, np.where(self.error > 0, np.inf, 0.0))
-
     def put(self, indices: np.ndarray, part: ErrorBars) -> None:
         """Write `part`, the bars of entries `indices` measured again, into these bars in place."""
         for name in (f.name for f in fields(self)):
@@ -161,14 +154,15 @@ def block_verdicts(bars: ErrorBars, grad: np.ndarray, numeric: np.ndarray,
                    ranges: list[tuple[int, int]]) -> list[BlockVerdict]:
     """One BlockVerdict per [start, stop) range of the entries (n,); entries left out count for nothing. A block's
     chi-square limit is CHI_MARGIN^2 (n + 5 sqrt(2n) + 18) for n kept entries, counted once all are refined."""
-    kept, sigma = bars.kept, bars.noise / NOISE_SIGMAS
-    excess = np.maximum(bars.error - bars.truncation - bars.analytic, 0.0)  # chi term: (excess / sigma)^2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    kept, sigma, bar, error = bars.kept, bars.noise / NOISE_SIGMAS, bars.bar, bars.error
+    excess = np.maximum(error - bars.truncation - bars.analytic, 0.0)  # chi term: (excess / sigma)^2
+    with np.errstate(divide="ignore", invalid="ignore"):  # x / 0: inf where x > 0, 0 where x = 0
         chi = np.where(sigma > 0, (excess / sigma) ** 2, np.where(excess > 0, np.inf, 0.0))
+        ratio = np.where(bar > 0, error / bar, np.where(error > 0, np.inf, 0.0))
     # per entry, 0 where not kept: g^2, D^2, (g - D)^2, bar^2, outside, chi term, kept, kept but not refined
-    rows = np.where(kept, np.vstack([np.vstack([grad, numeric, grad - numeric, bars.bar]) ** 2, bars.outside,
+    rows = np.where(kept, np.vstack([np.vstack([grad, numeric, grad - numeric, bar]) ** 2, error > MARGIN * bar,
                                      chi, kept, ~bars.refined]), 0.0)
-    worst = _per_block(np.maximum, np.where(kept, bars.ratio, 0.0)[None], ranges)[0].tolist()
+    worst = _per_block(np.maximum, np.where(kept, ratio, 0.0)[None], ranges)[0].tolist()
     verdicts = []
     for (g2, d2, e2, bar2, outside, total, count, unrefined), worst_b in zip(
             _per_block(np.add, rows, ranges).T.tolist(), worst, strict=True):

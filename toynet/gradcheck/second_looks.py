@@ -41,17 +41,15 @@ def own_step(run: _Run, indices: np.ndarray) -> None:
             return
         values, flags = run.at(indices, trial)
         part = run.bars_at(indices, trial, values, kept & ~flags)
-        if not _better(part, run.bars, indices) or _moves(run, part, values, indices, trial):
+        if not _better(part, run.bars, indices):
+            return
+        # an entry outside its bars that moves beyond noise and truncation at a quarter of the step: a kink reached
+        outside = np.flatnonzero(part.outside)
+        quarter, crossed = run.at(indices[outside], trial[outside] / KINK_SHRINK)
+        allowed = part.noise[outside] * (1 + KINK_SHRINK) + part.truncation[outside] + part.analytic[outside]
+        if (crossed | (np.abs(quarter - values[outside]) > allowed)).any():
             return
         run.take(indices, part, values, flags, trial)
-
-
-def _moves(run: _Run, part: ErrorBars, values: np.ndarray, indices: np.ndarray, trial: np.ndarray) -> bool:
-    """Does some entry outside its bars at the trial steps move beyond noise and truncation at a quarter of them?"""
-    outside = np.flatnonzero(part.outside)
-    quarter, crossed = run.at(indices[outside], trial[outside] / KINK_SHRINK)
-    allowed = part.noise[outside] * (1 + KINK_SHRINK) + part.truncation[outside] + part.analytic[outside]
-    return bool((crossed | (np.abs(quarter - values[outside]) > allowed)).any())
 
 
 def averaged_step(run: _Run, indices: np.ndarray) -> None:
