@@ -157,6 +157,8 @@ class _Run:
     def unresolved(self) -> list[int]:
         return [number for number, verdict in enumerate(self.verdicts) if verdict.unresolved]
 
+    # ------------------------------------------------------------------------------------ the steps
+
     def a_priori(self, trouble: Callable[[], bool] | None) -> Judgement | None:
         """Step 1: the a-priori pass (see `_a_priori`), when the cost is float64, repeatable and nothing is amiss."""
         if self.repeat_gap != 0 or self.early or np.dtype(self.cost_dtype) != np.float64:
