@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from toynet.gradcheck import causes, errorbars, second_looks
-from toynet.gradcheck.causes import Cause, NamedCauses
+from toynet.gradcheck.causes import EPS, Cause, NamedCauses
 from toynet.gradcheck.errorbars import MARGIN, BlockVerdict, ErrorBars, bar_difference, block_verdicts, error_bars
 from toynet.gradcheck.measures import relative_difference
 from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
@@ -23,7 +23,6 @@ SHARED_PROBES = 2000  # parameters above which the tables at the check's own ste
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
 NUMERIC_ROUNDOFF = 60.0  # a-priori: a float64 network cost's round-off in a central difference, 60 eps max(|J|, 1) / h
 TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (|f'''| up to 6 max(|J|, 1))
-EPS = float(np.finfo(np.float64).eps)
 NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
 NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
 SQRT2 = math.sqrt(2.0)
