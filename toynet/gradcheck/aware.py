@@ -25,7 +25,6 @@ NUMERIC_ROUNDOFF = 60.0  # a-priori: a float64 network cost's round-off in a cen
 TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (|f'''| up to 6 max(|J|, 1))
 NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
 NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
-SQRT2 = math.sqrt(2.0)
 FAR_BEYOND = 10.0  # a random cost's block with an entry this many times its bar out fails (the bar: 5 sigmas)
 REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
 UNMEASURED_NOTE = ("The cost's noise was not measured: every entry agreed with the backward within the round-off any "
@@ -299,7 +298,8 @@ class _Run:
         """The estimate with the caller's repeat gap, the random cost named, and the blocks failing far beyond it."""
         estimate = self.estimate
         if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
-            estimate = replace(estimate, repeat_gap=self.repeat_gap, noise=max(estimate.noise, self.repeat_gap / SQRT2))
+            noise = max(estimate.noise, self.repeat_gap / np.sqrt(2))
+            estimate = replace(estimate, repeat_gap=self.repeat_gap, noise=noise)
         random = causes.random_cost(estimate)
         if random is None and self.repeat_gap > REPEAT_BITS * EPS * max(abs(self.cost), 1e-300):
             random = causes.random_cost(estimate, last_bits=True)
