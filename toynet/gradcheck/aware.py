@@ -1,79 +1,43 @@
-"""The error-aware verdict, glued from its parts: measure the noise, choose (or take) the step, compute the
-numerical entries, put an error bar on each, judge every block against its bars, and name the causes.
-
-    judgement = judge(costs, entries, ranges, names, theta, grad, cost, ...)
-
-It works on any evaluator: `costs(indices, offsets)` gives f at theta + offsets[j] e_i (the check's own
-engine, so the noise measured is the noise of the values compared) and `entries(indices, step)` gives
-the method's numerical derivative at a step with the crossed-kink flags.
+"""The error-aware verdict `judge`, as named steps of `_Run`, on any evaluator: `costs(indices, offsets)` gives f at
+theta + offsets[j] e_i, `entries(indices, step)` the method's numerical derivative at a step and crossed-kink flags.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from toynet.gradcheck.causes import (
-    Cause,
-    NamedCauses,
-    kinks_cause,
-    numeric_cause,
-    numerical_causes,
-    random_cost,
-    unresolved_cause,
-    zero_entries_cause,
-)
-from toynet.gradcheck.errorbars import (
-    MARGIN,
-    NOISE_SIGMAS,
-    NOISE_UNITS,
-    ORDER,
-    BlockVerdict,
-    ErrorBars,
-    Refine,
-    bar_difference,
-    block_verdicts,
-    error_bars,
-    replace_entries,
-)
+from toynet.gradcheck import causes, errorbars, second_looks
+from toynet.gradcheck.causes import EPS, Cause, NamedCauses
+from toynet.gradcheck.errorbars import MARGIN, BlockVerdict, ErrorBars, bar_difference, block_verdicts, error_bars
 from toynet.gradcheck.measures import relative_difference
-from toynet.gradcheck.noise import MAX_STEP, Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
+from toynet.gradcheck.noise import Costs, NoiseEstimate, at_step, chosen_step, measure_noise, probe_entries
 from toynet.gradcheck.numerical import default_epsilon
-from toynet.gradcheck.second_looks import (
-    RESOLUTION,
-    averaged_step,
-    complex_unsafe,
-    far_beyond_randomness,
-    kinks_near_the_point,
-    noise_dominated,
-    own_step,
-    unresolved_block,
-)
 
 Entries = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 SHARED_PROBES = 2000  # parameters above which the tables at the check's own step take one probe per layer (at_step)
 MEASURE_FIRST = 2000  # entry evaluations per block from which the noise is measured first (it takes ~30 a block)
 CLOSER = (0.1, 0.1)  # entries a chosen step could not judge (kinks) are measured again at h/10, then h/100
+NUMERIC_ROUNDOFF = 60.0  # a-priori: a float64 network cost's round-off in a central difference, 60 eps max(|J|, 1) / h
+TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (|f'''| up to 6 max(|J|, 1))
+NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
+NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
+FAR_BEYOND = 10.0  # a random cost's block with an entry this many times its bar out fails (the bar: 5 sigmas)
+REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
+UNMEASURED_NOTE = ("The cost's noise was not measured: every entry agreed with the backward within the round-off any "
+                   "float64 cost carries (the a-priori error bars), with no sign of trouble (no kink crossed, no "
+                   "saturated output, a float64 and repeatable cost, the difference under the threshold).")
 
 
 @dataclass
 class Judgement(NamedCauses):
-    """What the error-aware check found.
-
-    verdict: "passed" (every entry within its error bar), "failed" (some block has entries outside theirs:
-    failing_blocks) or "inconclusive" (a random cost or one that wrote into its input: nothing can be judged,
-    no block is blamed). step: the step used (chosen from the measurement when none was given); estimate: the
-    measured noise; bars: per-entry error bars; blocks: per-block verdicts; causes: what may mislead, named.
-    difference: formula 2 over every entry (the course's number); bar_difference: what the bars alone allow;
-    analytic: the analytic values judged (the gradient's chosen entries, or g . v per direction);
-    evaluations: how many costs the whole judgement evaluated (the noise measurement's included).
-    measured: whether the noise was measured; when not (a pass under the a-priori bars, see `judge`), estimate
-    holds the a-priori round-off level with 0 evaluations, and `note` says so in words.
-    """
+    """What the check found. verdict: "passed", "failed" (failing_blocks have entries outside their bars) or
+    "inconclusive" (no block blamed); step, estimate: the step and the measured noise; bars, blocks: per-entry bars,
+    per-block verdicts; numeric, crossed, analytic (k,): the values judged; difference: formula 2, bar_difference:
+    what the bars alone allow; measured: False for a pass under the a-priori bars (see `note`)."""
 
     verdict: str
     failing_blocks: list[str]
@@ -87,8 +51,8 @@ class Judgement(NamedCauses):
     bar_difference: float
     causes: list[Cause] = field(default_factory=list)
     analytic: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    evaluations: int = 0
-    measured: bool = True  # False: passed under the a-priori round-off bars, the noise never measured (see judge)
+    evaluations: int = 0  # every cost evaluated, the noise measurement's included
+    measured: bool = True
 
     @property
     def passed(self) -> bool:
@@ -100,66 +64,18 @@ class Judgement(NamedCauses):
         return "" if self.measured else UNMEASURED_NOTE
 
 
-UNMEASURED_NOTE = (
-    "The cost's noise was not measured: every entry agreed with the backward within the round-off any float64 "
-    "cost carries (the a-priori error bars), and no sign of trouble was seen (no kink crossed, no saturated "
-    "output, a float64 and repeatable cost, the difference under the threshold), so measuring it could not have "
-    "changed the verdict."
-)
-NUMERIC_ROUNDOFF = 60.0  # a-priori: a float64 network cost's round-off in a central difference, 60 eps max(|J|, 1) / h
-TRUNCATION_ALLOWANCE = 1.0  # a-priori: h^p max(|J|, 1), p the method's order (2 central, 4 Richardson): for
-# central differences h^2 |f'''| / 6 with |f'''| up to 6 max(|J|, 1), the unit scale `noise` assumes
-EPS = float(np.finfo(np.float64).eps)
-NO_PROBES, NO_LEVELS = np.zeros(0, dtype=np.int64), np.zeros(0)  # an unmeasured estimate's (read-only, shared)
-NO_PROBES.flags.writeable = NO_LEVELS.flags.writeable = False
-REPEAT_BITS = 4.0  # two plain calls at theta differing by more than this many eps |J|: named random (last bits)
-
-
-def judge(
-    costs: Costs,
-    entries: Entries,
-    ranges: Sequence[tuple[int, int]],
-    names: Sequence[str],
-    theta: np.ndarray,
-    grad: np.ndarray,
-    cost: float | Callable[[], float],
-    *,
-    epsilon: float | None,
-    method: str,
-    threshold: float,
-    grad_eps: float,
-    cost_dtype: Any = np.float64,
-    early: Sequence[Cause] = (),
-    saturation: Callable[[NoiseEstimate], Cause | None] | None = None,
-    label: Callable[[int], str] = str,
-    chosen: np.ndarray | None = None,
-    scale: float | None = None,
-    trouble: Callable[[], bool] | None = None,
-    repeat_gap: float = 0.0,
-    network: bool = True,
-) -> Judgement:
-    """The error-aware check of grad (n,) against f's numerical gradient at theta (n,), block by block.
-
-    ranges/names: each block's [start, stop) in theta and its name; cost: f(theta) (or a function giving it,
-    asked after the first costs: toynet's engine computes it alongside them); epsilon: the step (None:
-    chosen from the measured noise and |f'''|); threshold: on formula 2, for the words only (the verdict is
-    the bars'); grad_eps: the gradients' machine epsilon; early: causes found before (an input written in
-    place makes the check inconclusive); saturation: names saturated outputs given the estimate (toynet
-    networks); label(i): how entry i of theta is called in messages ("W1[0, 2]"). chosen: the entries of
-    theta checked (sorted; default all), grad then holds their gradients (k,) and ranges index into them;
-    scale: the size of theta that sets the largest step (default rms(theta)).
-    trouble(): a sign of trouble only the caller can see (saturated outputs), asked after the a-priori
-    entries are computed; repeat_gap: |f(theta) - f(theta)| of two plain calls (0 for a repeatable cost);
-    network: the a-priori step is the network one (2e-5).
-
-    Measured only when the measurement can change the answer: the check first runs at the a-priori step (the given
-    epsilon, or `default_epsilon`) against a-priori bars (NUMERIC_ROUNDOFF eps max(|J|, 1) / h, the backward's
-    round-off, a truncation allowance h^p max(|J|, 1)); with no sign of trouble (the caller's, an input written in
-    place, a cost not in float64, two plain calls at theta that differ, a kink crossed, a difference over the
-    threshold, a block those bars leave unresolved) it passes unmeasured (Judgement.measured False). Otherwise the
-    measured path: noise, step, bars, kinks, blocks, resolution, causes. Why the a-priori pass is sound, and the
-    measurements behind its constants: docs/checker.md.
-    """
+def judge(costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], names: Sequence[str], theta: np.ndarray,
+          grad: np.ndarray, cost: float | Callable[[], float], *, epsilon: float | None, method: str,
+          threshold: float, grad_eps: float, cost_dtype: Any = np.float64, early: Sequence[Cause] = (),
+          saturation: Callable[[NoiseEstimate], Cause | None] | None = None, label: Callable[[int], str] = str,
+          chosen: np.ndarray | None = None, scale: float | None = None, trouble: Callable[[], bool] | None = None,
+          repeat_gap: float = 0.0, network: bool = True) -> Judgement:
+    """The error-aware check of grad (k,) against f's numerical gradient at theta (n,), block by block. ranges,
+    names: the blocks' [start, stop) in grad; cost: f(theta) (or a function giving it after the first costs);
+    epsilon: the step (None: chosen); threshold: formula 2's, for the words; early: causes found before;
+    saturation(estimate): names saturated outputs; label(i): entry i of theta in messages; chosen: the sorted
+    entries of theta checked (default all); scale: sets the largest step (default rms(theta)); trouble(): a sign
+    of trouble only the caller sees; repeat_gap: |f(theta) - f(theta)| of two plain calls."""
     run = _Run(costs, entries, ranges, names, theta, grad, cost, epsilon, method, threshold, grad_eps, cost_dtype,
                early, saturation, label, chosen, scale, repeat_gap, network)
     quick = run.a_priori(trouble)
@@ -176,8 +92,8 @@ def judge(
 
 
 class _Run:
-    """`judge`'s measured path as named steps over one shared state: the entries' values, steps, bars and block
-    verdicts, the noise estimate, and the evaluations counted. Each step is a method, called in order by judge."""
+    """`judge`'s steps over one shared state: the entries' values, steps, bars and block verdicts, the noise
+    estimate, and the evaluations counted."""
 
     def __init__(self, costs: Costs, entries: Entries, ranges: Sequence[tuple[int, int]], names: Sequence[str],
                  theta: np.ndarray, grad: np.ndarray, cost: float | Callable[[], float], epsilon: float | None,
@@ -194,8 +110,6 @@ class _Run:
         self.per_entry = {"central": 2, "richardson": 4, "complex": 1}[method]
         self.tried: tuple[float, np.ndarray, np.ndarray] | None = None  # the a-priori attempt: step, entries, kinks
 
-    # ------------------------------------------------------------------------------------ measuring entries
-
     def cost_at(self) -> float:  # an engine computes J(theta) alongside its first costs: asked after them
         return float(self.given_cost() if callable(self.given_cost) else self.given_cost)
 
@@ -205,7 +119,7 @@ class _Run:
         return self.entries(indices, step)
 
     def at(self, indices: np.ndarray, hs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The entries `indices` at the steps hs (grouped: a step is one call)."""
+        """The entries `indices` (k,) at the steps hs (k,), one call per distinct step."""
         values, flags = np.empty(indices.size), np.zeros(indices.size, dtype=bool)
         for h in np.unique(hs):
             group = np.flatnonzero(hs == h)
@@ -213,17 +127,33 @@ class _Run:
         return values, flags
 
     def at_steps(self, indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-        """The entries `indices` at factor times their own steps."""
         return self.at(indices, self.steps[indices] * factor)
 
     def rms(self) -> float:  # the whole gradient's, for the bars of entries measured again (analytic_bars)
         return float(np.sqrt(np.mean(self.grad * self.grad))) if self.grad.size else 0.0
 
-    def bars_of(self, indices: np.ndarray, values: np.ndarray, kept: np.ndarray, refine: Refine,
+    def bars_at(self, indices: np.ndarray, steps: np.ndarray, values: np.ndarray, kept: np.ndarray,
                 force: bool = False) -> ErrorBars:
-        """error_bars of the entries `indices` measured again (values, kept) at their steps."""
-        return error_bars(self.grad[indices], values, kept, self.steps[indices], self.method, self.estimate.noise,
-                          self.grad_eps, refine, self.rms(), force=force)
+        """error_bars of the entries `indices` measured (values, kept) at `steps`, refined at multiples of those."""
+
+        def refine(which: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+            return self.at(indices[which], steps[which] * factor)
+
+        return error_bars(self.grad[indices], values, kept, steps, self.method, self.estimate.noise, self.grad_eps,
+                          refine, self.rms(), force=force)
+
+    def take(self, indices: np.ndarray, part: ErrorBars, values: np.ndarray, flags: np.ndarray,
+             steps: np.ndarray) -> None:
+        """Entries `indices` measured again (values, kink flags, at steps, with bars `part`) replace the old ones."""
+        self.bars.put(indices, part)
+        self.numeric[indices], self.crossed[indices], self.steps[indices] = values, flags, steps
+
+    def leave_out(self, which: np.ndarray) -> None:
+        """Entries (a mask or indices) the cost's own roughness keeps from being judged: left out, named kinks."""
+        self.bars.kept[which], self.bars.rough[which] = False, True
+
+    def unresolved(self) -> list[int]:
+        return [number for number, verdict in enumerate(self.verdicts) if verdict.unresolved]
 
     # ------------------------------------------------------------------------------------ the steps
 
@@ -295,171 +225,134 @@ class _Run:
                                self.grad_eps, self.at_steps)
 
     def closer(self) -> None:
-        """Step 4 (a chosen step): entries it could not judge (a kink), or outside their bars, measured closer in.
-
-        Entries outside their bars are measured closer too: a bug keeps its error at any step, while a kink the
-        cost cannot report (one far inside the step, which h/2, h and 2h all straddle alike) moves the numerical
-        value as the step shrinks. Those that moved beyond noise and truncation are judged anew."""
+        """Step 4 (a chosen step): entries it could not judge (a kink) or outside their bars, measured at h/10, then
+        h/100. A bug keeps its error at any step; a kink the cost cannot report moves D as the step shrinks."""
         bars = self.bars
         # agreed at the chosen step (kink or not); an entry left out there (it crossed a kink) agreed with nothing
         within_at_first = bars.kept & (bars.error <= MARGIN * bars.bar)
         for factor in CLOSER:
             candidates = np.flatnonzero(~bars.kept | bars.outside)
-            if candidates.size == 0:
+            values, flags, still = self.look_closer(candidates, factor)
+            moved = ~(bars.kept[candidates] & still)
+            if not moved.any():
                 break
-            values, flags = self.at_steps(candidates, factor)
-            change = np.abs(values - self.numeric[candidates])
-            allowed = MARGIN * (bars.noise[candidates] * np.sqrt(1 + factor**-2) + bars.truncation[candidates]
-                                + bars.analytic[candidates])
-            stable = bars.kept[candidates] & ~flags & (change <= allowed)
-            again, values, flags = candidates[~stable], values[~stable], flags[~stable]
-            if again.size == 0:
-                break
-            self.numeric[again], self.crossed[again], self.steps[again] = values, flags, self.steps[again] * factor
+            again, values, flags = candidates[moved], values[moved], flags[moved]
+            steps = self.steps[again] * factor
+            self.take(again, self.bars_at(again, steps, values, ~flags), values, flags, steps)
+        # Agreed at the chosen step, disagrees only closer in: a kink between the two steps, left out, not blamed.
+        # Outside after moving and not holding still at half its new step: kinks closer than any step tried.
+        self.leave_out(bars.outside & within_at_first & (self.steps < self.step))
+        moved_out = np.flatnonzero(bars.outside & (self.steps < self.step))
+        self.leave_out(moved_out[~self.look_closer(moved_out, 0.5)[2]])
 
-            def closer(indices: np.ndarray, f: float, again: np.ndarray = again) -> tuple[np.ndarray, np.ndarray]:
-                return self.at_steps(again[indices], f)
-
-            replace_entries(bars, again, self.bars_of(again, values, ~flags, closer))
-        # An entry that agreed at the chosen step and disagrees only closer in has a kink between the two steps
-        # (its one-sided slopes differ): it is left out, not blamed. A bug disagrees at every step.
-        contradicted = bars.outside & within_at_first & (self.steps < self.step)
-        bars.kept[contradicted], bars.rough[contradicted] = False, True
-        # An entry still outside after moving must hold still at half its new step: one whose value keeps moving
-        # (kinks closer than any step tried, in a cost that cannot report them) cannot be judged, only named.
-        moved = np.flatnonzero(bars.outside & (self.steps < self.step))
-        if moved.size:
-            values, flags = self.at_steps(moved, 0.5)
-            allowed = MARGIN * (bars.noise[moved] * np.sqrt(5.0) + bars.truncation[moved] + bars.analytic[moved])
-            unsteady = moved[flags | (np.abs(values - self.numeric[moved]) > allowed)]
-            bars.kept[unsteady], bars.rough[unsteady] = False, True
+    def look_closer(self, indices: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entries `indices` at factor times their steps: values, kink flags, and whether each held still."""
+        values, flags = self.at_steps(indices, factor)
+        bars = self.bars
+        allowed = MARGIN * (bars.noise[indices] * np.sqrt(1 + factor**-2) + bars.truncation[indices]
+                            + bars.analytic[indices])
+        return values, flags, ~flags & (np.abs(values - self.numeric[indices]) <= allowed)
 
     def kinks(self) -> None:
-        """Step 5: entries still outside whose disagreement is a kink at or near the point (`kinks_near_the_point`)."""
+        """Step 5: entries still outside whose disagreement is a kink at or near the point."""
         if self.method != "complex" and not self.estimate.random and self.bars.outside.any():
-            self.evaluations += kinks_near_the_point(self.costs, self.chosen, self.grad, self.steps, self.cost,
-                                                     self.estimate.noise, self.bars, self.method == "central")
+            second_looks.kinks_near_the_point(self)
 
     def blocks(self) -> None:
         """Step 6: the block verdicts; a block whose errors add up beyond noise gets every truncation estimated."""
         self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
-        if not any(verdict.to_refine for verdict in self.verdicts):
-            return
-        for number in [number for number, verdict in enumerate(self.verdicts) if verdict.to_refine]:
-            start, stop = self.ranges[number]
+        to_refine = [self.ranges[n] for n, verdict in enumerate(self.verdicts) if verdict.to_refine]
+        for start, stop in to_refine:
             todo = start + np.flatnonzero(self.bars.kept[start:stop] & ~self.bars.refined[start:stop])
-
-            def block_refine(indices: np.ndarray, f: float, todo: np.ndarray = todo) -> tuple[np.ndarray, np.ndarray]:
-                return self.at_steps(todo[indices], f)
-
-            part = self.bars_of(todo, self.numeric[todo], np.ones(todo.size, dtype=bool), block_refine, force=True)
-            replace_entries(self.bars, todo, part)
-        self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
-
-    def unresolved(self) -> list[int]:
-        return [number for number, verdict in enumerate(self.verdicts) if verdict.passed and unresolved_block(verdict)]
+            part = self.bars_at(todo, self.steps[todo], self.numeric[todo], np.ones(todo.size, dtype=bool), force=True)
+            self.bars.put(todo, part)
+        if to_refine:
+            self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
 
     def resolve(self) -> None:
         """Step 7 (a chosen central step): each block too noisy to see a 1% error gets its own step, then a mean."""
         if self.epsilon is not None or self.method != "central" or not self.unresolved():
             return
-        arrays = (self.grad, self.numeric, self.crossed, self.steps)
-        largest = MAX_STEP * max(1.0, 1.0 if self.scale is None else self.scale)
-        for improve in (lambda indices: own_step(indices, self.at, arrays, self.bars, self.method, self.estimate.noise,
-                                                 self.grad_eps, self.rms(), largest),
-                        lambda indices: averaged_step(indices, self.at, arrays, self.bars, self.method,
-                                                      self.estimate.noise, self.grad_eps, self.rms())):
-            for number in self.unresolved():
+        for improve in (second_looks.own_step, second_looks.averaged_step):
+            for number in self.unresolved():  # only where noise outweighs truncation: a step or a mean cuts noise / h
                 indices = np.arange(*self.ranges[number])
-                if noise_dominated(self.bars, indices):  # a larger step or a mean only cuts noise / h
-                    improve(indices)
+                kept = indices[self.bars.kept[indices]]  # (kinks inside the step would only grow with it)
+                if np.linalg.norm(self.bars.noise[kept]) > np.linalg.norm(self.bars.truncation[kept]):
+                    improve(self, indices)
             self.verdicts = block_verdicts(self.bars, self.grad, self.numeric, list(self.ranges))
 
     def judgement(self) -> Judgement:
         """Step 8: the causes named, the failing blocks and the verdict."""
-        grad, numeric, bars, names, estimate = self.grad, self.numeric, self.bars, self.names, self.estimate
-        difference = relative_difference(grad, numeric)  # the course's formula 2, to the bit
-        allowed = bar_difference(bars, grad, numeric)
-        causes: list[Cause] = list(self.early)
-        if self.method == "complex" and not all(verdict.passed for verdict in self.verdicts):
-            h = default_epsilon(self.theta, "central", network=self.network)
-            unsafe, evaluations = complex_unsafe(self.costs, self.chosen, grad, numeric, bars, h, estimate.noise,
-                                                 self.label)
-            self.evaluations += evaluations
-            causes += [unsafe] if unsafe is not None else []
-        if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
-            estimate = replace(estimate, repeat_gap=self.repeat_gap,
-                               noise=max(estimate.noise, self.repeat_gap / np.sqrt(2)))
-        random = random_cost(estimate)
-        if random is None and self.repeat_gap > REPEAT_BITS * EPS * max(abs(self.cost), 1e-300):
-            random = random_cost(estimate, last_bits=True)
-        beyond = far_beyond_randomness(bars, self.ranges, names) if random is not None and random.inconclusive else []
-        if beyond:  # a random cost, but some blocks disagree far beyond its measured randomness: those fail
-            random = random_cost(estimate, beyond=beyond)
-        causes += [random] if random is not None else []
+        difference = relative_difference(self.grad, self.numeric)  # the course's formula 2, to the bit
+        allowed = bar_difference(self.bars, self.grad, self.numeric)
+        estimate, random, beyond = self.randomness()
+        found: list[Cause] = [*self.early, *second_looks.complex_unsafe(self), *([random] if random else [])]
         saturated = self.saturation(estimate) if self.saturation is not None and random is None else None
-        inconclusive = any(c.inconclusive for c in [*causes, *([saturated] if saturated is not None else [])])
-        failing = [] if inconclusive else beyond or [n for n, v in zip(names, self.verdicts, strict=True)
-                                                     if not v.passed]
+        inconclusive = any(c.inconclusive for c in [*found, *([saturated] if saturated is not None else [])])
+        failing = [] if inconclusive else beyond or [
+            name for name, verdict in zip(self.names, self.verdicts, strict=True) if not verdict.passed]
         matters = difference > self.threshold or allowed > self.threshold / 10
-        causes += numerical_causes(estimate, self.cost_dtype, self.step, saturated, matters)
-        causes += self.entry_causes(failing, inconclusive, difference, allowed)
+        found += causes.numerical_causes(estimate, self.cost_dtype, self.step, saturated, matters)
+        found += self.entry_causes(failing, inconclusive, difference, allowed)
         verdict = "inconclusive" if inconclusive else ("failed" if failing else "passed")
-        return Judgement(verdict, failing, self.step, estimate, bars, self.verdicts, numeric, self.crossed,
-                         difference, allowed, causes, grad, estimate.evaluations + self.evaluations)
+        return Judgement(verdict, failing, self.step, estimate, self.bars, self.verdicts, self.numeric, self.crossed,
+                         difference, allowed, found, self.grad, estimate.evaluations + self.evaluations)
+
+    def randomness(self) -> tuple[NoiseEstimate, Cause | None, list[str]]:
+        """The estimate with the caller's repeat gap, the random cost named, and the blocks failing far beyond it."""
+        estimate = self.estimate
+        if self.repeat_gap > estimate.repeat_gap:  # the caller's two plain calls at theta differed more
+            noise = max(estimate.noise, self.repeat_gap / np.sqrt(2))
+            estimate = replace(estimate, repeat_gap=self.repeat_gap, noise=noise)
+        random = causes.random_cost(estimate)
+        if random is None and self.repeat_gap > REPEAT_BITS * EPS * max(abs(self.cost), 1e-300):
+            random = causes.random_cost(estimate, last_bits=True)
+        if random is None or not random.inconclusive:
+            return estimate, random, []
+        far = self.bars.kept & (self.bars.error > FAR_BEYOND * self.bars.bar)  # 50 sigmas of the randomness out
+        beyond = [name for name, (start, stop) in zip(self.names, self.ranges, strict=True) if far[start:stop].any()]
+        return estimate, causes.random_cost(estimate, beyond=beyond) if beyond else random, beyond
 
     def entry_causes(self, failing: list[str], inconclusive: bool, difference: float, allowed: float) -> list[Cause]:
-        """The causes about entries: a difference over the threshold only the numerical side explains, blocks left
-        unresolved, entries left out (kinks), entries both zero."""
-        grad, numeric, bars, chosen, label = self.grad, self.numeric, self.bars, self.chosen, self.label
-        causes = []
+        """A difference over the threshold only the numerical side explains, blocks left unresolved, entries left
+        out (kinks), entries both zero."""
+        kept, unresolved, found = self.bars.kept, self.unresolved(), list[Cause | None]()
         if not failing and not inconclusive and difference > self.threshold:
-            kept = bars.kept
-            without = relative_difference(grad[kept], numeric[kept]) if kept.any() else 0.0
-            causes.append(numeric_cause(difference, self.threshold, allowed, without, int((~kept).sum())))
-        unresolved = self.unresolved()
+            without = relative_difference(self.grad[kept], self.numeric[kept]) if kept.any() else 0.0
+            found.append(causes.numeric_cause(difference, self.threshold, allowed, without, int((~kept).sum())))
         if unresolved and not inconclusive:
-            causes.append(unresolved_cause([self.names[n] for n in unresolved],
-                                           [self.verdicts[n].bar_difference for n in unresolved], self.epsilon is None))
-        left_out, zeros = np.flatnonzero(~bars.kept), np.flatnonzero(bars.both_zero)
-        for found in (kinks_cause(left_out.size, [label(int(chosen[i])) for i in left_out[:5]]),
-                      zero_entries_cause(zeros.size, [label(int(chosen[i])) for i in zeros[:5]])):
-            if found is not None:
-                causes.append(found)
-        return causes
+            found.append(causes.unresolved_cause([self.names[n] for n in unresolved],
+                                                 [self.verdicts[n].bar_difference for n in unresolved],
+                                                 self.epsilon is None))
+        left_out, zeros = np.flatnonzero(~kept)[:5], np.flatnonzero(self.bars.both_zero)[:5]
+        found += [causes.kinks_cause(int((~kept).sum()), [self.label(int(self.chosen[i])) for i in left_out]),
+                  _zeros_cause(int(self.bars.both_zero.sum()), tuple(self.chosen[zeros].tolist()), self.label)]
+        return [cause for cause in found if cause is not None]
 
 
-@lru_cache(maxsize=256)
 def _zeros_cause(count: int, first: tuple[int, ...], label: Callable[[int], str]) -> Cause | None:
-    """zero_entries_cause of `count` entries, the `first` few named by `label` (cached: a Cause is immutable, and
-    a check repeated at one point names the same entries; `label` must not hold large arrays, the cache keeps it)."""
-    return zero_entries_cause(count, [label(i) for i in first])
+    """zero_entries_cause of `count` entries, the `first` few named by `label`."""
+    return causes.zero_entries_cause(count, [label(i) for i in first])
 
 
 def _a_priori(grad: np.ndarray, numeric: np.ndarray, crossed: np.ndarray, ranges: Sequence[tuple[int, int]],
               step: float, method: str, threshold: float, grad_eps: float, cost: float) -> Judgement | None:
-    """The judgement under the a-priori bars (see `judge`) if it is a clean pass, else None (measure).
-
-    grad, numeric, crossed: (k,) the chosen entries' gradients, numerical values at `step` and kink flags;
-    ranges: the blocks' [start, stop) in them. The bars and verdicts are the measured path's (`error_bars`,
-    `block_verdicts`), with the round-off any float64 cost carries, NUMERIC_ROUNDOFF eps max(|J|, 1), as the
-    cost's noise and the allowance TRUNCATION_ALLOWANCE h^p max(|J|, 1) as every entry's truncation."""
-    if crossed.any():
-        return None
+    """The judgement under the a-priori bars if it is a clean pass, else None (measure). grad, numeric, crossed:
+    (k,) at `step`. The measured path's bars and verdicts, with NUMERIC_ROUNDOFF eps max(|J|, 1) as the cost's
+    noise and TRUNCATION_ALLOWANCE h^p max(|J|, 1) as every entry's truncation (why: docs/checker.md)."""
     difference = relative_difference(grad, numeric)  # formula 2, as the measured path's
-    if not difference <= threshold:  # a headline over the threshold needs measured causes to explain it
+    if crossed.any() or not difference <= threshold:  # a difference over the threshold: measured causes explain it
         return None
-    size = max(abs(cost), 1.0)
-    sigma = 0.0 if method == "complex" else NUMERIC_ROUNDOFF * EPS * size / (NOISE_SIGMAS * NOISE_UNITS[method])
+    size, units = max(abs(cost), 1.0), errorbars.NOISE_SIGMAS * errorbars.NOISE_UNITS[method]
+    sigma = 0.0 if method == "complex" else NUMERIC_ROUNDOFF * EPS * size / units
     bars = error_bars(grad, numeric, np.ones(grad.size, dtype=bool), step, method, sigma, grad_eps)
     if method != "complex":  # the complex step subtracts nothing: no truncation allowance (as error_bars)
-        bars.truncation[:] = TRUNCATION_ALLOWANCE * step ** ORDER[method] * size
+        bars.truncation[:] = TRUNCATION_ALLOWANCE * step ** errorbars.ORDER[method] * size
     bars.refined[:] = True  # the allowance bounds every entry's truncation: the chi-square counts at once
     verdicts = block_verdicts(bars, grad, numeric, list(ranges))
-    if not all(verdict.passed for verdict in verdicts):
-        return None  # an entry outside MARGIN x its bar, or a block's errors together beyond their noise
-    if any(verdict.bar_difference > RESOLUTION for verdict in verdicts):
-        return None  # a block whose a-priori bars could hide a 1% error: measured, given its own step or named
+    # an entry outside its bar, a block's errors beyond their noise, or bars that could hide a 1% error: measure
+    if not all(verdict.passed for verdict in verdicts) or any(v.unresolved for v in verdicts):
+        return None
     estimate = NoiseEstimate(sigma, size, 0.0, NO_PROBES, NO_LEVELS, 0, abs(cost))  # |f''''| taken as max(|J|, 1)
     return Judgement("passed", [], step, estimate, bars, verdicts, numeric, crossed, difference,
                      bar_difference(bars, grad, numeric), [], grad, measured=False)

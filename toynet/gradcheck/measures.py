@@ -2,9 +2,6 @@
 
     relative_difference(a, b) = ||a - b|| / (||a|| + ||b||)        (0 when both are 0: never nan)
     rel_error(a, b)           = max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)
-
-Formula 2 is one number for a whole vector: it is small when the two agree *relative to the gradient's
-overall size*. rel_error looks at every entry on its own, so one tiny entry drowned in round-off shows.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ import numpy as np
 
 from toynet._validate import as_array
 
-BLAS_LIMIT = 8192  # entries: OpenBLAS runs a dot on one thread below ~10k, where it is fast and exact to the course
+BLAS_LIMIT = 8192  # entries: OpenBLAS runs a dot on one thread below ~10k; above, a threaded dot stalls when busy
 
 
 def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -29,11 +26,9 @@ def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def norm(x: np.ndarray) -> float:
-    """||x||_2 of a real vector: np.linalg.norm's sqrt(x . x) (the course's number to the bit) up to BLAS_LIMIT
-    entries, sqrt(sum(x * x)) above, where a threaded BLAS dot stalls on a busy machine."""
-    if x.size > BLAS_LIMIT:
-        return math.sqrt(float(np.sum(x * x)))
-    return float(np.linalg.norm(x))
+    """||x||_2 of a real vector: np.linalg.norm (the course's number to the bit) up to BLAS_LIMIT entries, then
+    sqrt(sum(x * x)) (docs/checker.md)."""
+    return float(np.linalg.norm(x)) if x.size <= BLAS_LIMIT else math.sqrt(float(np.sum(x * x)))
 
 
 def directional_errors(numeric: np.ndarray, analytic: np.ndarray) -> np.ndarray:
@@ -52,8 +47,7 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
 
 def _paired(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray, finite: bool = True
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Both arrays flattened; (n, 1) against (n,) is fine, a different number of entries or (finite=True) NaN is
-    not."""
+    """Both arrays flattened; (n, 1) against (n,) is fine, a different number of entries or (finite) NaN is not."""
     a_arr, b_arr = as_array(name_a, a), as_array(name_b, b)
     if a_arr.size != b_arr.size or (a_arr.shape != b_arr.shape and a_arr.squeeze().shape != b_arr.squeeze().shape):
         raise ValueError(f"{name_a} and {name_b} must have the same shape, but got {a_arr.shape} and {b_arr.shape}")

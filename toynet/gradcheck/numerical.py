@@ -4,8 +4,8 @@
     richardson   D(h) as above, g_i = (4 D(h/2) - D(h)) / 3                  error ~ h^4 f^(5) + eps |f| / h
     complex      g_i = Im f(x + i h e_i) / h                                  error ~ h^2 f''' (no subtraction!)
 
-Every method works on a private float64 copy of x, so the caller's array is never written, even if f
-raises half way. Integer arrays are checked in float64 (never a silently zero gradient).
+Every method works on a private float64 copy of x, so the caller's array is never written, even if f raises half
+way. Integer arrays are checked in float64 (never a silently zero gradient).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -25,78 +25,58 @@ try:  # numpy >= 1.25
 except ImportError:  # pragma: no cover
     from numpy import ComplexWarning  # type: ignore[attr-defined,no-redef]
 
-Method = Literal["central", "richardson", "complex"]
 METHODS: tuple[str, ...] = ("central", "richardson", "complex")
-
-# Default steps for float64 at |x| ~ 1 (see default_epsilon for why these values).
-CENTRAL_EPSILON = 1e-5  # any smooth f: near the classical eps^(1/3) balance
-NETWORK_CENTRAL_EPSILON = 2e-5  # a network cost (gradient_check_n): more round-off, see default_epsilon
-RICHARDSON_EPSILON = 1e-3
-COMPLEX_EPSILON = 1e-20
+# default steps for float64 at |x| ~ 1 (why these values: docs/checker.md); "network": central for a network cost
+BASE_STEPS = {"central": 1e-5, "network": 2e-5, "richardson": 1e-3, "complex": 1e-20}
 SWEEP_EPSILONS = 10.0 ** -np.arange(1, 11)  # 1e-1 .. 1e-10: the default grid of step_sweep
 
 
 def default_epsilon(x: Any, method: str = "central", dtype: Any = np.float64, network: bool = False) -> float:
-    """The step epsilon used when none is given: base(method, dtype, network) * max(1, rms(x)).
-
-    Central differences balance truncation h^2 |f'''| / 6 against round-off eps |f| / h near eps^(1/3): 1e-5 for
-    any smooth f, 2e-5 for a network cost (more round-off: every layer's sums reach J); Richardson (h^4 against
-    eps |f| / h) near eps^(1/5): 1e-3; the complex step subtracts nothing: 1e-20. The step grows with rms(x),
-    and with eps for float32 (central ~1e-2 for a network). The measurements behind these: docs/checker.md.
-    """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
-    if method == "complex":
-        return COMPLEX_EPSILON
-    return float(_base_epsilon(method, np.dtype(dtype), network) * max(1.0, _finite_rms(x)))
-
-
-@lru_cache(maxsize=32)
-def _base_epsilon(method: str, dtype: np.dtype, network: bool) -> float:
-    """default_epsilon's step at |x| ~ 1, worked out once per (method, dtype): np.finfo costs microseconds."""
-    eps = float(np.finfo(dtype).eps) if dtype.kind == "f" else float(np.finfo(float).eps)
+    """The step used when none is given: the method's base step (central 1e-5, 2e-5 for a network cost, Richardson
+    1e-3, complex 1e-20) times (eps(dtype) / eps(float64))^(1/3) (^(1/5) for Richardson) times max(1, rms(x))."""
+    if check_method(method) == "complex":
+        return BASE_STEPS["complex"]
+    eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind == "f" else float(np.finfo(float).eps)
     ratio = eps / float(np.finfo(np.float64).eps)  # 1 for float64, 5.4e8 for float32
-    central = NETWORK_CENTRAL_EPSILON if network else CENTRAL_EPSILON
-    return central * ratio ** (1 / 3) if method == "central" else RICHARDSON_EPSILON * ratio ** (1 / 5)
-
-
-def _finite_rms(x: Any) -> float:
-    """sqrt(mean |x_i|^2) over the finite entries of x (1 if there are none)."""
+    central = BASE_STEPS["network" if network else "central"]
+    base = central * ratio ** (1 / 3) if method == "central" else BASE_STEPS["richardson"] * ratio ** (1 / 5)
     values = np.abs(np.asarray(x, dtype=complex if np.iscomplexobj(x) else float).reshape(-1))
-    values = values[np.isfinite(values)]
-    return float(np.sqrt(np.sum(values * values) / values.size)) if values.size else 1.0
+    values = values[np.isfinite(values)]  # rms over the finite entries (1 if there are none)
+    return float(base * max(1.0, math.sqrt(np.sum(values * values) / values.size) if values.size else 1.0))
 
 
 def perturbation_offsets(epsilon: float, method: str) -> np.ndarray:
     """The offsets added to one coordinate at which f is evaluated: (+e, -e), (+e, -e, +e/2, -e/2) or (i e,)."""
-    if method == "central":
-        return np.array([epsilon, -epsilon])
-    if method == "richardson":
-        return np.array([epsilon, -epsilon, epsilon / 2, -epsilon / 2])
-    if method == "complex":
-        return np.array([1j * epsilon])
-    raise ValueError(f"method must be one of {list(METHODS)}, but got {method!r}")
+    offsets = {"central": [epsilon, -epsilon], "richardson": [epsilon, -epsilon, epsilon / 2, -epsilon / 2],
+               "complex": [1j * epsilon]}
+    return np.array(offsets[check_method(method)])
 
 
 def combine(values: np.ndarray, epsilon: float, method: str) -> np.ndarray:
     """Derivatives from f at the offsets of `perturbation_offsets`: values (k, D) -> (k,)."""
-    if method == "central":
-        return ((values[:, 0] - values[:, 1]) / (2 * epsilon)).real
-    if method == "richardson":
-        coarse = (values[:, 0] - values[:, 1]) / (2 * epsilon)
-        fine = (values[:, 2] - values[:, 3]) / epsilon
-        return ((4 * fine - coarse) / 3).real
-    return values[:, 0].imag / epsilon
+    if method == "complex":
+        return values[:, 0].imag / epsilon
+    coarse = ((values[:, 0] - values[:, 1]) / (2 * epsilon)).real
+    return coarse if method == "central" else ((4 * ((values[:, 2] - values[:, 3]) / epsilon) - coarse) / 3).real
 
 
-def check_epsilon(epsilon: Any, name: str = "epsilon") -> float:
-    """The step as a float, or an error: it must be a positive finite number."""
-    return _positive_number(epsilon, name)
+def check_positive(value: Any, name: str, integer: bool = False) -> Any:
+    """`value` as a positive finite float (integer: a positive int, bools refused), or an error naming `name`."""
+    if integer:
+        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0):
+            raise ValueError(f"{name} must be a positive int, but got {value!r}")
+        return int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number, but got {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a positive finite number, but got {value!r}")
+    return number
 
 
-def check_threshold(threshold: Any, name: str = "threshold") -> float:
-    """The bar a difference is judged against as a float, or an error: it must be a positive finite number."""
-    return _positive_number(threshold, name)
+check_epsilon, check_threshold = partial(check_positive, name="epsilon"), partial(check_positive, name="threshold")
+check_positive_int = partial(check_positive, integer=True)
 
 
 def check_epsilons(epsilons: Any) -> np.ndarray:
@@ -107,22 +87,6 @@ def check_epsilons(epsilons: Any) -> np.ndarray:
     if grid.size == 0 or not (np.isfinite(grid).all() and (grid > 0).all()):
         raise ValueError(f"epsilons must be positive finite numbers, but got {grid}")
     return grid
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0):
-        raise ValueError(f"{name} must be a positive int, but got {value!r}")
-    return int(value)
-
-
-def _positive_number(value: Any, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, but got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{name} must be a positive finite number, but got {value!r}")
-    return number
 
 
 def check_method(method: str) -> str:
@@ -141,24 +105,15 @@ def scalar_value(value: Any, where: Callable[[], str], complex_ok: bool = False)
         raise TypeError(f"f must return a number, but returned {type(number).__name__} when {where()}")
     if not np.isfinite(number):
         raise FloatingPointError(f"f returned {number} when {where()}")
-    if isinstance(number, complex) and not complex_ok:
-        if number.imag != 0:  # a real point gave a complex cost: no real derivative to compare with
-            raise TypeError(f"f must return a real number, but returned {number!r} when {where()}")
-        return number.real
-    return complex(number) if complex_ok and isinstance(number, complex) else number
+    if isinstance(number, complex) and not complex_ok and number.imag != 0:  # no real derivative to compare with
+        raise TypeError(f"f must return a real number, but returned {number!r} when {where()}")
+    return number.real if isinstance(number, complex) and not complex_ok else number
 
 
 def describe(index: tuple[int, ...], offset: complex, name: str = "x") -> str:
     """'x[1, 2] was perturbed by +1e-05' (the message fragment naming a coordinate)."""
     shown = f"{offset.imag:+.3g}j" if isinstance(offset, complex) or np.iscomplexobj(offset) else f"{offset:+.3g}"
     return f"{name}[{', '.join(str(i) for i in index)}] was perturbed by {shown}"
-
-
-def complex_safety_error(reason: str) -> ValueError:
-    return ValueError(
-        f"method='complex' needs f to be complex-safe (analytic: no abs, maximum, comparisons or writes into "
-        f"real buffers), but {reason}; use method='central' or 'richardson'"
-    )
 
 
 def evaluate_complex(f: Callable[[Any], Any], z: Any, where: Callable[[], str]) -> complex:
@@ -168,45 +123,59 @@ def evaluate_complex(f: Callable[[Any], Any], z: Any, where: Callable[[], str]) 
         try:
             value = f(z)
         except ComplexWarning as error:
-            raise complex_safety_error(f"it cast a complex number to real ({error})") from error
+            raise _not_complex_safe(f"it cast a complex number to real ({error})") from error
         except (TypeError, ValueError) as error:
-            raise complex_safety_error(f"it raised {type(error).__name__}: {error} on a complex input") from error
+            raise _not_complex_safe(f"it raised {type(error).__name__}: {error} on a complex input") from error
     if not np.iscomplexobj(value):
-        raise complex_safety_error(f"it returned a real {type(value).__name__} for a complex input")
+        raise _not_complex_safe(f"it returned a real {type(value).__name__} for a complex input")
     return complex(scalar_value(value, where, complex_ok=True))
 
 
-def numerical_gradient(
-    f: Callable[[np.ndarray], Any], x: Any, epsilon: float | None = None, method: str = "central"
-) -> np.ndarray:
+def _not_complex_safe(reason: str) -> ValueError:
+    return ValueError(f"method='complex' needs f to be complex-safe (analytic: no abs, maximum, comparisons or writes "
+                      f"into real buffers), but {reason}; use method='central' or 'richardson'")
+
+
+def _each_perturbation(point: np.ndarray, offsets: np.ndarray,
+                       evaluate: Callable[[np.ndarray, Callable[[], str]], Any]) -> list[list[Any]]:
+    """evaluate(x, where) at x = point + offsets[j] e_i for every entry i and offset j (rows i), on a private copy
+    of point; where() names the perturbation for error messages."""
+    work = point.astype(offsets.dtype)  # a private copy: the caller's x is never written
+    flat = work.reshape(-1)  # a view: writing flat[i] perturbs work
+    rows = []
+    for i in range(flat.size):
+        original, row = flat[i], []
+        for offset in offsets:
+            flat[i] = original + offset
+            row.append(evaluate(work, _where(i, offset, point.shape)))
+            flat[i] = original
+        rows.append(row)
+    return rows
+
+
+def _where(i: int, offset: complex, shape: tuple[int, ...]) -> Callable[[], str]:
+    """A lazy description of the perturbation (only built when an error needs it)."""
+    return lambda: describe(tuple(int(d) for d in np.unravel_index(i, shape)), offset)
+
+
+def numerical_gradient(f: Callable[[np.ndarray], Any], x: Any, epsilon: float | None = None,
+                       method: str = "central") -> np.ndarray:
     """dF/dx by finite differences (or the complex step), shape of x, float64.
 
     f: scalar function of an array shaped like x.  x: any shape (ints are checked in float64).
     epsilon: the step (None -> `default_epsilon(x, method)`).  method: "central", "richardson" or "complex".
     """
     method = check_method(method)
-    point = np.array(as_array("x", x), dtype=np.float64)  # a private copy: the caller's x is never written
+    point = np.array(as_array("x", x), dtype=np.float64)
     epsilon = default_epsilon(point, method) if epsilon is None else check_epsilon(epsilon)
     offsets = perturbation_offsets(epsilon, method)
-    work = point.astype(complex) if method == "complex" else point.copy()
-    flat = work.reshape(-1)  # a view: writing flat[i] perturbs work
-    values = np.empty((flat.size, offsets.size), dtype=work.dtype)
-    for i in range(flat.size):
-        original = flat[i]
-        for j, offset in enumerate(offsets):
-            flat[i] = original + offset
-            where = _where(i, offset, point.shape)
-            if method == "complex":
-                values[i, j] = evaluate_complex(f, work, where)
-            else:
-                values[i, j] = scalar_value(f(work), where)
-            flat[i] = original
-    return combine(values, epsilon, method).reshape(point.shape)
+    evaluate = partial(evaluate_complex, f) if method == "complex" else lambda z, where: scalar_value(f(z), where)
+    values = np.array(_each_perturbation(point, offsets, evaluate), dtype=offsets.dtype)
+    return combine(values.reshape(point.size, offsets.size), epsilon, method).reshape(point.shape)
 
 
-def numerical_gradient_array(
-    f: Callable[[np.ndarray], Any], x: Any, dout: Any, epsilon: float | None = None
-) -> np.ndarray:
+def numerical_gradient_array(f: Callable[[np.ndarray], Any], x: Any, dout: Any, epsilon: float | None = None
+                             ) -> np.ndarray:
     """sum((f(x + e e_i) - f(x - e e_i)) * dout) / 2e for every i (e = epsilon): the gradient of an array-valued f.
 
     f: array function of x; its output has the shape of dout.  x: any shape.  dout: the upstream
@@ -215,27 +184,16 @@ def numerical_gradient_array(
     point = np.array(as_array("x", x), dtype=np.float64)
     upstream = as_array("dout", dout)
     epsilon = default_epsilon(point, "central") if epsilon is None else check_epsilon(epsilon)
-    work = point.copy()
-    flat = work.reshape(-1)
-    grad = np.empty(flat.size)
-    for i in range(flat.size):
-        original = flat[i]
-        outputs = []
-        for offset in (epsilon, -epsilon):
-            flat[i] = original + offset
-            out = np.array(f(work), dtype=np.float64)  # a copy: f may return a buffer it reuses
-            flat[i] = original
-            where = _where(i, offset, point.shape)()
-            if out.shape != upstream.shape:
-                raise ValueError(f"f must return an array of dout's shape {upstream.shape}, but returned "
-                                 f"{out.shape} when {where}")
-            if not np.isfinite(out).all():
-                raise FloatingPointError(f"f returned NaN or inf when {where}")
-            outputs.append(out)
-        grad[i] = np.sum((outputs[0] - outputs[1]) * upstream) / (2 * epsilon)
-    return grad.reshape(point.shape)
 
+    def output(z: np.ndarray, where: Callable[[], str]) -> np.ndarray:
+        out = np.array(f(z), dtype=np.float64)  # a copy: f may return a buffer it reuses
+        if out.shape != upstream.shape:
+            raise ValueError(f"f must return an array of dout's shape {upstream.shape}, but returned {out.shape} "
+                             f"when {where()}")
+        if not np.isfinite(out).all():
+            raise FloatingPointError(f"f returned NaN or inf when {where()}")
+        return out
 
-def _where(i: int, offset: complex, shape: tuple[int, ...]) -> Callable[[], str]:
-    """A lazy description of the perturbation (only built when an error needs it)."""
-    return lambda: describe(tuple(int(d) for d in np.unravel_index(i, shape)), offset)
+    rows = _each_perturbation(point, np.array([epsilon, -epsilon]), output)
+    grad = [np.sum((plus - minus) * upstream) / (2 * epsilon) for plus, minus in rows]
+    return np.array(grad, dtype=np.float64).reshape(point.shape)
