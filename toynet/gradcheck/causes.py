@@ -15,7 +15,6 @@ from toynet.gradcheck.noise import NoiseEstimate
 EPS = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
 SATURATED = 1e-4  # min(A, 1 - A) below this: 1 - A has lost at least 4 of its 16 digits
-CLEAR_LOGIT = 9.0  # a sigmoid output's |Z| below this: min(A, 1 - A) = 1 / (1 + e^|Z|) > 1.2e-4, above SATURATED
 NOISY = 1e3  # sigma above this many times the round-off of |J| (0.5 eps |J|): the cost is noisy (docs/checker.md)
 LARGE_COST = 1e3  # |J| at or above this: its own round-off eps |J| swamps the changes a step makes
 RANDOM_ADVICE = "Dropout or a random minibatch; fix the mask or seed, or switch dropout off for the check."
