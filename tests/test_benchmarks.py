@@ -140,7 +140,7 @@ def test_float32_backward_stays_float32_with_float64_labels() -> None:
         np.testing.assert_allclose(grads[name], value, rtol=1e-4, atol=1e-6)
 
 
-def test_backward_params_and_relu_fast_paths_equal_the_textbook_formulas() -> None:
+def test_backward_params_and_relu_equal_the_textbook_formulas() -> None:
     rng = np.random.default_rng(1)
     A_prev, W, b, dZ = rng.standard_normal((4, 6)), rng.standard_normal((3, 4)), rng.standard_normal((3, 1)), \
         rng.standard_normal((3, 6))
@@ -157,8 +157,6 @@ def test_backward_params_and_relu_fast_paths_equal_the_textbook_formulas() -> No
     np.testing.assert_array_equal(A, np.where(Z > 0, Z, 0.0))
     dA = rng.standard_normal((5, 8))
     np.testing.assert_array_equal(ReLU.backward(dA, cache_z), np.where(Z > 0, dA, 0.0))
-    complex_Z = Z + 1e-20j
-    np.testing.assert_array_equal(ReLU.forward(complex_Z)[0].imag, np.where(Z > 0, 1e-20, 0.0))
 
 
 # ------------------------------------------------------------------ measuring tools

@@ -380,6 +380,19 @@ def test_the_complex_step_through_a_non_analytic_cost_is_named_and_blames_nothin
     assert found.failing_blocks == ["W2"] and found.cause("not-analytic") is None
 
 
+@pytest.mark.parametrize("writer", ["cost_function", "lambda of forward"])
+def test_the_complex_step_through_a_relu_kink_at_the_point_is_named_and_blames_nothing(writer: str) -> None:
+    """ReLU is np.maximum: at a pre-activation exactly 0 no complex step measures a derivative (max(z, 0) of
+    0 + ih is ih or 0 by numpy's ordering of complex numbers, not by the backward's choice), so the check is
+    named not-analytic and inconclusive, whichever cost carries the kink; central differences judge it."""
+    net, X, Y, parameters = kink_case([4, 5, 3, 1], 1)
+    gradients = net.backward(net.forward(X, Y, parameters)[1])
+    cost_fn = COST_WRITERS[writer](net, X, Y)
+    found = gradient_check_n(cost_fn, parameters, gradients, method="complex")
+    assert found.verdict == "inconclusive" and found.failing_blocks == [] and found.cause("not-analytic") is not None
+    assert gradient_check_n(cost_fn, parameters, gradients).verdict == "passed"
+
+
 def test_the_complex_step_of_an_array_function_through_abs_is_named() -> None:
     x = np.array([0.5, -1.0, 2.0, -0.3])
     found = gradient_check(lambda v: np.sum(np.abs(v) * v), lambda v: 2 * np.abs(v), x, method="complex")
