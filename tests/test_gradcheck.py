@@ -20,6 +20,7 @@ from toynet.gradcheck import (
     gradient_check_n,
     numerical_gradient,
     numerical_gradient_array,
+    perturbations,
     rel_error,
     relative_difference,
     step_sweep,
@@ -136,10 +137,11 @@ def test_engine_costs_are_the_forward_pass_costs_within_round_off(offsets: list[
     np.testing.assert_array_equal(Perturbations(net, X, Y, parameters).costs(some, np.array(offsets))[0], costs[some])
 
 
+@pytest.mark.parametrize("straight_from", [0, 10**9], ids=["straight path", "layers only"])
 @pytest.mark.parametrize("sizes", [[6, 9, 7, 1], [5, 8, 6, 4, 1]])
 @pytest.mark.parametrize("offsets", [[1e-6, -1e-6], [0.05, -0.05], [0.6, -0.6, 0.3, -0.3]])
-def test_every_entry_of_a_relu_network_costs_its_forward_pass_with_exact_kink_flags(sizes: list[int],
-                                                                                     offsets: list[float]) -> None:
+def test_every_entry_of_a_relu_network_costs_its_forward_pass_with_exact_kink_flags(
+        sizes: list[int], offsets: list[float], straight_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every entry of every layer of a ReLU network, offsets from far inside every unit's linear piece to across
     many kinks: each cost is the lesson's forward pass within its round-off (cost_roundoff), and each kink flag says
     exactly whether some hidden pre-activation of that forward pass changes sign between two offsets (the engine
@@ -150,7 +152,10 @@ def test_every_entry_of_a_relu_network_costs_its_forward_pass_with_exact_kink_fl
     parameters = {name: value + 0.2 * rng.standard_normal(value.shape)
                   for name, value in net.initialize_parameters(seed=len(sizes)).items()}
     theta = dictionary_to_vector(parameters)[0].reshape(-1)
-    costs, crossed = Perturbations(net, X, Y, theta=theta).costs(np.arange(theta.size), np.array(offsets))
+    monkeypatch.setattr(perturbations, "STRAIGHT_FROM", straight_from)  # both paths, whatever the layer's size
+    engine = Perturbations(net, X, Y, theta=theta)
+    assert engine.straight == (straight_from == 0)
+    costs, crossed = engine.costs(np.arange(theta.size), np.array(offsets))
     for i in range(theta.size):
         signs = []
         for j, delta in enumerate(offsets):

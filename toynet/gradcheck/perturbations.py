@@ -17,6 +17,7 @@ from toynet.network import Network
 
 PIECE_BYTES = 2**19  # the largest stack of one piece, at the examples reached: it stays in a core's L2 cache
 LIVE_STACKS = 4  # stacks alive at once in a piece, at most (Z, A, the sign masks)
+STRAIGHT_FROM = 200  # entries of W_{L-2} from which the straight path is set up (docs/checker.md)
 
 
 class Perturbations:
@@ -60,7 +61,9 @@ class Perturbations:
         self.layer_of, self.row_of, self.col_of = _entry_plan(self.layout)
         # the share of examples a perturbation of each layer reaches, about (see _layer_costs): sizes its pieces
         self.reach = [max(np.count_nonzero(A) / A.size, 0.1) for A in self.A[1:]]
-        if self.detects_kinks and network.num_layers >= 3:
+        # the straight path (`_straight_costs`) pays for its set-up only where layer L - 2 holds many entries
+        self.straight = self.detects_kinks and network.num_layers >= 3 and self.W[-3].size >= STRAIGHT_FROM
+        if self.straight:
             self.slope, self.radius = _straight_line(self.W[-2], self.W[-1], self.Z[-2])
 
     def output_at_theta(self) -> np.ndarray:
@@ -95,7 +98,7 @@ class Perturbations:
         layers, L = self.layer_of[indices], self.network.num_layers
         for layer in np.unique(layers).tolist():
             chosen = np.flatnonzero(layers == layer)
-            if layer == L - 2 and self.detects_kinks:
+            if layer == L - 2 and self.straight:
                 size = PIECE_BYTES // self.bytes_per_entry(L, offsets.size, costs.itemsize)
                 for piece in _pieces(chosen, size):
                     costs[piece], crossed[piece], done[piece] = self._straight_costs(indices[piece], offsets)
