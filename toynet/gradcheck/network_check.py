@@ -25,6 +25,7 @@ from toynet.gradcheck.numerical import (
     check_threshold,
     combine,
     default_epsilon,
+    describe,
     evaluate_complex,
     perturbation_offsets,
     scalar_value,
@@ -181,12 +182,8 @@ def numerical_entries(evaluator: Evaluator, indices: np.ndarray, epsilon: float,
 
 
 def _where(problem: Problem, position: int, offset: Any) -> Callable[[], str]:
-    def describe() -> str:
-        shown = f"{offset.imag:+.3g}j" if np.iscomplexobj(offset) else f"{offset:+.3g}"
-        where = f" (theta[{position}])" if problem.network else ""
-        return f"{problem.layout.label(position)}{where} was perturbed by {shown}"
-
-    return describe
+    suffix = f" (theta[{position}])" if problem.network else ""  # the message names the entry lazily (on an error)
+    return lambda: describe(f"{problem.layout.label(position)}{suffix}", offset)
 
 
 # ------------------------------------------------------------------------------------------ the three checks

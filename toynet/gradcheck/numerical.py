@@ -110,10 +110,9 @@ def scalar_value(value: Any, where: Callable[[], str], complex_ok: bool = False)
     return number.real if isinstance(number, complex) and not complex_ok else number
 
 
-def describe(index: tuple[int, ...], offset: complex, name: str = "x") -> str:
-    """'x[1, 2] was perturbed by +1e-05' (the message fragment naming a coordinate)."""
-    shown = f"{offset.imag:+.3g}j" if isinstance(offset, complex) or np.iscomplexobj(offset) else f"{offset:+.3g}"
-    return f"{name}[{', '.join(str(i) for i in index)}] was perturbed by {shown}"
+def describe(label: str, offset: complex) -> str:
+    """'x[1, 2] was perturbed by +1e-05' (the message fragment naming a coordinate by its label)."""
+    return f"{label} was perturbed by {f'{offset.imag:+.3g}j' if np.iscomplexobj(offset) else f'{offset:+.3g}'}"
 
 
 def evaluate_complex(f: Callable[[Any], Any], z: Any, where: Callable[[], str]) -> complex:
@@ -155,7 +154,7 @@ def _each_perturbation(point: np.ndarray, offsets: np.ndarray,
 
 def _where(i: int, offset: complex, shape: tuple[int, ...]) -> Callable[[], str]:
     """A lazy description of the perturbation (only built when an error needs it)."""
-    return lambda: describe(tuple(int(d) for d in np.unravel_index(i, shape)), offset)
+    return lambda: describe(f"x[{', '.join(str(int(d)) for d in np.unravel_index(i, shape))}]", offset)
 
 
 def numerical_gradient(f: Callable[[np.ndarray], Any], x: Any, epsilon: float | None = None,
