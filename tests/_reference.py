@@ -14,6 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from toynet.losses import LogisticCost
+from toynet.network import Network
+
 
 class CourseCase(NamedTuple):
     """The course's N-D test case: X (4, 3), Y (3,) = [1, 1, 0], the parameters of a 4-5-3-1 network."""
@@ -120,3 +123,11 @@ def assert_gradients_agree(analytic: np.ndarray, numeric: np.ndarray, tolerance:
         np.testing.assert_allclose(analytic, numeric, rtol=0, atol=1e-10)
     else:
         assert relative_difference(analytic, numeric) < tolerance, relative_difference(analytic, numeric)
+
+
+def cost_roundoff(net: Network, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
+    """A bound on the round-off of the network's cost at `parameters`, 8 eps (|J| + sum_j |dJ/dA_j| |A_j|): a few
+    ulps of each output A_j through the cost's slope there (the lesson's LogisticCost.backward), and of J itself."""
+    A = net.predict_proba(X, parameters)
+    dA = LogisticCost.backward(1.0, LogisticCost.forward(A, Y)[1])
+    return 8 * float(np.finfo(np.float64).eps) * (abs(net.cost(X, Y, parameters)) + float(np.abs(dA * A).sum()))

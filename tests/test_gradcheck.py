@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _reference import course_case
+from _reference import cost_roundoff, course_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -28,7 +28,6 @@ from toynet.gradcheck import (
 )
 from toynet.gradcheck.perturbations import Perturbations
 from toynet.layers import Linear
-from toynet.losses import LogisticCost
 
 # ---------------------------------------------------------------- the course's N-D test case (docs/REFERENCE.md)
 
@@ -103,14 +102,6 @@ def test_batched_check_matches_the_course_loop() -> None:
     grad = gradients_to_vector(grads)
     loop_difference = np.linalg.norm(grad - approx) / (np.linalg.norm(grad) + np.linalg.norm(approx))
     assert report.difference == pytest.approx(loop_difference, abs=1e-10)
-
-
-def cost_roundoff(net: Network, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> float:
-    """A bound on the round-off of the network's cost at `parameters`, 8 eps (|J| + sum_j |dJ/dA_j| |A_j|): a few
-    ulps of each output A_j through the cost's slope there (the lesson's LogisticCost.backward), and of J itself."""
-    A = net.predict_proba(X, parameters)
-    dA = LogisticCost.backward(1.0, LogisticCost.forward(A, Y)[1])
-    return 8 * float(np.finfo(np.float64).eps) * (abs(net.cost(X, Y, parameters)) + float(np.abs(dA * A).sum()))
 
 
 @pytest.mark.parametrize("offsets", [[1e-7, -1e-7], [2e-5, -2e-5, 1e-5, -1e-5], [0.3, -0.3]])
