@@ -152,7 +152,8 @@ def test_on_every_blas_kernel_the_course_loops_number_and_the_printed_one_to_its
 
 
 @pytest.mark.parametrize(("printed", "says"), [(COURSE_BUGGY, "the same float"),
-                                               (0.2850931567761624, "1 unit in the last digit away")])
+                                               (0.2850931567761624, "1 unit in the last digit away"),
+                                               (0.285093156780699, "the same to 10 significant digits")])
 def test_the_demo_says_which_number_it_printed_and_why_the_last_digit_can_differ(printed, says):
     note = _printed_number_note(float(printed))
     assert repr(float(printed)) in note and says in note and "BLAS" in note

@@ -19,6 +19,7 @@ to --out.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import textwrap
 from collections.abc import Callable, Mapping
@@ -180,13 +181,19 @@ COURSE_PRINTED_DIFFERENCE = 0.2850931567761623
 
 def _printed_number_note(difference: float) -> str:
     """Say which number was printed here, how it compares with the course's printed one, and why they can differ."""
-    units = round(abs(difference - COURSE_PRINTED_DIFFERENCE) / 1e-16)  # its last printed digit is the 1e-16s
-    comparison = ("the same float" if difference == COURSE_PRINTED_DIFFERENCE
-                  else f"{units} unit{'s' if units != 1 else ''} in the last digit away")
+    gap = abs(difference - COURSE_PRINTED_DIFFERENCE)
+    units = round(gap / 1e-16)  # its last printed digit is the 1e-16s
+    if difference == COURSE_PRINTED_DIFFERENCE:
+        comparison = "the same float"
+    elif units <= 9:
+        comparison = f"{units} unit{'s' if units != 1 else ''} in the last digit away"
+    else:
+        comparison = f"the same to {math.floor(-math.log10(gap / COURSE_PRINTED_DIFFERENCE))} significant digits"
     return (f"(Printed here: {difference!r}, the float the course's own code gives on this machine: toynet "
             f"computes the cost in the course's order. The course's notebook printed "
-            f"{COURSE_PRINTED_DIFFERENCE!r}, {comparison}: the last digit follows how the machine's BLAS kernel "
-            f"rounds np.dot, and the course's own code gives ...623 on some machines, ...624 on others.)")
+            f"{COURSE_PRINTED_DIFFERENCE!r}, {comparison}: the last digits follow how the machine's BLAS kernel "
+            f"rounds np.dot, and the course's own code gives ...623 or ...624 on today's FMA kernels, "
+            f"0.285093156780699 on older ones.)")
 
 
 def _heading(title: str) -> None:
