@@ -7,9 +7,10 @@
   ENOSYS (its flags are out of a filter's reach; glibc then falls back to clone);
 - with no writable cgroup: a private mount namespace, made before the capability is dropped, where every
   cgroup mount under /sys/fs/cgroup is read-only.
-When this machine's Python lives under a folder other users may not enter (here /root, mode 0700), that
-mount namespace also lays a tmpfs over that folder holding only the Python install (the same paths, the
-rest of the folder hidden), so that a student uid can run it, as it could in a container image.
+When this machine's Python or this checkout lives under a folder other users may not enter (here /root, mode
+0700, or a `mktemp -d` folder), that mount namespace also lays a tmpfs over that folder holding only the Python
+install and the checkout (the same paths, the rest of the folder hidden), so that a student uid can run them,
+as it could in a container image.
 
 The filter is written here on its own, not taken from the grader's child.py: the grader's is what is tested.
 """
@@ -27,6 +28,8 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository: its .venv, toynet and test fixtures
 
 LAUNCHER = r"""
 import ctypes, os, struct, sys
@@ -85,14 +88,26 @@ def docker_like(command: list[str], staging: Path, delegated_cgroup2: bool = Fal
 
 
 def _python_readable(staging: Path) -> list[str]:
-    """Shell lines (in a private mount namespace) that let every user run this Python (module doc)."""
-    hidden = private_ancestor(os.path.realpath(sys.base_prefix))
-    if hidden is None:
+    """Shell lines (in a private mount namespace) that let every user run this Python and this checkout (its
+    .venv, its toynet, its fixtures), wherever they were cloned or installed (module doc). Each folder other users
+    may not enter on their way becomes a tmpfs holding only those ways; `staging` gets a tmpfs of its own to hold
+    them meanwhile, so nothing is left in it."""
+    ways: dict[Path, list[Path]] = {}
+    for path in (sys.base_prefix, sys.prefix, str(CHECKOUT)):
+        hidden = private_ancestor(os.path.realpath(path))
+        if hidden is not None and hidden[1] not in ways.setdefault(hidden[0], []):
+            ways[hidden[0]].append(hidden[1])
+    if not ways:
         return []
-    folder, entry = (shlex.quote(str(p)) for p in hidden)
-    place = shlex.quote(str(staging))
-    return [f"mount --bind {entry} {place}", f"mount -t tmpfs -o mode=0755,size=64m tmpfs {folder}",
-            f"mkdir {entry}", f"mount --move {place} {entry}"]
+    lines = [f"mount -t tmpfs -o mode=0700,size=1m tmpfs {shlex.quote(str(staging))}"]
+    for number, (folder, entries) in enumerate(ways.items()):
+        places = [staging / f"{number}-{i}" for i in range(len(entries))]
+        lines += [f"mkdir {shlex.quote(str(place))} && mount --bind {shlex.quote(str(entry))} {shlex.quote(str(place))}"
+                  for entry, place in zip(entries, places, strict=True)]
+        lines.append(f"mount -t tmpfs -o mode=0755,size=64m tmpfs {shlex.quote(str(folder))}")
+        lines += [f"mkdir {shlex.quote(str(entry))} && mount --move {shlex.quote(str(place))} {shlex.quote(str(entry))}"
+                  for entry, place in zip(entries, places, strict=True)]
+    return lines
 
 
 def as_user(command: list[str], uid: int, staging: Path, forbid_namespaces: bool = False,
