@@ -30,7 +30,7 @@ import pytest
 import toynet
 from toynet.grading import confinement
 from toynet.grading.assign import build
-from toynet.grading.confinement import SHARED_FOLDERS, exposed_paths
+from toynet.grading.confinement import SHARED_FOLDERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _docker  # noqa: E402
@@ -70,7 +70,8 @@ status = open("/proc/self/status").read()
 report = {"mode": confinement.isolation(), "describe": Limits.describe(), "pid": os.getpid(),
           "cap_sys_admin": bool(int(status.split("CapEff:")[1].split()[0], 16) & (1 << 21)),
           "cgroups": [str(p) for p in confinement.cgroup_parents().values()],
-          "problems": sandbox.isolation_problems(spec["private"]), "batches": []}
+          "problems": sandbox.isolation_problems(spec["private"]), "batches": [],
+          "exposed": sandbox.exposed_paths(spec["known"])}  # as a student uid would find them in this container
 for batch in spec["batches"]:
     results = grade_many(batch["paths"], batch["bundle"], jobs=2, progress=False,
                          limits=Limits.from_dict(batch["limits"]))
@@ -238,7 +239,7 @@ def graded(public: Path) -> dict[str, Any]:
     names = sorted(set(hostile.ATTACKS) - {"fork_bomb"}) + ["fork_bomb"]
     hostile_paths = [hostile.variant(ASSIGNMENTS / "layers.ipynb", notebooks, name, hostile.ATTACKS[name][0])
                      for name in names]
-    spec = {"private": [str(bundle), str(notebooks)], "batches": [
+    spec = {"private": [str(bundle), str(notebooks)], "known": known[:4], "batches": [
         {"paths": [str(p) for p in confinement_batch.values()], "bundle": str(bundle),
          "limits": earlier.LIMITS.__dict__},
         {"paths": [str(p) for p in hostile_paths[:-1]], "bundle": str(bundle), "limits": hostile.LIMITS.__dict__},
@@ -271,8 +272,8 @@ def test_the_container_is_what_docker_makes_and_grading_is_allowed(graded: dict[
 
 @pytest.mark.slow(60)
 def test_readers_and_tamperers_score_0_and_honest_keeps_full_marks(graded: dict[str, Any]) -> None:
-    # what they hunt for is readable by a student uid's Unix permissions: only Landlock keeps them out
-    assert set(exposed_paths(graded["known"][:4])) == set(graded["known"][:4])
+    # what they hunt for is readable by a student uid's Unix permissions in the container: only Landlock keeps them out
+    assert set(graded["report"]["exposed"]) == set(graded["known"][:4])
     results = graded["confinement"]
     assert [results[n]["score"] for n in ("reader", "honest", "tamperer", "holes")] == [0, FULL, 0, 0]
     assert "READER-DONE" in results["reader"]["output"]  # it ran to its end: it found nothing, nothing stopped it
